@@ -1,0 +1,262 @@
+//! PASETO v4.public access tokens: signed claims that other services verify offline.
+
+use std::time::Duration;
+
+use pasetors::Public;
+use pasetors::token::UntrustedToken;
+use pasetors::version4::{PublicToken, V4};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::keys::Keyring;
+use crate::domain::{SessionId, UserId};
+use crate::error::AuthError;
+
+/// Longest token text accepted before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// What a verified access token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user (`sub`).
+    pub user_id: UserId,
+    /// The session (`sid`).
+    pub session_id: SessionId,
+    /// Unique token id (`jti`).
+    pub token_id: Uuid,
+    /// Issued at (`iat`).
+    pub issued_at: OffsetDateTime,
+    /// Expires at (`exp`).
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireClaims {
+    sub: UserId,
+    sid: SessionId,
+    jti: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    iat: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    exp: OffsetDateTime,
+    iss: String,
+    aud: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Footer {
+    kid: String,
+}
+
+/// Signs and verifies access tokens for one issuer and audience.
+#[derive(Debug, Clone)]
+pub struct AccessTokens {
+    keyring: Keyring,
+    issuer: String,
+    audience: String,
+    lifetime: Duration,
+}
+
+impl AccessTokens {
+    /// Tokens signed with `keyring`'s current key, valid for `lifetime`.
+    pub fn new(keyring: Keyring, issuer: String, audience: String, lifetime: Duration) -> Self {
+        Self {
+            keyring,
+            issuer,
+            audience,
+            lifetime,
+        }
+    }
+
+    /// The keyring (for publishing public keys).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// How long a new token lives.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// A new token for `session_id` of `user_id`, issued at `now`.
+    ///
+    /// # Errors
+    /// [`AuthError::Internal`] when signing fails.
+    pub fn issue(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<String, AuthError> {
+        let issued_at = now.replace_nanosecond(0).unwrap_or(now);
+        let claims = WireClaims {
+            sub: user_id,
+            sid: session_id,
+            jti: Uuid::new_v4(),
+            iat: issued_at,
+            exp: issued_at + self.lifetime,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        let key = self.keyring.current();
+        let footer = Footer {
+            kid: key.verifying_key().kid().to_owned(),
+        };
+        let message =
+            serde_json::to_vec(&claims).map_err(|error| AuthError::Internal(error.into()))?;
+        let footer =
+            serde_json::to_vec(&footer).map_err(|error| AuthError::Internal(error.into()))?;
+        PublicToken::sign(key.secret(), &message, Some(&footer), None)
+            .map_err(|error| AuthError::Internal(format!("signing a token: {error}").into()))
+    }
+
+    /// Verifies the signature (with the key named in the footer), issuer, audience and
+    /// lifetime at `now`.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenInvalid`] for anything that does not check out.
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, AuthError> {
+        let invalid = || AuthError::TokenInvalid("access token is invalid");
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(invalid());
+        }
+        let untrusted = UntrustedToken::<Public, V4>::try_from(token).map_err(|_| invalid())?;
+        let footer: Footer =
+            serde_json::from_slice(untrusted.untrusted_footer()).map_err(|_| invalid())?;
+        let key = self.keyring.find(&footer.kid).ok_or_else(invalid)?;
+        let trusted =
+            PublicToken::verify(key.public(), &untrusted, None, None).map_err(|_| invalid())?;
+        let claims: WireClaims = serde_json::from_str(trusted.payload()).map_err(|_| invalid())?;
+        if claims.iss != self.issuer || claims.aud != self.audience {
+            return Err(invalid());
+        }
+        if claims.exp <= now {
+            return Err(AuthError::TokenInvalid("access token has expired"));
+        }
+        if claims.iat > now + Duration::from_secs(60) {
+            return Err(invalid());
+        }
+        Ok(AccessClaims {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            token_id: claims.jti,
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+        })
+    }
+}
+
+/// RFC 3339 text of a time, for responses.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::{SigningKey, VerifyingKey};
+
+    const LIFETIME: Duration = Duration::from_secs(1800);
+
+    fn tokens_with(keyring: Keyring) -> AccessTokens {
+        AccessTokens::new(
+            keyring,
+            "otp-auth".into(),
+            "otp-auth-clients".into(),
+            LIFETIME,
+        )
+    }
+
+    fn fresh_tokens() -> AccessTokens {
+        tokens_with(Keyring::new(SigningKey::generate().unwrap(), vec![]))
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    #[test]
+    fn a_fresh_token_verifies_and_carries_its_claims() {
+        let tokens = fresh_tokens();
+        let (user, session, at) = (UserId::generate(), SessionId::generate(), now());
+        let token = tokens.issue(user, session, at).unwrap();
+        assert!(token.starts_with("v4.public."));
+        let claims = tokens.verify(&token, at).unwrap();
+        assert_eq!((claims.user_id, claims.session_id), (user, session));
+        assert_eq!(
+            claims.expires_at - claims.issued_at,
+            time::Duration::seconds(1800)
+        );
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let tokens = fresh_tokens();
+        let at = now();
+        let token = tokens
+            .issue(UserId::generate(), SessionId::generate(), at)
+            .unwrap();
+        let error = tokens.verify(&token, at + LIFETIME).unwrap_err();
+        assert_eq!(error.to_string(), "access token has expired");
+    }
+
+    #[test]
+    fn tampered_and_foreign_tokens_are_refused() {
+        let tokens = fresh_tokens();
+        let at = now();
+        let token = tokens
+            .issue(UserId::generate(), SessionId::generate(), at)
+            .unwrap();
+        let mut tampered = token.clone().into_bytes();
+        tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
+        assert!(
+            tokens
+                .verify(&String::from_utf8(tampered).unwrap(), at)
+                .is_err()
+        );
+        assert!(
+            fresh_tokens().verify(&token, at).is_err(),
+            "another key must not verify"
+        );
+        assert!(tokens.verify("v4.public.garbage", at).is_err());
+        assert!(tokens.verify(&"x".repeat(MAX_TOKEN_BYTES + 1), at).is_err());
+    }
+
+    #[test]
+    fn other_audiences_are_refused() {
+        let key = SigningKey::generate().unwrap();
+        let ours = tokens_with(Keyring::new(key.clone(), vec![]));
+        let theirs = AccessTokens::new(
+            Keyring::new(key, vec![]),
+            "otp-auth".into(),
+            "other".into(),
+            LIFETIME,
+        );
+        let token = theirs
+            .issue(UserId::generate(), SessionId::generate(), now())
+            .unwrap();
+        assert!(ours.verify(&token, now()).is_err());
+    }
+
+    #[test]
+    fn tokens_of_a_previous_key_verify_after_rotation() {
+        let old_key = SigningKey::generate().unwrap();
+        let old = tokens_with(Keyring::new(old_key.clone(), vec![]));
+        let token = old
+            .issue(UserId::generate(), SessionId::generate(), now())
+            .unwrap();
+        let previous = VerifyingKey::from_paserk(&old_key.verifying_key().to_paserk()).unwrap();
+        let rotated = tokens_with(Keyring::new(
+            SigningKey::generate().unwrap(),
+            vec![previous],
+        ));
+        assert!(rotated.verify(&token, now()).is_ok());
+        let fresh = rotated
+            .issue(UserId::generate(), SessionId::generate(), now())
+            .unwrap();
+        assert!(old.verify(&fresh, now()).is_err());
+    }
+}

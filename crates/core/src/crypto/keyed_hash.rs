@@ -1,0 +1,203 @@
+//! HMAC-SHA256 with the server secret: hashes of codes, refresh tokens and addresses.
+
+use std::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretSlice};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::domain::{EmailAddress, OtpCode};
+use crate::error::ValidationError;
+use crate::ports::CodePurpose;
+
+/// Fewest bytes a server secret may have.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+macro_rules! digest_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name([u8; 32]);
+
+        impl $name {
+            /// Wraps 32 bytes read from storage.
+            pub fn from_bytes(bytes: [u8; 32]) -> Self {
+                Self(bytes)
+            }
+
+            /// Parses 64 lowercase or uppercase hex digits.
+            pub fn from_hex(hex_digits: &str) -> Option<Self> {
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(hex_digits, &mut bytes).ok()?;
+                Some(Self(bytes))
+            }
+
+            /// The raw bytes.
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+
+            /// Lowercase hex, for storage.
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
+
+            /// Equality that takes the same time wherever the first difference is.
+            pub fn ct_eq(&self, other: &Self) -> bool {
+                self.0.ct_eq(&other.0).into()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({}..)"), &self.to_hex()[..8])
+            }
+        }
+    };
+}
+
+digest_type!(
+    /// Keyed hash of a one-time code, bound to its purpose and address.
+    CodeHash
+);
+digest_type!(
+    /// Keyed hash of a refresh token's secret part.
+    TokenHash
+);
+
+/// The server secret (`SECRET_KEY`) and the keyed hashes made with it.
+///
+/// Each hash is domain-separated by a label, so a value hashed for one use can never
+/// match a value hashed for another.
+#[derive(Clone)]
+pub struct KeyedHasher {
+    key: SecretSlice<u8>,
+}
+
+impl KeyedHasher {
+    /// Uses `secret` as the HMAC key.
+    ///
+    /// # Errors
+    /// [`ValidationError`] when `secret` is shorter than [`MIN_SECRET_BYTES`].
+    pub fn new(secret: &[u8]) -> Result<Self, ValidationError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(ValidationError::new(
+                "SECRET_KEY",
+                "must be at least 32 bytes",
+            ));
+        }
+        Ok(Self {
+            key: SecretSlice::from(secret.to_vec()),
+        })
+    }
+
+    /// A hasher with a fresh random key (for development and tests).
+    pub fn random() -> Self {
+        let mut secret = [0u8; 32];
+        rand::fill(&mut secret);
+        Self {
+            key: SecretSlice::from(secret.to_vec()),
+        }
+    }
+
+    fn mac(&self, label: &str, parts: &[&[u8]]) -> [u8; 32] {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.expose_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(label.as_bytes());
+        for part in parts {
+            mac.update(&[0]);
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Hash of `code` issued for `purpose` to `email`.
+    pub fn code_hash(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        code: &OtpCode,
+    ) -> CodeHash {
+        CodeHash(self.mac(
+            "otp-code",
+            &[
+                purpose.as_str().as_bytes(),
+                email.as_str().as_bytes(),
+                code.expose().as_bytes(),
+            ],
+        ))
+    }
+
+    /// Hash of a refresh token's secret part.
+    pub fn token_hash(&self, secret: &str) -> TokenHash {
+        TokenHash(self.mac("refresh-token", &[secret.as_bytes()]))
+    }
+
+    /// A stable pseudonym of an address for storage keys (hex, 32 characters), so
+    /// caches and rate limiters never hold addresses in clear.
+    pub fn email_digest(&self, email: &EmailAddress) -> String {
+        hex::encode(&self.mac("email", &[email.as_str().as_bytes()])[..16])
+    }
+}
+
+impl fmt::Debug for KeyedHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyedHasher(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(raw: &str) -> EmailAddress {
+        EmailAddress::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn refuses_short_secrets() {
+        assert!(KeyedHasher::new(&[7; 31]).is_err());
+        assert!(KeyedHasher::new(&[7; 32]).is_ok());
+    }
+
+    #[test]
+    fn code_hashes_bind_purpose_address_and_key() {
+        let hasher = KeyedHasher::new(&[1; 32]).unwrap();
+        let code = OtpCode::parse("123456", 6).unwrap();
+        let base = hasher.code_hash(CodePurpose::SignIn, &email("a@example.com"), &code);
+        assert!(base.ct_eq(&hasher.code_hash(CodePurpose::SignIn, &email("A@example.com"), &code)));
+        assert_ne!(
+            base,
+            hasher.code_hash(CodePurpose::PasswordReset, &email("a@example.com"), &code)
+        );
+        assert_ne!(
+            base,
+            hasher.code_hash(CodePurpose::SignIn, &email("b@example.com"), &code)
+        );
+        let other_key = KeyedHasher::new(&[2; 32]).unwrap();
+        assert_ne!(
+            base,
+            other_key.code_hash(CodePurpose::SignIn, &email("a@example.com"), &code)
+        );
+    }
+
+    #[test]
+    fn hashes_round_trip_through_hex_and_hide_in_debug() {
+        let hash = KeyedHasher::random().token_hash("secret");
+        assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
+        assert!(TokenHash::from_hex("zz").is_none());
+        assert_eq!(format!("{hash:?}").len(), "TokenHash(12345678..)".len());
+    }
+
+    #[test]
+    fn email_digests_are_stable_and_short() {
+        let hasher = KeyedHasher::new(&[3; 32]).unwrap();
+        let digest = hasher.email_digest(&email("ann@example.com"));
+        assert_eq!(digest.len(), 32);
+        assert_eq!(digest, hasher.email_digest(&email("ANN@example.com")));
+        assert!(!digest.contains("ann"));
+    }
+}

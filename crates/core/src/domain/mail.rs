@@ -1,0 +1,176 @@
+//! The messages the service sends, independent of how they are delivered.
+
+use std::time::Duration;
+
+use super::{EmailAddress, OtpCode};
+
+/// Why a message is sent; carries what its body needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailKind {
+    /// A code that signs the person in (passwordless).
+    SignInCode {
+        /// The code to enter.
+        code: OtpCode,
+        /// How long it stays valid.
+        expires_in: Duration,
+    },
+    /// A code that confirms a new registration.
+    RegistrationCode {
+        /// The code to enter.
+        code: OtpCode,
+        /// How long it stays valid.
+        expires_in: Duration,
+    },
+    /// A code asked for at password log-in because the last code check is too old.
+    LoginCheckCode {
+        /// The code to enter.
+        code: OtpCode,
+        /// How long it stays valid.
+        expires_in: Duration,
+    },
+    /// A code that allows setting a new password.
+    PasswordResetCode {
+        /// The code to enter.
+        code: OtpCode,
+        /// How long it stays valid.
+        expires_in: Duration,
+    },
+    /// Someone tried to register the address, which already has an account.
+    AccountExists,
+}
+
+impl MailKind {
+    /// A stable, code-free name for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::SignInCode { .. } => "sign_in_code",
+            Self::RegistrationCode { .. } => "registration_code",
+            Self::LoginCheckCode { .. } => "login_check_code",
+            Self::PasswordResetCode { .. } => "password_reset_code",
+            Self::AccountExists => "account_exists",
+        }
+    }
+
+    /// The code the message carries, if any.
+    pub fn code(&self) -> Option<&OtpCode> {
+        match self {
+            Self::SignInCode { code, .. }
+            | Self::RegistrationCode { code, .. }
+            | Self::LoginCheckCode { code, .. }
+            | Self::PasswordResetCode { code, .. } => Some(code),
+            Self::AccountExists => None,
+        }
+    }
+
+    fn expires_in(&self) -> Option<Duration> {
+        match self {
+            Self::SignInCode { expires_in, .. }
+            | Self::RegistrationCode { expires_in, .. }
+            | Self::LoginCheckCode { expires_in, .. }
+            | Self::PasswordResetCode { expires_in, .. } => Some(*expires_in),
+            Self::AccountExists => None,
+        }
+    }
+}
+
+/// One message to one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailMessage {
+    /// The recipient.
+    pub to: EmailAddress,
+    /// What the message is for.
+    pub kind: MailKind,
+}
+
+impl MailMessage {
+    /// The subject line, naming the product.
+    pub fn subject(&self, product: &str) -> String {
+        match &self.kind {
+            MailKind::SignInCode { .. } => format!("Your {product} sign-in code"),
+            MailKind::RegistrationCode { .. } => format!("Confirm your {product} account"),
+            MailKind::LoginCheckCode { .. } => format!("Your {product} log-in code"),
+            MailKind::PasswordResetCode { .. } => format!("Reset your {product} password"),
+            MailKind::AccountExists => format!("You already have a {product} account"),
+        }
+    }
+
+    /// A plain-text body. Adapters with richer templates may render their own.
+    pub fn text_body(&self, product: &str) -> String {
+        let lifetime = self
+            .kind
+            .expires_in()
+            .map(|ttl| minutes_phrase(ttl.as_secs()))
+            .unwrap_or_default();
+        let code = self.kind.code().map(OtpCode::expose).unwrap_or_default();
+        let ignore = "If you did not ask for this, you can ignore this message.";
+        match &self.kind {
+            MailKind::SignInCode { .. } => format!(
+                "Your {product} sign-in code is:\n\n    {code}\n\nIt expires in {lifetime} and works once.\n\n{ignore}\n"
+            ),
+            MailKind::RegistrationCode { .. } => format!(
+                "Welcome to {product}. Confirm your email address with this code:\n\n    {code}\n\nIt expires in {lifetime} and works once.\n\n{ignore}\n"
+            ),
+            MailKind::LoginCheckCode { .. } => format!(
+                "Someone, hopefully you, entered your {product} password. To finish logging in, enter:\n\n    {code}\n\nIt expires in {lifetime} and works once. If this was not you, change your password.\n"
+            ),
+            MailKind::PasswordResetCode { .. } => format!(
+                "Use this code to set a new {product} password:\n\n    {code}\n\nIt expires in {lifetime} and works once. Setting a new password signs you out everywhere.\n\n{ignore}\n"
+            ),
+            MailKind::AccountExists => format!(
+                "Someone tried to register a new {product} account with this address, which already has one.\n\nYou can sign in with a code, or reset your password if you forgot it.\n\n{ignore}\n"
+            ),
+        }
+    }
+}
+
+fn minutes_phrase(seconds: u64) -> String {
+    let minutes = seconds.div_ceil(60).max(1);
+    if minutes == 1 {
+        "1 minute".to_owned()
+    } else {
+        format!("{minutes} minutes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(kind: MailKind) -> MailMessage {
+        MailMessage {
+            to: EmailAddress::parse("ann@example.com").unwrap(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn code_messages_carry_the_code_and_its_lifetime() {
+        let code = OtpCode::parse("123456", 6).unwrap();
+        let mail = message(MailKind::SignInCode {
+            code,
+            expires_in: Duration::from_secs(300),
+        });
+        let body = mail.text_body("Acme");
+        assert!(body.contains("123456"));
+        assert!(body.contains("5 minutes"));
+        assert_eq!(mail.subject("Acme"), "Your Acme sign-in code");
+    }
+
+    #[test]
+    fn the_notice_carries_no_code() {
+        let mail = message(MailKind::AccountExists);
+        assert!(mail.kind.code().is_none());
+        assert!(!mail.text_body("Acme").chars().any(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn labels_never_include_the_code() {
+        let code = OtpCode::parse("654321", 6).unwrap();
+        let kind = MailKind::PasswordResetCode {
+            code,
+            expires_in: Duration::from_secs(60),
+        };
+        assert_eq!(kind.label(), "password_reset_code");
+        assert!(!format!("{kind:?}").contains("654321"));
+    }
+}

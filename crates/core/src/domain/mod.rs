@@ -1,0 +1,19 @@
+//! Domain types: validated values and the records the ports store.
+
+mod client;
+mod email;
+mod ids;
+mod mail;
+mod otp_code;
+mod password;
+mod session;
+mod user;
+
+pub use client::{ClientContext, MAX_USER_AGENT_CHARS};
+pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
+pub use ids::{SessionId, UserId};
+pub use mail::{MailKind, MailMessage};
+pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
+pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordHash};
+pub use session::Session;
+pub use user::User;

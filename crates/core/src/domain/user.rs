@@ -1,0 +1,60 @@
+//! The account: an email address, an optional password, and its verification state.
+
+use time::OffsetDateTime;
+
+use super::{EmailAddress, PasswordHash, UserId};
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable identifier.
+    pub id: UserId,
+    /// Normalised address; unique across accounts.
+    pub email: EmailAddress,
+    /// `None` for accounts that only ever signed in with codes or OAuth.
+    pub password_hash: Option<PasswordHash>,
+    /// When the address was first proven by a code (or a provider's verified email).
+    pub email_verified_at: Option<OffsetDateTime>,
+    /// When a code sent to the address was last entered correctly.
+    pub last_code_verified_at: Option<OffsetDateTime>,
+    /// A disabled account cannot sign in.
+    pub disabled: bool,
+    /// When the account was created.
+    pub created_at: OffsetDateTime,
+    /// When the account last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+impl User {
+    /// A new account that has not yet proven its address.
+    pub fn new_unverified(
+        email: EmailAddress,
+        password_hash: Option<PasswordHash>,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: UserId::generate(),
+            email,
+            password_hash,
+            email_verified_at: None,
+            last_code_verified_at: None,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// A new account whose address was just proven by a code.
+    pub fn new_verified(email: EmailAddress, now: OffsetDateTime) -> Self {
+        Self {
+            email_verified_at: Some(now),
+            last_code_verified_at: Some(now),
+            ..Self::new_unverified(email, None, now)
+        }
+    }
+
+    /// Whether the address has been proven.
+    pub fn is_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+}

@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod crypto;
+pub mod domain;
+mod error;
+pub mod policy;
+pub mod ports;
+pub mod service;
+
+pub use domain::{ClientContext, EmailAddress, OtpCode, Password, SessionId, UserId};
+pub use error::{AuthError, BoxError, PortError, ValidationError};
+pub use policy::AuthPolicy;
+pub use service::login::LoginOutcome;
+pub use service::{Action, AuthService, Ports, Principal, Secrets, SignedIn};

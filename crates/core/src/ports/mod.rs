@@ -1,0 +1,22 @@
+//! Port traits: what the domain needs from the outside world.
+//!
+//! Each trait is object-safe and `Send + Sync`; the domain holds them as
+//! `Arc<dyn Trait>`. Adapters translate their own failures into [`crate::PortError`].
+
+mod clock;
+mod code_store;
+mod mailer;
+mod oauth_provider;
+mod rate_limiter;
+mod session_repository;
+mod user_repository;
+
+pub use clock::{Clock, SystemClock};
+pub use code_store::{CodeKey, CodePurpose, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
+pub use mailer::Mailer;
+pub use oauth_provider::{
+    AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity,
+};
+pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
+pub use session_repository::{RotateOutcome, SessionRepository};
+pub use user_repository::UserRepository;

@@ -1,0 +1,81 @@
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::crypto::TokenHash;
+use crate::domain::{Session, SessionId, UserId};
+use crate::error::PortError;
+
+/// What [`SessionRepository::rotate_refresh`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The presented hash was current: the session now holds the replacement.
+    Rotated(Session),
+    /// The presented hash was not current (a stolen or replayed token): the session
+    /// has been revoked.
+    ReuseDetected,
+    /// The session does not exist, is revoked, or has expired; nothing changed.
+    Inactive,
+}
+
+/// Durable storage of sessions and their refresh-token hashes.
+#[async_trait]
+pub trait SessionRepository: Send + Sync + std::fmt::Debug {
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn create(&self, session: &Session) -> Result<(), PortError>;
+
+    /// The session with this identifier, active or not.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn find(&self, id: SessionId) -> Result<Option<Session>, PortError>;
+
+    /// Atomically replaces the refresh hash of an active session.
+    ///
+    /// If the session is active at `now` and its hash equals `presented`, the hash
+    /// becomes `replacement`, `last_used_at` becomes `now` and `expires_at` becomes
+    /// `expires_at`, and the updated session is returned as
+    /// [`RotateOutcome::Rotated`]. If it is active but the hash differs, it MUST be
+    /// revoked at `now` and [`RotateOutcome::ReuseDetected`] returned. Of any number of
+    /// concurrent calls presenting the same hash, at most one rotates.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        presented: &TokenHash,
+        replacement: &TokenHash,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<RotateOutcome, PortError>;
+
+    /// Revokes one session at `now`. Returns `true` if it was active, `false` if it
+    /// was unknown or already ended (an earlier revocation time is kept).
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn revoke(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, PortError>;
+
+    /// Revokes every active session of a user at `now`; returns how many were active.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn revoke_all_for_user(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<u64, PortError>;
+
+    /// The user's sessions that are active at `now`, newest first.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn list_active(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, PortError>;
+}

@@ -1,0 +1,93 @@
+//! Password log-in, with a fresh code when the last code check is too old.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::codes::login_check;
+use super::{Action, AuthService, SignedIn};
+use crate::domain::{ClientContext, EmailAddress, Password, User};
+use crate::error::AuthError;
+use crate::ports::CodePurpose;
+
+/// What a correct password leads to.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    /// Signed in.
+    SignedIn(Box<SignedIn>),
+    /// The last code check is older than the access-token lifetime: a code was
+    /// emailed and must be entered through `verify_code`.
+    CodeRequired {
+        /// How long the code stays valid.
+        expires_in: Duration,
+        /// Set when a code was sent moments ago and no new one was sent: the earlier
+        /// code still works, and a new one can be asked for after this wait.
+        resend_after: Option<Duration>,
+    },
+}
+
+impl AuthService {
+    /// Checks `password` for `email`.
+    ///
+    /// An unknown address, an account without a password and a wrong password all
+    /// answer [`AuthError::InvalidCredentials`] after the same Argon2 work. Only after
+    /// a correct password are [`AuthError::AccountDisabled`] and
+    /// [`AuthError::EmailNotVerified`] reported.
+    ///
+    /// # Errors
+    /// As above, plus [`AuthError::RateLimited`] and port failures.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(
+        &self,
+        email: &EmailAddress,
+        password: Password,
+        client: &ClientContext,
+    ) -> Result<LoginOutcome, AuthError> {
+        self.throttle(Action::Login, client, Some(email)).await?;
+        let user = self.ports.users.find_by_email(email).await?;
+        let stored = user.as_ref().and_then(|user| user.password_hash.as_ref());
+        let matches = self.passwords.verify(password, stored).await?;
+        let user = match user {
+            Some(user) if matches => user,
+            _ => return Err(AuthError::InvalidCredentials),
+        };
+        if user.disabled {
+            return Err(AuthError::AccountDisabled);
+        }
+        if !user.is_verified() {
+            return Err(AuthError::EmailNotVerified);
+        }
+        let now = self.now();
+        if self.code_check_is_stale(&user, now) {
+            return self.ask_for_code(&user).await;
+        }
+        Ok(LoginOutcome::SignedIn(Box::new(
+            self.start_session(user, client, now).await?,
+        )))
+    }
+
+    fn code_check_is_stale(&self, user: &User, now: OffsetDateTime) -> bool {
+        user.last_code_verified_at
+            .is_none_or(|checked| now - checked > self.policy.access_token_ttl)
+    }
+
+    async fn ask_for_code(&self, user: &User) -> Result<LoginOutcome, AuthError> {
+        let expires_in = self.policy.code_ttl;
+        match self.issue_code(CodePurpose::SignIn, &user.email).await {
+            Ok(code) => {
+                self.deliver(self.code_mail(&user.email, code, login_check))
+                    .await?;
+                tracing::info!(user_id = %user.id, "log-in needs a fresh code");
+                Ok(LoginOutcome::CodeRequired {
+                    expires_in,
+                    resend_after: None,
+                })
+            }
+            Err(AuthError::OtpCooldown { retry_after }) => Ok(LoginOutcome::CodeRequired {
+                expires_in,
+                resend_after: Some(retry_after),
+            }),
+            Err(other) => Err(other),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Passwordless sign-in: send a code, resend it, verify it.
+
+use super::codes::{registration, sign_in};
+use super::{Action, AuthService, SignedIn};
+use crate::domain::{ClientContext, EmailAddress, OtpCode, User};
+use crate::error::{AuthError, PortError};
+use crate::ports::CodePurpose;
+
+impl AuthService {
+    /// Emails a sign-in code to `email`, whether or not it has an account (the
+    /// answer is the same either way).
+    ///
+    /// # Errors
+    /// [`AuthError::RateLimited`], [`AuthError::OtpCooldown`], or a port failure.
+    #[tracing::instrument(skip_all)]
+    pub async fn send_code(
+        &self,
+        email: &EmailAddress,
+        client: &ClientContext,
+    ) -> Result<(), AuthError> {
+        self.throttle(Action::SendCode, client, Some(email)).await?;
+        let code = self.issue_code(CodePurpose::SignIn, email).await?;
+        self.deliver(self.code_mail(email, code, sign_in)).await
+    }
+
+    /// Emails a new code, replacing the previous one: a registration code to an
+    /// account waiting for verification, a sign-in code otherwise.
+    ///
+    /// # Errors
+    /// As [`AuthService::send_code`].
+    #[tracing::instrument(skip_all)]
+    pub async fn resend_code(
+        &self,
+        email: &EmailAddress,
+        client: &ClientContext,
+    ) -> Result<(), AuthError> {
+        self.throttle(Action::ResendCode, client, Some(email))
+            .await?;
+        let code = self.issue_code(CodePurpose::SignIn, email).await?;
+        let pending_registration = self
+            .ports
+            .users
+            .find_by_email(email)
+            .await?
+            .is_some_and(|user| !user.is_verified() && user.password_hash.is_some());
+        let kind = if pending_registration {
+            registration
+        } else {
+            sign_in
+        };
+        self.deliver(self.code_mail(email, code, kind)).await
+    }
+
+    /// Checks a sign-in code and opens a session: creates the account on a first
+    /// passwordless sign-in, verifies a pending registration, or completes a password
+    /// log-in that asked for a code.
+    ///
+    /// # Errors
+    /// [`AuthError::OtpInvalid`], [`AuthError::OtpExpired`],
+    /// [`AuthError::OtpAttemptsExceeded`], [`AuthError::AccountDisabled`],
+    /// [`AuthError::RateLimited`], or a port failure.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_code(
+        &self,
+        email: &EmailAddress,
+        code: &OtpCode,
+        client: &ClientContext,
+    ) -> Result<SignedIn, AuthError> {
+        self.throttle(Action::VerifyCode, client, Some(email))
+            .await?;
+        self.check_code(CodePurpose::SignIn, email, code).await?;
+        let now = self.now();
+        let user = match self.ports.users.find_by_email(email).await? {
+            Some(user) => user,
+            None => self.create_verified_user(email).await?,
+        };
+        let user = self
+            .ports
+            .users
+            .record_code_verified(user.id, now)
+            .await?
+            .ok_or(AuthError::OtpInvalid {
+                attempts_remaining: None,
+            })?;
+        self.start_session(user, client, now).await
+    }
+
+    /// Creates the account of a first passwordless sign-in; if a concurrent request
+    /// created it first, returns that one.
+    async fn create_verified_user(&self, email: &EmailAddress) -> Result<User, AuthError> {
+        let user = User::new_verified(email.clone(), self.now());
+        match self.ports.users.create(&user).await {
+            Ok(()) => {
+                tracing::info!(user_id = %user.id, "account created by passwordless sign-in");
+                Ok(user)
+            }
+            Err(PortError::EmailTaken) => self
+                .ports
+                .users
+                .find_by_email(email)
+                .await?
+                .ok_or_else(|| AuthError::Internal("account vanished after a conflict".into())),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
