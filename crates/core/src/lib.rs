@@ -8,6 +8,8 @@ mod error;
 pub mod policy;
 pub mod ports;
 pub mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use domain::{ClientContext, EmailAddress, OtpCode, Password, SessionId, UserId};
 pub use error::{AuthError, BoxError, PortError, ValidationError};

@@ -1,1 +1,42 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod clock;
+mod codes;
+mod folder_mailer;
+mod lock;
+mod rate_limiter;
+mod recording_mailer;
+mod sessions;
+mod users;
+
+pub use clock::ManualClock;
+pub use codes::MemoryCodeStore;
+pub use folder_mailer::FolderMailer;
+pub use rate_limiter::MemoryRateLimiter;
+pub use recording_mailer::RecordingMailer;
+pub use sessions::MemorySessionRepository;
+pub use users::MemoryUserRepository;
+
+use std::sync::Arc;
+
+use otp_core::Ports;
+use otp_core::ports::{Clock, Mailer, SystemClock};
+
+/// Every port on its in-memory adapter, with the given mailer and clock.
+pub fn memory_ports(mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Ports {
+    Ports {
+        users: Arc::new(MemoryUserRepository::new()),
+        sessions: Arc::new(MemorySessionRepository::new()),
+        codes: Arc::new(MemoryCodeStore::new()),
+        rate_limiter: Arc::new(MemoryRateLimiter::new()),
+        mailer,
+        clock,
+    }
+}
+
+/// Every port in memory with the system clock.
+pub fn memory_ports_with_mailer(mailer: Arc<dyn Mailer>) -> Ports {
+    memory_ports(mailer, Arc::new(SystemClock))
+}

@@ -1,0 +1,130 @@
+//! Contract test suites, one per port: written once, run against every adapter.
+//!
+//! Enabled by the `testing` feature. Each suite is a set of `async fn`s taking a
+//! fresh adapter, plus a macro that expands into one `#[tokio::test]` per contract
+//! so that a failure names the broken rule. The factory expression is evaluated
+//! once per test, so each test can get its own database or key prefix:
+//!
+//! ```rust,ignore
+//! otp_core::user_repository_contract!(async { Arc::new(MemoryUserRepository::new()) });
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+pub mod codes;
+pub mod rate_limits;
+pub mod sessions;
+pub mod users;
+
+use time::OffsetDateTime;
+
+use crate::EmailAddress;
+
+/// A fixed instant, truncated to microseconds (what databases keep).
+pub fn instant() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .unwrap()
+}
+
+/// A unique address, so suites can share one store.
+pub fn unique_email() -> EmailAddress {
+    EmailAddress::parse(&format!(
+        "user-{}@example.com",
+        uuid::Uuid::new_v4().simple()
+    ))
+    .unwrap()
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_tests {
+    ($factory:expr, $suite:path, [$($case:ident),* $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                use $suite as suite;
+                let adapter = $factory.await;
+                suite::$case(adapter).await;
+            }
+        )*
+    };
+}
+
+/// Expands into the [`users`] contract tests for the adapter `$factory` builds
+/// (an `async` expression yielding `Arc<dyn UserRepository>`).
+#[macro_export]
+macro_rules! user_repository_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::users,
+            [
+                created_accounts_are_found_by_id_and_email,
+                a_second_account_with_the_same_email_is_refused,
+                concurrent_creates_of_one_email_make_exactly_one_account,
+                set_password_replaces_the_hash,
+                recording_a_code_check_keeps_the_first_verification_time,
+                unknown_accounts_are_not_found,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`sessions`] contract tests.
+#[macro_export]
+macro_rules! session_repository_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::sessions,
+            [
+                created_sessions_are_found,
+                rotating_with_the_current_hash_replaces_it,
+                rotating_with_a_stale_hash_revokes_the_session,
+                of_concurrent_rotations_with_one_hash_at_most_one_succeeds,
+                expired_sessions_do_not_rotate,
+                revoking_ends_a_session_once,
+                revoking_all_of_a_user_leaves_others_alone,
+                active_sessions_are_listed_newest_first,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`codes`] contract tests.
+#[macro_export]
+macro_rules! code_store_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::codes,
+            [
+                an_issued_code_verifies_once,
+                wrong_codes_spend_attempts_until_the_code_dies,
+                expired_codes_are_refused,
+                a_cooldown_blocks_reissue_until_it_passes,
+                a_reissued_code_replaces_the_old_one,
+                keys_are_independent,
+                of_concurrent_right_guesses_exactly_one_is_accepted,
+                concurrent_wrong_guesses_are_capped_at_max_attempts,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`rate_limits`] contract tests.
+#[macro_export]
+macro_rules! rate_limiter_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::rate_limits,
+            [
+                allows_max_hits_then_limits_with_a_wait,
+                the_window_slides,
+                keys_are_counted_separately,
+                concurrent_hits_allow_exactly_max,
+            ]
+        );
+    };
+}

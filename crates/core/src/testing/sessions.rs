@@ -1,0 +1,196 @@
+//! Contract of [`SessionRepository`].
+
+use std::sync::Arc;
+
+use time::Duration;
+
+use super::instant;
+use crate::crypto::{KeyedHasher, TokenHash};
+use crate::domain::Session;
+use crate::ports::{RotateOutcome, SessionRepository};
+use crate::{SessionId, UserId};
+
+type Repo = Arc<dyn SessionRepository>;
+
+fn hash(text: &str) -> TokenHash {
+    KeyedHasher::new(&[9; 32]).unwrap().token_hash(text)
+}
+
+fn session(user_id: UserId, created_at: time::OffsetDateTime) -> Session {
+    Session {
+        id: SessionId::generate(),
+        user_id,
+        refresh_hash: hash("first"),
+        created_at,
+        last_used_at: created_at,
+        expires_at: created_at + Duration::days(30),
+        revoked_at: None,
+        ip: Some("203.0.113.7".parse().unwrap()),
+        user_agent: Some("contract-test/1.0".into()),
+    }
+}
+
+pub async fn created_sessions_are_found(repo: Repo) {
+    let stored = session(UserId::generate(), instant());
+    repo.create(&stored).await.unwrap();
+    assert_eq!(repo.find(stored.id).await.unwrap(), Some(stored));
+    assert_eq!(repo.find(SessionId::generate()).await.unwrap(), None);
+}
+
+pub async fn rotating_with_the_current_hash_replaces_it(repo: Repo) {
+    let start = instant();
+    let stored = session(UserId::generate(), start);
+    repo.create(&stored).await.unwrap();
+    let later = start + Duration::minutes(5);
+    let expires = later + Duration::days(30);
+    let outcome = repo
+        .rotate_refresh(stored.id, &hash("first"), &hash("second"), later, expires)
+        .await
+        .unwrap();
+    let RotateOutcome::Rotated(rotated) = outcome else {
+        panic!("expected a rotation, got {outcome:?}")
+    };
+    assert_eq!(
+        (
+            rotated.refresh_hash,
+            rotated.last_used_at,
+            rotated.expires_at
+        ),
+        (hash("second"), later, expires)
+    );
+    assert_eq!(repo.find(stored.id).await.unwrap(), Some(rotated));
+}
+
+pub async fn rotating_with_a_stale_hash_revokes_the_session(repo: Repo) {
+    let start = instant();
+    let stored = session(UserId::generate(), start);
+    repo.create(&stored).await.unwrap();
+    let expires = start + Duration::days(30);
+    repo.rotate_refresh(stored.id, &hash("first"), &hash("second"), start, expires)
+        .await
+        .unwrap();
+    let reuse = repo
+        .rotate_refresh(stored.id, &hash("first"), &hash("third"), start, expires)
+        .await
+        .unwrap();
+    assert_eq!(reuse, RotateOutcome::ReuseDetected);
+    let after = repo
+        .rotate_refresh(stored.id, &hash("second"), &hash("fourth"), start, expires)
+        .await
+        .unwrap();
+    assert_eq!(after, RotateOutcome::Inactive);
+    assert!(
+        repo.find(stored.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+}
+
+pub async fn of_concurrent_rotations_with_one_hash_at_most_one_succeeds(repo: Repo) {
+    let start = instant();
+    let stored = session(UserId::generate(), start);
+    repo.create(&stored).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|n| {
+            let repo = Arc::clone(&repo);
+            let replacement = hash(&format!("replacement-{n}"));
+            tokio::spawn(async move {
+                repo.rotate_refresh(
+                    stored.id,
+                    &hash("first"),
+                    &replacement,
+                    start,
+                    start + Duration::days(1),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut rotated = 0;
+    for task in tasks {
+        if matches!(task.await.unwrap().unwrap(), RotateOutcome::Rotated(_)) {
+            rotated += 1;
+        }
+    }
+    assert_eq!(rotated, 1);
+}
+
+pub async fn expired_sessions_do_not_rotate(repo: Repo) {
+    let start = instant();
+    let stored = session(UserId::generate(), start);
+    repo.create(&stored).await.unwrap();
+    let late = stored.expires_at + Duration::seconds(1);
+    let outcome = repo
+        .rotate_refresh(stored.id, &hash("first"), &hash("second"), late, late)
+        .await
+        .unwrap();
+    assert_eq!(outcome, RotateOutcome::Inactive);
+    let unknown = repo
+        .rotate_refresh(
+            SessionId::generate(),
+            &hash("first"),
+            &hash("second"),
+            start,
+            late,
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown, RotateOutcome::Inactive);
+}
+
+pub async fn revoking_ends_a_session_once(repo: Repo) {
+    let start = instant();
+    let stored = session(UserId::generate(), start);
+    repo.create(&stored).await.unwrap();
+    assert!(repo.revoke(stored.id, start).await.unwrap());
+    assert!(
+        !repo
+            .revoke(stored.id, start + Duration::seconds(9))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        repo.find(stored.id).await.unwrap().unwrap().revoked_at,
+        Some(start)
+    );
+    assert!(!repo.revoke(SessionId::generate(), start).await.unwrap());
+}
+
+pub async fn revoking_all_of_a_user_leaves_others_alone(repo: Repo) {
+    let start = instant();
+    let (ann, bob) = (UserId::generate(), UserId::generate());
+    for owner in [ann, ann, bob] {
+        repo.create(&session(owner, start)).await.unwrap();
+    }
+    assert_eq!(repo.revoke_all_for_user(ann, start).await.unwrap(), 2);
+    assert_eq!(repo.revoke_all_for_user(ann, start).await.unwrap(), 0);
+    assert!(repo.list_active(ann, start).await.unwrap().is_empty());
+    assert_eq!(repo.list_active(bob, start).await.unwrap().len(), 1);
+}
+
+pub async fn active_sessions_are_listed_newest_first(repo: Repo) {
+    let start = instant();
+    let user = UserId::generate();
+    let older = session(user, start);
+    let newer = session(user, start + Duration::minutes(1));
+    let revoked = session(user, start + Duration::minutes(2));
+    let expired = Session {
+        expires_at: start,
+        ..session(user, start - Duration::days(40))
+    };
+    for stored in [&older, &newer, &revoked, &expired] {
+        repo.create(stored).await.unwrap();
+    }
+    repo.revoke(revoked.id, start).await.unwrap();
+    let listed: Vec<_> = repo
+        .list_active(user, start + Duration::minutes(3))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, [newer.id, older.id]);
+}

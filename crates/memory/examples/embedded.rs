@@ -1,0 +1,50 @@
+//! Embeds `otp-core` with the in-memory adapters, without any HTTP server: a whole
+//! passwordless sign-in, then a check of the access token.
+//!
+//! Run with `cargo run -p otp-memory --example embedded`.
+
+use std::error::Error;
+use std::sync::Arc;
+
+use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey};
+use otp_core::{AuthPolicy, AuthService, ClientContext, EmailAddress, OtpCode, Secrets};
+use otp_memory::{RecordingMailer, memory_ports_with_mailer};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let mailer = Arc::new(RecordingMailer::new());
+    let secrets = Secrets {
+        keyed_hasher: KeyedHasher::random(),
+        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2)?,
+        keyring: Keyring::new(SigningKey::generate()?, vec![]),
+    };
+    let service = AuthService::new(
+        memory_ports_with_mailer(mailer.clone()),
+        secrets,
+        AuthPolicy::default(),
+    )?;
+
+    let email = EmailAddress::parse("Ann@Example.com")?;
+    let client = ClientContext::default();
+    service.send_code(&email, &client).await?;
+
+    // A real application mails the code; here we read it back from the recorder.
+    let digits = mailer.last_code_for(&email).ok_or("no code was sent")?;
+    let code = OtpCode::parse(&digits, service.policy().code_length)?;
+    let signed_in = service.verify_code(&email, &code, &client).await?;
+    println!(
+        "signed in {} (user {})",
+        signed_in.user.email, signed_in.user.id
+    );
+
+    let principal = service.authenticate(&signed_in.access_token).await?;
+    println!(
+        "access token verified for session {}",
+        principal.session_id()
+    );
+
+    service.logout(&principal).await?;
+    let refused = service.authenticate(&signed_in.access_token).await.is_err();
+    println!("after logout the token is refused: {refused}");
+    Ok(())
+}

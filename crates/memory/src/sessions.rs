@@ -1,0 +1,116 @@
+//! Sessions in a map.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use otp_core::crypto::TokenHash;
+use otp_core::domain::Session;
+use otp_core::ports::{RotateOutcome, SessionRepository};
+use otp_core::{PortError, SessionId, UserId};
+use time::OffsetDateTime;
+
+use crate::lock::lock;
+
+/// In-memory [`SessionRepository`]. Sessions that ended more than a day ago are
+/// dropped as new ones are created, so memory stays bounded by the active ones.
+#[derive(Debug, Default)]
+pub struct MemorySessionRepository {
+    sessions: Mutex<HashMap<SessionId, Session>>,
+}
+
+impl MemorySessionRepository {
+    /// An empty repository.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn long_gone(session: &Session, now: OffsetDateTime) -> bool {
+    let ended = session
+        .revoked_at
+        .unwrap_or(session.expires_at)
+        .min(session.expires_at);
+    ended + time::Duration::days(1) < now
+}
+
+#[async_trait]
+impl SessionRepository for MemorySessionRepository {
+    async fn create(&self, session: &Session) -> Result<(), PortError> {
+        let mut sessions = lock(&self.sessions);
+        if sessions.len() % 1024 == 1023 {
+            sessions.retain(|_, kept| !long_gone(kept, session.created_at));
+        }
+        sessions.insert(session.id, session.clone());
+        Ok(())
+    }
+
+    async fn find(&self, id: SessionId) -> Result<Option<Session>, PortError> {
+        Ok(lock(&self.sessions).get(&id).cloned())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        presented: &TokenHash,
+        replacement: &TokenHash,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<RotateOutcome, PortError> {
+        let mut sessions = lock(&self.sessions);
+        let Some(session) = sessions
+            .get_mut(&id)
+            .filter(|session| session.is_active(now))
+        else {
+            return Ok(RotateOutcome::Inactive);
+        };
+        if !session.refresh_hash.ct_eq(presented) {
+            session.revoked_at = Some(now);
+            return Ok(RotateOutcome::ReuseDetected);
+        }
+        session.refresh_hash = *replacement;
+        session.last_used_at = now;
+        session.expires_at = expires_at;
+        Ok(RotateOutcome::Rotated(session.clone()))
+    }
+
+    async fn revoke(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, PortError> {
+        let mut sessions = lock(&self.sessions);
+        match sessions.get_mut(&id) {
+            Some(session) if session.is_active(now) => {
+                session.revoked_at = Some(now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn revoke_all_for_user(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<u64, PortError> {
+        let mut ended = 0;
+        for session in lock(&self.sessions).values_mut() {
+            if session.user_id == user_id && session.is_active(now) {
+                session.revoked_at = Some(now);
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    async fn list_active(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, PortError> {
+        let mut active: Vec<Session> = lock(&self.sessions)
+            .values()
+            .filter(|session| session.user_id == user_id && session.is_active(now))
+            .cloned()
+            .collect();
+        active.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(active)
+    }
+}

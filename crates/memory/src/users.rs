@@ -1,0 +1,90 @@
+//! Accounts in a map, unique by normalised address.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use otp_core::domain::{PasswordHash, User};
+use otp_core::ports::UserRepository;
+use otp_core::{EmailAddress, PortError, UserId};
+use time::OffsetDateTime;
+
+use crate::lock::lock;
+
+#[derive(Debug, Default)]
+struct Accounts {
+    by_id: HashMap<UserId, User>,
+    by_email: HashMap<EmailAddress, UserId>,
+}
+
+/// In-memory [`UserRepository`].
+#[derive(Debug, Default)]
+pub struct MemoryUserRepository {
+    accounts: Mutex<Accounts>,
+}
+
+impl MemoryUserRepository {
+    /// An empty repository.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn update(&self, id: UserId, change: impl FnOnce(&mut User)) -> Option<User> {
+        let mut accounts = lock(&self.accounts);
+        let user = accounts.by_id.get_mut(&id)?;
+        change(user);
+        Some(user.clone())
+    }
+}
+
+#[async_trait]
+impl UserRepository for MemoryUserRepository {
+    async fn create(&self, user: &User) -> Result<(), PortError> {
+        let mut accounts = lock(&self.accounts);
+        if accounts.by_email.contains_key(&user.email) || accounts.by_id.contains_key(&user.id) {
+            return Err(PortError::EmailTaken);
+        }
+        accounts.by_email.insert(user.email.clone(), user.id);
+        accounts.by_id.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, PortError> {
+        Ok(lock(&self.accounts).by_id.get(&id).cloned())
+    }
+
+    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, PortError> {
+        let accounts = lock(&self.accounts);
+        Ok(accounts
+            .by_email
+            .get(email)
+            .and_then(|id| accounts.by_id.get(id))
+            .cloned())
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<bool, PortError> {
+        Ok(self
+            .update(id, |user| {
+                user.password_hash = Some(hash.clone());
+                user.updated_at = now;
+            })
+            .is_some())
+    }
+
+    async fn record_code_verified(
+        &self,
+        id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        Ok(self.update(id, |user| {
+            user.email_verified_at.get_or_insert(now);
+            user.last_code_verified_at = Some(now);
+            user.updated_at = now;
+        }))
+    }
+}

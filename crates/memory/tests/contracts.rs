@@ -1,0 +1,36 @@
+//! The port contract suites, run against the in-memory adapters.
+
+use std::sync::Arc;
+
+use otp_core::ports::{CodeStore, RateLimiter, SessionRepository, UserRepository};
+use otp_memory::{
+    MemoryCodeStore, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+};
+
+mod users {
+    use super::*;
+    otp_core::user_repository_contract!(async {
+        Arc::new(MemoryUserRepository::new()) as Arc<dyn UserRepository>
+    });
+}
+
+mod sessions {
+    use super::*;
+    otp_core::session_repository_contract!(async {
+        Arc::new(MemorySessionRepository::new()) as Arc<dyn SessionRepository>
+    });
+}
+
+mod codes {
+    use super::*;
+    otp_core::code_store_contract!(async {
+        Arc::new(MemoryCodeStore::new()) as Arc<dyn CodeStore>
+    });
+}
+
+mod rate_limits {
+    use super::*;
+    otp_core::rate_limiter_contract!(async {
+        Arc::new(MemoryRateLimiter::new()) as Arc<dyn RateLimiter>
+    });
+}
