@@ -15,7 +15,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mailer = Arc::new(RecordingMailer::new());
     let secrets = Secrets {
         keyed_hasher: KeyedHasher::random(),
-        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).map_err(|error| error.to_string())?,
+        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2)
+            .map_err(|error| error.to_string())?,
         keyring: Keyring::new(SigningKey::generate()?, vec![]),
     };
     let service = AuthService::new(

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use otp_core::PortError;
 use otp_core::domain::MailMessage;
-use otp_core::ports::Mailer;
+use otp_core::ports::{Mailer, Probe};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 use uuid::Uuid;
@@ -95,6 +95,27 @@ impl Mailer for FolderMailer {
         })?;
         tracing::info!(path = %path.display(), kind = message.kind.label(), "mail written");
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Probe for FolderMailer {
+    fn name(&self) -> &str {
+        "mail"
+    }
+
+    async fn check(&self) -> Result<(), PortError> {
+        match tokio::fs::metadata(&self.dir).await {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(PortError::unavailable(format!(
+                "{} is not a folder",
+                self.dir.display()
+            ))),
+            Err(error) => Err(PortError::unavailable(format!(
+                "{}: {error}",
+                self.dir.display()
+            ))),
+        }
     }
 }
 

@@ -1,1 +1,97 @@
-fn main() {}
+//! `otp-server`: run the service, or print a new signing key.
+
+use std::process::ExitCode;
+
+use otp_core::crypto::{KeyedHasher, SigningKey};
+use otp_server::{Application, Settings, build_components, telemetry};
+
+const USAGE: &str = "\
+otp-server: email one-time-code authentication service
+
+USAGE:
+    otp-server [serve]   run the HTTP server (configuration from the environment and .env)
+    otp-server keygen    print a new TOKEN_SIGNING_KEY and SECRET_KEY
+    otp-server --help    print this text
+
+See .env.example for every configuration key.";
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1);
+    match command.as_deref() {
+        None | Some("serve") => serve(),
+        Some("keygen") => keygen(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some("-V" | "--version") => {
+            println!("otp-server {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("unknown command {other:?}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn keygen() -> ExitCode {
+    let Ok(key) = SigningKey::generate() else {
+        eprintln!("could not generate a key: the system random source failed");
+        return ExitCode::FAILURE;
+    };
+    println!("# Signing key for access tokens. Keep it secret.");
+    println!("TOKEN_SIGNING_KEY={}", key.to_paserk());
+    println!(
+        "# Its public half ({}), for services that verify tokens offline:",
+        key.verifying_key().kid()
+    );
+    println!("# {}", key.verifying_key().to_paserk());
+    println!("# Server secret for keyed hashes of codes and refresh tokens. Keep it secret.");
+    println!("SECRET_KEY={}", KeyedHasher::generate_secret());
+    ExitCode::SUCCESS
+}
+
+fn serve() -> ExitCode {
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("otp-server: {error}");
+            return ExitCode::from(78);
+        }
+    };
+    telemetry::init(settings.log_format());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("otp-server: starting the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let started = build_components(&settings)
+            .and_then(|components| Application::build(&settings, components));
+        let app = match started {
+            Ok(app) => app,
+            Err(error) => {
+                tracing::error!(%error, "cannot start");
+                eprintln!("otp-server: {error}");
+                return ExitCode::from(78);
+            }
+        };
+        tracing::info!(address = %format!("http://{}:{}", settings.host, app.port()), "listening");
+        match app.run_until_stopped().await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                tracing::error!(%error, "server failed");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -101,6 +101,13 @@ impl KeyedHasher {
         }
     }
 
+    /// A new random secret suitable for `SECRET_KEY`: 32 bytes as 64 hex digits.
+    pub fn generate_secret() -> String {
+        let mut secret = [0u8; 32];
+        rand::fill(&mut secret);
+        hex::encode(secret)
+    }
+
     fn mac(&self, label: &str, parts: &[&[u8]]) -> [u8; 32] {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.expose_secret())

@@ -96,7 +96,7 @@ mod tests {
             "abc",
             "abc.def",
             &format!("{session}.short"),
-            &format!("{session}"),
+            &session,
         ] {
             assert!(RefreshToken::parse(text).is_none(), "accepted {text:?}");
         }

@@ -7,6 +7,7 @@ mod clock;
 mod code_store;
 mod mailer;
 mod oauth_provider;
+mod probe;
 mod rate_limiter;
 mod session_repository;
 mod user_repository;
@@ -17,6 +18,7 @@ pub use mailer::Mailer;
 pub use oauth_provider::{
     AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity,
 };
+pub use probe::Probe;
 pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
 pub use session_repository::{RotateOutcome, SessionRepository};
 pub use user_repository::UserRepository;

@@ -1,0 +1,298 @@
+//! Configuration: defaults, then an optional TOML file (`OTP_CONFIG_FILE`), then the
+//! environment (after `.env`). Keys are the upper-case names documented in
+//! `.env.example`; in the file they are written in lower case.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use otp_core::AuthPolicy;
+use otp_core::ports::RateLimit;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Every key the server reads from the environment.
+pub const KEYS: &[&str] = &[
+    "APP_ENV",
+    "APP_NAME",
+    "HOST",
+    "PORT",
+    "LOG_FORMAT",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "TOKEN_SIGNING_KEY",
+    "TOKEN_PREVIOUS_PUBLIC_KEYS",
+    "TOKEN_ISSUER",
+    "TOKEN_AUDIENCE",
+    "ACCESS_TOKEN_EXPIRE_MINUTES",
+    "REFRESH_TOKEN_EXPIRE_DAYS",
+    "OTP_LENGTH",
+    "OTP_EXPIRE_SECONDS",
+    "OTP_MAX_ATTEMPTS",
+    "OTP_RESEND_COOLDOWN_SECONDS",
+    "RATE_LIMIT_PER_IP",
+    "RATE_LIMIT_PER_EMAIL",
+    "TRUSTED_PROXIES",
+    "CORS_ALLOWED_ORIGINS",
+    "FRONTEND_URL",
+    "MAIL_DIR",
+    "FROM_EMAIL",
+    "SMTP_SERVER",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_TLS",
+    "ARGON2_MAX_CONCURRENCY",
+    "SHUTDOWN_TIMEOUT_SECONDS",
+    "WORKERS",
+];
+
+/// Where the server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Local development: in-memory defaults and ephemeral keys allowed.
+    Development,
+    /// Automated tests.
+    Test,
+    /// Production: real adapters and configured secrets required.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The server's settings. Secrets are `SecretString`s and never print.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub app_env: Environment,
+    pub app_name: String,
+    pub host: String,
+    pub port: u16,
+    pub log_format: Option<LogFormat>,
+    pub database_url: Option<SecretString>,
+    pub redis_url: Option<SecretString>,
+    pub secret_key: Option<SecretString>,
+    pub token_signing_key: Option<SecretString>,
+    pub token_previous_public_keys: String,
+    pub token_issuer: String,
+    pub token_audience: String,
+    pub access_token_expire_minutes: u64,
+    pub refresh_token_expire_days: u64,
+    pub otp_length: usize,
+    pub otp_expire_seconds: u64,
+    pub otp_max_attempts: u32,
+    pub otp_resend_cooldown_seconds: u64,
+    pub rate_limit_per_ip: u32,
+    pub rate_limit_per_email: u32,
+    pub trusted_proxies: String,
+    pub cors_allowed_origins: String,
+    pub frontend_url: Option<String>,
+    pub mail_dir: PathBuf,
+    pub from_email: String,
+    pub smtp_server: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<SecretString>,
+    pub smtp_tls: Option<String>,
+    pub argon2_max_concurrency: Option<usize>,
+    pub shutdown_timeout_seconds: u64,
+    pub workers: Option<usize>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let policy = AuthPolicy::default();
+        Self {
+            app_env: Environment::Development,
+            app_name: "OTP Auth".to_owned(),
+            host: "127.0.0.1".to_owned(),
+            port: 8080,
+            log_format: None,
+            database_url: None,
+            redis_url: None,
+            secret_key: None,
+            token_signing_key: None,
+            token_previous_public_keys: String::new(),
+            token_issuer: policy.token_issuer,
+            token_audience: policy.token_audience,
+            access_token_expire_minutes: policy.access_token_ttl.as_secs() / 60,
+            refresh_token_expire_days: policy.refresh_token_ttl.as_secs() / 86_400,
+            otp_length: policy.code_length,
+            otp_expire_seconds: policy.code_ttl.as_secs(),
+            otp_max_attempts: policy.max_code_attempts,
+            otp_resend_cooldown_seconds: policy.resend_cooldown.as_secs(),
+            rate_limit_per_ip: policy.per_ip_limit.max,
+            rate_limit_per_email: policy.per_email_limit.max,
+            trusted_proxies: String::new(),
+            cors_allowed_origins: String::new(),
+            frontend_url: None,
+            mail_dir: PathBuf::from("var/mail"),
+            from_email: "no-reply@localhost.localdomain".to_owned(),
+            smtp_server: None,
+            smtp_port: None,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_tls: None,
+            argon2_max_concurrency: None,
+            shutdown_timeout_seconds: 30,
+            workers: None,
+        }
+    }
+}
+
+/// Configuration that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("reading configuration: {0}")]
+    Read(#[from] config::ConfigError),
+    /// A value is out of range or inconsistent with another.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Reads `.env` (if present), `OTP_CONFIG_FILE` (if set) and the environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a source is unreadable or a value has the wrong type.
+    pub fn load() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        let environment: config::Map<String, String> = KEYS
+            .iter()
+            .filter_map(|key| {
+                let value = std::env::var(key).ok()?;
+                (!value.trim().is_empty()).then(|| (key.to_lowercase(), value))
+            })
+            .collect();
+        let mut builder = config::Config::builder();
+        if let Ok(path) = std::env::var("OTP_CONFIG_FILE") {
+            builder = builder.add_source(config::File::with_name(&path).required(true));
+        }
+        let settings: Self = builder
+            .add_source(config::Environment::default().source(Some(environment)))
+            .build()?
+            .try_deserialize()?;
+        Ok(settings)
+    }
+
+    /// The domain policy these settings describe.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when a value is out of range.
+    pub fn policy(&self) -> Result<AuthPolicy, ConfigError> {
+        let policy = AuthPolicy {
+            code_length: self.otp_length,
+            code_ttl: Duration::from_secs(self.otp_expire_seconds),
+            max_code_attempts: self.otp_max_attempts,
+            resend_cooldown: Duration::from_secs(self.otp_resend_cooldown_seconds),
+            per_ip_limit: RateLimit {
+                max: self.rate_limit_per_ip,
+                window: Duration::from_secs(60),
+            },
+            per_email_limit: RateLimit {
+                max: self.rate_limit_per_email,
+                window: Duration::from_secs(3600),
+            },
+            access_token_ttl: Duration::from_secs(
+                self.access_token_expire_minutes.saturating_mul(60),
+            ),
+            refresh_token_ttl: Duration::from_secs(
+                self.refresh_token_expire_days.saturating_mul(86_400),
+            ),
+            token_issuer: self.token_issuer.clone(),
+            token_audience: self.token_audience.clone(),
+        };
+        policy
+            .validate()
+            .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+        Ok(policy)
+    }
+
+    /// The log format: as configured, else JSON in production and pretty elsewhere.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(match self.app_env {
+            Environment::Production => LogFormat::Json,
+            _ => LogFormat::Pretty,
+        })
+    }
+
+    /// The origins allowed to call the API from a browser.
+    pub fn cors_origins(&self) -> Vec<String> {
+        let listed = self
+            .cors_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty());
+        let frontend = self
+            .frontend_url
+            .as_deref()
+            .map(|url| url.trim_end_matches('/'));
+        let mut origins: Vec<String> = listed.chain(frontend).map(str::to_owned).collect();
+        origins.dedup();
+        origins
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_policy() {
+        let settings = Settings::default();
+        assert_eq!((settings.host.as_str(), settings.port), ("127.0.0.1", 8080));
+        assert_eq!(settings.policy().unwrap(), AuthPolicy::default());
+        assert_eq!(settings.log_format(), LogFormat::Pretty);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let settings = Settings {
+            otp_expire_seconds: 900,
+            ..Settings::default()
+        };
+        assert!(
+            settings
+                .policy()
+                .unwrap_err()
+                .to_string()
+                .contains("OTP_EXPIRE_SECONDS")
+        );
+    }
+
+    #[test]
+    fn cors_origins_merge_the_list_and_the_frontend() {
+        let settings = Settings {
+            cors_allowed_origins: "https://a.example, https://b.example".into(),
+            frontend_url: Some("https://app.example/".into()),
+            ..Settings::default()
+        };
+        assert_eq!(
+            settings.cors_origins(),
+            [
+                "https://a.example",
+                "https://b.example",
+                "https://app.example"
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let settings = Settings {
+            secret_key: Some("super-secret-value".into()),
+            ..Settings::default()
+        };
+        assert!(!format!("{settings:?}").contains("super-secret-value"));
+    }
+}

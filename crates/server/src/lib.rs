@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod client_ip;
+pub mod config;
+mod dto;
+mod extract;
+pub mod problem;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod wiring;
+
+pub use config::Settings;
+pub use startup::{Application, StartupError};
+pub use wiring::{Components, build_components};

@@ -1,0 +1,217 @@
+//! Starts a real server on port 0 with in-memory adapters, a recording mailer and a
+//! clock the test moves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey};
+use otp_core::ports::Probe;
+use otp_core::{AuthService, EmailAddress, Secrets};
+use otp_memory::{ManualClock, MemoryProbe, RecordingMailer, memory_ports};
+use otp_server::{Application, Components, Settings};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub mailer: Arc<RecordingMailer>,
+    pub clock: Arc<ManualClock>,
+    pub client: reqwest::Client,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        drop(tokio::spawn(async move { handle.stop(false).await }));
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        otp_server::telemetry::init(otp_server::config::LogFormat::Pretty);
+    }
+    let mut settings = Settings {
+        port: 0,
+        workers: Some(2),
+        ..Settings::default()
+    };
+    configure(&mut settings);
+    let mailer = Arc::new(RecordingMailer::new());
+    let clock = Arc::new(ManualClock::starting_now());
+    let secrets = Secrets {
+        keyed_hasher: KeyedHasher::random(),
+        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).unwrap(),
+        keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
+    };
+    let service = AuthService::new(
+        memory_ports(mailer.clone(), clock.clone()),
+        secrets,
+        settings.policy().unwrap(),
+    )
+    .unwrap();
+    let probes: Vec<Arc<dyn Probe>> = vec![Arc::new(MemoryProbe)];
+    let app = Application::build(
+        &settings,
+        Components {
+            service: Arc::new(service),
+            probes,
+        },
+    )
+    .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        mailer,
+        clock,
+        client,
+        handle,
+    }
+}
+
+pub fn email(raw: &str) -> EmailAddress {
+    EmailAddress::parse(raw).unwrap()
+}
+
+/// A fresh address per call, so tests never share state by accident.
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_with_token(&self, path: &str, token: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete_with_token(&self, path: &str, token: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn last_code(&self, address: &str) -> String {
+        self.mailer
+            .last_code_for(&email(address))
+            .expect("a code was mailed")
+    }
+
+    pub async fn send_otp(&self, address: &str) -> Response {
+        self.post("/auth/send-otp", &json!({ "email": address }))
+            .await
+    }
+
+    pub async fn verify_otp(&self, address: &str, code: &str) -> Response {
+        self.post(
+            "/auth/verify-otp",
+            &json!({ "email": address, "code": code }),
+        )
+        .await
+    }
+
+    /// Passwordless sign-in; returns the token response.
+    pub async fn sign_in(&self, address: &str) -> Value {
+        assert_eq!(self.send_otp(address).await.status(), StatusCode::ACCEPTED);
+        let code = self.last_code(address);
+        let response = self.verify_otp(address, &code).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Register and verify; returns the token response.
+    pub async fn register_verified(&self, address: &str) -> Value {
+        let response = self
+            .post(
+                "/auth/register",
+                &json!({ "email": address, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let code = self.last_code(address);
+        let response = self.verify_otp(address, &code).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    pub async fn login(&self, address: &str, password: &str) -> Response {
+        self.post(
+            "/auth/login",
+            &json!({ "email": address, "password": password }),
+        )
+        .await
+    }
+
+    /// Moves the clock past the resend cooldown.
+    pub fn wait_out_cooldown(&self) {
+        self.clock.advance(Duration::from_secs(61));
+    }
+}
+
+pub fn token(body: &Value, field: &str) -> String {
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {body}"))
+        .to_owned()
+}
+
+/// Asserts a problem response with `status` and `code`; returns the body.
+pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(
+        response.status(),
+        status,
+        "unexpected status for expected code {code}"
+    );
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["type"].as_str().unwrap().ends_with(code));
+    assert!(!body["title"].as_str().unwrap().is_empty());
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    body
+}

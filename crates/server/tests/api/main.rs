@@ -1,0 +1,14 @@
+//! HTTP tests: each starts the real server on port 0 and talks to it over TCP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod errors;
+mod health;
+mod login;
+mod password_reset;
+mod passwordless;
+mod rate_limits;
+mod registration;
+mod sessions;
+mod tokens;
