@@ -19,10 +19,7 @@ pub struct ValidationError {
 impl ValidationError {
     /// A validation failure of `field`.
     pub fn new(field: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
+        Self { field, message: message.into() }
     }
 }
 
@@ -137,9 +134,7 @@ impl AuthError {
     /// How long the client should wait, for the refusals that have a wait.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::OtpCooldown { retry_after } | Self::RateLimited { retry_after } => {
-                Some(*retry_after)
-            }
+            Self::OtpCooldown { retry_after } | Self::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -160,13 +155,9 @@ mod tests {
 
     #[test]
     fn otp_invalid_says_how_many_tries_are_left() {
-        let one = AuthError::OtpInvalid {
-            attempts_remaining: Some(1),
-        };
+        let one = AuthError::OtpInvalid { attempts_remaining: Some(1) };
         assert_eq!(one.to_string(), "code is incorrect; 1 try left");
-        let none = AuthError::OtpInvalid {
-            attempts_remaining: None,
-        };
+        let none = AuthError::OtpInvalid { attempts_remaining: None };
         assert!(none.to_string().contains("request a new one"));
     }
 
@@ -180,9 +171,7 @@ mod tests {
 
     #[test]
     fn waits_are_reported_only_for_throttles() {
-        let limited = AuthError::RateLimited {
-            retry_after: Duration::from_secs(7),
-        };
+        let limited = AuthError::RateLimited { retry_after: Duration::from_secs(7) };
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
         assert_eq!(AuthError::InvalidCredentials.retry_after(), None);
     }

@@ -42,14 +42,8 @@ impl Default for AuthPolicy {
             code_ttl: Duration::from_secs(300),
             max_code_attempts: 5,
             resend_cooldown: Duration::from_secs(60),
-            per_ip_limit: RateLimit {
-                max: 20,
-                window: Duration::from_secs(60),
-            },
-            per_email_limit: RateLimit {
-                max: 10,
-                window: Duration::from_secs(3600),
-            },
+            per_ip_limit: RateLimit { max: 20, window: Duration::from_secs(60) },
+            per_email_limit: RateLimit { max: 10, window: Duration::from_secs(3600) },
             access_token_ttl: Duration::from_secs(30 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             token_issuer: "otp-auth".to_owned(),
@@ -65,22 +59,13 @@ impl AuthPolicy {
     /// The first [`ValidationError`] found, naming the configuration key.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if !(MIN_CODE_LENGTH..=MAX_CODE_LENGTH).contains(&self.code_length) {
-            return Err(ValidationError::new(
-                "OTP_LENGTH",
-                "must be between 6 and 10",
-            ));
+            return Err(ValidationError::new("OTP_LENGTH", "must be between 6 and 10"));
         }
         if self.code_ttl.is_zero() || self.code_ttl > MAX_CODE_TTL {
-            return Err(ValidationError::new(
-                "OTP_EXPIRE_SECONDS",
-                "must be between 1 and 600",
-            ));
+            return Err(ValidationError::new("OTP_EXPIRE_SECONDS", "must be between 1 and 600"));
         }
         if !(1..=10).contains(&self.max_code_attempts) {
-            return Err(ValidationError::new(
-                "OTP_MAX_ATTEMPTS",
-                "must be between 1 and 10",
-            ));
+            return Err(ValidationError::new("OTP_MAX_ATTEMPTS", "must be between 1 and 10"));
         }
         if self.per_ip_limit.max == 0 || self.per_email_limit.max == 0 {
             return Err(ValidationError::new(
@@ -89,10 +74,7 @@ impl AuthPolicy {
             ));
         }
         if self.access_token_ttl < Duration::from_secs(60) {
-            return Err(ValidationError::new(
-                "ACCESS_TOKEN_EXPIRE_MINUTES",
-                "must be at least 1",
-            ));
+            return Err(ValidationError::new("ACCESS_TOKEN_EXPIRE_MINUTES", "must be at least 1"));
         }
         if self.refresh_token_ttl <= self.access_token_ttl {
             return Err(ValidationError::new(
@@ -101,10 +83,7 @@ impl AuthPolicy {
             ));
         }
         if self.token_issuer.is_empty() || self.token_audience.is_empty() {
-            return Err(ValidationError::new(
-                "TOKEN_ISSUER",
-                "and TOKEN_AUDIENCE must not be empty",
-            ));
+            return Err(ValidationError::new("TOKEN_ISSUER", "and TOKEN_AUDIENCE must not be empty"));
         }
         Ok(())
     }
@@ -129,32 +108,17 @@ mod tests {
 
     #[test]
     fn code_lifetime_never_exceeds_ten_minutes() {
-        let policy = AuthPolicy {
-            code_ttl: Duration::from_secs(601),
-            ..AuthPolicy::default()
-        };
+        let policy = AuthPolicy { code_ttl: Duration::from_secs(601), ..AuthPolicy::default() };
         assert_eq!(policy.validate().unwrap_err().field, "OTP_EXPIRE_SECONDS");
     }
 
     #[test]
     fn refuses_out_of_range_values() {
-        let short = AuthPolicy {
-            code_length: 4,
-            ..AuthPolicy::default()
-        };
+        let short = AuthPolicy { code_length: 4, ..AuthPolicy::default() };
         assert_eq!(short.validate().unwrap_err().field, "OTP_LENGTH");
-        let no_tries = AuthPolicy {
-            max_code_attempts: 0,
-            ..AuthPolicy::default()
-        };
+        let no_tries = AuthPolicy { max_code_attempts: 0, ..AuthPolicy::default() };
         assert_eq!(no_tries.validate().unwrap_err().field, "OTP_MAX_ATTEMPTS");
-        let refresh = AuthPolicy {
-            refresh_token_ttl: Duration::from_secs(60),
-            ..AuthPolicy::default()
-        };
-        assert_eq!(
-            refresh.validate().unwrap_err().field,
-            "REFRESH_TOKEN_EXPIRE_DAYS"
-        );
+        let refresh = AuthPolicy { refresh_token_ttl: Duration::from_secs(60), ..AuthPolicy::default() };
+        assert_eq!(refresh.validate().unwrap_err().field, "REFRESH_TOKEN_EXPIRE_DAYS");
     }
 }

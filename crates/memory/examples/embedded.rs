@@ -15,15 +15,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mailer = Arc::new(RecordingMailer::new());
     let secrets = Secrets {
         keyed_hasher: KeyedHasher::random(),
-        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2)
-            .map_err(|error| error.to_string())?,
+        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).map_err(|error| error.to_string())?,
         keyring: Keyring::new(SigningKey::generate()?, vec![]),
     };
-    let service = AuthService::new(
-        memory_ports_with_mailer(mailer.clone()),
-        secrets,
-        AuthPolicy::default(),
-    )?;
+    let service = AuthService::new(memory_ports_with_mailer(mailer.clone()), secrets, AuthPolicy::default())?;
 
     let email = EmailAddress::parse("Ann@Example.com")?;
     let client = ClientContext::default();
@@ -33,16 +28,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let digits = mailer.last_code_for(&email).ok_or("no code was sent")?;
     let code = OtpCode::parse(&digits, service.policy().code_length)?;
     let signed_in = service.verify_code(&email, &code, &client).await?;
-    println!(
-        "signed in {} (user {})",
-        signed_in.user.email, signed_in.user.id
-    );
+    println!("signed in {} (user {})", signed_in.user.email, signed_in.user.id);
 
     let principal = service.authenticate(&signed_in.access_token).await?;
-    println!(
-        "access token verified for session {}",
-        principal.session_id()
-    );
+    println!("access token verified for session {}", principal.session_id());
 
     service.logout(&principal).await?;
     let refused = service.authenticate(&signed_in.access_token).await.is_err();

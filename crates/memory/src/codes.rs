@@ -31,8 +31,7 @@ struct Codes {
 
 impl Codes {
     fn sweep(&mut self, now: OffsetDateTime) {
-        self.active
-            .retain(|_, code| code.expires_at + EXPIRED_RETENTION > now);
+        self.active.retain(|_, code| code.expires_at + EXPIRED_RETENTION > now);
         self.cooldown_until.retain(|_, until| *until > now);
         self.issued_since_sweep = 0;
     }
@@ -68,16 +67,10 @@ impl CodeStore for MemoryCodeStore {
             let retry_after = (*until - now).unsigned_abs();
             return Ok(IssueOutcome::CoolingDown { retry_after });
         }
-        codes
-            .cooldown_until
-            .insert(key.clone(), now + code.cooldown);
+        codes.cooldown_until.insert(key.clone(), now + code.cooldown);
         codes.active.insert(
             key.clone(),
-            StoredCode {
-                hash: code.hash,
-                expires_at: code.expires_at,
-                attempts_left: code.max_attempts,
-            },
+            StoredCode { hash: code.hash, expires_at: code.expires_at, attempts_left: code.max_attempts },
         );
         Ok(IssueOutcome::Issued)
     }
@@ -103,8 +96,6 @@ impl CodeStore for MemoryCodeStore {
             return Ok(VerifyOutcome::Accepted);
         }
         stored.attempts_left -= 1;
-        Ok(VerifyOutcome::Rejected {
-            attempts_remaining: stored.attempts_left,
-        })
+        Ok(VerifyOutcome::Rejected { attempts_remaining: stored.attempts_left })
     }
 }

@@ -34,12 +34,7 @@ impl FolderMailer {
     pub fn new(dir: impl Into<PathBuf>, from: &str, product: &str) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(Self {
-            dir,
-            from: from.to_owned(),
-            product: product.to_owned(),
-            sequence: AtomicU64::new(0),
-        })
+        Ok(Self { dir, from: from.to_owned(), product: product.to_owned(), sequence: AtomicU64::new(0) })
     }
 
     /// The folder messages are written to.
@@ -48,10 +43,7 @@ impl FolderMailer {
     }
 
     fn render(&self, message: &MailMessage, now: OffsetDateTime) -> String {
-        let domain = self
-            .from
-            .rsplit_once('@')
-            .map_or("localhost", |(_, domain)| domain);
+        let domain = self.from.rsplit_once('@').map_or("localhost", |(_, domain)| domain);
         let date = now.format(&Rfc2822).unwrap_or_default();
         let subject = encode_header(&message.subject(&self.product));
         let body = message.text_body(&self.product).replace('\n', "\r\n");
@@ -66,11 +58,7 @@ impl FolderMailer {
 }
 
 fn encode_header(text: &str) -> String {
-    if text.is_ascii() {
-        text.to_owned()
-    } else {
-        format!("=?utf-8?b?{}?=", STANDARD.encode(text))
-    }
+    if text.is_ascii() { text.to_owned() } else { format!("=?utf-8?b?{}?=", STANDARD.encode(text)) }
 }
 
 #[async_trait]
@@ -78,11 +66,7 @@ impl Mailer for FolderMailer {
     async fn send(&self, message: &MailMessage) -> Result<(), PortError> {
         let now = OffsetDateTime::now_utc();
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let name = format!(
-            "{:020}-{sequence:06}-{}.eml",
-            now.unix_timestamp_nanos(),
-            message.kind.label()
-        );
+        let name = format!("{:020}-{sequence:06}-{}.eml", now.unix_timestamp_nanos(), message.kind.label());
         let path = self.dir.join(&name);
         let partial = self.dir.join(format!(".{name}.partial"));
         let text = self.render(message, now);
@@ -90,9 +74,9 @@ impl Mailer for FolderMailer {
             tokio::fs::write(&partial, text).await?;
             tokio::fs::rename(&partial, &path).await
         };
-        written.await.map_err(|error| {
-            PortError::unavailable(format!("writing {}: {error}", path.display()))
-        })?;
+        written
+            .await
+            .map_err(|error| PortError::unavailable(format!("writing {}: {error}", path.display())))?;
         tracing::info!(path = %path.display(), kind = message.kind.label(), "mail written");
         Ok(())
     }
@@ -107,14 +91,8 @@ impl Probe for FolderMailer {
     async fn check(&self) -> Result<(), PortError> {
         match tokio::fs::metadata(&self.dir).await {
             Ok(meta) if meta.is_dir() => Ok(()),
-            Ok(_) => Err(PortError::unavailable(format!(
-                "{} is not a folder",
-                self.dir.display()
-            ))),
-            Err(error) => Err(PortError::unavailable(format!(
-                "{}: {error}",
-                self.dir.display()
-            ))),
+            Ok(_) => Err(PortError::unavailable(format!("{} is not a folder", self.dir.display()))),
+            Err(error) => Err(PortError::unavailable(format!("{}: {error}", self.dir.display()))),
         }
     }
 }
@@ -131,22 +109,12 @@ mod tests {
     #[tokio::test]
     async fn writes_one_well_formed_file_per_message_newest_last() {
         let dir = tempfile::tempdir().unwrap();
-        let mailer =
-            FolderMailer::new(dir.path().join("mail"), "auth@example.com", "Acme ✓").unwrap();
+        let mailer = FolderMailer::new(dir.path().join("mail"), "auth@example.com", "Acme ✓").unwrap();
         let to = EmailAddress::parse("ann@example.com").unwrap();
         for digits in ["111111", "222222"] {
             let code = OtpCode::parse(digits, 6).unwrap();
-            let kind = MailKind::SignInCode {
-                code,
-                expires_in: Duration::from_secs(300),
-            };
-            mailer
-                .send(&MailMessage {
-                    to: to.clone(),
-                    kind,
-                })
-                .await
-                .unwrap();
+            let kind = MailKind::SignInCode { code, expires_in: Duration::from_secs(300) };
+            mailer.send(&MailMessage { to: to.clone(), kind }).await.unwrap();
         }
         let mut names: Vec<_> = std::fs::read_dir(mailer.dir())
             .unwrap()
@@ -167,17 +135,10 @@ mod tests {
     #[tokio::test]
     async fn reports_an_unwritable_folder_as_unavailable() {
         let dir = tempfile::tempdir().unwrap();
-        let mailer =
-            FolderMailer::new(dir.path().join("mail"), "auth@example.com", "Acme").unwrap();
+        let mailer = FolderMailer::new(dir.path().join("mail"), "auth@example.com", "Acme").unwrap();
         std::fs::remove_dir(mailer.dir()).unwrap();
         let to = EmailAddress::parse("ann@example.com").unwrap();
-        let error = mailer
-            .send(&MailMessage {
-                to,
-                kind: MailKind::AccountExists,
-            })
-            .await
-            .unwrap_err();
+        let error = mailer.send(&MailMessage { to, kind: MailKind::AccountExists }).await.unwrap_err();
         assert!(matches!(error, PortError::Unavailable(_)));
     }
 }

@@ -33,20 +33,13 @@ impl MemoryRateLimiter {
 
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
-    async fn hit(
-        &self,
-        key: &str,
-        limit: RateLimit,
-        now: OffsetDateTime,
-    ) -> Result<RateDecision, PortError> {
+    async fn hit(&self, key: &str, limit: RateLimit, now: OffsetDateTime) -> Result<RateDecision, PortError> {
         let mut windows = lock(&self.windows);
         windows.calls_since_sweep += 1;
         if windows.calls_since_sweep >= 4096 {
             // Hits older than a day are outside every window the policy allows.
             let horizon = now - time::Duration::days(1);
-            windows
-                .hits
-                .retain(|_, hits| hits.back().is_some_and(|last| *last > horizon));
+            windows.hits.retain(|_, hits| hits.back().is_some_and(|last| *last > horizon));
             windows.calls_since_sweep = 0;
         }
         let hits = windows.hits.entry(key.to_owned()).or_default();

@@ -30,11 +30,7 @@ impl RecordingMailer {
 
     /// The newest message to `to`.
     pub fn last_to(&self, to: &EmailAddress) -> Option<MailMessage> {
-        lock(&self.messages)
-            .iter()
-            .rev()
-            .find(|message| &message.to == to)
-            .cloned()
+        lock(&self.messages).iter().rev().find(|message| &message.to == to).cloned()
     }
 
     /// The digits of the newest message to `to` that carries a code.

@@ -27,10 +27,7 @@ impl MemorySessionRepository {
 }
 
 fn long_gone(session: &Session, now: OffsetDateTime) -> bool {
-    let ended = session
-        .revoked_at
-        .unwrap_or(session.expires_at)
-        .min(session.expires_at);
+    let ended = session.revoked_at.unwrap_or(session.expires_at).min(session.expires_at);
     ended + time::Duration::days(1) < now
 }
 
@@ -58,10 +55,7 @@ impl SessionRepository for MemorySessionRepository {
         expires_at: OffsetDateTime,
     ) -> Result<RotateOutcome, PortError> {
         let mut sessions = lock(&self.sessions);
-        let Some(session) = sessions
-            .get_mut(&id)
-            .filter(|session| session.is_active(now))
-        else {
+        let Some(session) = sessions.get_mut(&id).filter(|session| session.is_active(now)) else {
             return Ok(RotateOutcome::Inactive);
         };
         if !session.refresh_hash.ct_eq(presented) {
@@ -85,11 +79,7 @@ impl SessionRepository for MemorySessionRepository {
         }
     }
 
-    async fn revoke_all_for_user(
-        &self,
-        user_id: UserId,
-        now: OffsetDateTime,
-    ) -> Result<u64, PortError> {
+    async fn revoke_all_for_user(&self, user_id: UserId, now: OffsetDateTime) -> Result<u64, PortError> {
         let mut ended = 0;
         for session in lock(&self.sessions).values_mut() {
             if session.user_id == user_id && session.is_active(now) {
@@ -100,11 +90,7 @@ impl SessionRepository for MemorySessionRepository {
         Ok(ended)
     }
 
-    async fn list_active(
-        &self,
-        user_id: UserId,
-        now: OffsetDateTime,
-    ) -> Result<Vec<Session>, PortError> {
+    async fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, PortError> {
         let mut active: Vec<Session> = lock(&self.sessions)
             .values()
             .filter(|session| session.user_id == user_id && session.is_active(now))

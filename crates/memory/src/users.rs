@@ -55,11 +55,7 @@ impl UserRepository for MemoryUserRepository {
 
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, PortError> {
         let accounts = lock(&self.accounts);
-        Ok(accounts
-            .by_email
-            .get(email)
-            .and_then(|id| accounts.by_id.get(id))
-            .cloned())
+        Ok(accounts.by_email.get(email).and_then(|id| accounts.by_id.get(id)).cloned())
     }
 
     async fn set_password(
@@ -76,11 +72,7 @@ impl UserRepository for MemoryUserRepository {
             .is_some())
     }
 
-    async fn record_code_verified(
-        &self,
-        id: UserId,
-        now: OffsetDateTime,
-    ) -> Result<Option<User>, PortError> {
+    async fn record_code_verified(&self, id: UserId, now: OffsetDateTime) -> Result<Option<User>, PortError> {
         Ok(self.update(id, |user| {
             user.email_verified_at.get_or_insert(now);
             user.last_code_verified_at = Some(now);

@@ -3,9 +3,7 @@
 use std::sync::Arc;
 
 use otp_core::ports::{CodeStore, RateLimiter, SessionRepository, UserRepository};
-use otp_memory::{
-    MemoryCodeStore, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
-};
+use otp_memory::{MemoryCodeStore, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository};
 
 mod users {
     use super::*;
@@ -23,14 +21,10 @@ mod sessions {
 
 mod codes {
     use super::*;
-    otp_core::code_store_contract!(async {
-        Arc::new(MemoryCodeStore::new()) as Arc<dyn CodeStore>
-    });
+    otp_core::code_store_contract!(async { Arc::new(MemoryCodeStore::new()) as Arc<dyn CodeStore> });
 }
 
 mod rate_limits {
     use super::*;
-    otp_core::rate_limiter_contract!(async {
-        Arc::new(MemoryRateLimiter::new()) as Arc<dyn RateLimiter>
-    });
+    otp_core::rate_limiter_contract!(async { Arc::new(MemoryRateLimiter::new()) as Arc<dyn RateLimiter> });
 }

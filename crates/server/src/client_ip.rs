@@ -17,12 +17,9 @@ impl IpRange {
     /// A message naming the bad entry.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let (addr, prefix) = text
-            .split_once('/')
-            .map_or((text, None), |(a, p)| (a, Some(p)));
-        let network: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("TRUSTED_PROXIES: {text:?} is not an address"))?;
+        let (addr, prefix) = text.split_once('/').map_or((text, None), |(a, p)| (a, Some(p)));
+        let network: IpAddr =
+            addr.parse().map_err(|_| format!("TRUSTED_PROXIES: {text:?} is not an address"))?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(prefix) => prefix
@@ -52,11 +49,7 @@ impl IpRange {
 }
 
 fn masked(bits: u128, prefix: u8) -> u128 {
-    if prefix == 0 {
-        0
-    } else {
-        bits & (u128::MAX << (128 - u32::from(prefix.min(128))))
-    }
+    if prefix == 0 { 0 } else { bits & (u128::MAX << (128 - u32::from(prefix.min(128)))) }
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -102,10 +95,7 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return Some(peer);
         }
-        let hops: Vec<&str> = forwarded_for
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .collect();
+        let hops: Vec<&str> = forwarded_for.flat_map(|value| value.split(',')).map(str::trim).collect();
         let mut client = peer;
         for hop in hops.iter().rev() {
             let Ok(ip) = hop.parse::<IpAddr>() else { break };
@@ -156,17 +146,11 @@ mod tests {
     fn behind_trusted_proxies_the_nearest_untrusted_hop_is_the_client() {
         let proxies = TrustedProxies::parse("10.0.0.0/8, 192.168.1.1").unwrap();
         let headers = ["6.6.6.6, 203.0.113.9", "192.168.1.1"];
-        assert_eq!(
-            proxies.client_ip(Some(ip("10.0.0.2")), headers.into_iter()),
-            Some(ip("203.0.113.9"))
-        );
+        assert_eq!(proxies.client_ip(Some(ip("10.0.0.2")), headers.into_iter()), Some(ip("203.0.113.9")));
         assert_eq!(
             proxies.client_ip(Some(ip("10.0.0.2")), ["garbage, 10.0.0.7"].into_iter()),
             Some(ip("10.0.0.7"))
         );
-        assert_eq!(
-            proxies.client_ip(Some(ip("10.0.0.2")), std::iter::empty()),
-            Some(ip("10.0.0.2"))
-        );
+        assert_eq!(proxies.client_ip(Some(ip("10.0.0.2")), std::iter::empty()), Some(ip("10.0.0.2")));
     }
 }

@@ -195,26 +195,14 @@ impl Settings {
             code_ttl: Duration::from_secs(self.otp_expire_seconds),
             max_code_attempts: self.otp_max_attempts,
             resend_cooldown: Duration::from_secs(self.otp_resend_cooldown_seconds),
-            per_ip_limit: RateLimit {
-                max: self.rate_limit_per_ip,
-                window: Duration::from_secs(60),
-            },
-            per_email_limit: RateLimit {
-                max: self.rate_limit_per_email,
-                window: Duration::from_secs(3600),
-            },
-            access_token_ttl: Duration::from_secs(
-                self.access_token_expire_minutes.saturating_mul(60),
-            ),
-            refresh_token_ttl: Duration::from_secs(
-                self.refresh_token_expire_days.saturating_mul(86_400),
-            ),
+            per_ip_limit: RateLimit { max: self.rate_limit_per_ip, window: Duration::from_secs(60) },
+            per_email_limit: RateLimit { max: self.rate_limit_per_email, window: Duration::from_secs(3600) },
+            access_token_ttl: Duration::from_secs(self.access_token_expire_minutes.saturating_mul(60)),
+            refresh_token_ttl: Duration::from_secs(self.refresh_token_expire_days.saturating_mul(86_400)),
             token_issuer: self.token_issuer.clone(),
             token_audience: self.token_audience.clone(),
         };
-        policy
-            .validate()
-            .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+        policy.validate().map_err(|error| ConfigError::Invalid(error.to_string()))?;
         Ok(policy)
     }
 
@@ -228,15 +216,8 @@ impl Settings {
 
     /// The origins allowed to call the API from a browser.
     pub fn cors_origins(&self) -> Vec<String> {
-        let listed = self
-            .cors_allowed_origins
-            .split(',')
-            .map(str::trim)
-            .filter(|origin| !origin.is_empty());
-        let frontend = self
-            .frontend_url
-            .as_deref()
-            .map(|url| url.trim_end_matches('/'));
+        let listed = self.cors_allowed_origins.split(',').map(str::trim).filter(|origin| !origin.is_empty());
+        let frontend = self.frontend_url.as_deref().map(|url| url.trim_end_matches('/'));
         let mut origins: Vec<String> = listed.chain(frontend).map(str::to_owned).collect();
         origins.dedup();
         origins
@@ -257,17 +238,8 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_refused() {
-        let settings = Settings {
-            otp_expire_seconds: 900,
-            ..Settings::default()
-        };
-        assert!(
-            settings
-                .policy()
-                .unwrap_err()
-                .to_string()
-                .contains("OTP_EXPIRE_SECONDS")
-        );
+        let settings = Settings { otp_expire_seconds: 900, ..Settings::default() };
+        assert!(settings.policy().unwrap_err().to_string().contains("OTP_EXPIRE_SECONDS"));
     }
 
     #[test]
@@ -279,20 +251,13 @@ mod tests {
         };
         assert_eq!(
             settings.cors_origins(),
-            [
-                "https://a.example",
-                "https://b.example",
-                "https://app.example"
-            ]
+            ["https://a.example", "https://b.example", "https://app.example"]
         );
     }
 
     #[test]
     fn secrets_never_print() {
-        let settings = Settings {
-            secret_key: Some("super-secret-value".into()),
-            ..Settings::default()
-        };
+        let settings = Settings { secret_key: Some("super-secret-value".into()), ..Settings::default() };
         assert!(!format!("{settings:?}").contains("super-secret-value"));
     }
 }

@@ -14,16 +14,9 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 fn state(request: &HttpRequest) -> Result<Arc<AppState>, ApiError> {
-    request
-        .app_data::<web::Data<AppState>>()
-        .map(|data| data.clone().into_inner())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "application state missing",
-            )
-        })
+    request.app_data::<web::Data<AppState>>().map(|data| data.clone().into_inner()).ok_or_else(|| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "application state missing")
+    })
 }
 
 /// The caller's address (resolved through trusted proxies) and user agent.
@@ -36,16 +29,11 @@ impl FromRequest for Client {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(state(request).map(|state| {
-            let forwarded = request
-                .headers()
-                .get_all("x-forwarded-for")
-                .filter_map(|value| value.to_str().ok());
+            let forwarded =
+                request.headers().get_all("x-forwarded-for").filter_map(|value| value.to_str().ok());
             let peer = request.peer_addr().map(|addr| addr.ip());
             let ip = state.trusted_proxies.client_ip(peer, forwarded);
-            let agent = request
-                .headers()
-                .get(header::USER_AGENT)
-                .and_then(|value| value.to_str().ok());
+            let agent = request.headers().get(header::USER_AGENT).and_then(|value| value.to_str().ok());
             Self(ClientContext::new(ip, agent))
         }))
     }
@@ -57,10 +45,7 @@ pub struct Authenticated(pub Principal);
 
 fn bearer_token(request: &HttpRequest) -> Result<String, ApiError> {
     let missing = || ApiError::from(AuthError::TokenInvalid("a Bearer access token is required"));
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing)?;
+    let value = request.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
     let text = value.to_str().map_err(|_| missing())?;
     let (scheme, token) = text.split_once(' ').ok_or_else(missing)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {

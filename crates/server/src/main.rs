@@ -42,10 +42,7 @@ fn keygen() -> ExitCode {
     };
     println!("# Signing key for access tokens. Keep it secret.");
     println!("TOKEN_SIGNING_KEY={}", key.to_paserk());
-    println!(
-        "# Its public half ({}), for services that verify tokens offline:",
-        key.verifying_key().kid()
-    );
+    println!("# Its public half ({}), for services that verify tokens offline:", key.verifying_key().kid());
     println!("# {}", key.verifying_key().to_paserk());
     println!("# Server secret for keyed hashes of codes and refresh tokens. Keep it secret.");
     println!("SECRET_KEY={}", KeyedHasher::generate_secret());
@@ -61,10 +58,7 @@ fn serve() -> ExitCode {
         }
     };
     telemetry::init(settings.log_format());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("otp-server: starting the runtime: {error}");
@@ -72,8 +66,8 @@ fn serve() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let started = build_components(&settings)
-            .and_then(|components| Application::build(&settings, components));
+        let started =
+            build_components(&settings).and_then(|components| Application::build(&settings, components));
         let app = match started {
             Ok(app) => app,
             Err(error) => {

@@ -51,21 +51,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with an explicit status, code and detail.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            detail: detail.into(),
-            retry_after: None,
-        }
+        Self { status, code, detail: detail.into(), retry_after: None }
     }
 
     /// A `validation_failed` error (422).
     pub fn validation(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            detail,
-        )
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail)
     }
 
     /// The machine code.
@@ -76,13 +67,7 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.code,
-            self.status.as_u16(),
-            self.detail
-        )
+        write!(f, "{} ({}): {}", self.code, self.status.as_u16(), self.detail)
     }
 }
 
@@ -122,12 +107,10 @@ impl From<AuthError> for ApiError {
             AuthError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::InvalidCredentials | AuthError::TokenInvalid(_) => StatusCode::UNAUTHORIZED,
             AuthError::EmailNotVerified | AuthError::AccountDisabled => StatusCode::FORBIDDEN,
-            AuthError::OtpInvalid { .. }
-            | AuthError::OtpExpired
-            | AuthError::OtpAttemptsExceeded => StatusCode::BAD_REQUEST,
-            AuthError::OtpCooldown { .. } | AuthError::RateLimited { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
+            AuthError::OtpInvalid { .. } | AuthError::OtpExpired | AuthError::OtpAttemptsExceeded => {
+                StatusCode::BAD_REQUEST
             }
+            AuthError::OtpCooldown { .. } | AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::NotFound(_) => StatusCode::NOT_FOUND,
             AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -143,15 +126,8 @@ impl From<AuthError> for ApiError {
             }
             other => other.to_string(),
         };
-        let retry_after = error
-            .retry_after()
-            .map(|wait| wait.as_secs_f64().ceil() as u64);
-        Self {
-            status,
-            code: error.code(),
-            detail,
-            retry_after,
-        }
+        let retry_after = error.retry_after().map(|wait| wait.as_secs_f64().ceil() as u64);
+        Self { status, code: error.code(), detail, retry_after }
     }
 }
 
@@ -159,42 +135,32 @@ impl From<AuthError> for ApiError {
 /// expected shape.
 pub fn json_error(error: JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
     let api = match &error {
-        JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("request body is larger than {limit} bytes"),
-        ),
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request body is larger than {limit} bytes"),
+            )
+        }
         JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "request body must be JSON (Content-Type: application/json)",
         ),
-        JsonPayloadError::Deserialize(inner) if inner.is_syntax() || inner.is_eof() => {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "validation_failed",
-                format!("request body is not valid JSON: {inner}"),
-            )
-        }
-        JsonPayloadError::Deserialize(inner) => ApiError::validation(inner.to_string()),
-        other => ApiError::new(
+        JsonPayloadError::Deserialize(inner) if inner.is_syntax() || inner.is_eof() => ApiError::new(
             StatusCode::BAD_REQUEST,
             "validation_failed",
-            other.to_string(),
+            format!("request body is not valid JSON: {inner}"),
         ),
+        JsonPayloadError::Deserialize(inner) => ApiError::validation(inner.to_string()),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", other.to_string()),
     };
     api.into()
 }
 
 /// Maps path-parameter failures (for example a session id that is not a UUID).
 pub fn path_error(error: PathError, _request: &HttpRequest) -> actix_web::Error {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no such resource: {error}"),
-    )
-    .into()
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such resource: {error}")).into()
 }
 
 /// Maps query-string failures.
@@ -209,12 +175,8 @@ pub async fn not_found() -> HttpResponse {
 
 /// Answer for a known path with the wrong method.
 pub async fn method_not_allowed() -> HttpResponse {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "method not allowed on this route",
-    )
-    .error_response()
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+        .error_response()
 }
 
 #[cfg(test)]
@@ -225,13 +187,8 @@ mod tests {
 
     #[test]
     fn throttles_carry_a_whole_number_of_seconds() {
-        let error = ApiError::from(AuthError::RateLimited {
-            retry_after: Duration::from_millis(1500),
-        });
-        assert_eq!(
-            (error.status, error.retry_after),
-            (StatusCode::TOO_MANY_REQUESTS, Some(2))
-        );
+        let error = ApiError::from(AuthError::RateLimited { retry_after: Duration::from_millis(1500) });
+        assert_eq!((error.status, error.retry_after), (StatusCode::TOO_MANY_REQUESTS, Some(2)));
     }
 
     #[test]

@@ -45,9 +45,7 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
     }
 }
 
@@ -58,10 +56,7 @@ impl Application {
     /// [`StartupError`] when the address cannot be bound or a setting is invalid.
     pub fn build(settings: &Settings, components: Components) -> Result<Self, StartupError> {
         let address = format!("{}:{}", settings.host, settings.port);
-        let bind_error = |source| StartupError::Bind {
-            address: address.clone(),
-            source,
-        };
+        let bind_error = |source| StartupError::Bind { address: address.clone(), source };
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let trusted_proxies =
@@ -83,20 +78,14 @@ impl Application {
                 )
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(MAX_JSON_BYTES)
-                        .error_handler(problem::json_error),
-                )
+                .app_data(web::JsonConfig::default().limit(MAX_JSON_BYTES).error_handler(problem::json_error))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
                 .configure(routes::configure)
                 .default_service(web::to(problem::not_found))
         })
         .workers(
-            settings
-                .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+            settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
         )
         .shutdown_timeout(settings.shutdown_timeout_seconds)
         .client_request_timeout(Duration::from_secs(10))
@@ -137,11 +126,7 @@ fn cors(origins: Vec<String>) -> Cors {
                 .headers()
                 .get(header::HOST)
                 .and_then(|host| host.to_str().ok())
-                .is_some_and(|host| {
-                    origin
-                        .split_once("://")
-                        .is_some_and(|(_, rest)| rest == host)
-                });
+                .is_some_and(|host| origin.split_once("://").is_some_and(|(_, rest)| rest == host));
             same_host || origins.iter().any(|allowed| allowed == origin)
         })
         .allowed_methods([Method::GET, Method::POST, Method::DELETE])

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use otp_core::crypto::{
-    Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey, VerifyingKey,
-};
+use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey, VerifyingKey};
 use otp_core::ports::{Probe, SystemClock};
 use otp_core::{AuthService, Secrets};
 use otp_memory::{FolderMailer, MemoryProbe, memory_ports};
@@ -35,21 +33,14 @@ pub fn build_components(settings: &Settings) -> Result<Components, StartupError>
     }
     let secrets = build_secrets(settings)?;
     let folder = FolderMailer::new(&settings.mail_dir, &settings.from_email, &settings.app_name)
-        .map_err(|error| {
-            config_error(format!("MAIL_DIR {}: {error}", settings.mail_dir.display()))
-        })?;
+        .map_err(|error| config_error(format!("MAIL_DIR {}: {error}", settings.mail_dir.display())))?;
     let folder = Arc::new(folder);
     tracing::info!(mail_dir = %settings.mail_dir.display(), "embedded default: in-memory stores, mail written to a folder");
     let ports = memory_ports(folder.clone(), Arc::new(SystemClock));
-    let policy = settings
-        .policy()
-        .map_err(|error| config_error(error.to_string()))?;
-    let service = AuthService::new(ports, secrets, policy)
-        .map_err(|error| config_error(error.to_string()))?;
-    Ok(Components {
-        service: Arc::new(service),
-        probes: vec![Arc::new(MemoryProbe), folder],
-    })
+    let policy = settings.policy().map_err(|error| config_error(error.to_string()))?;
+    let service =
+        AuthService::new(ports, secrets, policy).map_err(|error| config_error(error.to_string()))?;
+    Ok(Components { service: Arc::new(service), probes: vec![Arc::new(MemoryProbe), folder] })
 }
 
 fn config_error(message: impl Into<String>) -> StartupError {
@@ -103,8 +94,9 @@ fn build_secrets(settings: &Settings) -> Result<Secrets, StartupError> {
         }
     };
     let signing_key = match &settings.token_signing_key {
-        Some(text) => SigningKey::from_paserk(text.expose_secret())
-            .map_err(|error| config_error(error.to_string()))?,
+        Some(text) => {
+            SigningKey::from_paserk(text.expose_secret()).map_err(|error| config_error(error.to_string()))?
+        }
         None => {
             let key = SigningKey::generate().map_err(|error| config_error(error.to_string()))?;
             tracing::warn!(
@@ -127,11 +119,7 @@ fn build_secrets(settings: &Settings) -> Result<Secrets, StartupError> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let password_hasher = PasswordHasher::new(Argon2Settings::OWASP, concurrency)
         .map_err(|error| config_error(error.to_string()))?;
-    Ok(Secrets {
-        keyed_hasher,
-        password_hasher,
-        keyring: Keyring::new(signing_key, previous),
-    })
+    Ok(Secrets { keyed_hasher, password_hasher, keyring: Keyring::new(signing_key, previous) })
 }
 
 #[cfg(test)]
@@ -140,10 +128,7 @@ mod tests {
 
     #[test]
     fn production_refuses_the_embedded_default() {
-        let settings = Settings {
-            app_env: Environment::Production,
-            ..Settings::default()
-        };
+        let settings = Settings { app_env: Environment::Production, ..Settings::default() };
         let error = build_components(&settings).unwrap_err().to_string();
         assert!(
             error.contains("DATABASE_URL")
@@ -155,39 +140,15 @@ mod tests {
 
     #[test]
     fn adapters_this_build_lacks_are_refused_rather_than_ignored() {
-        let settings = Settings {
-            database_url: Some("postgres://x".into()),
-            ..Settings::default()
-        };
-        assert!(
-            build_components(&settings)
-                .unwrap_err()
-                .to_string()
-                .contains("DATABASE_URL")
-        );
+        let settings = Settings { database_url: Some("postgres://x".into()), ..Settings::default() };
+        assert!(build_components(&settings).unwrap_err().to_string().contains("DATABASE_URL"));
     }
 
     #[test]
     fn bad_keys_are_reported_by_name() {
-        let settings = Settings {
-            token_signing_key: Some("k4.secret.nope".into()),
-            ..Settings::default()
-        };
-        assert!(
-            build_components(&settings)
-                .unwrap_err()
-                .to_string()
-                .contains("TOKEN_SIGNING_KEY")
-        );
-        let settings = Settings {
-            secret_key: Some("short".into()),
-            ..Settings::default()
-        };
-        assert!(
-            build_components(&settings)
-                .unwrap_err()
-                .to_string()
-                .contains("SECRET_KEY")
-        );
+        let settings = Settings { token_signing_key: Some("k4.secret.nope".into()), ..Settings::default() };
+        assert!(build_components(&settings).unwrap_err().to_string().contains("TOKEN_SIGNING_KEY"));
+        let settings = Settings { secret_key: Some("short".into()), ..Settings::default() };
+        assert!(build_components(&settings).unwrap_err().to_string().contains("SECRET_KEY"));
     }
 }

@@ -63,12 +63,7 @@ pub struct AccessTokens {
 impl AccessTokens {
     /// Tokens signed with `keyring`'s current key, valid for `lifetime`.
     pub fn new(keyring: Keyring, issuer: String, audience: String, lifetime: Duration) -> Self {
-        Self {
-            keyring,
-            issuer,
-            audience,
-            lifetime,
-        }
+        Self { keyring, issuer, audience, lifetime }
     }
 
     /// The keyring (for publishing public keys).
@@ -102,13 +97,9 @@ impl AccessTokens {
             aud: self.audience.clone(),
         };
         let key = self.keyring.current();
-        let footer = Footer {
-            kid: key.verifying_key().kid().to_owned(),
-        };
-        let message =
-            serde_json::to_vec(&claims).map_err(|error| AuthError::Internal(error.into()))?;
-        let footer =
-            serde_json::to_vec(&footer).map_err(|error| AuthError::Internal(error.into()))?;
+        let footer = Footer { kid: key.verifying_key().kid().to_owned() };
+        let message = serde_json::to_vec(&claims).map_err(|error| AuthError::Internal(error.into()))?;
+        let footer = serde_json::to_vec(&footer).map_err(|error| AuthError::Internal(error.into()))?;
         PublicToken::sign(key.secret(), &message, Some(&footer), None)
             .map_err(|error| AuthError::Internal(format!("signing a token: {error}").into()))
     }
@@ -124,11 +115,9 @@ impl AccessTokens {
             return Err(invalid());
         }
         let untrusted = UntrustedToken::<Public, V4>::try_from(token).map_err(|_| invalid())?;
-        let footer: Footer =
-            serde_json::from_slice(untrusted.untrusted_footer()).map_err(|_| invalid())?;
+        let footer: Footer = serde_json::from_slice(untrusted.untrusted_footer()).map_err(|_| invalid())?;
         let key = self.keyring.find(&footer.kid).ok_or_else(invalid)?;
-        let trusted =
-            PublicToken::verify(key.public(), &untrusted, None, None).map_err(|_| invalid())?;
+        let trusted = PublicToken::verify(key.public(), &untrusted, None, None).map_err(|_| invalid())?;
         let claims: WireClaims = serde_json::from_str(trusted.payload()).map_err(|_| invalid())?;
         if claims.iss != self.issuer || claims.aud != self.audience {
             return Err(invalid());
@@ -162,12 +151,7 @@ mod tests {
     const LIFETIME: Duration = Duration::from_secs(1800);
 
     fn tokens_with(keyring: Keyring) -> AccessTokens {
-        AccessTokens::new(
-            keyring,
-            "otp-auth".into(),
-            "otp-auth-clients".into(),
-            LIFETIME,
-        )
+        AccessTokens::new(keyring, "otp-auth".into(), "otp-auth-clients".into(), LIFETIME)
     }
 
     fn fresh_tokens() -> AccessTokens {
@@ -186,19 +170,14 @@ mod tests {
         assert!(token.starts_with("v4.public."));
         let claims = tokens.verify(&token, at).unwrap();
         assert_eq!((claims.user_id, claims.session_id), (user, session));
-        assert_eq!(
-            claims.expires_at - claims.issued_at,
-            time::Duration::seconds(1800)
-        );
+        assert_eq!(claims.expires_at - claims.issued_at, time::Duration::seconds(1800));
     }
 
     #[test]
     fn expired_tokens_are_refused() {
         let tokens = fresh_tokens();
         let at = now();
-        let token = tokens
-            .issue(UserId::generate(), SessionId::generate(), at)
-            .unwrap();
+        let token = tokens.issue(UserId::generate(), SessionId::generate(), at).unwrap();
         let error = tokens.verify(&token, at + LIFETIME).unwrap_err();
         assert_eq!(error.to_string(), "access token has expired");
     }
@@ -207,20 +186,11 @@ mod tests {
     fn tampered_and_foreign_tokens_are_refused() {
         let tokens = fresh_tokens();
         let at = now();
-        let token = tokens
-            .issue(UserId::generate(), SessionId::generate(), at)
-            .unwrap();
+        let token = tokens.issue(UserId::generate(), SessionId::generate(), at).unwrap();
         let mut tampered = token.clone().into_bytes();
         tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
-        assert!(
-            tokens
-                .verify(&String::from_utf8(tampered).unwrap(), at)
-                .is_err()
-        );
-        assert!(
-            fresh_tokens().verify(&token, at).is_err(),
-            "another key must not verify"
-        );
+        assert!(tokens.verify(&String::from_utf8(tampered).unwrap(), at).is_err());
+        assert!(fresh_tokens().verify(&token, at).is_err(), "another key must not verify");
         assert!(tokens.verify("v4.public.garbage", at).is_err());
         assert!(tokens.verify(&"x".repeat(MAX_TOKEN_BYTES + 1), at).is_err());
     }
@@ -229,15 +199,9 @@ mod tests {
     fn other_audiences_are_refused() {
         let key = SigningKey::generate().unwrap();
         let ours = tokens_with(Keyring::new(key.clone(), vec![]));
-        let theirs = AccessTokens::new(
-            Keyring::new(key, vec![]),
-            "otp-auth".into(),
-            "other".into(),
-            LIFETIME,
-        );
-        let token = theirs
-            .issue(UserId::generate(), SessionId::generate(), now())
-            .unwrap();
+        let theirs =
+            AccessTokens::new(Keyring::new(key, vec![]), "otp-auth".into(), "other".into(), LIFETIME);
+        let token = theirs.issue(UserId::generate(), SessionId::generate(), now()).unwrap();
         assert!(ours.verify(&token, now()).is_err());
     }
 
@@ -245,18 +209,11 @@ mod tests {
     fn tokens_of_a_previous_key_verify_after_rotation() {
         let old_key = SigningKey::generate().unwrap();
         let old = tokens_with(Keyring::new(old_key.clone(), vec![]));
-        let token = old
-            .issue(UserId::generate(), SessionId::generate(), now())
-            .unwrap();
+        let token = old.issue(UserId::generate(), SessionId::generate(), now()).unwrap();
         let previous = VerifyingKey::from_paserk(&old_key.verifying_key().to_paserk()).unwrap();
-        let rotated = tokens_with(Keyring::new(
-            SigningKey::generate().unwrap(),
-            vec![previous],
-        ));
+        let rotated = tokens_with(Keyring::new(SigningKey::generate().unwrap(), vec![previous]));
         assert!(rotated.verify(&token, now()).is_ok());
-        let fresh = rotated
-            .issue(UserId::generate(), SessionId::generate(), now())
-            .unwrap();
+        let fresh = rotated.issue(UserId::generate(), SessionId::generate(), now()).unwrap();
         assert!(old.verify(&fresh, now()).is_err());
     }
 }

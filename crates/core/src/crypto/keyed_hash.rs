@@ -82,23 +82,16 @@ impl KeyedHasher {
     /// [`ValidationError`] when `secret` is shorter than [`MIN_SECRET_BYTES`].
     pub fn new(secret: &[u8]) -> Result<Self, ValidationError> {
         if secret.len() < MIN_SECRET_BYTES {
-            return Err(ValidationError::new(
-                "SECRET_KEY",
-                "must be at least 32 bytes",
-            ));
+            return Err(ValidationError::new("SECRET_KEY", "must be at least 32 bytes"));
         }
-        Ok(Self {
-            key: SecretSlice::from(secret.to_vec()),
-        })
+        Ok(Self { key: SecretSlice::from(secret.to_vec()) })
     }
 
     /// A hasher with a fresh random key (for development and tests).
     pub fn random() -> Self {
         let mut secret = [0u8; 32];
         rand::fill(&mut secret);
-        Self {
-            key: SecretSlice::from(secret.to_vec()),
-        }
+        Self { key: SecretSlice::from(secret.to_vec()) }
     }
 
     /// A new random secret suitable for `SECRET_KEY`: 32 bytes as 64 hex digits.
@@ -122,19 +115,10 @@ impl KeyedHasher {
     }
 
     /// Hash of `code` issued for `purpose` to `email`.
-    pub fn code_hash(
-        &self,
-        purpose: CodePurpose,
-        email: &EmailAddress,
-        code: &OtpCode,
-    ) -> CodeHash {
+    pub fn code_hash(&self, purpose: CodePurpose, email: &EmailAddress, code: &OtpCode) -> CodeHash {
         CodeHash(self.mac(
             "otp-code",
-            &[
-                purpose.as_str().as_bytes(),
-                email.as_str().as_bytes(),
-                code.expose().as_bytes(),
-            ],
+            &[purpose.as_str().as_bytes(), email.as_str().as_bytes(), code.expose().as_bytes()],
         ))
     }
 
@@ -176,19 +160,10 @@ mod tests {
         let code = OtpCode::parse("123456", 6).unwrap();
         let base = hasher.code_hash(CodePurpose::SignIn, &email("a@example.com"), &code);
         assert!(base.ct_eq(&hasher.code_hash(CodePurpose::SignIn, &email("A@example.com"), &code)));
-        assert_ne!(
-            base,
-            hasher.code_hash(CodePurpose::PasswordReset, &email("a@example.com"), &code)
-        );
-        assert_ne!(
-            base,
-            hasher.code_hash(CodePurpose::SignIn, &email("b@example.com"), &code)
-        );
+        assert_ne!(base, hasher.code_hash(CodePurpose::PasswordReset, &email("a@example.com"), &code));
+        assert_ne!(base, hasher.code_hash(CodePurpose::SignIn, &email("b@example.com"), &code));
         let other_key = KeyedHasher::new(&[2; 32]).unwrap();
-        assert_ne!(
-            base,
-            other_key.code_hash(CodePurpose::SignIn, &email("a@example.com"), &code)
-        );
+        assert_ne!(base, other_key.code_hash(CodePurpose::SignIn, &email("a@example.com"), &code));
     }
 
     #[test]

@@ -74,10 +74,7 @@ impl SigningKey {
     pub fn generate() -> Result<Self, ValidationError> {
         let pair = AsymmetricKeyPair::<V4>::generate()
             .map_err(|_| ValidationError::new("signing key", "could not be generated"))?;
-        Ok(Self {
-            secret: pair.secret,
-            verifying: VerifyingKey::from_public(pair.public),
-        })
+        Ok(Self { secret: pair.secret, verifying: VerifyingKey::from_public(pair.public) })
     }
 
     /// Parses a `k4.secret.…` PASERK (as printed by `otp-server keygen`).
@@ -89,10 +86,7 @@ impl SigningKey {
             .map_err(|_| ValidationError::new("TOKEN_SIGNING_KEY", "is not a k4.secret PASERK"))?;
         let public = AsymmetricPublicKey::<V4>::try_from(&secret)
             .map_err(|_| ValidationError::new("TOKEN_SIGNING_KEY", "has no valid public half"))?;
-        Ok(Self {
-            secret,
-            verifying: VerifyingKey::from_public(public),
-        })
+        Ok(Self { secret, verifying: VerifyingKey::from_public(public) })
     }
 
     /// The key as a `k4.secret.…` PASERK. Treat it as a password.
@@ -129,10 +123,8 @@ pub struct Keyring {
 impl Keyring {
     /// A keyring that signs with `current` and also accepts `previous`.
     pub fn new(current: SigningKey, previous: Vec<VerifyingKey>) -> Self {
-        let previous = previous
-            .into_iter()
-            .filter(|key| key.kid() != current.verifying_key().kid())
-            .collect();
+        let previous =
+            previous.into_iter().filter(|key| key.kid() != current.verifying_key().kid()).collect();
         Self { current, previous }
     }
 
@@ -180,14 +172,8 @@ mod tests {
     fn keyring_lists_current_first_and_drops_duplicates() {
         let old = SigningKey::generate().unwrap();
         let new = SigningKey::generate().unwrap();
-        let ring = Keyring::new(
-            new.clone(),
-            vec![old.verifying_key().clone(), new.verifying_key().clone()],
-        );
-        let kids: Vec<_> = ring
-            .verifying_keys()
-            .map(|key| key.kid().to_owned())
-            .collect();
+        let ring = Keyring::new(new.clone(), vec![old.verifying_key().clone(), new.verifying_key().clone()]);
+        let kids: Vec<_> = ring.verifying_keys().map(|key| key.kid().to_owned()).collect();
         assert_eq!(kids, [new.verifying_key().kid(), old.verifying_key().kid()]);
         assert!(ring.find(old.verifying_key().kid()).is_some());
         assert!(format!("{new:?}").starts_with("SigningKey(k4.pid."));

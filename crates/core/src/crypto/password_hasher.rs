@@ -24,11 +24,7 @@ pub struct Argon2Settings {
 
 impl Argon2Settings {
     /// OWASP's recommendation: m=19456 KiB, t=2, p=1.
-    pub const OWASP: Self = Self {
-        memory_kib: 19_456,
-        iterations: 2,
-        parallelism: 1,
-    };
+    pub const OWASP: Self = Self { memory_kib: 19_456, iterations: 2, parallelism: 1 };
 }
 
 impl Default for Argon2Settings {
@@ -56,23 +52,14 @@ impl PasswordHasher {
     /// # Errors
     /// When the parameters are out of Argon2's range.
     pub fn new(settings: Argon2Settings, max_concurrent: usize) -> Result<Self, BoxError> {
-        let params = Params::new(
-            settings.memory_kib,
-            settings.iterations,
-            settings.parallelism,
-            None,
-        )
-        .map_err(|error| format!("invalid Argon2 parameters: {error}"))?;
+        let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
+            .map_err(|error| format!("invalid Argon2 parameters: {error}"))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy = argon2
             .hash_password(b"dummy password, never matches a real one")
             .map_err(|error| format!("hashing the dummy password: {error}"))?
             .to_string();
-        Ok(Self {
-            argon2,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            dummy: dummy.into(),
-        })
+        Ok(Self { argon2, permits: Arc::new(Semaphore::new(max_concurrent.max(1))), dummy: dummy.into() })
     }
 
     /// Hashes `password` with a fresh random salt into a PHC string.
@@ -96,22 +83,12 @@ impl PasswordHasher {
     ///
     /// # Errors
     /// [`AuthError::Internal`] when the worker pool is gone.
-    pub async fn verify(
-        &self,
-        password: Password,
-        stored: Option<&PasswordHash>,
-    ) -> Result<bool, AuthError> {
+    pub async fn verify(&self, password: Password, stored: Option<&PasswordHash>) -> Result<bool, AuthError> {
         let known = stored.is_some();
-        let phc: Arc<str> =
-            stored.map_or_else(|| Arc::clone(&self.dummy), |hash| hash.as_phc().into());
+        let phc: Arc<str> = stored.map_or_else(|| Arc::clone(&self.dummy), |hash| hash.as_phc().into());
         let argon2 = self.argon2.clone();
         self.run(move || match PhcHash::new(&phc) {
-            Ok(parsed) => {
-                known
-                    && argon2
-                        .verify_password(password.expose().as_bytes(), &parsed)
-                        .is_ok()
-            }
+            Ok(parsed) => known && argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok(),
             Err(error) => {
                 tracing::error!(%error, "stored password hash is not a valid PHC string");
                 false
@@ -124,14 +101,8 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|error| AuthError::Internal(Box::new(error)))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|error| AuthError::Internal(Box::new(error)))
+        let _permit = self.permits.acquire().await.map_err(|error| AuthError::Internal(Box::new(error)))?;
+        tokio::task::spawn_blocking(work).await.map_err(|error| AuthError::Internal(Box::new(error)))
     }
 }
 
@@ -158,47 +129,23 @@ mod tests {
     #[tokio::test]
     async fn hashes_to_owasp_argon2id_phc_strings() {
         let hash = hasher().hash(password("correct horse")).await.unwrap();
-        assert!(
-            hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{}",
-            hash.as_phc()
-        );
+        assert!(hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_phc());
     }
 
     #[tokio::test]
     async fn verifies_the_right_password_only() {
         let hasher = hasher();
         let hash = hasher.hash(password("correct horse")).await.unwrap();
-        assert!(
-            hasher
-                .verify(password("correct horse"), Some(&hash))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !hasher
-                .verify(password("wrong horse!"), Some(&hash))
-                .await
-                .unwrap()
-        );
+        assert!(hasher.verify(password("correct horse"), Some(&hash)).await.unwrap());
+        assert!(!hasher.verify(password("wrong horse!"), Some(&hash)).await.unwrap());
     }
 
     #[tokio::test]
     async fn unknown_accounts_and_broken_hashes_never_match() {
         let hasher = hasher();
-        assert!(
-            !hasher
-                .verify(password("dummy password, never matches a real one"), None)
-                .await
-                .unwrap()
-        );
+        assert!(!hasher.verify(password("dummy password, never matches a real one"), None).await.unwrap());
         let broken = PasswordHash::from_phc("not a phc string".to_owned());
-        assert!(
-            !hasher
-                .verify(password("anything at all"), Some(&broken))
-                .await
-                .unwrap()
-        );
+        assert!(!hasher.verify(password("anything at all"), Some(&broken)).await.unwrap());
     }
 
     #[tokio::test]

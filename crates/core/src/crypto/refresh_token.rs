@@ -23,10 +23,7 @@ impl RefreshToken {
     pub fn generate(session_id: SessionId) -> Self {
         let mut bytes = [0u8; 32];
         rand::fill(&mut bytes);
-        Self {
-            session_id,
-            secret: SecretString::from(URL_SAFE_NO_PAD.encode(bytes)),
-        }
+        Self { session_id, secret: SecretString::from(URL_SAFE_NO_PAD.encode(bytes)) }
     }
 
     /// Splits presented text into its parts; `None` when it is not of this shape.
@@ -34,10 +31,7 @@ impl RefreshToken {
         let (session, secret) = text.trim().split_once('.')?;
         let session_id = session.parse::<SessionId>().ok()?;
         let decoded = URL_SAFE_NO_PAD.decode(secret).ok()?;
-        (decoded.len() == 32).then(|| Self {
-            session_id,
-            secret: SecretString::from(secret.to_owned()),
-        })
+        (decoded.len() == 32).then(|| Self { session_id, secret: SecretString::from(secret.to_owned()) })
     }
 
     /// The session the token belongs to.
@@ -52,11 +46,7 @@ impl RefreshToken {
 
     /// The token text, to hand to the client once.
     pub fn expose(&self) -> String {
-        format!(
-            "{}.{}",
-            self.session_id.as_uuid().simple(),
-            self.secret.expose_secret()
-        )
+        format!("{}.{}", self.session_id.as_uuid().simple(), self.secret.expose_secret())
     }
 }
 
@@ -91,13 +81,7 @@ mod tests {
     #[test]
     fn refuses_other_shapes() {
         let session = SessionId::generate().as_uuid().simple().to_string();
-        for text in [
-            "",
-            "abc",
-            "abc.def",
-            &format!("{session}.short"),
-            &session,
-        ] {
+        for text in ["", "abc", "abc.def", &format!("{session}.short"), &session] {
             assert!(RefreshToken::parse(text).is_none(), "accepted {text:?}");
         }
     }

@@ -18,9 +18,6 @@ pub struct ClientContext {
 impl ClientContext {
     /// A context for a client at `ip` with an optional user agent.
     pub fn new(ip: Option<IpAddr>, user_agent: Option<&str>) -> Self {
-        Self {
-            ip,
-            user_agent: user_agent.map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()),
-        }
+        Self { ip, user_agent: user_agent.map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()) }
     }
 }

@@ -31,22 +31,13 @@ impl EmailAddress {
             return Err(ValidationError::new("email", "must not be empty"));
         }
         if normalised.len() > MAX_EMAIL_LENGTH {
-            return Err(ValidationError::new(
-                "email",
-                "must be at most 254 characters",
-            ));
+            return Err(ValidationError::new("email", "must be at most 254 characters"));
         }
-        let options = Options::default()
-            .with_required_tld()
-            .without_domain_literal()
-            .without_display_text();
+        let options = Options::default().with_required_tld().without_domain_literal().without_display_text();
         Rfc5322Address::parse_with_options(&normalised, options)
             .map_err(|_| ValidationError::new("email", "is not a valid email address"))?;
         if normalised.chars().any(char::is_whitespace) {
-            return Err(ValidationError::new(
-                "email",
-                "is not a valid email address",
-            ));
+            return Err(ValidationError::new("email", "is not a valid email address"));
         }
         Ok(Self(normalised))
     }

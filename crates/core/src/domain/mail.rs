@@ -96,11 +96,7 @@ impl MailMessage {
 
     /// A plain-text body. Adapters with richer templates may render their own.
     pub fn text_body(&self, product: &str) -> String {
-        let lifetime = self
-            .kind
-            .expires_in()
-            .map(|ttl| minutes_phrase(ttl.as_secs()))
-            .unwrap_or_default();
+        let lifetime = self.kind.expires_in().map(|ttl| minutes_phrase(ttl.as_secs())).unwrap_or_default();
         let code = self.kind.code().map(OtpCode::expose).unwrap_or_default();
         let ignore = "If you did not ask for this, you can ignore this message.";
         match &self.kind {
@@ -125,11 +121,7 @@ impl MailMessage {
 
 fn minutes_phrase(seconds: u64) -> String {
     let minutes = seconds.div_ceil(60).max(1);
-    if minutes == 1 {
-        "1 minute".to_owned()
-    } else {
-        format!("{minutes} minutes")
-    }
+    if minutes == 1 { "1 minute".to_owned() } else { format!("{minutes} minutes") }
 }
 
 #[cfg(test)]
@@ -137,19 +129,13 @@ mod tests {
     use super::*;
 
     fn message(kind: MailKind) -> MailMessage {
-        MailMessage {
-            to: EmailAddress::parse("ann@example.com").unwrap(),
-            kind,
-        }
+        MailMessage { to: EmailAddress::parse("ann@example.com").unwrap(), kind }
     }
 
     #[test]
     fn code_messages_carry_the_code_and_its_lifetime() {
         let code = OtpCode::parse("123456", 6).unwrap();
-        let mail = message(MailKind::SignInCode {
-            code,
-            expires_in: Duration::from_secs(300),
-        });
+        let mail = message(MailKind::SignInCode { code, expires_in: Duration::from_secs(300) });
         let body = mail.text_body("Acme");
         assert!(body.contains("123456"));
         assert!(body.contains("5 minutes"));
@@ -166,10 +152,7 @@ mod tests {
     #[test]
     fn labels_never_include_the_code() {
         let code = OtpCode::parse("654321", 6).unwrap();
-        let kind = MailKind::PasswordResetCode {
-            code,
-            expires_in: Duration::from_secs(60),
-        };
+        let kind = MailKind::PasswordResetCode { code, expires_in: Duration::from_secs(60) };
         assert_eq!(kind.label(), "password_reset_code");
         assert!(!format!("{kind:?}").contains("654321"));
     }

@@ -22,9 +22,7 @@ impl OtpCode {
     /// Draws a code of `length` uniformly random digits from the thread-local CSPRNG.
     pub fn generate(length: usize) -> Self {
         let mut rng = rand::rng();
-        let digits = (0..length)
-            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-            .collect();
+        let digits = (0..length).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
         Self(digits)
     }
 
@@ -36,10 +34,7 @@ impl OtpCode {
     pub fn parse(raw: &str, length: usize) -> Result<Self, ValidationError> {
         let trimmed = raw.trim();
         if trimmed.len() != length || !trimmed.bytes().all(|byte| byte.is_ascii_digit()) {
-            return Err(ValidationError::new(
-                "code",
-                format!("must be exactly {length} digits"),
-            ));
+            return Err(ValidationError::new("code", format!("must be exactly {length} digits")));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -90,9 +85,6 @@ mod tests {
 
     #[test]
     fn never_prints_its_digits() {
-        assert_eq!(
-            format!("{:?}", OtpCode::parse("123456", 6).unwrap()),
-            "OtpCode(***)"
-        );
+        assert_eq!(format!("{:?}", OtpCode::parse("123456", 6).unwrap()), "OtpCode(***)");
     }
 }

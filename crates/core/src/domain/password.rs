@@ -26,16 +26,10 @@ impl Password {
     pub fn new(raw: String) -> Result<Self, ValidationError> {
         let chars = raw.chars().count();
         if chars < MIN_PASSWORD_CHARS {
-            return Err(ValidationError::new(
-                "password",
-                "must be at least 8 characters",
-            ));
+            return Err(ValidationError::new("password", "must be at least 8 characters"));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(ValidationError::new(
-                "password",
-                "must be at most 128 characters",
-            ));
+            return Err(ValidationError::new("password", "must be at most 128 characters"));
         }
         Ok(Self(SecretString::from(raw)))
     }

@@ -15,9 +15,7 @@ mod user_repository;
 pub use clock::{Clock, SystemClock};
 pub use code_store::{CodeKey, CodePurpose, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
 pub use mailer::Mailer;
-pub use oauth_provider::{
-    AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity,
-};
+pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity};
 pub use probe::Probe;
 pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
 pub use session_repository::{RotateOutcome, SessionRepository};

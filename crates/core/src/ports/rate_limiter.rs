@@ -38,10 +38,5 @@ pub trait RateLimiter: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
-    async fn hit(
-        &self,
-        key: &str,
-        limit: RateLimit,
-        now: OffsetDateTime,
-    ) -> Result<RateDecision, PortError>;
+    async fn hit(&self, key: &str, limit: RateLimit, now: OffsetDateTime) -> Result<RateDecision, PortError>;
 }

@@ -63,19 +63,11 @@ pub trait SessionRepository: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
-    async fn revoke_all_for_user(
-        &self,
-        user_id: UserId,
-        now: OffsetDateTime,
-    ) -> Result<u64, PortError>;
+    async fn revoke_all_for_user(&self, user_id: UserId, now: OffsetDateTime) -> Result<u64, PortError>;
 
     /// The user's sessions that are active at `now`, newest first.
     ///
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
-    async fn list_active(
-        &self,
-        user_id: UserId,
-        now: OffsetDateTime,
-    ) -> Result<Vec<Session>, PortError>;
+    async fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, PortError>;
 }

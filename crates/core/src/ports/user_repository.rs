@@ -49,9 +49,5 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
-    async fn record_code_verified(
-        &self,
-        id: UserId,
-        now: OffsetDateTime,
-    ) -> Result<Option<User>, PortError>;
+    async fn record_code_verified(&self, id: UserId, now: OffsetDateTime) -> Result<Option<User>, PortError>;
 }

@@ -7,10 +7,7 @@ use crate::ports::{CodeKey, CodePurpose, IssueOutcome, NewCode, VerifyOutcome};
 
 impl AuthService {
     fn code_key(&self, purpose: CodePurpose, email: &EmailAddress) -> CodeKey {
-        CodeKey {
-            purpose,
-            subject: self.hasher.email_digest(email),
-        }
+        CodeKey { purpose, subject: self.hasher.email_digest(email) }
     }
 
     /// Generates and stores a new code for `email`, replacing any earlier one.
@@ -30,16 +27,9 @@ impl AuthService {
             max_attempts: self.policy.max_code_attempts,
             cooldown: self.policy.resend_cooldown,
         };
-        match self
-            .ports
-            .codes
-            .issue(&self.code_key(purpose, email), &new, now)
-            .await?
-        {
+        match self.ports.codes.issue(&self.code_key(purpose, email), &new, now).await? {
             IssueOutcome::Issued => Ok(code),
-            IssueOutcome::CoolingDown { retry_after } => {
-                Err(AuthError::OtpCooldown { retry_after })
-            }
+            IssueOutcome::CoolingDown { retry_after } => Err(AuthError::OtpCooldown { retry_after }),
         }
     }
 
@@ -51,19 +41,13 @@ impl AuthService {
         code: &OtpCode,
     ) -> Result<(), AuthError> {
         let candidate = self.hasher.code_hash(purpose, email, code);
-        let outcome = self
-            .ports
-            .codes
-            .verify(&self.code_key(purpose, email), &candidate, self.now())
-            .await?;
+        let outcome = self.ports.codes.verify(&self.code_key(purpose, email), &candidate, self.now()).await?;
         match outcome {
             VerifyOutcome::Accepted => Ok(()),
-            VerifyOutcome::Rejected { attempts_remaining } => Err(AuthError::OtpInvalid {
-                attempts_remaining: Some(attempts_remaining),
-            }),
-            VerifyOutcome::NotFound => Err(AuthError::OtpInvalid {
-                attempts_remaining: None,
-            }),
+            VerifyOutcome::Rejected { attempts_remaining } => {
+                Err(AuthError::OtpInvalid { attempts_remaining: Some(attempts_remaining) })
+            }
+            VerifyOutcome::NotFound => Err(AuthError::OtpInvalid { attempts_remaining: None }),
             VerifyOutcome::Expired => Err(AuthError::OtpExpired),
             VerifyOutcome::AttemptsExceeded => Err(AuthError::OtpAttemptsExceeded),
         }
@@ -76,10 +60,7 @@ impl AuthService {
         code: OtpCode,
         kind: fn(OtpCode, std::time::Duration) -> MailKind,
     ) -> MailMessage {
-        MailMessage {
-            to: email.clone(),
-            kind: kind(code, self.policy.code_ttl),
-        }
+        MailMessage { to: email.clone(), kind: kind(code, self.policy.code_ttl) }
     }
 
     pub(super) async fn deliver(&self, message: MailMessage) -> Result<(), AuthError> {

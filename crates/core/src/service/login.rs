@@ -61,32 +61,24 @@ impl AuthService {
         if self.code_check_is_stale(&user, now) {
             return self.ask_for_code(&user).await;
         }
-        Ok(LoginOutcome::SignedIn(Box::new(
-            self.start_session(user, client, now).await?,
-        )))
+        Ok(LoginOutcome::SignedIn(Box::new(self.start_session(user, client, now).await?)))
     }
 
     fn code_check_is_stale(&self, user: &User, now: OffsetDateTime) -> bool {
-        user.last_code_verified_at
-            .is_none_or(|checked| now - checked > self.policy.access_token_ttl)
+        user.last_code_verified_at.is_none_or(|checked| now - checked > self.policy.access_token_ttl)
     }
 
     async fn ask_for_code(&self, user: &User) -> Result<LoginOutcome, AuthError> {
         let expires_in = self.policy.code_ttl;
         match self.issue_code(CodePurpose::SignIn, &user.email).await {
             Ok(code) => {
-                self.deliver(self.code_mail(&user.email, code, login_check))
-                    .await?;
+                self.deliver(self.code_mail(&user.email, code, login_check)).await?;
                 tracing::info!(user_id = %user.id, "log-in needs a fresh code");
-                Ok(LoginOutcome::CodeRequired {
-                    expires_in,
-                    resend_after: None,
-                })
+                Ok(LoginOutcome::CodeRequired { expires_in, resend_after: None })
             }
-            Err(AuthError::OtpCooldown { retry_after }) => Ok(LoginOutcome::CodeRequired {
-                expires_in,
-                resend_after: Some(retry_after),
-            }),
+            Err(AuthError::OtpCooldown { retry_after }) => {
+                Ok(LoginOutcome::CodeRequired { expires_in, resend_after: Some(retry_after) })
+            }
             Err(other) => Err(other),
         }
     }

@@ -17,9 +17,7 @@ use time::OffsetDateTime;
 
 pub use throttle::Action;
 
-use crate::crypto::{
-    AccessClaims, AccessTokens, KeyedHasher, Keyring, PasswordHasher, RefreshToken,
-};
+use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, Keyring, PasswordHasher, RefreshToken};
 use crate::domain::{ClientContext, Session, SessionId, User};
 use crate::error::{AuthError, ValidationError};
 use crate::policy::AuthPolicy;
@@ -98,11 +96,7 @@ impl AuthService {
     ///
     /// # Errors
     /// [`ValidationError`] when the policy is out of range.
-    pub fn new(
-        ports: Ports,
-        secrets: Secrets,
-        policy: AuthPolicy,
-    ) -> Result<Self, ValidationError> {
+    pub fn new(ports: Ports, secrets: Secrets, policy: AuthPolicy) -> Result<Self, ValidationError> {
         policy.validate()?;
         let tokens = AccessTokens::new(
             secrets.keyring,
@@ -110,13 +104,7 @@ impl AuthService {
             policy.token_audience.clone(),
             policy.access_token_ttl,
         );
-        Ok(Self {
-            ports,
-            hasher: secrets.keyed_hasher,
-            passwords: secrets.password_hasher,
-            tokens,
-            policy,
-        })
+        Ok(Self { ports, hasher: secrets.keyed_hasher, passwords: secrets.password_hasher, tokens, policy })
     }
 
     /// The rules in force.

@@ -19,12 +19,10 @@ impl AuthService {
         email: &EmailAddress,
         client: &ClientContext,
     ) -> Result<(), AuthError> {
-        self.throttle(Action::ForgotPassword, client, Some(email))
-            .await?;
+        self.throttle(Action::ForgotPassword, client, Some(email)).await?;
         let code = self.issue_code(CodePurpose::PasswordReset, email).await?;
         if self.ports.users.find_by_email(email).await?.is_some() {
-            self.deliver(self.code_mail(email, code, password_reset))
-                .await?;
+            self.deliver(self.code_mail(email, code, password_reset)).await?;
         }
         Ok(())
     }
@@ -43,27 +41,19 @@ impl AuthService {
         new_password: Password,
         client: &ClientContext,
     ) -> Result<(), AuthError> {
-        self.throttle(Action::ResetPassword, client, Some(email))
-            .await?;
-        self.check_code(CodePurpose::PasswordReset, email, code)
-            .await?;
+        self.throttle(Action::ResetPassword, client, Some(email)).await?;
+        self.check_code(CodePurpose::PasswordReset, email, code).await?;
         let user = self
             .ports
             .users
             .find_by_email(email)
             .await?
-            .ok_or(AuthError::OtpInvalid {
-                attempts_remaining: None,
-            })?;
+            .ok_or(AuthError::OtpInvalid { attempts_remaining: None })?;
         let hash = self.passwords.hash(new_password).await?;
         let now = self.now();
         self.ports.users.set_password(user.id, &hash, now).await?;
         self.ports.users.record_code_verified(user.id, now).await?;
-        let ended = self
-            .ports
-            .sessions
-            .revoke_all_for_user(user.id, now)
-            .await?;
+        let ended = self.ports.sessions.revoke_all_for_user(user.id, now).await?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");
         Ok(())
     }

@@ -13,11 +13,7 @@ impl AuthService {
     /// # Errors
     /// [`AuthError::RateLimited`], [`AuthError::OtpCooldown`], or a port failure.
     #[tracing::instrument(skip_all)]
-    pub async fn send_code(
-        &self,
-        email: &EmailAddress,
-        client: &ClientContext,
-    ) -> Result<(), AuthError> {
+    pub async fn send_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), AuthError> {
         self.throttle(Action::SendCode, client, Some(email)).await?;
         let code = self.issue_code(CodePurpose::SignIn, email).await?;
         self.deliver(self.code_mail(email, code, sign_in)).await
@@ -29,13 +25,8 @@ impl AuthService {
     /// # Errors
     /// As [`AuthService::send_code`].
     #[tracing::instrument(skip_all)]
-    pub async fn resend_code(
-        &self,
-        email: &EmailAddress,
-        client: &ClientContext,
-    ) -> Result<(), AuthError> {
-        self.throttle(Action::ResendCode, client, Some(email))
-            .await?;
+    pub async fn resend_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), AuthError> {
+        self.throttle(Action::ResendCode, client, Some(email)).await?;
         let code = self.issue_code(CodePurpose::SignIn, email).await?;
         let pending_registration = self
             .ports
@@ -43,11 +34,7 @@ impl AuthService {
             .find_by_email(email)
             .await?
             .is_some_and(|user| !user.is_verified() && user.password_hash.is_some());
-        let kind = if pending_registration {
-            registration
-        } else {
-            sign_in
-        };
+        let kind = if pending_registration { registration } else { sign_in };
         self.deliver(self.code_mail(email, code, kind)).await
     }
 
@@ -66,8 +53,7 @@ impl AuthService {
         code: &OtpCode,
         client: &ClientContext,
     ) -> Result<SignedIn, AuthError> {
-        self.throttle(Action::VerifyCode, client, Some(email))
-            .await?;
+        self.throttle(Action::VerifyCode, client, Some(email)).await?;
         self.check_code(CodePurpose::SignIn, email, code).await?;
         let now = self.now();
         let user = match self.ports.users.find_by_email(email).await? {
@@ -79,9 +65,7 @@ impl AuthService {
             .users
             .record_code_verified(user.id, now)
             .await?
-            .ok_or(AuthError::OtpInvalid {
-                attempts_remaining: None,
-            })?;
+            .ok_or(AuthError::OtpInvalid { attempts_remaining: None })?;
         self.start_session(user, client, now).await
     }
 

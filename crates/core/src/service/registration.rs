@@ -50,21 +50,13 @@ impl AuthService {
         match existing {
             Some(user) if user.is_verified() => {
                 tracing::info!(user_id = %user.id, "registration attempted for an existing account");
-                self.deliver(MailMessage {
-                    to: email.clone(),
-                    kind: MailKind::AccountExists,
-                })
-                .await
+                self.deliver(MailMessage { to: email.clone(), kind: MailKind::AccountExists }).await
             }
             Some(user) => {
                 self.ports.users.set_password(user.id, &hash, now).await?;
-                self.deliver(self.code_mail(email, code, registration))
-                    .await
+                self.deliver(self.code_mail(email, code, registration)).await
             }
-            None => {
-                self.deliver(self.code_mail(email, code, registration))
-                    .await
-            }
+            None => self.deliver(self.code_mail(email, code, registration)).await,
         }
     }
 }

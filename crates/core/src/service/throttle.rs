@@ -61,32 +61,18 @@ impl AuthService {
             self.spend(&key, self.policy.per_ip_limit, now).await?;
         }
         if let Some(email) = email {
-            let key = format!(
-                "email:{}:{}",
-                action.as_str(),
-                self.hasher.email_digest(email)
-            );
+            let key = format!("email:{}:{}", action.as_str(), self.hasher.email_digest(email));
             self.spend(&key, self.policy.per_email_limit, now).await?;
         }
         Ok(())
     }
 
-    async fn spend(
-        &self,
-        key: &str,
-        limit: RateLimit,
-        now: time::OffsetDateTime,
-    ) -> Result<(), AuthError> {
+    async fn spend(&self, key: &str, limit: RateLimit, now: time::OffsetDateTime) -> Result<(), AuthError> {
         match self.ports.rate_limiter.hit(key, limit, now).await? {
             RateDecision::Allowed => Ok(()),
             RateDecision::Limited { retry_after } => {
-                tracing::info!(
-                    limit = key.split(':').take(2).collect::<Vec<_>>().join(":"),
-                    "rate limited"
-                );
-                Err(AuthError::RateLimited {
-                    retry_after: retry_after.max(Duration::from_secs(1)),
-                })
+                tracing::info!(limit = key.split(':').take(2).collect::<Vec<_>>().join(":"), "rate limited");
+                Err(AuthError::RateLimited { retry_after: retry_after.max(Duration::from_secs(1)) })
             }
         }
     }

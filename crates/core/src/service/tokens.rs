@@ -16,9 +16,7 @@ impl AuthService {
         let now = self.now();
         let claims = self.tokens.verify(access_token, now)?;
         let session = self.ports.sessions.find(claims.session_id).await?;
-        if !session
-            .is_some_and(|session| session.is_active(now) && session.user_id == claims.user_id)
-        {
+        if !session.is_some_and(|session| session.is_active(now) && session.user_id == claims.user_id) {
             return Err(AuthError::TokenInvalid("session has ended"));
         }
         match self.ports.users.find_by_id(claims.user_id).await? {
@@ -34,14 +32,10 @@ impl AuthService {
     /// [`AuthError::TokenInvalid`], [`AuthError::AccountDisabled`],
     /// [`AuthError::RateLimited`], or a port failure.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(
-        &self,
-        refresh_token: &str,
-        client: &ClientContext,
-    ) -> Result<SignedIn, AuthError> {
+    pub async fn refresh(&self, refresh_token: &str, client: &ClientContext) -> Result<SignedIn, AuthError> {
         self.throttle(Action::Refresh, client, None).await?;
-        let presented = RefreshToken::parse(refresh_token)
-            .ok_or(AuthError::TokenInvalid("refresh token is invalid"))?;
+        let presented =
+            RefreshToken::parse(refresh_token).ok_or(AuthError::TokenInvalid("refresh token is invalid"))?;
         let session_id = presented.session_id();
         let replacement = RefreshToken::generate(session_id);
         let now = self.now();
@@ -65,9 +59,7 @@ impl AuthService {
                 ));
             }
             RotateOutcome::Inactive => {
-                return Err(AuthError::TokenInvalid(
-                    "refresh token is invalid or expired",
-                ));
+                return Err(AuthError::TokenInvalid("refresh token is invalid or expired"));
             }
         };
         let user = match self.ports.users.find_by_id(session.user_id).await? {
@@ -92,10 +84,7 @@ impl AuthService {
     /// # Errors
     /// A port failure.
     pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
-        self.ports
-            .sessions
-            .revoke(principal.session_id(), self.now())
-            .await?;
+        self.ports.sessions.revoke(principal.session_id(), self.now()).await?;
         tracing::info!(user_id = %principal.user.id, session_id = %principal.session_id(), "logged out");
         Ok(())
     }

@@ -22,17 +22,12 @@ use crate::EmailAddress;
 /// A fixed instant, truncated to microseconds (what databases keep).
 pub fn instant() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
-        .unwrap()
+    now.replace_nanosecond(now.nanosecond() / 1000 * 1000).unwrap()
 }
 
 /// A unique address, so suites can share one store.
 pub fn unique_email() -> EmailAddress {
-    EmailAddress::parse(&format!(
-        "user-{}@example.com",
-        uuid::Uuid::new_v4().simple()
-    ))
-    .unwrap()
+    EmailAddress::parse(&format!("user-{}@example.com", uuid::Uuid::new_v4().simple())).unwrap()
 }
 
 #[doc(hidden)]

@@ -8,10 +8,7 @@ use crate::ports::{RateDecision, RateLimit, RateLimiter};
 
 type Limiter = Arc<dyn RateLimiter>;
 
-const LIMIT: RateLimit = RateLimit {
-    max: 3,
-    window: Duration::from_secs(60),
-};
+const LIMIT: RateLimit = RateLimit { max: 3, window: Duration::from_secs(60) };
 
 fn key() -> String {
     format!("contract:{}", uuid::Uuid::new_v4().simple())
@@ -20,10 +17,7 @@ fn key() -> String {
 pub async fn allows_max_hits_then_limits_with_a_wait(limiter: Limiter) {
     let (key, now) = (key(), instant());
     for _ in 0..3 {
-        assert_eq!(
-            limiter.hit(&key, LIMIT, now).await.unwrap(),
-            RateDecision::Allowed
-        );
+        assert_eq!(limiter.hit(&key, LIMIT, now).await.unwrap(), RateDecision::Allowed);
     }
     let later = now + Duration::from_secs(15);
     let decision = limiter.hit(&key, LIMIT, later).await.unwrap();
@@ -42,19 +36,10 @@ pub async fn the_window_slides(limiter: Limiter) {
     let mid = now + Duration::from_secs(30);
     limiter.hit(&key, LIMIT, mid).await.unwrap();
     limiter.hit(&key, LIMIT, mid).await.unwrap();
-    assert!(matches!(
-        limiter.hit(&key, LIMIT, mid).await.unwrap(),
-        RateDecision::Limited { .. }
-    ));
+    assert!(matches!(limiter.hit(&key, LIMIT, mid).await.unwrap(), RateDecision::Limited { .. }));
     let after_first = now + Duration::from_secs(61);
-    assert_eq!(
-        limiter.hit(&key, LIMIT, after_first).await.unwrap(),
-        RateDecision::Allowed
-    );
-    assert!(matches!(
-        limiter.hit(&key, LIMIT, after_first).await.unwrap(),
-        RateDecision::Limited { .. }
-    ));
+    assert_eq!(limiter.hit(&key, LIMIT, after_first).await.unwrap(), RateDecision::Allowed);
+    assert!(matches!(limiter.hit(&key, LIMIT, after_first).await.unwrap(), RateDecision::Limited { .. }));
 }
 
 pub async fn keys_are_counted_separately(limiter: Limiter) {
@@ -62,18 +47,12 @@ pub async fn keys_are_counted_separately(limiter: Limiter) {
     for _ in 0..3 {
         limiter.hit(&first, LIMIT, now).await.unwrap();
     }
-    assert_eq!(
-        limiter.hit(&second, LIMIT, now).await.unwrap(),
-        RateDecision::Allowed
-    );
+    assert_eq!(limiter.hit(&second, LIMIT, now).await.unwrap(), RateDecision::Allowed);
 }
 
 pub async fn concurrent_hits_allow_exactly_max(limiter: Limiter) {
     let (key, now) = (key(), instant());
-    let limit = RateLimit {
-        max: 10,
-        window: Duration::from_secs(60),
-    };
+    let limit = RateLimit { max: 10, window: Duration::from_secs(60) };
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let (limiter, key) = (Arc::clone(&limiter), key.clone());

@@ -43,19 +43,11 @@ pub async fn rotating_with_the_current_hash_replaces_it(repo: Repo) {
     repo.create(&stored).await.unwrap();
     let later = start + Duration::minutes(5);
     let expires = later + Duration::days(30);
-    let outcome = repo
-        .rotate_refresh(stored.id, &hash("first"), &hash("second"), later, expires)
-        .await
-        .unwrap();
-    let RotateOutcome::Rotated(rotated) = outcome else {
-        panic!("expected a rotation, got {outcome:?}")
-    };
+    let outcome =
+        repo.rotate_refresh(stored.id, &hash("first"), &hash("second"), later, expires).await.unwrap();
+    let RotateOutcome::Rotated(rotated) = outcome else { panic!("expected a rotation, got {outcome:?}") };
     assert_eq!(
-        (
-            rotated.refresh_hash,
-            rotated.last_used_at,
-            rotated.expires_at
-        ),
+        (rotated.refresh_hash, rotated.last_used_at, rotated.expires_at),
         (hash("second"), later, expires)
     );
     assert_eq!(repo.find(stored.id).await.unwrap(), Some(rotated));
@@ -66,27 +58,13 @@ pub async fn rotating_with_a_stale_hash_revokes_the_session(repo: Repo) {
     let stored = session(UserId::generate(), start);
     repo.create(&stored).await.unwrap();
     let expires = start + Duration::days(30);
-    repo.rotate_refresh(stored.id, &hash("first"), &hash("second"), start, expires)
-        .await
-        .unwrap();
-    let reuse = repo
-        .rotate_refresh(stored.id, &hash("first"), &hash("third"), start, expires)
-        .await
-        .unwrap();
+    repo.rotate_refresh(stored.id, &hash("first"), &hash("second"), start, expires).await.unwrap();
+    let reuse = repo.rotate_refresh(stored.id, &hash("first"), &hash("third"), start, expires).await.unwrap();
     assert_eq!(reuse, RotateOutcome::ReuseDetected);
-    let after = repo
-        .rotate_refresh(stored.id, &hash("second"), &hash("fourth"), start, expires)
-        .await
-        .unwrap();
+    let after =
+        repo.rotate_refresh(stored.id, &hash("second"), &hash("fourth"), start, expires).await.unwrap();
     assert_eq!(after, RotateOutcome::Inactive);
-    assert!(
-        repo.find(stored.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at
-            .is_some()
-    );
+    assert!(repo.find(stored.id).await.unwrap().unwrap().revoked_at.is_some());
 }
 
 pub async fn of_concurrent_rotations_with_one_hash_at_most_one_succeeds(repo: Repo) {
@@ -98,14 +76,8 @@ pub async fn of_concurrent_rotations_with_one_hash_at_most_one_succeeds(repo: Re
             let repo = Arc::clone(&repo);
             let replacement = hash(&format!("replacement-{n}"));
             tokio::spawn(async move {
-                repo.rotate_refresh(
-                    stored.id,
-                    &hash("first"),
-                    &replacement,
-                    start,
-                    start + Duration::days(1),
-                )
-                .await
+                repo.rotate_refresh(stored.id, &hash("first"), &replacement, start, start + Duration::days(1))
+                    .await
             })
         })
         .collect();
@@ -123,19 +95,10 @@ pub async fn expired_sessions_do_not_rotate(repo: Repo) {
     let stored = session(UserId::generate(), start);
     repo.create(&stored).await.unwrap();
     let late = stored.expires_at + Duration::seconds(1);
-    let outcome = repo
-        .rotate_refresh(stored.id, &hash("first"), &hash("second"), late, late)
-        .await
-        .unwrap();
+    let outcome = repo.rotate_refresh(stored.id, &hash("first"), &hash("second"), late, late).await.unwrap();
     assert_eq!(outcome, RotateOutcome::Inactive);
     let unknown = repo
-        .rotate_refresh(
-            SessionId::generate(),
-            &hash("first"),
-            &hash("second"),
-            start,
-            late,
-        )
+        .rotate_refresh(SessionId::generate(), &hash("first"), &hash("second"), start, late)
         .await
         .unwrap();
     assert_eq!(unknown, RotateOutcome::Inactive);
@@ -146,16 +109,8 @@ pub async fn revoking_ends_a_session_once(repo: Repo) {
     let stored = session(UserId::generate(), start);
     repo.create(&stored).await.unwrap();
     assert!(repo.revoke(stored.id, start).await.unwrap());
-    assert!(
-        !repo
-            .revoke(stored.id, start + Duration::seconds(9))
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        repo.find(stored.id).await.unwrap().unwrap().revoked_at,
-        Some(start)
-    );
+    assert!(!repo.revoke(stored.id, start + Duration::seconds(9)).await.unwrap());
+    assert_eq!(repo.find(stored.id).await.unwrap().unwrap().revoked_at, Some(start));
     assert!(!repo.revoke(SessionId::generate(), start).await.unwrap());
 }
 
@@ -177,10 +132,7 @@ pub async fn active_sessions_are_listed_newest_first(repo: Repo) {
     let older = session(user, start);
     let newer = session(user, start + Duration::minutes(1));
     let revoked = session(user, start + Duration::minutes(2));
-    let expired = Session {
-        expires_at: start,
-        ..session(user, start - Duration::days(40))
-    };
+    let expired = Session { expires_at: start, ..session(user, start - Duration::days(40)) };
     for stored in [&older, &newer, &revoked, &expired] {
         repo.create(stored).await.unwrap();
     }

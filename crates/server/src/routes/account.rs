@@ -20,10 +20,7 @@ pub(crate) async fn register(
     body: web::Json<CredentialsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = new_password(&body.password)?;
-    state
-        .service
-        .register(&body.email, password, &client.0)
-        .await?;
+    state.service.register(&body.email, password, &client.0).await?;
     Ok(code_sent(&state))
 }
 
@@ -34,23 +31,18 @@ pub(crate) async fn login(
     body: web::Json<CredentialsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = Password::presented(body.password.expose().to_owned());
-    match state
-        .service
-        .login(&body.email, password, &client.0)
-        .await?
-    {
+    match state.service.login(&body.email, password, &client.0).await? {
         LoginOutcome::SignedIn(signed_in) => Ok(HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
             .json(TokenResponse::from(*signed_in))),
-        LoginOutcome::CodeRequired {
-            expires_in,
-            resend_after,
-        } => Ok(HttpResponse::Accepted().json(CodeRequired {
-            otp_required: true,
-            message: "Enter the code sent to your email address to finish logging in.",
-            expires_in: expires_in.as_secs(),
-            resend_after: resend_after.map(|wait| wait.as_secs_f64().ceil() as u64),
-        })),
+        LoginOutcome::CodeRequired { expires_in, resend_after } => {
+            Ok(HttpResponse::Accepted().json(CodeRequired {
+                otp_required: true,
+                message: "Enter the code sent to your email address to finish logging in.",
+                expires_in: expires_in.as_secs(),
+                resend_after: resend_after.map(|wait| wait.as_secs_f64().ceil() as u64),
+            }))
+        }
     }
 }
 
@@ -60,10 +52,7 @@ pub(crate) async fn forgot_password(
     client: Client,
     body: web::Json<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .service
-        .forgot_password(&body.email, &client.0)
-        .await?;
+    state.service.forgot_password(&body.email, &client.0).await?;
     Ok(code_sent(&state))
 }
 
@@ -75,11 +64,6 @@ pub(crate) async fn reset_password(
 ) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&state, &body.code)?;
     let password = new_password(&body.new_password)?;
-    state
-        .service
-        .reset_password(&body.email, &code, password, &client.0)
-        .await?;
-    Ok(HttpResponse::Ok().json(Message {
-        message: "Password updated. Every session has been signed out.",
-    }))
+    state.service.reset_password(&body.email, &code, password, &client.0).await?;
+    Ok(HttpResponse::Ok().json(Message { message: "Password updated. Every session has been signed out." }))
 }

@@ -33,9 +33,5 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
         checks.insert(probe.name().to_owned(), Value::from(status));
     }
     let body = json!({ "status": if ready { "ready" } else { "unavailable" }, "checks": checks });
-    if ready {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+    if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

@@ -10,10 +10,7 @@ pub(crate) const CODE_SENT: &str = "If the address can receive mail, a code has 
 
 pub(crate) fn code_sent(state: &AppState) -> HttpResponse {
     let expires_in = state.service.policy().code_ttl.as_secs();
-    HttpResponse::Accepted().json(CodeSent {
-        message: CODE_SENT,
-        expires_in,
-    })
+    HttpResponse::Accepted().json(CodeSent { message: CODE_SENT, expires_in })
 }
 
 pub(crate) fn parse_code(state: &AppState, raw: &Secret) -> Result<OtpCode, ApiError> {
@@ -48,11 +45,6 @@ pub(crate) async fn verify_otp(
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&state, &body.code)?;
-    let signed_in = state
-        .service
-        .verify_code(&body.email, &code, &client.0)
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(TokenResponse::from(signed_in)))
+    let signed_in = state.service.verify_code(&body.email, &code, &client.0).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenResponse::from(signed_in)))
 }

@@ -13,13 +13,8 @@ pub(crate) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let current = caller.0.session_id();
     let sessions = state.service.list_sessions(&caller.0).await?;
-    let sessions = sessions
-        .iter()
-        .map(|session| SessionView::new(session, current))
-        .collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(SessionsResponse { sessions }))
+    let sessions = sessions.iter().map(|session| SessionView::new(session, current)).collect();
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(SessionsResponse { sessions }))
 }
 
 /// `DELETE /auth/sessions/{id}` (Bearer): 204; ends one of the caller's sessions.
@@ -28,9 +23,6 @@ pub(crate) async fn end(
     caller: Authenticated,
     id: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .service
-        .end_session(&caller.0, SessionId::from_uuid(id.into_inner()))
-        .await?;
+    state.service.end_session(&caller.0, SessionId::from_uuid(id.into_inner())).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,13 +11,8 @@ pub(crate) async fn refresh(
     client: Client,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let signed_in = state
-        .service
-        .refresh(body.refresh_token.expose(), &client.0)
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(TokenResponse::from(signed_in)))
+    let signed_in = state.service.refresh(body.refresh_token.expose(), &client.0).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenResponse::from(signed_in)))
 }
 
 /// `POST /auth/logout` (Bearer): 200; the session's tokens stop working.
@@ -26,16 +21,12 @@ pub(crate) async fn logout(
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     state.service.logout(&caller.0).await?;
-    Ok(HttpResponse::Ok().json(Message {
-        message: "Logged out.",
-    }))
+    Ok(HttpResponse::Ok().json(Message { message: "Logged out." }))
 }
 
 /// `GET /auth/me` (Bearer): the caller's account.
 pub(crate) async fn me(caller: Authenticated) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(UserView::from(&caller.0.user))
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(UserView::from(&caller.0.user))
 }
 
 /// `GET /auth/keys`: the public keys that verify access tokens, as PASERK.
@@ -54,11 +45,9 @@ pub(crate) async fn keys(state: web::Data<AppState>) -> HttpResponse {
             current: index == 0,
         })
         .collect();
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(KeysResponse {
-            issuer: policy.token_issuer.clone(),
-            audience: policy.token_audience.clone(),
-            keys,
-        })
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(KeysResponse {
+        issuer: policy.token_issuer.clone(),
+        audience: policy.token_audience.clone(),
+        keys,
+    })
 }

@@ -28,85 +28,33 @@ async fn wrong_shapes_are_a_422_naming_the_problem() {
         ("/auth/send-otp", json!({})),
         ("/auth/send-otp", json!({ "email": 42 })),
         ("/auth/send-otp", json!({ "email": "nope" })),
-        (
-            "/auth/send-otp",
-            json!({ "email": "a@b.co", "extra": true }),
-        ),
+        ("/auth/send-otp", json!({ "email": "a@b.co", "extra": true })),
         ("/auth/verify-otp", json!({ "email": "a@b.co" })),
-        (
-            "/auth/verify-otp",
-            json!({ "email": "a@b.co", "code": "12345" }),
-        ),
-        (
-            "/auth/verify-otp",
-            json!({ "email": "a@b.co", "code": "abcdef" }),
-        ),
-        (
-            "/auth/login",
-            json!({ "email": "a@b.co", "password": null }),
-        ),
+        ("/auth/verify-otp", json!({ "email": "a@b.co", "code": "12345" })),
+        ("/auth/verify-otp", json!({ "email": "a@b.co", "code": "abcdef" })),
+        ("/auth/login", json!({ "email": "a@b.co", "password": null })),
         ("/auth/refresh", json!({ "refresh": "x" })),
-        (
-            "/auth/password/reset",
-            json!({ "email": "a@b.co", "code": "123456" }),
-        ),
+        ("/auth/password/reset", json!({ "email": "a@b.co", "code": "123456" })),
     ];
     for (path, body) in cases {
         let response = app.post(path, &body).await;
-        let problem = assert_problem(
-            response,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert!(
-            problem["detail"].as_str().unwrap().len() > 10,
-            "{path} {body}: {problem}"
-        );
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(problem["detail"].as_str().unwrap().len() > 10, "{path} {body}: {problem}");
     }
 }
 
 #[tokio::test]
 async fn secrets_of_the_wrong_type_are_refused_without_being_echoed() {
     let app = spawn_app().await;
-    let response = app
-        .post(
-            "/auth/verify-otp",
-            &json!({ "email": "a@b.co", "code": 987_654 }),
-        )
-        .await;
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let response = app.post("/auth/verify-otp", &json!({ "email": "a@b.co", "code": 987_654 })).await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(!problem.to_string().contains("987654"), "{problem}");
-    let response = app
-        .post(
-            "/auth/login",
-            &json!({ "email": "a@b.co", "password": 12_345_678_901u64 }),
-        )
-        .await;
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let response =
+        app.post("/auth/login", &json!({ "email": "a@b.co", "password": 12_345_678_901u64 })).await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(!problem.to_string().contains("12345678901"), "{problem}");
-    let response = app
-        .post(
-            "/auth/refresh",
-            &json!({ "refresh_token": ["secret-part"] }),
-        )
-        .await;
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let response = app.post("/auth/refresh", &json!({ "refresh_token": ["secret-part"] })).await;
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(!problem.to_string().contains("secret-part"), "{problem}");
 }
 
@@ -114,12 +62,8 @@ async fn secrets_of_the_wrong_type_are_refused_without_being_echoed() {
 async fn oversized_bodies_are_a_413() {
     let app = spawn_app().await;
     let body = json!({ "email": unique_email(), "password": "x".repeat(20_000) });
-    assert_problem(
-        app.post("/auth/login", &body).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-    )
-    .await;
+    assert_problem(app.post("/auth/login", &body).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+        .await;
 }
 
 #[tokio::test]
@@ -133,48 +77,18 @@ async fn non_json_bodies_are_a_415() {
         .send()
         .await
         .unwrap();
-    assert_problem(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
+    assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_get_problem_answers() {
     let app = spawn_app().await;
-    let missing = app
-        .client
-        .get(app.url("/auth/nothing-here"))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.client.get(app.url("/auth/nothing-here")).send().await.unwrap();
     assert_problem(missing, StatusCode::NOT_FOUND, "not_found").await;
-    let wrong_method = app
-        .client
-        .get(app.url("/auth/send-otp"))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(
-        wrong_method,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-    )
-    .await;
-    let wrong_method = app
-        .client
-        .put(app.url("/api/auth/me"))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(
-        wrong_method,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-    )
-    .await;
+    let wrong_method = app.client.get(app.url("/auth/send-otp")).send().await.unwrap();
+    assert_problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let wrong_method = app.client.put(app.url("/api/auth/me")).send().await.unwrap();
+    assert_problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
 
 #[tokio::test]
@@ -201,15 +115,7 @@ async fn cross_origin_calls_are_allowed_only_from_configured_origins() {
             .send()
     };
     let allowed = preflight("https://app.example").await.unwrap();
-    assert_eq!(
-        allowed.headers()["access-control-allow-origin"],
-        "https://app.example"
-    );
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example");
     let refused = preflight("https://evil.example").await.unwrap();
-    assert!(
-        refused
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
-    );
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
 }

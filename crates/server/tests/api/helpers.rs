@@ -37,11 +37,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         otp_server::telemetry::init(otp_server::config::LogFormat::Pretty);
     }
-    let mut settings = Settings {
-        port: 0,
-        workers: Some(2),
-        ..Settings::default()
-    };
+    let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
     configure(&mut settings);
     let mailer = Arc::new(RecordingMailer::new());
     let clock = Arc::new(ManualClock::starting_now());
@@ -50,35 +46,16 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).unwrap(),
         keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
     };
-    let service = AuthService::new(
-        memory_ports(mailer.clone(), clock.clone()),
-        secrets,
-        settings.policy().unwrap(),
-    )
-    .unwrap();
+    let service =
+        AuthService::new(memory_ports(mailer.clone(), clock.clone()), secrets, settings.policy().unwrap())
+            .unwrap();
     let probes: Vec<Arc<dyn Probe>> = vec![Arc::new(MemoryProbe)];
-    let app = Application::build(
-        &settings,
-        Components {
-            service: Arc::new(service),
-            probes,
-        },
-    )
-    .unwrap();
+    let app = Application::build(&settings, Components { service: Arc::new(service), probes }).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    TestApp {
-        address,
-        mailer,
-        clock,
-        client,
-        handle,
-    }
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    TestApp { address, mailer, clock, client, handle }
 }
 
 pub fn email(raw: &str) -> EmailAddress {
@@ -96,58 +73,31 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
     }
 
     pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     pub async fn post_with_token(&self, path: &str, token: &str) -> Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.client.post(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     pub async fn delete_with_token(&self, path: &str, token: &str) -> Response {
-        self.client
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     pub fn last_code(&self, address: &str) -> String {
-        self.mailer
-            .last_code_for(&email(address))
-            .expect("a code was mailed")
+        self.mailer.last_code_for(&email(address)).expect("a code was mailed")
     }
 
     pub async fn send_otp(&self, address: &str) -> Response {
-        self.post("/auth/send-otp", &json!({ "email": address }))
-            .await
+        self.post("/auth/send-otp", &json!({ "email": address })).await
     }
 
     pub async fn verify_otp(&self, address: &str, code: &str) -> Response {
-        self.post(
-            "/auth/verify-otp",
-            &json!({ "email": address, "code": code }),
-        )
-        .await
+        self.post("/auth/verify-otp", &json!({ "email": address, "code": code })).await
     }
 
     /// Passwordless sign-in; returns the token response.
@@ -161,12 +111,7 @@ impl TestApp {
 
     /// Register and verify; returns the token response.
     pub async fn register_verified(&self, address: &str) -> Value {
-        let response = self
-            .post(
-                "/auth/register",
-                &json!({ "email": address, "password": PASSWORD }),
-            )
-            .await;
+        let response = self.post("/auth/register", &json!({ "email": address, "password": PASSWORD })).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         let code = self.last_code(address);
         let response = self.verify_otp(address, &code).await;
@@ -175,11 +120,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, address: &str, password: &str) -> Response {
-        self.post(
-            "/auth/login",
-            &json!({ "email": address, "password": password }),
-        )
-        .await
+        self.post("/auth/login", &json!({ "email": address, "password": password })).await
     }
 
     /// Moves the clock past the resend cooldown.
@@ -189,23 +130,13 @@ impl TestApp {
 }
 
 pub fn token(body: &Value, field: &str) -> String {
-    body[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {field} in {body}"))
-        .to_owned()
+    body[field].as_str().unwrap_or_else(|| panic!("no {field} in {body}")).to_owned()
 }
 
 /// Asserts a problem response with `status` and `code`; returns the body.
 pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(
-        response.status(),
-        status,
-        "unexpected status for expected code {code}"
-    );
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    assert_eq!(response.status(), status, "unexpected status for expected code {code}");
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     assert_eq!(content_type, "application/problem+json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], code, "{body}");

@@ -14,9 +14,7 @@ async fn a_verified_account_logs_in_with_its_password() {
     let response = app.login(&address.to_uppercase(), PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
-    let me = app
-        .get_with_token("/auth/me", &token(&tokens, "access_token"))
-        .await;
+    let me = app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
     assert_eq!(me.status(), StatusCode::OK);
 }
 
@@ -29,21 +27,15 @@ async fn unknown_address_wrong_password_and_passwordless_account_get_the_same_40
     app.sign_in(&passwordless).await;
 
     let mut bodies = Vec::new();
-    for (address, password) in [
-        (unique_email(), PASSWORD),
-        (registered, "wrong password"),
-        (passwordless, PASSWORD),
-    ] {
+    for (address, password) in
+        [(unique_email(), PASSWORD), (registered, "wrong password"), (passwordless, PASSWORD)]
+    {
         let response = app.login(&address, password).await;
-        let mut body =
-            assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+        let mut body = assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
         body.as_object_mut().unwrap().remove("instance");
         bodies.push(body);
     }
-    assert!(
-        bodies.windows(2).all(|pair| pair[0] == pair[1]),
-        "{bodies:?}"
-    );
+    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]), "{bodies:?}");
 }
 
 #[tokio::test]
@@ -64,16 +56,8 @@ async fn a_stale_code_check_makes_login_ask_for_a_code() {
 
     let code = app.last_code(&address);
     let response = app.verify_otp(&address, &code).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "verify-otp completes the log-in"
-    );
-    assert_eq!(
-        app.login(&address, PASSWORD).await.status(),
-        StatusCode::OK,
-        "the check is fresh again"
-    );
+    assert_eq!(response.status(), StatusCode::OK, "verify-otp completes the log-in");
+    assert_eq!(app.login(&address, PASSWORD).await.status(), StatusCode::OK, "the check is fresh again");
 }
 
 #[tokio::test]
@@ -88,10 +72,7 @@ async fn a_second_login_within_the_cooldown_points_to_the_code_already_sent() {
     let body: Value = app.login(&address, PASSWORD).await.json().await.unwrap();
     assert_eq!(body["otp_required"], true);
     assert_eq!(body["resend_after"], 50);
-    assert_eq!(
-        app.verify_otp(&address, &code).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.verify_otp(&address, &code).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -99,11 +80,6 @@ async fn an_overlong_password_at_login_is_just_wrong() {
     let app = spawn_app().await;
     let address = unique_email();
     app.register_verified(&address).await;
-    let response = app
-        .post(
-            "/auth/login",
-            &json!({ "email": address, "password": "p".repeat(4000) }),
-        )
-        .await;
+    let response = app.post("/auth/login", &json!({ "email": address, "password": "p".repeat(4000) })).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }

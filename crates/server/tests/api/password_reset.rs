@@ -9,56 +9,29 @@ async fn reset_sets_the_password_and_ends_every_session() {
     let app = spawn_app().await;
     let address = unique_email();
     let first = app.register_verified(&address).await;
-    let second = app
-        .login(&address, PASSWORD)
-        .await
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let second = app.login(&address, PASSWORD).await.json::<serde_json::Value>().await.unwrap();
 
-    let response = app
-        .post("/auth/password/forgot", &json!({ "email": address }))
-        .await;
+    let response = app.post("/auth/password/forgot", &json!({ "email": address })).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let message = app.mailer.last_to(&email(&address)).unwrap();
     assert!(matches!(message.kind, MailKind::PasswordResetCode { .. }));
     let code = app.last_code(&address);
 
     let body = json!({ "email": address, "code": code, "new_password": "a brand new password" });
-    assert_eq!(
-        app.post("/auth/password/reset", &body).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.post("/auth/password/reset", &body).await.status(), StatusCode::OK);
 
     for tokens in [&first, &second] {
-        let me = app
-            .get_with_token("/auth/me", &token(tokens, "access_token"))
-            .await;
+        let me = app.get_with_token("/auth/me", &token(tokens, "access_token")).await;
         assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
-        let refresh = app
-            .post(
-                "/auth/refresh",
-                &json!({ "refresh_token": token(tokens, "refresh_token") }),
-            )
-            .await;
+        let refresh =
+            app.post("/auth/refresh", &json!({ "refresh_token": token(tokens, "refresh_token") })).await;
         assert_problem(refresh, StatusCode::UNAUTHORIZED, "token_invalid").await;
     }
-    assert_problem(
-        app.login(&address, PASSWORD).await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-    )
-    .await;
-    assert_eq!(
-        app.login(&address, "a brand new password").await.status(),
-        StatusCode::OK
-    );
-    assert_problem(
-        app.post("/auth/password/reset", &body).await,
-        StatusCode::BAD_REQUEST,
-        "otp_invalid",
-    )
-    .await;
+    assert_problem(app.login(&address, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials")
+        .await;
+    assert_eq!(app.login(&address, "a brand new password").await.status(), StatusCode::OK);
+    assert_problem(app.post("/auth/password/reset", &body).await, StatusCode::BAD_REQUEST, "otp_invalid")
+        .await;
 }
 
 #[tokio::test]
@@ -67,21 +40,12 @@ async fn forgot_answers_the_same_for_unknown_addresses_and_mails_nothing() {
     let known = unique_email();
     app.register_verified(&known).await;
     let unknown = unique_email();
-    let for_known = app
-        .post("/auth/password/forgot", &json!({ "email": known }))
-        .await;
-    let for_unknown = app
-        .post("/auth/password/forgot", &json!({ "email": unknown }))
-        .await;
+    let for_known = app.post("/auth/password/forgot", &json!({ "email": known })).await;
+    let for_unknown = app.post("/auth/password/forgot", &json!({ "email": unknown })).await;
     assert_eq!(for_known.status(), for_unknown.status());
-    assert_eq!(
-        for_known.text().await.unwrap(),
-        for_unknown.text().await.unwrap()
-    );
+    assert_eq!(for_known.text().await.unwrap(), for_unknown.text().await.unwrap());
     assert!(app.mailer.last_to(&email(&unknown)).is_none());
-    let again = app
-        .post("/auth/password/forgot", &json!({ "email": unknown }))
-        .await;
+    let again = app.post("/auth/password/forgot", &json!({ "email": unknown })).await;
     assert_problem(again, StatusCode::TOO_MANY_REQUESTS, "otp_cooldown").await;
 }
 
@@ -93,10 +57,8 @@ async fn a_sign_in_code_cannot_reset_a_password() {
     app.wait_out_cooldown();
     app.send_otp(&address).await;
     let sign_in_code = app.last_code(&address);
-    app.post("/auth/password/forgot", &json!({ "email": address }))
-        .await;
-    let body =
-        json!({ "email": address, "code": sign_in_code, "new_password": "a brand new password" });
+    app.post("/auth/password/forgot", &json!({ "email": address })).await;
+    let body = json!({ "email": address, "code": sign_in_code, "new_password": "a brand new password" });
     let response = app.post("/auth/password/reset", &body).await;
     assert_problem(response, StatusCode::BAD_REQUEST, "otp_invalid").await;
 }
@@ -106,8 +68,7 @@ async fn a_short_new_password_is_refused_before_the_code_is_spent() {
     let app = spawn_app().await;
     let address = unique_email();
     app.register_verified(&address).await;
-    app.post("/auth/password/forgot", &json!({ "email": address }))
-        .await;
+    app.post("/auth/password/forgot", &json!({ "email": address })).await;
     let code = app.last_code(&address);
     let short = json!({ "email": address, "code": code, "new_password": "short" });
     assert_problem(
@@ -117,8 +78,5 @@ async fn a_short_new_password_is_refused_before_the_code_is_spent() {
     )
     .await;
     let good = json!({ "email": address, "otp": code, "new_password": "long enough now" });
-    assert_eq!(
-        app.post("/auth/password/reset", &good).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.post("/auth/password/reset", &good).await.status(), StatusCode::OK);
 }

@@ -7,33 +7,16 @@ use crate::helpers::{assert_problem, spawn_app_with, unique_email};
 async fn the_per_ip_limit_answers_429_with_retry_after() {
     let app = spawn_app_with(|settings| settings.rate_limit_per_ip = 3).await;
     for _ in 0..3 {
-        assert_eq!(
-            app.send_otp(&unique_email()).await.status(),
-            StatusCode::ACCEPTED
-        );
+        assert_eq!(app.send_otp(&unique_email()).await.status(), StatusCode::ACCEPTED);
     }
     let response = app.send_otp(&unique_email()).await;
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-    let other_endpoint = app
-        .post("/auth/password/forgot", &json!({ "email": unique_email() }))
-        .await;
-    assert_eq!(
-        other_endpoint.status(),
-        StatusCode::ACCEPTED,
-        "each endpoint has its own budget"
-    );
+    let other_endpoint = app.post("/auth/password/forgot", &json!({ "email": unique_email() })).await;
+    assert_eq!(other_endpoint.status(), StatusCode::ACCEPTED, "each endpoint has its own budget");
     app.clock.advance(std::time::Duration::from_secs(60));
-    assert_eq!(
-        app.send_otp(&unique_email()).await.status(),
-        StatusCode::ACCEPTED,
-        "the window slides"
-    );
+    assert_eq!(app.send_otp(&unique_email()).await.status(), StatusCode::ACCEPTED, "the window slides");
 }
 
 #[tokio::test]
@@ -88,10 +71,7 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
             statuses.push(response.status());
         }
         let limited = statuses[1] == StatusCode::TOO_MANY_REQUESTS;
-        assert_eq!(
-            limited, expect_limited,
-            "trusted={trusted:?} statuses={statuses:?}"
-        );
+        assert_eq!(limited, expect_limited, "trusted={trusted:?} statuses={statuses:?}");
     }
 }
 
@@ -100,10 +80,7 @@ async fn wrong_passwords_are_rate_limited_per_address() {
     let app = spawn_app_with(|settings| settings.rate_limit_per_email = 3).await;
     let address = unique_email();
     for _ in 0..3 {
-        assert_eq!(
-            app.login(&address, "wrong password").await.status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(app.login(&address, "wrong password").await.status(), StatusCode::UNAUTHORIZED);
     }
     assert_problem(
         app.login(&address, "wrong password").await,

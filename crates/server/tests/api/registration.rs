@@ -11,12 +11,7 @@ async fn register_then_verify_signs_in_with_a_password_account() {
     let tokens = app.register_verified(&address).await;
     assert_eq!(tokens["user"]["has_password"], true);
     assert_eq!(tokens["user"]["email_verified"], true);
-    let message = app
-        .mailer
-        .messages()
-        .into_iter()
-        .find(|m| m.to == email(&address))
-        .unwrap();
+    let message = app.mailer.messages().into_iter().find(|m| m.to == email(&address)).unwrap();
     assert!(matches!(message.kind, MailKind::RegistrationCode { .. }));
 }
 
@@ -26,85 +21,41 @@ async fn registering_an_existing_account_answers_the_same_and_mails_a_notice() {
     let existing = unique_email();
     app.register_verified(&existing).await;
     app.wait_out_cooldown();
-    let again = app
-        .post(
-            "/auth/register",
-            &json!({ "email": existing, "password": "another password" }),
-        )
-        .await;
-    let fresh = app
-        .post(
-            "/auth/register",
-            &json!({ "email": unique_email(), "password": "another password" }),
-        )
-        .await;
-    assert_eq!(
-        (again.status(), fresh.status()),
-        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
-    );
+    let again =
+        app.post("/auth/register", &json!({ "email": existing, "password": "another password" })).await;
+    let fresh =
+        app.post("/auth/register", &json!({ "email": unique_email(), "password": "another password" })).await;
+    assert_eq!((again.status(), fresh.status()), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
     assert_eq!(again.text().await.unwrap(), fresh.text().await.unwrap());
 
     let notice = app.mailer.last_to(&email(&existing)).unwrap();
     assert_eq!(notice.kind, MailKind::AccountExists);
     assert!(notice.kind.code().is_none());
-    assert_eq!(
-        app.login(&existing, PASSWORD).await.status(),
-        StatusCode::OK,
-        "the old password still works"
-    );
-    assert_eq!(
-        app.login(&existing, "another password").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.login(&existing, PASSWORD).await.status(), StatusCode::OK, "the old password still works");
+    assert_eq!(app.login(&existing, "another password").await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn re_registering_an_unverified_address_replaces_its_password() {
     let app = spawn_app().await;
     let address = unique_email();
-    app.post(
-        "/auth/register",
-        &json!({ "email": address, "password": "first password" }),
-    )
-    .await;
+    app.post("/auth/register", &json!({ "email": address, "password": "first password" })).await;
     app.wait_out_cooldown();
-    let response = app
-        .post(
-            "/auth/register",
-            &json!({ "email": address, "password": "second password" }),
-        )
-        .await;
+    let response =
+        app.post("/auth/register", &json!({ "email": address, "password": "second password" })).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let code = app.last_code(&address);
-    assert_eq!(
-        app.verify_otp(&address, &code).await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.login(&address, "second password").await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.login(&address, "first password").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.verify_otp(&address, &code).await.status(), StatusCode::OK);
+    assert_eq!(app.login(&address, "second password").await.status(), StatusCode::OK);
+    assert_eq!(app.login(&address, "first password").await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn an_unverified_account_cannot_log_in_until_verified() {
     let app = spawn_app().await;
     let address = unique_email();
-    app.post(
-        "/auth/register",
-        &json!({ "email": address, "password": PASSWORD }),
-    )
-    .await;
-    assert_problem(
-        app.login(&address, PASSWORD).await,
-        StatusCode::FORBIDDEN,
-        "email_not_verified",
-    )
-    .await;
+    app.post("/auth/register", &json!({ "email": address, "password": PASSWORD })).await;
+    assert_problem(app.login(&address, PASSWORD).await, StatusCode::FORBIDDEN, "email_not_verified").await;
     assert_problem(
         app.login(&address, "wrong password").await,
         StatusCode::UNAUTHORIZED,
@@ -117,15 +68,9 @@ async fn an_unverified_account_cannot_log_in_until_verified() {
 async fn resend_sends_a_new_registration_code() {
     let app = spawn_app().await;
     let address = unique_email();
-    app.post(
-        "/auth/register",
-        &json!({ "email": address, "password": PASSWORD }),
-    )
-    .await;
+    app.post("/auth/register", &json!({ "email": address, "password": PASSWORD })).await;
     app.wait_out_cooldown();
-    let response = app
-        .post("/auth/resend-otp", &json!({ "email": address }))
-        .await;
+    let response = app.post("/auth/resend-otp", &json!({ "email": address })).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let message = app.mailer.last_to(&email(&address)).unwrap();
     assert!(matches!(message.kind, MailKind::RegistrationCode { .. }));
@@ -138,24 +83,9 @@ async fn resend_sends_a_new_registration_code() {
 async fn passwords_outside_eight_to_128_characters_are_refused() {
     let app = spawn_app().await;
     for password in ["short".to_owned(), "x".repeat(129)] {
-        let response = app
-            .post(
-                "/auth/register",
-                &json!({ "email": unique_email(), "password": password }),
-            )
-            .await;
-        let body = assert_problem(
-            response,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert!(
-            body["detail"]
-                .as_str()
-                .unwrap()
-                .starts_with("password must be"),
-            "{body}"
-        );
+        let response =
+            app.post("/auth/register", &json!({ "email": unique_email(), "password": password })).await;
+        let body = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(body["detail"].as_str().unwrap().starts_with("password must be"), "{body}");
     }
 }

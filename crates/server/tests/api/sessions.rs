@@ -10,30 +10,17 @@ async fn sessions_are_listed_and_one_can_be_ended() {
     let first = app.register_verified(&address).await;
     app.clock.advance(std::time::Duration::from_secs(1));
     let second: Value = app.login(&address, PASSWORD).await.json().await.unwrap();
-    let (first_access, second_access) = (
-        token(&first, "access_token"),
-        token(&second, "access_token"),
-    );
+    let (first_access, second_access) = (token(&first, "access_token"), token(&second, "access_token"));
 
-    let listed: Value = app
-        .get_with_token("/auth/sessions", &second_access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.get_with_token("/auth/sessions", &second_access).await.json().await.unwrap();
     let sessions = listed["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
-    assert_eq!(
-        sessions[0]["current"], true,
-        "newest first, and the newest is the caller's"
-    );
+    assert_eq!(sessions[0]["current"], true, "newest first, and the newest is the caller's");
     assert_eq!(sessions[0]["ip"], "127.0.0.1");
     let other = sessions[1]["id"].as_str().unwrap().to_owned();
 
-    let ended = app
-        .delete_with_token(&format!("/auth/sessions/{other}"), &second_access)
-        .await;
+    let ended = app.delete_with_token(&format!("/auth/sessions/{other}"), &second_access).await;
     assert_eq!(ended.status(), StatusCode::NO_CONTENT);
     assert_problem(
         app.get_with_token("/auth/me", &first_access).await,
@@ -41,15 +28,8 @@ async fn sessions_are_listed_and_one_can_be_ended() {
         "token_invalid",
     )
     .await;
-    assert_eq!(
-        app.get_with_token("/auth/me", &second_access)
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    let again = app
-        .delete_with_token(&format!("/auth/sessions/{other}"), &second_access)
-        .await;
+    assert_eq!(app.get_with_token("/auth/me", &second_access).await.status(), StatusCode::OK);
+    let again = app.delete_with_token(&format!("/auth/sessions/{other}"), &second_access).await;
     assert_problem(again, StatusCode::NOT_FOUND, "not_found").await;
 }
 
@@ -59,52 +39,30 @@ async fn another_users_session_cannot_be_seen_or_ended() {
     let ann = app.sign_in(&unique_email()).await;
     let bob = app.sign_in(&unique_email()).await;
     let bob_access = token(&bob, "access_token");
-    let bobs: Value = app
-        .get_with_token("/auth/sessions", &bob_access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bobs: Value = app.get_with_token("/auth/sessions", &bob_access).await.json().await.unwrap();
     let bob_session = bobs["sessions"][0]["id"].as_str().unwrap().to_owned();
 
     let ann_access = token(&ann, "access_token");
-    let anns: Value = app
-        .get_with_token("/auth/sessions", &ann_access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let anns: Value = app.get_with_token("/auth/sessions", &ann_access).await.json().await.unwrap();
     assert_eq!(anns["sessions"].as_array().unwrap().len(), 1);
     assert_ne!(anns["sessions"][0]["id"], bobs["sessions"][0]["id"]);
 
-    let response = app
-        .delete_with_token(&format!("/auth/sessions/{bob_session}"), &ann_access)
-        .await;
+    let response = app.delete_with_token(&format!("/auth/sessions/{bob_session}"), &ann_access).await;
     assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(
-        app.get_with_token("/auth/me", &bob_access).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.get_with_token("/auth/me", &bob_access).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_malformed_session_id_is_not_found() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;
-    let response = app
-        .delete_with_token("/auth/sessions/not-a-uuid", &token(&tokens, "access_token"))
-        .await;
+    let response = app.delete_with_token("/auth/sessions/not-a-uuid", &token(&tokens, "access_token")).await;
     assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 #[tokio::test]
 async fn sessions_need_a_token() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/auth/sessions"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/auth/sessions")).send().await.unwrap();
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }

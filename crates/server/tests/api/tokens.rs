@@ -9,20 +9,14 @@ use crate::helpers::{assert_problem, spawn_app, token, unique_email};
 async fn refresh_rotates_the_pair_and_the_new_access_token_works() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;
-    let response = app
-        .post(
-            "/auth/refresh",
-            &json!({ "refresh_token": token(&tokens, "refresh_token") }),
-        )
-        .await;
+    let response =
+        app.post("/auth/refresh", &json!({ "refresh_token": token(&tokens, "refresh_token") })).await;
     assert_eq!(response.status(), StatusCode::OK);
     let rotated: Value = response.json().await.unwrap();
     assert_ne!(rotated["refresh_token"], tokens["refresh_token"]);
     assert_ne!(rotated["access_token"], tokens["access_token"]);
     assert_eq!(rotated["user"]["id"], tokens["user"]["id"]);
-    let me = app
-        .get_with_token("/auth/me", &token(&rotated, "access_token"))
-        .await;
+    let me = app.get_with_token("/auth/me", &token(&rotated, "access_token")).await;
     assert_eq!(me.status(), StatusCode::OK);
 }
 
@@ -31,29 +25,17 @@ async fn reusing_a_rotated_refresh_token_ends_the_whole_session() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;
     let first = token(&tokens, "refresh_token");
-    let rotated: Value = app
-        .post("/auth/refresh", &json!({ "refresh_token": first }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let rotated: Value =
+        app.post("/auth/refresh", &json!({ "refresh_token": first })).await.json().await.unwrap();
 
-    let reuse = app
-        .post("/auth/refresh", &json!({ "refresh_token": first }))
-        .await;
+    let reuse = app.post("/auth/refresh", &json!({ "refresh_token": first })).await;
     let body = assert_problem(reuse, StatusCode::UNAUTHORIZED, "token_invalid").await;
     assert!(body["detail"].as_str().unwrap().contains("already used"));
 
-    let latest = app
-        .post(
-            "/auth/refresh",
-            &json!({ "refresh_token": token(&rotated, "refresh_token") }),
-        )
-        .await;
+    let latest =
+        app.post("/auth/refresh", &json!({ "refresh_token": token(&rotated, "refresh_token") })).await;
     assert_problem(latest, StatusCode::UNAUTHORIZED, "token_invalid").await;
-    let me = app
-        .get_with_token("/auth/me", &token(&rotated, "access_token"))
-        .await;
+    let me = app.get_with_token("/auth/me", &token(&rotated, "access_token")).await;
     assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }
 
@@ -61,14 +43,9 @@ async fn reusing_a_rotated_refresh_token_ends_the_whole_session() {
 async fn a_logged_out_session_cannot_refresh() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;
-    app.post_with_token("/auth/logout", &token(&tokens, "access_token"))
-        .await;
-    let response = app
-        .post(
-            "/auth/refresh",
-            &json!({ "refresh_token": token(&tokens, "refresh_token") }),
-        )
-        .await;
+    app.post_with_token("/auth/logout", &token(&tokens, "access_token")).await;
+    let response =
+        app.post("/auth/refresh", &json!({ "refresh_token": token(&tokens, "refresh_token") })).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }
 
@@ -76,9 +53,7 @@ async fn a_logged_out_session_cannot_refresh() {
 async fn malformed_refresh_and_access_tokens_are_refused() {
     let app = spawn_app().await;
     for refresh in ["", "nonsense", "0123.abcd"] {
-        let response = app
-            .post("/auth/refresh", &json!({ "refresh_token": refresh }))
-            .await;
+        let response = app.post("/auth/refresh", &json!({ "refresh_token": refresh })).await;
         assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
     }
     for access in ["nonsense", "v4.public.AAAA", "v4.local.AAAA"] {
@@ -91,13 +66,7 @@ async fn malformed_refresh_and_access_tokens_are_refused() {
     }
     let missing = app.client.get(app.url("/auth/me")).send().await.unwrap();
     assert_problem(missing, StatusCode::UNAUTHORIZED, "token_invalid").await;
-    let basic = app
-        .client
-        .get(app.url("/auth/me"))
-        .basic_auth("ann", Some("pw"))
-        .send()
-        .await
-        .unwrap();
+    let basic = app.client.get(app.url("/auth/me")).basic_auth("ann", Some("pw")).send().await.unwrap();
     assert_problem(basic, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }
 
@@ -106,45 +75,23 @@ async fn an_expired_access_token_is_refused() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;
     app.clock.advance(std::time::Duration::from_secs(1800));
-    let response = app
-        .get_with_token("/auth/me", &token(&tokens, "access_token"))
-        .await;
+    let response = app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
     let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
     assert!(body["detail"].as_str().unwrap().contains("expired"));
-    let refreshed = app
-        .post(
-            "/auth/refresh",
-            &json!({ "refresh_token": token(&tokens, "refresh_token") }),
-        )
-        .await;
-    assert_eq!(
-        refreshed.status(),
-        StatusCode::OK,
-        "the refresh token outlives the access token"
-    );
+    let refreshed =
+        app.post("/auth/refresh", &json!({ "refresh_token": token(&tokens, "refresh_token") })).await;
+    assert_eq!(refreshed.status(), StatusCode::OK, "the refresh token outlives the access token");
 }
 
 #[tokio::test]
 async fn keys_publish_the_paserk_that_signs_tokens() {
     let app = spawn_app().await;
-    let keys: Value = app
-        .client
-        .get(app.url("/auth/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys: Value = app.client.get(app.url("/auth/keys")).send().await.unwrap().json().await.unwrap();
     assert_eq!(keys["issuer"], "otp-auth");
     let key = &keys["keys"][0];
     assert!(key["paserk"].as_str().unwrap().starts_with("k4.public."));
     assert_eq!(
-        (
-            key["version"].as_str(),
-            key["purpose"].as_str(),
-            key["current"].as_bool()
-        ),
+        (key["version"].as_str(), key["purpose"].as_str(), key["current"].as_bool()),
         (Some("v4"), Some("public"), Some(true))
     );
 
@@ -154,8 +101,7 @@ async fn keys_publish_the_paserk_that_signs_tokens() {
     let footer: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(footer).unwrap()).unwrap();
     assert_eq!(footer["kid"], key["kid"]);
 
-    let verifying =
-        otp_core::crypto::VerifyingKey::from_paserk(key["paserk"].as_str().unwrap()).unwrap();
+    let verifying = otp_core::crypto::VerifyingKey::from_paserk(key["paserk"].as_str().unwrap()).unwrap();
     assert_eq!(
         verifying.kid(),
         key["kid"].as_str().unwrap(),

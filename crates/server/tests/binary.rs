@@ -1,0 +1,226 @@
+//! Runs the real `otp-server` binary on its embedded default, as the README does,
+//! and drives it the way a script would: codes are read from the newest `.eml`
+//! file in the mail folder.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    address: String,
+    mail_dir: PathBuf,
+    _dir: tempfile::TempDir,
+    log: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_otp-server"));
+    command.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+/// Starts the binary with `PORT=0` and JSON logs; waits for its "listening" line.
+fn start(extra_env: &[(&str, &str)]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mail_dir = dir.path().join("var/mail");
+    let mut child = command(dir.path())
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, log) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let address = loop {
+        let line = log.recv_timeout(Duration::from_secs(30)).expect("the server logs that it listens");
+        let entry: Value = serde_json::from_str(&line).unwrap();
+        if entry["fields"]["message"] == "listening" {
+            break entry["fields"]["address"].as_str().unwrap().to_owned();
+        }
+    };
+    Server { child, address, mail_dir, _dir: dir, log }
+}
+
+fn newest_code(mail_dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(mail_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().expect("a mail file")).unwrap();
+    text.lines()
+        .map(str::trim)
+        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a code line")
+        .to_owned()
+}
+
+/// Whether `number` appears in `text` with no digit right before or after it.
+fn contains_number(text: &str, number: &str) -> bool {
+    text.match_indices(number).any(|(at, _)| {
+        let before = text[..at].chars().next_back().is_some_and(|c| c.is_ascii_digit());
+        let after = text[at + number.len()..].chars().next().is_some_and(|c| c.is_ascii_digit());
+        !before && !after
+    })
+}
+
+async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
+    let response = client.post(url).json(&body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_default_serves_every_flow_with_codes_from_the_mail_folder() {
+    let server = start(&[]);
+    let base = format!("{}/auth", server.address);
+    let client = reqwest::Client::new();
+
+    // Passwordless: send, read the newest mail file, verify, me, logout, me refused.
+    let (status, _) = post(&client, format!("{base}/send-otp"), json!({ "email": "ann@example.com" })).await;
+    assert_eq!(status, 202);
+    let mut codes = vec![newest_code(&server.mail_dir)];
+    let code = codes[0].clone();
+    let (status, tokens) =
+        post(&client, format!("{base}/verify-otp"), json!({ "email": "ann@example.com", "code": code }))
+            .await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let me = client.get(format!("{base}/me")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let logout = client.post(format!("{base}/logout")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(logout.status(), 200);
+    let me = client.get(format!("{base}/me")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(me.status(), 401);
+
+    // Register, verify, login, refresh, sessions, password reset.
+    let credentials = json!({ "email": "bob@example.com", "password": "correct horse battery" });
+    assert_eq!(post(&client, format!("{base}/register"), credentials.clone()).await.0, 202);
+    let code = newest_code(&server.mail_dir);
+    codes.push(code.clone());
+    let (status, _) =
+        post(&client, format!("{base}/verify-otp"), json!({ "email": "bob@example.com", "code": code }))
+            .await;
+    assert_eq!(status, 200);
+    let (status, login) = post(&client, format!("{base}/login"), credentials).await;
+    assert_eq!(status, 200, "{login}");
+    let (status, refreshed) =
+        post(&client, format!("{base}/refresh"), json!({ "refresh_token": login["refresh_token"] })).await;
+    assert_eq!(status, 200, "{refreshed}");
+    let sessions: Value = client
+        .get(format!("{base}/sessions"))
+        .bearer_auth(refreshed["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        post(&client, format!("{base}/password/forgot"), json!({ "email": "bob@example.com" })).await.0,
+        202
+    );
+    let code = newest_code(&server.mail_dir);
+    codes.push(code.clone());
+    let reset = json!({ "email": "bob@example.com", "code": code, "new_password": "a new password here" });
+    assert_eq!(post(&client, format!("{base}/password/reset"), reset).await.0, 200);
+    let me = client
+        .get(format!("{base}/me"))
+        .bearer_auth(refreshed["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "a reset ends every session");
+
+    // One log line per message names its file and never carries a code.
+    let mut lines = Vec::new();
+    while lines.iter().filter(|line: &&String| line.contains("mail written")).count() < 3 {
+        match server.log.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("expected three \"mail written\" lines: {lines:#?}"),
+        }
+    }
+    lines.extend(server.log.try_iter());
+    for line in &lines {
+        for code in &codes {
+            assert!(!contains_number(line, code), "a log line carries a code: {line}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_server_cleanly() {
+    let mut server = start(&[]);
+    let health = reqwest::get(format!("{}/health", server.address)).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.child.wait().unwrap();
+        drop(server);
+        status
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn production_refuses_to_start_on_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command(dir.path()).env("APP_ENV", "production").env("PORT", "0").output().unwrap();
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL") && stderr.contains("TOKEN_SIGNING_KEY"), "{stderr}");
+}
+
+#[test]
+fn keygen_prints_a_usable_key_pair_and_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command(dir.path()).arg("keygen").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let key = text.lines().find_map(|line| line.strip_prefix("TOKEN_SIGNING_KEY=")).unwrap();
+    otp_core::crypto::SigningKey::from_paserk(key).unwrap();
+    let secret = text.lines().find_map(|line| line.strip_prefix("SECRET_KEY=")).unwrap();
+    assert_eq!(secret.len(), 64);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configured_signing_key_keeps_tokens_valid_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let keygen = command(dir.path()).arg("keygen").output().unwrap();
+    let text = String::from_utf8(keygen.stdout).unwrap();
+    let key = text.lines().find_map(|line| line.strip_prefix("TOKEN_SIGNING_KEY=")).unwrap().to_owned();
+    let first = start(&[("TOKEN_SIGNING_KEY", &key)]);
+    let second = start(&[("TOKEN_SIGNING_KEY", &key)]);
+    let keys = |server: &Server| {
+        let url = format!("{}/auth/keys", server.address);
+        async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap()["keys"][0]["kid"].clone() }
+    };
+    assert_eq!(keys(&first).await, keys(&second).await);
+}

@@ -1,0 +1,35 @@
+# Recipes for everyday work. Install just with `pip install rust-just` (or `cargo install just`).
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the service on its embedded default (in-memory stores, mail in var/mail).
+run:
+    cargo run --release -p otp-server
+
+# Run the whole test suite (the command CI runs).
+test:
+    cargo nextest run --workspace
+
+# Lints and formatting check, as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc -p otp-core --no-deps --quiet
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Print a new token signing key and server secret.
+keygen:
+    cargo run -q -p otp-server -- keygen
+
+# Run the example that embeds otp-core without the server.
+example:
+    cargo run -q -p otp-memory --example embedded
+
+# Everything CI does, from the repository's own script.
+ci:
+    bash .ci/run
