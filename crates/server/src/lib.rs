@@ -5,6 +5,7 @@ pub mod client_ip;
 pub mod config;
 mod dto;
 mod extract;
+pub mod forwarded;
 pub mod problem;
 pub mod routes;
 pub mod startup;

@@ -6,12 +6,13 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::{Method, header};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::Settings;
+use crate::forwarded;
 use crate::problem;
 use crate::routes;
 use crate::state::AppState;
@@ -77,6 +78,7 @@ impl Application {
                         .add((header::X_FRAME_OPTIONS, "DENY")),
                 )
                 .wrap(TracingLogger::default())
+                .wrap(from_fn(forwarded::normalise_forwarded_headers))
                 .app_data(state.clone())
                 .app_data(web::JsonConfig::default().limit(MAX_JSON_BYTES).error_handler(problem::json_error))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
@@ -115,7 +117,7 @@ impl Application {
 }
 
 /// Browsers may call the API from the listed origins; requests from the server's own
-/// origin (the bundled page) are always allowed.
+/// origin (a page served by this server) are always allowed.
 fn cors(origins: Vec<String>) -> Cors {
     Cors::default()
         .allowed_origin_fn(move |origin, request| {

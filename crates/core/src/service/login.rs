@@ -18,7 +18,8 @@ pub enum LoginOutcome {
     /// The last code check is older than the access-token lifetime: a code was
     /// emailed and must be entered through `verify_code`.
     CodeRequired {
-        /// How long the code stays valid.
+        /// How long the code stays valid (the earlier code's remaining lifetime when
+        /// no new one was sent).
         expires_in: Duration,
         /// Set when a code was sent moments ago and no new one was sent: the earlier
         /// code still works, and a new one can be asked for after this wait.
@@ -77,6 +78,9 @@ impl AuthService {
                 Ok(LoginOutcome::CodeRequired { expires_in, resend_after: None })
             }
             Err(AuthError::OtpCooldown { retry_after }) => {
+                // The earlier code was issued `cooldown - retry_after` ago.
+                let elapsed = self.policy.resend_cooldown.saturating_sub(retry_after);
+                let expires_in = expires_in.saturating_sub(elapsed);
                 Ok(LoginOutcome::CodeRequired { expires_in, resend_after: Some(retry_after) })
             }
             Err(other) => Err(other),

@@ -1,6 +1,7 @@
 //! Per-address and per-client rate limits on every endpoint that sends mail or checks
 //! a secret.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use super::AuthService;
@@ -45,6 +46,23 @@ impl Action {
     }
 }
 
+/// The unit a client address is limited by: the IPv4 address itself, or the /64 an
+/// IPv6 address belongs to (one host usually holds a whole /64, so counting single
+/// addresses would give it billions of budgets).
+pub fn client_network(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let segments = v6.segments();
+                let network = Ipv6Addr::new(segments[0], segments[1], segments[2], segments[3], 0, 0, 0, 0);
+                format!("{network}/64")
+            }
+        },
+    }
+}
+
 impl AuthService {
     /// Counts one `action` against the client's address budget and, when given, the
     /// email address's budget. The address budget is only spent when the client's
@@ -57,7 +75,7 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let now = self.now();
         if let Some(ip) = client.ip {
-            let key = format!("ip:{}:{ip}", action.as_str());
+            let key = format!("ip:{}:{}", action.as_str(), client_network(ip));
             self.spend(&key, self.policy.per_ip_limit, now).await?;
         }
         if let Some(email) = email {
@@ -75,5 +93,20 @@ impl AuthService {
                 Err(AuthError::RateLimited { retry_after: retry_after.max(Duration::from_secs(1)) })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_and_ipv4_per_address() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(client_network(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+        assert_eq!(client_network(ip("2001:db8:1:2:ffff::9")), client_network(ip("2001:db8:1:2::1")));
+        assert_ne!(client_network(ip("2001:db8:1:3::1")), client_network(ip("2001:db8:1:2::1")));
+        assert_eq!(client_network(ip("203.0.113.5")), "203.0.113.5");
+        assert_eq!(client_network(ip("::ffff:203.0.113.5")), "203.0.113.5");
     }
 }

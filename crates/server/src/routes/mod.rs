@@ -20,8 +20,10 @@ fn resource(path: &str) -> Resource {
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health").route(web::get().to(health::health)))
-        .service(resource("/ready").route(web::get().to(health::ready)));
+    cfg.service(
+        resource("/health").route(web::get().to(health::health)).route(web::head().to(health::health)),
+    )
+    .service(resource("/ready").route(web::get().to(health::ready)).route(web::head().to(health::ready)));
     for prefix in AUTH_PREFIXES {
         cfg.service(web::scope(prefix).configure(auth_routes));
     }
@@ -38,7 +40,7 @@ fn auth_routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/refresh").route(web::post().to(tokens::refresh)))
         .service(resource("/logout").route(web::post().to(tokens::logout)))
         .service(resource("/me").route(web::get().to(tokens::me)))
-        .service(resource("/keys").route(web::get().to(tokens::keys)))
+        .service(resource("/keys").route(web::get().to(tokens::keys)).route(web::head().to(tokens::keys)))
         .service(resource("/sessions").route(web::get().to(sessions::list)))
         .service(resource("/sessions/{id}").route(web::delete().to(sessions::end)));
 }

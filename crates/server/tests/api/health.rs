@@ -15,3 +15,12 @@ async fn health_and_ready_answer_json() {
     assert_eq!(body["status"], "ready");
     assert_eq!(body["checks"]["storage"], "ok");
 }
+
+#[tokio::test]
+async fn probes_answer_head_requests_for_load_balancers() {
+    let app = spawn_app().await;
+    for path in ["/health", "/ready", "/auth/keys"] {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}

@@ -72,6 +72,7 @@ async fn a_second_login_within_the_cooldown_points_to_the_code_already_sent() {
     let body: Value = app.login(&address, PASSWORD).await.json().await.unwrap();
     assert_eq!(body["otp_required"], true);
     assert_eq!(body["resend_after"], 50);
+    assert_eq!(body["expires_in"], 290, "the earlier code's remaining lifetime");
     assert_eq!(app.verify_otp(&address, &code).await.status(), StatusCode::OK);
 }
 

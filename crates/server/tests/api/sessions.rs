@@ -66,3 +66,30 @@ async fn sessions_need_a_token() {
     let response = app.client.get(app.url("/auth/sessions")).send().await.unwrap();
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }
+
+async fn session_ip_seen_through(trusted_proxies: &str, forwarded_for: &str) -> String {
+    let app =
+        crate::helpers::spawn_app_with(|settings| settings.trusted_proxies = trusted_proxies.into()).await;
+    let address = unique_email();
+    app.send_otp(&address).await;
+    let code = app.last_code(&address);
+    let response = app
+        .client
+        .post(app.url("/auth/verify-otp"))
+        .header("x-forwarded-for", forwarded_for)
+        .header("forwarded", "for=192.0.2.99")
+        .json(&serde_json::json!({ "email": address, "code": code }))
+        .send()
+        .await
+        .unwrap();
+    let tokens: Value = response.json().await.unwrap();
+    let listed: Value =
+        app.get_with_token("/auth/sessions", &token(&tokens, "access_token")).await.json().await.unwrap();
+    listed["sessions"][0]["ip"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_recorded_client_address_honours_only_trusted_proxies() {
+    assert_eq!(session_ip_seen_through("", "198.51.100.20").await, "127.0.0.1");
+    assert_eq!(session_ip_seen_through("127.0.0.1", "6.6.6.6, 198.51.100.20").await, "198.51.100.20");
+}

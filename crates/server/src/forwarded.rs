@@ -1,0 +1,40 @@
+//! Makes the forwarding headers say what the server believes.
+//!
+//! Before anything reads them (the request log included), `Forwarded`, `X-Real-IP` and
+//! `X-Forwarded-For` are removed, and behind a trusted proxy `X-Forwarded-For` is
+//! replaced by the one client address resolved through `TRUSTED_PROXIES`. A client
+//! that is not a trusted proxy therefore cannot put an address of its choosing into
+//! logs or rate-limit keys.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use crate::state::AppState;
+
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+/// Middleware function; install with `actix_web::middleware::from_fn`.
+pub async fn normalise_forwarded_headers(
+    mut request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let peer = request.peer_addr().map(|addr| addr.ip());
+    let client = request.app_data::<web::Data<AppState>>().and_then(|state| {
+        let forwarded =
+            request.headers().get_all(header::X_FORWARDED_FOR).filter_map(|value| value.to_str().ok());
+        state.trusted_proxies.client_ip(peer, forwarded)
+    });
+    let headers = request.headers_mut();
+    headers.remove(header::FORWARDED);
+    headers.remove(header::X_FORWARDED_FOR);
+    headers.remove(X_REAL_IP);
+    if let Some(client) = client.filter(|client| Some(*client) != peer)
+        && let Ok(value) = HeaderValue::from_str(&client.to_string())
+    {
+        headers.insert(header::X_FORWARDED_FOR, value);
+    }
+    next.call(request).await
+}
