@@ -29,6 +29,10 @@ pub enum PortError {
     /// [`crate::ports::UserRepository::create`] found the address already registered.
     #[error("email address already registered")]
     EmailTaken,
+    /// [`crate::ports::IdentityRepository::link`] found the provider identity already
+    /// linked to an account.
+    #[error("provider identity already linked")]
+    IdentityTaken,
     /// The backing service could not be reached or timed out; the caller may retry later.
     #[error("backend unavailable: {0}")]
     Unavailable(#[source] BoxError),
@@ -144,7 +148,9 @@ impl From<PortError> for AuthError {
     fn from(error: PortError) -> Self {
         match error {
             PortError::Unavailable(_) => Self::Unavailable(error),
-            other => Self::Internal(Box::new(other)),
+            PortError::EmailTaken | PortError::IdentityTaken | PortError::Failed(_) => {
+                Self::Internal(Box::new(error))
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 mod clock;
 mod codes;
 mod folder_mailer;
+mod identities;
 mod lock;
 mod probe;
 mod rate_limiter;
@@ -15,6 +16,7 @@ mod users;
 pub use clock::ManualClock;
 pub use codes::MemoryCodeStore;
 pub use folder_mailer::FolderMailer;
+pub use identities::MemoryIdentityRepository;
 pub use probe::MemoryProbe;
 pub use rate_limiter::MemoryRateLimiter;
 pub use recording_mailer::RecordingMailer;

@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
-use otp_core::ports::{CodeStore, RateLimiter, SessionRepository, UserRepository};
-use otp_memory::{MemoryCodeStore, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository};
+use otp_core::ports::{CodeStore, IdentityRepository, RateLimiter, SessionRepository, UserRepository};
+use otp_memory::{
+    MemoryCodeStore, MemoryIdentityRepository, MemoryRateLimiter, MemorySessionRepository,
+    MemoryUserRepository,
+};
 
 mod users {
     use super::*;
@@ -16,6 +19,13 @@ mod sessions {
     use super::*;
     otp_core::session_repository_contract!(async {
         Arc::new(MemorySessionRepository::new()) as Arc<dyn SessionRepository>
+    });
+}
+
+mod identities {
+    use super::*;
+    otp_core::identity_repository_contract!(async {
+        Arc::new(MemoryIdentityRepository::new()) as Arc<dyn IdentityRepository>
     });
 }
 

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod codes;
+pub mod identities;
 pub mod rate_limits;
 pub mod sessions;
 pub mod users;
@@ -81,6 +82,26 @@ macro_rules! session_repository_contract {
                 revoking_ends_a_session_once,
                 revoking_all_of_a_user_leaves_others_alone,
                 active_sessions_are_listed_newest_first,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`identities`] contract tests.
+#[macro_export]
+macro_rules! identity_repository_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::identities,
+            [
+                linked_identities_are_found,
+                a_second_link_of_one_identity_is_refused,
+                one_subject_at_two_providers_is_two_identities,
+                subjects_and_providers_are_compared_exactly,
+                concurrent_links_of_one_identity_make_exactly_one,
+                a_user_may_have_several_identities_listed_oldest_first,
+                identities_linked_at_one_instant_are_listed_by_provider_then_subject,
             ]
         );
     };

@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod connection;
+mod error;
+mod identities;
+mod pool;
+mod probe;
+mod schema;
+mod sessions;
+mod setup;
+mod users;
+
+pub use error::PgError;
+pub use identities::PgIdentityRepository;
+pub use pool::{PgConfig, PgPool, build_pool, connect};
+pub use probe::PgProbe;
+pub use sessions::PgSessionRepository;
+pub use setup::{MIGRATIONS, SETUP_CONNECT_TIMEOUT, create_database_if_missing, run_migrations};
+pub use users::PgUserRepository;

@@ -1,0 +1,130 @@
+//! The connection pool every adapter of this crate shares.
+
+use std::time::Duration;
+
+use deadpool::Runtime;
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use otp_core::PortError;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{PgError, from_pool};
+
+/// The pool of PostgreSQL connections the adapters share: a diesel-async
+/// [`Pool<AsyncPgConnection>`] on deadpool. Cloning it is cheap and shares the
+/// connections.
+#[derive(Clone)]
+pub struct PgPool {
+    inner: Pool<AsyncPgConnection>,
+}
+
+impl PgPool {
+    /// Wraps a pool built elsewhere. Give it wait, create and recycle timeouts (and
+    /// the Tokio runtime they need): without them, port calls during an outage wait
+    /// for as long as the driver does instead of failing promptly.
+    pub fn from_pool(inner: Pool<AsyncPgConnection>) -> Self {
+        Self { inner }
+    }
+
+    /// The underlying pool, for queries of the embedding application.
+    pub fn inner(&self) -> &Pool<AsyncPgConnection> {
+        &self.inner
+    }
+
+    /// Closes the pool: idle connections are dropped and every later call fails
+    /// with `PortError::Unavailable`.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// A connection for a port method; any failure to get one is a `PortError`.
+    pub(crate) async fn connection(&self, action: &'static str) -> Result<Connection, PortError> {
+        self.inner.get().await.map_err(|error| from_pool(action, error))
+    }
+}
+
+/// A pooled connection.
+pub(crate) type Connection = Object<AsyncPgConnection>;
+
+impl std::fmt::Debug for PgPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = self.inner.status();
+        f.debug_struct("PgPool")
+            .field("max_size", &status.max_size)
+            .field("size", &status.size)
+            .field("available", &status.available)
+            .finish()
+    }
+}
+
+/// How to reach PostgreSQL and how long to wait for it.
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    /// Connection URL (`postgres://user:password@host:5432/database`); it may hold a
+    /// password, so it never prints.
+    pub url: SecretString,
+    /// Most connections open at once (at least 1).
+    pub max_connections: usize,
+    /// Longest time to open a new connection, or to check an idle one before reuse.
+    pub connect_timeout: Duration,
+    /// Longest time to wait for a free connection when all are in use.
+    pub wait_timeout: Duration,
+}
+
+impl PgConfig {
+    /// Settings for `url` with the defaults: 10 connections, 5 s to connect, 5 s to
+    /// wait for a free connection.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: SecretString::from(url.into()),
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+            wait_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Builds the pool without opening any connection: connections are made on first
+/// use. Every wait is bounded: when PostgreSQL is down or unreachable, port methods
+/// fail with `PortError::Unavailable` after at most about `wait_timeout` plus twice
+/// `connect_timeout`, never hang.
+///
+/// # Errors
+/// [`PgError::InvalidConfig`] when `max_connections` is 0; [`PgError::Pool`] when
+/// the pool cannot be built.
+pub fn build_pool(config: &PgConfig) -> Result<PgPool, PgError> {
+    if config.max_connections == 0 {
+        return Err(PgError::InvalidConfig("max_connections must be at least 1".into()));
+    }
+    let mut setup = ManagerConfig::default();
+    setup.custom_setup = Box::new(|url| Box::pin(crate::connection::establish(url)));
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(config.url.expose_secret(), setup);
+    Pool::builder(manager)
+        .max_size(config.max_connections)
+        .wait_timeout(Some(config.wait_timeout))
+        .create_timeout(Some(config.connect_timeout))
+        .recycle_timeout(Some(config.connect_timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map(PgPool::from_pool)
+        .map_err(PgError::Pool)
+}
+
+/// Builds the pool (see [`build_pool`]) and checks that one connection can be
+/// made, so a wrong URL or a server that is down is reported at start-up.
+///
+/// # Errors
+/// What [`build_pool`] returns, and [`PgError::Connect`] when no connection can be
+/// made within the timeouts.
+pub async fn connect(config: &PgConfig) -> Result<PgPool, PgError> {
+    let pool = build_pool(config)?;
+    let connection = pool
+        .inner
+        .get()
+        .await
+        .map_err(|error| PgError::Connect { context: "opening the pool", source: error.into() })?;
+    drop(connection);
+    Ok(pool)
+}

@@ -1,0 +1,56 @@
+//! The tables, as the migrations in `migrations/` create them.
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        password_hash -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamptz>,
+        last_code_verified_at -> Nullable<Timestamptz>,
+        disabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        refresh_hash -> Bytea,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        ip -> Nullable<Inet>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    identities (provider, subject) {
+        provider -> Text,
+        subject -> Text,
+        user_id -> Uuid,
+        email -> Text,
+        linked_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(identities -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, identities);
+
+/// SQL functions the queries use.
+pub(crate) mod functions {
+    use diesel::sql_types::{Nullable, Text, Timestamptz};
+
+    #[diesel::declare_sql_function]
+    extern "SQL" {
+        /// `lower(text)`: the expression the unique index on `users` is built on.
+        fn lower(text: Text) -> Text;
+
+        /// `coalesce` of two nullable timestamps.
+        fn coalesce(first: Nullable<Timestamptz>, second: Nullable<Timestamptz>) -> Nullable<Timestamptz>;
+    }
+}

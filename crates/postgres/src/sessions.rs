@@ -1,0 +1,214 @@
+//! Sessions in the `sessions` table.
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use ipnet::IpNet;
+use otp_core::crypto::TokenHash;
+use otp_core::domain::Session;
+use otp_core::ports::{RotateOutcome, SessionRepository};
+use otp_core::{PortError, SessionId, UserId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{corrupt, from_query};
+use crate::pool::PgPool;
+use crate::schema::sessions;
+
+/// One row of `sessions`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    refresh_hash: Vec<u8>,
+    created_at: OffsetDateTime,
+    last_used_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    revoked_at: Option<OffsetDateTime>,
+    ip: Option<IpNet>,
+    user_agent: Option<String>,
+}
+
+impl From<&Session> for SessionRow {
+    fn from(session: &Session) -> Self {
+        Self {
+            id: session.id.as_uuid(),
+            user_id: session.user_id.as_uuid(),
+            refresh_hash: session.refresh_hash.as_bytes().to_vec(),
+            created_at: session.created_at,
+            last_used_at: session.last_used_at,
+            expires_at: session.expires_at,
+            revoked_at: session.revoked_at,
+            ip: session.ip.map(IpNet::from),
+            user_agent: session.user_agent.clone(),
+        }
+    }
+}
+
+impl SessionRow {
+    fn into_session(self, action: &'static str) -> Result<Session, PortError> {
+        let hash: [u8; 32] = self.refresh_hash.as_slice().try_into().map_err(|_| {
+            corrupt(action, format!("stored refresh hash of session {} is not 32 bytes", self.id))
+        })?;
+        Ok(Session {
+            id: SessionId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            refresh_hash: TokenHash::from_bytes(hash),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+            ip: self.ip.map(|network| -> IpAddr { network.addr() }),
+            user_agent: self.user_agent,
+        })
+    }
+}
+
+/// PostgreSQL [`SessionRepository`] on the `sessions` table.
+///
+/// Each session belongs to a row of `users` (a foreign key, deleted with it):
+/// creating a session for an unknown account fails with `PortError::Failed`.
+/// `rotate_refresh` is one conditional `UPDATE`, so of concurrent rotations with one
+/// hash exactly one matches; the others see the new hash and revoke the session.
+#[derive(Debug, Clone)]
+pub struct PgSessionRepository {
+    pool: PgPool,
+}
+
+impl PgSessionRepository {
+    /// A repository on `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl SessionRepository for PgSessionRepository {
+    async fn create(&self, session: &Session) -> Result<(), PortError> {
+        const ACTION: &str = "creating a session";
+        let mut connection = self.pool.connection(ACTION).await?;
+        diesel::insert_into(sessions::table)
+            .values(SessionRow::from(session))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(())
+    }
+
+    async fn find(&self, id: SessionId) -> Result<Option<Session>, PortError> {
+        const ACTION: &str = "finding a session";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let row = sessions::table
+            .find(id.as_uuid())
+            .select(SessionRow::as_select())
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(|error| from_query(ACTION, error))?;
+        row.map(|row| row.into_session(ACTION)).transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: SessionId,
+        presented: &TokenHash,
+        replacement: &TokenHash,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<RotateOutcome, PortError> {
+        const ACTION: &str = "rotating a refresh token";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let active = || {
+            sessions::id
+                .eq(id.as_uuid())
+                .and(sessions::revoked_at.is_null())
+                .and(sessions::expires_at.gt(now))
+        };
+        // The row lock of the UPDATE serialises concurrent rotations: a later one
+        // re-reads the row after the first commits and no longer matches the old hash.
+        let rotated = diesel::update(sessions::table)
+            .filter(active().and(sessions::refresh_hash.eq(presented.as_bytes().as_slice())))
+            .set((
+                sessions::refresh_hash.eq(replacement.as_bytes().as_slice()),
+                sessions::last_used_at.eq(now),
+                sessions::expires_at.eq(expires_at),
+            ))
+            .returning(SessionRow::as_returning())
+            .get_result(&mut connection)
+            .await
+            .optional()
+            .map_err(|error| from_query(ACTION, error))?;
+        if let Some(row) = rotated {
+            return row.into_session(ACTION).map(RotateOutcome::Rotated);
+        }
+        // Not rotated: either the session is not active (nothing to do), or it is and
+        // holds another hash, which means the presented token was replayed.
+        let revoked = diesel::update(sessions::table)
+            .filter(active().and(sessions::refresh_hash.ne(presented.as_bytes().as_slice())))
+            .set(sessions::revoked_at.eq(now))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query("revoking a session after refresh-token reuse", error))?;
+        if revoked > 0 {
+            tracing::warn!(session_id = %id, "refresh token reused; session revoked");
+            Ok(RotateOutcome::ReuseDetected)
+        } else {
+            Ok(RotateOutcome::Inactive)
+        }
+    }
+
+    async fn revoke(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, PortError> {
+        const ACTION: &str = "revoking a session";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let revoked = diesel::update(sessions::table)
+            .filter(
+                sessions::id
+                    .eq(id.as_uuid())
+                    .and(sessions::revoked_at.is_null())
+                    .and(sessions::expires_at.gt(now)),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(revoked > 0)
+    }
+
+    async fn revoke_all_for_user(&self, user_id: UserId, now: OffsetDateTime) -> Result<u64, PortError> {
+        const ACTION: &str = "revoking every session of a user";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let revoked = diesel::update(sessions::table)
+            .filter(
+                sessions::user_id
+                    .eq(user_id.as_uuid())
+                    .and(sessions::revoked_at.is_null())
+                    .and(sessions::expires_at.gt(now)),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(u64::try_from(revoked).unwrap_or(u64::MAX))
+    }
+
+    async fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, PortError> {
+        const ACTION: &str = "listing the active sessions of a user";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let rows = sessions::table
+            .filter(
+                sessions::user_id
+                    .eq(user_id.as_uuid())
+                    .and(sessions::revoked_at.is_null())
+                    .and(sessions::expires_at.gt(now)),
+            )
+            .order((sessions::created_at.desc(), sessions::id.desc()))
+            .select(SessionRow::as_select())
+            .load(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        rows.into_iter().map(|row| row.into_session(ACTION)).collect()
+    }
+}

@@ -1,0 +1,392 @@
+//! The port contract suites, run against the PostgreSQL adapters, and the set-up
+//! functions (database creation, migrations, time-outs) against a real server.
+//!
+//! Needs PostgreSQL: `TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test makes and drops its own
+//! database. When the server cannot be reached, the tests fail and say so.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod users {
+    otp_core::user_repository_contract!(super::support::users());
+}
+
+mod sessions {
+    otp_core::session_repository_contract!(super::support::sessions());
+}
+
+mod identities {
+    otp_core::identity_repository_contract!(super::support::identities());
+}
+
+mod setup {
+    use diesel_async::AsyncPgConnection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_migrations::MigrationHarness;
+    use otp_postgres::{MIGRATIONS, PgError, create_database_if_missing, run_migrations};
+
+    use super::support::{TestDb, fresh_name, require_server, url_of};
+
+    async fn tables(db: &TestDb) -> Vec<String> {
+        use diesel::sql_types::Text;
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+
+        #[derive(diesel::QueryableByName)]
+        struct Table {
+            #[diesel(sql_type = Text)]
+            tablename: String,
+        }
+        let mut connection = AsyncPgConnection::establish(db.url()).await.unwrap();
+        let rows: Vec<Table> = diesel::sql_query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+        )
+        .load(&mut connection)
+        .await
+        .unwrap();
+        rows.into_iter().map(|row| row.tablename).collect()
+    }
+
+    /// Plain `#[tokio::test]`: a current-thread runtime, where diesel's own async
+    /// migration harness would panic.
+    #[tokio::test]
+    async fn migrations_run_twice_are_a_no_op() {
+        let db = TestDb::migrated().await;
+        assert_eq!(tables(&db).await, ["__diesel_schema_migrations", "identities", "sessions", "users"]);
+        let again = run_migrations(db.url()).await.unwrap();
+        assert!(again.is_empty(), "applied again: {again:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_migrations_apply_each_migration_once() {
+        let db = TestDb::empty().await;
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                let url = db.url().to_owned();
+                tokio::spawn(async move { run_migrations(&url).await })
+            })
+            .collect();
+        let mut applied = Vec::new();
+        for run in runs {
+            applied.extend(run.await.unwrap().unwrap());
+        }
+        assert_eq!(applied.len(), MIGRATIONS_COUNT, "{applied:?}");
+    }
+
+    const MIGRATIONS_COUNT: usize = 3;
+
+    #[tokio::test]
+    async fn down_migrations_revert_cleanly() {
+        let db = TestDb::migrated().await;
+        let url = db.url().to_owned();
+        let reverted = tokio::task::spawn_blocking(move || {
+            let mut connection = AsyncConnectionWrapper::<AsyncPgConnection>::establish_blocking(&url);
+            connection.revert_all_migrations(MIGRATIONS).map(|versions| versions.len()).unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(reverted, MIGRATIONS_COUNT);
+        assert_eq!(tables(&db).await, ["__diesel_schema_migrations"]);
+        assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
+        assert_eq!(tables(&db).await, ["__diesel_schema_migrations", "identities", "sessions", "users"]);
+    }
+
+    trait EstablishBlocking: Sized {
+        fn establish_blocking(url: &str) -> Self;
+    }
+
+    impl EstablishBlocking for AsyncConnectionWrapper<AsyncPgConnection> {
+        fn establish_blocking(url: &str) -> Self {
+            <Self as diesel::Connection>::establish(url).unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn create_database_if_missing_creates_then_tolerates_an_existing_one() {
+        require_server().await;
+        // A name that needs quoting: a double quote, a space and upper case.
+        let name = format!("otp_test_{} \"Quoted\"", uuid::Uuid::new_v4().simple());
+        let url = url_of(&name);
+        let created = create_database_if_missing(&url).await;
+        let db = TestDb::adopt(name.clone());
+        assert!(created.unwrap(), "the first call creates {name}");
+        assert!(!create_database_if_missing(&url).await.unwrap(), "the second finds it");
+        assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
+        assert_eq!(tables(&db).await, ["__diesel_schema_migrations", "identities", "sessions", "users"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_creations_of_one_database_all_succeed() {
+        require_server().await;
+        let name = fresh_name();
+        let _db = TestDb::adopt(name.clone());
+        let url = url_of(&name);
+        let calls: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { create_database_if_missing(&url).await })
+            })
+            .collect();
+        let mut created = 0;
+        for call in calls {
+            created += usize::from(call.await.unwrap().unwrap());
+        }
+        assert_eq!(created, 1);
+    }
+
+    #[tokio::test]
+    async fn a_url_without_a_database_is_refused() {
+        let error = create_database_if_missing("postgres://postgres@127.0.0.1:5432").await.unwrap_err();
+        assert!(matches!(error, PgError::InvalidConfig(_)), "{error:?}");
+    }
+}
+
+mod outage {
+    use std::time::{Duration, Instant};
+
+    use otp_core::ports::{Probe, UserRepository};
+    use otp_core::{PortError, UserId};
+    use otp_postgres::{PgConfig, PgError, PgProbe, PgUserRepository, build_pool, connect};
+
+    const TIMEOUT: Duration = Duration::from_millis(500);
+
+    fn config(url: &str) -> PgConfig {
+        PgConfig { max_connections: 2, connect_timeout: TIMEOUT, wait_timeout: TIMEOUT, ..PgConfig::new(url) }
+    }
+
+    /// Longest acceptable: the wait plus two connection attempts, and slack.
+    const BOUND: Duration = Duration::from_secs(3);
+
+    /// Checks every way in fails promptly; returns what the port method said.
+    async fn check_unavailable(url: &str) -> String {
+        let pool = build_pool(&config(url)).unwrap();
+        let users = PgUserRepository::new(pool.clone());
+        let started = Instant::now();
+        let error = users.find_by_id(UserId::generate()).await.unwrap_err();
+        assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
+        assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
+        assert!(error.to_string().contains("finding a user by id"), "{error}");
+        let found = error.to_string();
+
+        let probe = PgProbe::new(pool);
+        assert_eq!(probe.name(), "database");
+        let started = Instant::now();
+        let error = probe.check().await.unwrap_err();
+        assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
+        assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
+
+        let started = Instant::now();
+        let error = connect(&config(url)).await.unwrap_err();
+        assert!(started.elapsed() < BOUND, "took {:?}", started.elapsed());
+        assert!(matches!(error, PgError::Connect { .. }), "{error:?}");
+        found
+    }
+
+    /// Nothing listens on port 1: connections are refused at once.
+    #[tokio::test]
+    async fn a_closed_port_makes_port_methods_unavailable_promptly() {
+        let error = check_unavailable("postgres://postgres@127.0.0.1:1/otp").await;
+        assert!(error.contains("refused"), "the cause is kept: {error}");
+    }
+
+    /// A server that accepts connections and never answers: only the connect
+    /// time-out ends the wait.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_server_makes_port_methods_unavailable_within_the_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let error = check_unavailable(&format!("postgres://postgres@127.0.0.1:{port}/otp")).await;
+        assert!(error.contains("imeout"), "{error}");
+        silent.abort();
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_makes_port_methods_unavailable() {
+        let pool = build_pool(&config("postgres://postgres@127.0.0.1:1/otp")).unwrap();
+        pool.close();
+        let error = PgUserRepository::new(pool).find_by_id(UserId::generate()).await.unwrap_err();
+        assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_pool_of_no_connections_is_refused() {
+        let error = build_pool(&PgConfig { max_connections: 0, ..PgConfig::new("postgres://x@localhost/y") })
+            .unwrap_err();
+        assert!(matches!(error, PgError::InvalidConfig(_)), "{error:?}");
+    }
+
+    #[test]
+    fn the_url_never_prints() {
+        let config = PgConfig::new("postgres://ann:hunter2@localhost/otp");
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}
+
+/// What the contract suites cannot see: the schema's own rules and recovery.
+mod adapter {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use diesel::sql_types::Text;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use otp_core::crypto::KeyedHasher;
+    use otp_core::domain::{Session, User};
+    use otp_core::ports::{IdentityRepository, LinkedIdentity, Probe, SessionRepository, UserRepository};
+    use otp_core::testing::{instant, unique_email};
+    use otp_core::{EmailAddress, PortError, SessionId, UserId};
+    use otp_postgres::{PgIdentityRepository, PgPool, PgProbe, PgSessionRepository, PgUserRepository};
+
+    use super::support::{TestDb, ensure_owner};
+
+    async fn execute(pool: &PgPool, sql: &str, text: &str) -> usize {
+        let mut connection = pool.inner().get().await.unwrap();
+        diesel::sql_query(sql).bind::<Text, _>(text).execute(&mut connection).await.unwrap()
+    }
+
+    fn session(user_id: UserId, ip: Option<std::net::IpAddr>) -> Session {
+        let now = instant();
+        Session {
+            id: SessionId::generate(),
+            user_id,
+            refresh_hash: KeyedHasher::new(&[1; 32]).unwrap().token_hash("refresh"),
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + time::Duration::days(1),
+            revoked_at: None,
+            ip,
+            user_agent: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn addresses_are_unique_whatever_their_case_in_storage() {
+        let db = TestDb::migrated().await;
+        let pool = db.pool().await;
+        let users = PgUserRepository::new(pool.clone());
+        execute(
+            &pool,
+            "INSERT INTO users (id, email, created_at, updated_at) VALUES (gen_random_uuid(), $1, now(), now())",
+            "Ann.Lee@Example.COM",
+        )
+        .await;
+        let ann = EmailAddress::parse("ann.lee@example.com").unwrap();
+        let error = users.create(&User::new_verified(ann.clone(), instant())).await.unwrap_err();
+        assert!(matches!(error, PortError::EmailTaken), "{error:?}");
+        let found = users.find_by_email(&ann).await.unwrap().expect("found whatever the stored case");
+        assert_eq!(found.email, ann);
+    }
+
+    #[tokio::test]
+    async fn a_second_account_with_one_id_is_a_failure_not_a_taken_email() {
+        let db = TestDb::migrated().await;
+        let users = PgUserRepository::new(db.pool().await);
+        let first = User::new_verified(unique_email(), instant());
+        users.create(&first).await.unwrap();
+        let same_id = User { email: unique_email(), ..first };
+        let error = users.create(&same_id).await.unwrap_err();
+        assert!(matches!(error, PortError::Failed(_)), "{error:?}");
+        assert!(error.to_string().contains("creating a user"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn sessions_keep_ipv6_and_missing_addresses() {
+        let db = TestDb::migrated().await;
+        let pool = db.pool().await;
+        let sessions = PgSessionRepository::new(pool.clone());
+        let user = UserId::generate();
+        ensure_owner(&pool, user).await;
+        for ip in [Some("2001:db8::7".parse().unwrap()), Some("127.0.0.1".parse().unwrap()), None] {
+            let stored = Session { user_agent: Some("agent ünïcode".into()), ..session(user, ip) };
+            sessions.create(&stored).await.unwrap();
+            assert_eq!(sessions.find(stored.id).await.unwrap(), Some(stored));
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_of_unknown_accounts_are_refused_and_rows_go_with_their_account() {
+        let db = TestDb::migrated().await;
+        let pool = db.pool().await;
+        let (sessions, identities) =
+            (PgSessionRepository::new(pool.clone()), PgIdentityRepository::new(pool.clone()));
+        let stranger = UserId::generate();
+        let error = sessions.create(&session(stranger, None)).await.unwrap_err();
+        assert!(matches!(error, PortError::Failed(_)), "{error:?}");
+        let identity = LinkedIdentity {
+            provider: "google".into(),
+            subject: "123".into(),
+            user_id: stranger,
+            email: unique_email(),
+            linked_at: instant(),
+        };
+        let error = identities.link(&identity).await.unwrap_err();
+        assert!(matches!(error, PortError::Failed(_)), "{error:?}");
+
+        ensure_owner(&pool, stranger).await;
+        let kept = session(stranger, None);
+        sessions.create(&kept).await.unwrap();
+        identities.link(&identity).await.unwrap();
+        let deleted =
+            execute(&pool, "DELETE FROM users WHERE id::text = $1", &stranger.as_uuid().to_string()).await;
+        assert_eq!(deleted, 1);
+        assert_eq!(sessions.find(kept.id).await.unwrap(), None);
+        assert_eq!(identities.find("google", "123").await.unwrap(), None);
+    }
+
+    /// Connections the server drops (a restart, an administrator) are replaced
+    /// rather than handed out broken.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_killed_by_the_server_are_replaced() {
+        let db = TestDb::migrated().await;
+        let pool = db.pool().await;
+        let users: Arc<dyn UserRepository> = Arc::new(PgUserRepository::new(pool.clone()));
+        let user = User::new_verified(unique_email(), instant());
+        users.create(&user).await.unwrap();
+        {
+            // Two connections in the pool, both idle once these go out of scope.
+            let (first, second) = tokio::join!(pool.inner().get(), pool.inner().get());
+            drop((first.unwrap(), second.unwrap()));
+        }
+        let mut admin = AsyncPgConnection::establish(&super::support::server_url()).await.unwrap();
+        let killed =
+            diesel::sql_query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+                .bind::<Text, _>(db.url().rsplit('/').next().unwrap())
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        assert_eq!(killed, 2, "both pooled connections killed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(users.find_by_id(user.id).await.unwrap(), Some(user));
+        PgProbe::new(pool).check().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_probe_reports_a_reachable_database_ready() {
+        let db = TestDb::migrated().await;
+        let probe = PgProbe::new(db.pool().await);
+        assert_eq!(probe.name(), "database");
+        probe.check().await.unwrap();
+    }
+
+    /// The README's advice: server settings ride on the URL.
+    #[tokio::test]
+    async fn settings_in_the_url_reach_the_server() {
+        #[derive(diesel::QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = Text)]
+            statement_timeout: String,
+        }
+        let db = TestDb::migrated().await;
+        let url = format!("{}?options=-c%20statement_timeout%3D5000", db.url());
+        let pool = otp_postgres::connect(&otp_postgres::PgConfig::new(url)).await.unwrap();
+        let mut connection = pool.inner().get().await.unwrap();
+        let setting: Setting =
+            diesel::sql_query("SHOW statement_timeout").get_result(&mut connection).await.unwrap();
+        assert_eq!(setting.statement_timeout, "5s");
+    }
+}
