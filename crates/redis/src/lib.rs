@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod codes;
+mod error;
+mod millis;
+mod pool;
+mod probe;
+mod rate_limiter;
+
+pub use codes::RedisCodeStore;
+pub use pool::{RedisConfig, RedisPool, RedisSetupError, connect};
+pub use probe::RedisProbe;
+pub use rate_limiter::RedisRateLimiter;

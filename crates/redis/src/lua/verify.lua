@@ -1,0 +1,46 @@
+-- Checks a candidate code hash. Atomic: Redis runs a script to completion before any
+-- other command, so no interleaving accepts a code twice or evaluates more than the
+-- allowed number of wrong guesses.
+--
+-- KEYS[1]  code hash      {prefix}code:{purpose}:{subject}
+-- ARGV[1]  now, Unix ms (the domain's clock, never Redis TIME)
+-- ARGV[2]  keyed hash of the candidate, hex
+--
+-- Returns {0} not found, {1} expired, {2} attempts exceeded, {3} accepted (the code is
+-- deleted), {4, attempts_left} rejected (one attempt spent).
+local stored = redis.call('HMGET', KEYS[1], 'hash', 'expires_at', 'attempts_left')
+local hash = stored[1]
+if not hash then
+  return {0}
+end
+local expires_at = tonumber(stored[2])
+local left = tonumber(stored[3])
+if not expires_at or not left then
+  return redis.error_reply('ERR malformed one-time code record')
+end
+
+if tonumber(ARGV[1]) >= expires_at then
+  return {1}
+end
+if left <= 0 then
+  return {2}
+end
+
+-- Compare every byte, without stopping at the first difference.
+local candidate = ARGV[2]
+local difference = 0
+if #candidate ~= #hash then
+  difference = 1
+end
+for i = 1, math.min(#candidate, #hash) do
+  difference = bit.bor(difference, bit.bxor(string.byte(candidate, i), string.byte(hash, i)))
+end
+if difference == 0 then
+  redis.call('DEL', KEYS[1])
+  return {3}
+end
+
+left = left - 1
+-- HSET keeps the key's TTL.
+redis.call('HSET', KEYS[1], 'attempts_left', left)
+return {4, left}

@@ -1,0 +1,61 @@
+//! Sliding-window rate limiting in Redis: a sorted set of hit times per key, one Lua
+//! script per hit.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use deadpool_redis::redis::Script;
+use otp_core::PortError;
+use otp_core::ports::{RateDecision, RateLimit, RateLimiter};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::RedisPool;
+use crate::error::unexpected;
+use crate::millis::{duration_ms, unix_ms, wait};
+
+static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/hit.lua")));
+
+/// [`RateLimiter`] on Redis: a sliding-window log, shared by every process that uses
+/// the same Redis and key prefix.
+///
+/// Each key is a sorted set `{prefix}rate:{key}` of the counted hits, scored by their
+/// time (Unix ms, from the `now` the domain passes in). One Lua script drops the hits
+/// that left the window, counts the rest and adds this one if there is room, so `max`
+/// concurrent hits are allowed and the next is limited, across processes. The set holds
+/// at most `max` hits and expires one window after the newest.
+#[derive(Debug, Clone)]
+pub struct RedisRateLimiter {
+    pool: RedisPool,
+}
+
+impl RedisRateLimiter {
+    /// A limiter on `pool`, under the pool's key prefix.
+    pub fn new(pool: RedisPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn hit(&self, key: &str, limit: RateLimit, now: OffsetDateTime) -> Result<RateDecision, PortError> {
+        const CONTEXT: &str = "counting a rate-limit hit";
+        let now_ms = unix_ms(now);
+        let window_ms = duration_ms(limit.window).max(1);
+        let member = format!("{now_ms}:{}", Uuid::new_v4().simple());
+        let mut script = HIT.prepare_invoke();
+        script
+            .key(format!("{}rate:{key}", self.pool.key_prefix()))
+            .arg(now_ms)
+            .arg(now_ms.saturating_sub(window_ms))
+            .arg(window_ms)
+            .arg(limit.max)
+            .arg(member);
+        let reply = self.pool.run_script(CONTEXT, &script).await?;
+        match reply.as_slice() {
+            [1] => Ok(RateDecision::Allowed),
+            [0, wait_ms] => Ok(RateDecision::Limited { retry_after: wait(*wait_ms) }),
+            other => Err(unexpected(CONTEXT, format!("{other:?}"))),
+        }
+    }
+}
