@@ -17,5 +17,7 @@ pub use identities::PgIdentityRepository;
 pub use pool::{PgConfig, PgPool, build_pool, connect};
 pub use probe::PgProbe;
 pub use sessions::PgSessionRepository;
-pub use setup::{MIGRATIONS, SETUP_CONNECT_TIMEOUT, create_database_if_missing, run_migrations};
+pub use setup::{
+    MIGRATIONS, SETUP_CONNECT_TIMEOUT, create_database_if_missing, drop_database, run_migrations,
+};
 pub use users::PgUserRepository;

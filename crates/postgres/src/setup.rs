@@ -107,6 +107,28 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool, PgError> {
     }
 }
 
+/// Drops the database `url` names, disconnecting its sessions first
+/// (`DROP DATABASE ... WITH (FORCE)`); returns whether it existed. Meant for test
+/// harnesses and tear-down scripts.
+///
+/// # Errors
+/// [`PgError::Connect`] when the server cannot be reached; [`PgError::Query`] when the
+/// drop fails.
+pub async fn drop_database(url: &str) -> Result<bool, PgError> {
+    let (name, maintenance_url) = split_database(url)?;
+    let mut connection =
+        establish(&maintenance_url, "connecting to the postgres maintenance database").await?;
+    if !database_exists(&mut connection, &name).await? {
+        return Ok(false);
+    }
+    let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(&name));
+    connection
+        .batch_execute(&statement)
+        .await
+        .map_err(|source| PgError::Query { context: "dropping the database", source })?;
+    Ok(true)
+}
+
 /// Applies the pending [`MIGRATIONS`] to the database `url` names and returns the
 /// versions applied (empty when it was up to date). Instances calling it together
 /// take turns (a PostgreSQL advisory lock), so each migration is applied once.

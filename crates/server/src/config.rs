@@ -80,6 +80,12 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
     pub database_url: Option<SecretString>,
     pub redis_url: Option<SecretString>,
+    pub run_migrations: Option<bool>,
+    pub database_pool_size: usize,
+    pub database_timeout_seconds: u64,
+    pub redis_key_prefix: String,
+    pub redis_pool_size: usize,
+    pub redis_timeout_ms: u64,
     pub secret_key: Option<SecretString>,
     pub token_signing_key: Option<SecretString>,
     pub token_previous_public_keys: String,
@@ -119,6 +125,12 @@ impl Default for Settings {
             log_format: None,
             database_url: None,
             redis_url: None,
+            run_migrations: None,
+            database_pool_size: 10,
+            database_timeout_seconds: 5,
+            redis_key_prefix: "otp:".to_owned(),
+            redis_pool_size: 8,
+            redis_timeout_ms: 1000,
             secret_key: None,
             token_signing_key: None,
             token_previous_public_keys: String::new(),
@@ -212,6 +224,12 @@ impl Settings {
             Environment::Production => LogFormat::Json,
             _ => LogFormat::Pretty,
         })
+    }
+
+    /// Whether migrations run at start-up: as configured, else everywhere but
+    /// production.
+    pub fn run_migrations(&self) -> bool {
+        self.run_migrations.unwrap_or(self.app_env != Environment::Production)
     }
 
     /// The origins allowed to call the API from a browser.

@@ -10,9 +10,11 @@ pub mod problem;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod wiring;
 
 pub use config::Settings;
 pub use startup::{Application, StartupError};
-pub use wiring::{Components, build_components};
+pub use storage::{Storage, build_storage, migrate};
+pub use wiring::{Components, build_components, build_secrets};

@@ -4,12 +4,14 @@ use std::process::ExitCode;
 
 use otp_core::crypto::{KeyedHasher, SigningKey};
 use otp_server::{Application, Settings, build_components, telemetry};
+use secrecy::ExposeSecret;
 
 const USAGE: &str = "\
 otp-server: email one-time-code authentication service
 
 USAGE:
     otp-server [serve]   run the HTTP server (configuration from the environment and .env)
+    otp-server migrate   create the database at DATABASE_URL if missing and apply migrations
     otp-server keygen    print a new TOKEN_SIGNING_KEY and SECRET_KEY
     otp-server --help    print this text
 
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
     match command.as_deref() {
         None | Some("serve") => serve(),
         Some("keygen") => keygen(),
+        Some("migrate") => migrate(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -49,6 +52,46 @@ fn keygen() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            eprintln!("otp-server: starting the runtime: {error}");
+            None
+        }
+    }
+}
+
+fn migrate() -> ExitCode {
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("otp-server: {error}");
+            return ExitCode::from(78);
+        }
+    };
+    telemetry::init(settings.log_format());
+    let Some(url) = settings.database_url.as_ref() else {
+        eprintln!("otp-server migrate: DATABASE_URL is not set");
+        return ExitCode::from(78);
+    };
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
+    match runtime.block_on(otp_server::migrate(url.expose_secret())) {
+        Ok(applied) if applied.is_empty() => {
+            println!("database is up to date");
+            ExitCode::SUCCESS
+        }
+        Ok(applied) => {
+            println!("applied migrations: {}", applied.join(", "));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("otp-server migrate: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn serve() -> ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,
@@ -58,16 +101,12 @@ fn serve() -> ExitCode {
         }
     };
     telemetry::init(settings.log_format());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("otp-server: starting the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     runtime.block_on(async {
-        let started =
-            build_components(&settings).and_then(|components| Application::build(&settings, components));
+        let started = match build_components(&settings).await {
+            Ok(components) => Application::build(&settings, components),
+            Err(error) => Err(error),
+        };
         let app = match started {
             Ok(app) => app,
             Err(error) => {

@@ -27,6 +27,9 @@ pub enum StartupError {
     /// A configuration value is missing or invalid.
     #[error("configuration: {0}")]
     Config(String),
+    /// The database could not be prepared.
+    #[error("database: {0}")]
+    Database(#[source] otp_core::BoxError),
     /// The address could not be bound.
     #[error("binding {address}: {source}")]
     Bind {
@@ -36,6 +39,12 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl StartupError {
+    pub(crate) fn database(error: impl Into<otp_core::BoxError>) -> Self {
+        Self::Database(error.into())
+    }
 }
 
 /// A bound, not yet running server.

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey, VerifyingKey};
 use otp_core::ports::{Probe, SystemClock};
-use otp_core::{AuthService, Secrets};
-use otp_memory::{FolderMailer, MemoryProbe, memory_ports};
+use otp_core::{AuthService, Ports, Secrets};
+use otp_memory::FolderMailer;
 use secrecy::ExposeSecret;
 
 use crate::config::{Environment, Settings};
 use crate::startup::StartupError;
+use crate::storage::build_storage;
 
 /// The service and what `/ready` checks.
 #[derive(Debug)]
@@ -20,13 +21,13 @@ pub struct Components {
     pub probes: Vec<Arc<dyn Probe>>,
 }
 
-/// Builds the components for `settings`: the embedded default (in-memory stores and
-/// a mail folder) unless real adapters are configured.
+/// Builds the components for `settings`: PostgreSQL and Redis when their URLs are set,
+/// the in-memory stores otherwise; mail always goes to the mail folder in this build.
 ///
 /// # Errors
-/// [`StartupError::Config`] when a key is invalid, names an adapter this build does
-/// not have, or production lacks what it requires.
-pub fn build_components(settings: &Settings) -> Result<Components, StartupError> {
+/// [`StartupError`] when a key is invalid, names an adapter this build does not have,
+/// production lacks what it requires, or start-up migrations fail.
+pub async fn build_components(settings: &Settings) -> Result<Components, StartupError> {
     refuse_unsupported_adapters(settings)?;
     if settings.app_env == Environment::Production {
         require_production_settings(settings)?;
@@ -35,12 +36,22 @@ pub fn build_components(settings: &Settings) -> Result<Components, StartupError>
     let folder = FolderMailer::new(&settings.mail_dir, &settings.from_email, &settings.app_name)
         .map_err(|error| config_error(format!("MAIL_DIR {}: {error}", settings.mail_dir.display())))?;
     let folder = Arc::new(folder);
-    tracing::info!(mail_dir = %settings.mail_dir.display(), "embedded default: in-memory stores, mail written to a folder");
-    let ports = memory_ports(folder.clone(), Arc::new(SystemClock));
+    tracing::info!(mail_dir = %settings.mail_dir.display(), "mail written to a folder");
+    let storage = build_storage(settings).await?;
+    let ports = Ports {
+        users: storage.users,
+        sessions: storage.sessions,
+        codes: storage.codes,
+        rate_limiter: storage.rate_limiter,
+        mailer: folder.clone(),
+        clock: Arc::new(SystemClock),
+    };
     let policy = settings.policy().map_err(|error| config_error(error.to_string()))?;
     let service =
         AuthService::new(ports, secrets, policy).map_err(|error| config_error(error.to_string()))?;
-    Ok(Components { service: Arc::new(service), probes: vec![Arc::new(MemoryProbe), folder] })
+    let mut probes = storage.probes;
+    probes.push(folder);
+    Ok(Components { service: Arc::new(service), probes })
 }
 
 fn config_error(message: impl Into<String>) -> StartupError {
@@ -48,17 +59,12 @@ fn config_error(message: impl Into<String>) -> StartupError {
 }
 
 fn refuse_unsupported_adapters(settings: &Settings) -> Result<(), StartupError> {
-    let configured = [
-        ("DATABASE_URL", settings.database_url.is_some()),
-        ("REDIS_URL", settings.redis_url.is_some()),
-        ("SMTP_SERVER", settings.smtp_server.is_some()),
-    ];
-    match configured.iter().find(|(_, set)| *set) {
-        Some((key, _)) => Err(config_error(format!(
-            "{key} is set, but this build has no adapter for it yet; unset it to run on the embedded default"
-        ))),
-        None => Ok(()),
+    if settings.smtp_server.is_some() {
+        return Err(config_error(
+            "SMTP_SERVER is set, but this build has no SMTP adapter yet; unset it to write mail to MAIL_DIR",
+        ));
     }
+    Ok(())
 }
 
 fn require_production_settings(settings: &Settings) -> Result<(), StartupError> {
@@ -82,7 +88,12 @@ fn require_production_settings(settings: &Settings) -> Result<(), StartupError> 
     }
 }
 
-fn build_secrets(settings: &Settings) -> Result<Secrets, StartupError> {
+/// The server secret, the signing keyring and the password hasher from `settings`
+/// (random ones, with a warning, where unset).
+///
+/// # Errors
+/// [`StartupError::Config`] when a key is malformed.
+pub fn build_secrets(settings: &Settings) -> Result<Secrets, StartupError> {
     let keyed_hasher = match &settings.secret_key {
         Some(secret) => KeyedHasher::new(secret.expose_secret().as_bytes())
             .map_err(|error| config_error(error.to_string()))?,
@@ -126,10 +137,10 @@ fn build_secrets(settings: &Settings) -> Result<Secrets, StartupError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn production_refuses_the_embedded_default() {
+    #[tokio::test]
+    async fn production_refuses_the_embedded_default() {
         let settings = Settings { app_env: Environment::Production, ..Settings::default() };
-        let error = build_components(&settings).unwrap_err().to_string();
+        let error = build_components(&settings).await.unwrap_err().to_string();
         assert!(
             error.contains("DATABASE_URL")
                 && error.contains("SECRET_KEY")
@@ -138,17 +149,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn adapters_this_build_lacks_are_refused_rather_than_ignored() {
-        let settings = Settings { database_url: Some("postgres://x".into()), ..Settings::default() };
-        assert!(build_components(&settings).unwrap_err().to_string().contains("DATABASE_URL"));
+    #[tokio::test]
+    async fn adapters_this_build_lacks_are_refused_rather_than_ignored() {
+        let settings = Settings { smtp_server: Some("smtp.example.com".into()), ..Settings::default() };
+        assert!(build_components(&settings).await.unwrap_err().to_string().contains("SMTP_SERVER"));
     }
 
-    #[test]
-    fn bad_keys_are_reported_by_name() {
+    #[tokio::test]
+    async fn bad_keys_are_reported_by_name() {
         let settings = Settings { token_signing_key: Some("k4.secret.nope".into()), ..Settings::default() };
-        assert!(build_components(&settings).unwrap_err().to_string().contains("TOKEN_SIGNING_KEY"));
+        assert!(build_components(&settings).await.unwrap_err().to_string().contains("TOKEN_SIGNING_KEY"));
         let settings = Settings { secret_key: Some("short".into()), ..Settings::default() };
-        assert!(build_components(&settings).unwrap_err().to_string().contains("SECRET_KEY"));
+        assert!(build_components(&settings).await.unwrap_err().to_string().contains("SECRET_KEY"));
     }
 }

@@ -13,7 +13,16 @@ async fn health_and_ready_answer_json() {
     assert_eq!(ready.status(), StatusCode::OK);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "ready");
-    assert_eq!(body["checks"]["storage"], "ok");
+    let checks = body["checks"].as_object().unwrap();
+    assert!(!checks.is_empty());
+    assert!(checks.values().all(|status| status == "ok"), "{body}");
+    let expected: &[&str] = match crate::BACKEND {
+        crate::helpers::Backend::Memory => &["storage"],
+        crate::helpers::Backend::Real => &["database", "redis"],
+    };
+    for name in expected {
+        assert_eq!(checks[*name], "ok", "{body}");
+    }
 }
 
 #[tokio::test]

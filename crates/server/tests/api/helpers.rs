@@ -6,13 +6,22 @@ use std::time::Duration;
 
 use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey};
 use otp_core::ports::Probe;
-use otp_core::{AuthService, EmailAddress, Secrets};
+use otp_core::{AuthService, EmailAddress, Ports, Secrets};
 use otp_memory::{ManualClock, MemoryProbe, RecordingMailer, memory_ports};
-use otp_server::{Application, Components, Settings};
+use otp_server::{Application, Components, Settings, build_storage};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// Which adapters the suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Every store in memory.
+    Memory,
+    /// Accounts and sessions in PostgreSQL, codes and rate limits in Redis.
+    Real,
+}
 
 pub struct TestApp {
     pub address: String,
@@ -20,6 +29,90 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
+    _database: Option<TestDatabase>,
+}
+
+/// A database of its own for one test, dropped when the test ends.
+pub struct TestDatabase {
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        let server = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base).to_owned();
+        Self { url: format!("{base}/otp_test_{}", uuid::Uuid::new_v4().simple()) }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(otp_postgres::drop_database(&url))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(_))) {
+            eprintln!("could not drop test database {}", self.url);
+        }
+    }
+}
+
+/// Points `settings` at a fresh database and a fresh Redis key prefix.
+pub fn use_real_stores(settings: &mut Settings) -> TestDatabase {
+    let database = TestDatabase::new();
+    settings.database_url = Some(database.url.clone().into());
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    settings.redis_url = Some(redis.into());
+    settings.redis_key_prefix = format!("otp-test:{}:", uuid::Uuid::new_v4().simple());
+    database
+}
+
+/// The stores for `settings`, failing the test with instructions when a server is down.
+pub async fn storage_for(settings: &Settings) -> otp_server::Storage {
+    build_storage(settings).await.unwrap_or_else(|error| {
+        panic!(
+            "cannot prepare the real stores ({error}). These tests need PostgreSQL on 127.0.0.1:5432 \
+             (`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) and Redis on \
+             127.0.0.1:6379 (`redis-server --daemonize yes --save \"\"`), or TEST_DATABASE_URL / TEST_REDIS_URL."
+        )
+    })
+}
+
+/// Secrets that several instances can share.
+pub fn shared_secrets() -> Secrets {
+    Secrets {
+        keyed_hasher: KeyedHasher::random(),
+        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).unwrap(),
+        keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
+    }
+}
+
+/// Starts one server on `storage` with the test's mailer and clock.
+pub fn start_instance(
+    settings: &Settings,
+    storage: otp_server::Storage,
+    secrets: Secrets,
+    mailer: Arc<RecordingMailer>,
+    clock: Arc<ManualClock>,
+) -> (String, actix_web::dev::ServerHandle) {
+    let ports = Ports {
+        users: storage.users,
+        sessions: storage.sessions,
+        codes: storage.codes,
+        rate_limiter: storage.rate_limiter,
+        mailer,
+        clock,
+    };
+    let service = AuthService::new(ports, secrets, settings.policy().unwrap()).unwrap();
+    let components = Components { service: Arc::new(service), probes: storage.probes };
+    let app = Application::build(settings, components).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    (address, handle)
 }
 
 impl Drop for TestApp {
@@ -38,24 +131,28 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         otp_server::telemetry::init(otp_server::config::LogFormat::Pretty);
     }
     let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
+    let database = (crate::BACKEND == Backend::Real).then(|| use_real_stores(&mut settings));
     configure(&mut settings);
     let mailer = Arc::new(RecordingMailer::new());
     let clock = Arc::new(ManualClock::starting_now());
-    let secrets = Secrets {
-        keyed_hasher: KeyedHasher::random(),
-        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).unwrap(),
-        keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
+    let storage = match crate::BACKEND {
+        Backend::Real => storage_for(&settings).await,
+        Backend::Memory => {
+            let ports = memory_ports(mailer.clone(), clock.clone());
+            let probes: Vec<Arc<dyn Probe>> = vec![Arc::new(MemoryProbe)];
+            otp_server::Storage {
+                users: ports.users,
+                sessions: ports.sessions,
+                codes: ports.codes,
+                rate_limiter: ports.rate_limiter,
+                probes,
+            }
+        }
     };
-    let service =
-        AuthService::new(memory_ports(mailer.clone(), clock.clone()), secrets, settings.policy().unwrap())
-            .unwrap();
-    let probes: Vec<Arc<dyn Probe>> = vec![Arc::new(MemoryProbe)];
-    let app = Application::build(&settings, Components { service: Arc::new(service), probes }).unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let (address, handle) =
+        start_instance(&settings, storage, shared_secrets(), mailer.clone(), clock.clone());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    TestApp { address, mailer, clock, client, handle }
+    TestApp { address, mailer, clock, client, handle, _database: database }
 }
 
 pub fn email(raw: &str) -> EmailAddress {

@@ -3,6 +3,9 @@
 
 mod helpers;
 
+/// The adapters this binary runs the suite on.
+pub const BACKEND: helpers::Backend = helpers::Backend::Memory;
+
 mod errors;
 mod health;
 mod login;

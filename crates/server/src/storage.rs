@@ -1,0 +1,101 @@
+//! The stores the settings select: PostgreSQL for accounts and sessions when
+//! `DATABASE_URL` is set, Redis for codes and rate limits when `REDIS_URL` is set, and
+//! the in-memory adapters otherwise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use otp_core::ports::{CodeStore, Probe, RateLimiter, SessionRepository, UserRepository};
+use otp_memory::{
+    MemoryCodeStore, MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+};
+use otp_postgres::{PgConfig, PgProbe, PgSessionRepository, PgUserRepository};
+use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe, RedisRateLimiter};
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::startup::StartupError;
+
+/// The storage ports and their readiness checks.
+#[derive(Debug)]
+pub struct Storage {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// One-time codes.
+    pub codes: Arc<dyn CodeStore>,
+    /// Rate limits.
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    /// What `/ready` checks.
+    pub probes: Vec<Arc<dyn Probe>>,
+}
+
+/// Creates the database if missing and applies pending migrations
+/// (`otp-server migrate`, and start-up when `RUN_MIGRATIONS` is on).
+///
+/// # Errors
+/// [`StartupError::Database`] when the server cannot be reached or a migration fails.
+pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
+    otp_postgres::create_database_if_missing(database_url).await.map_err(StartupError::database)?;
+    otp_postgres::run_migrations(database_url).await.map_err(StartupError::database)
+}
+
+/// Builds the stores for `settings`. Pools connect lazily, so a database or Redis that
+/// is down at start-up (with migrations off) turns into 503 answers until it is back.
+///
+/// # Errors
+/// [`StartupError`] when a URL is invalid or start-up migrations fail.
+pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
+    let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
+    let (users, sessions): (Arc<dyn UserRepository>, Arc<dyn SessionRepository>) =
+        match &settings.database_url {
+            Some(url) => {
+                let url = url.expose_secret();
+                if settings.run_migrations() {
+                    migrate(url).await?;
+                }
+                let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
+                let config = PgConfig {
+                    max_connections: settings.database_pool_size.max(1),
+                    connect_timeout: timeout,
+                    wait_timeout: timeout,
+                    ..PgConfig::new(url)
+                };
+                let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
+                probes.push(Arc::new(PgProbe::new(pool.clone())));
+                tracing::info!("accounts and sessions in PostgreSQL");
+                (Arc::new(PgUserRepository::new(pool.clone())), Arc::new(PgSessionRepository::new(pool)))
+            }
+            None => {
+                tracing::info!("accounts and sessions in memory");
+                (Arc::new(MemoryUserRepository::new()), Arc::new(MemorySessionRepository::new()))
+            }
+        };
+    let (codes, rate_limiter): (Arc<dyn CodeStore>, Arc<dyn RateLimiter>) = match &settings.redis_url {
+        Some(url) => {
+            let timeout = Duration::from_millis(settings.redis_timeout_ms.max(10));
+            let config = RedisConfig {
+                key_prefix: settings.redis_key_prefix.clone(),
+                pool_size: settings.redis_pool_size.max(1),
+                connect_timeout: timeout,
+                wait_timeout: timeout,
+                response_timeout: timeout / 2,
+                ..RedisConfig::new(url.clone())
+            };
+            let pool = otp_redis::connect(&config)
+                .map_err(|error| StartupError::Config(format!("REDIS_URL: {error}")))?;
+            probes.push(Arc::new(RedisProbe::new(pool.clone())));
+            tracing::info!(prefix = %settings.redis_key_prefix, "codes and rate limits in Redis");
+            (Arc::new(RedisCodeStore::new(pool.clone())), Arc::new(RedisRateLimiter::new(pool)))
+        }
+        None => {
+            tracing::info!("codes and rate limits in memory (this instance only)");
+            (Arc::new(MemoryCodeStore::new()), Arc::new(MemoryRateLimiter::new()))
+        }
+    };
+    if settings.database_url.is_none() || settings.redis_url.is_none() {
+        probes.push(Arc::new(MemoryProbe));
+    }
+    Ok(Storage { users, sessions, codes, rate_limiter, probes })
+}

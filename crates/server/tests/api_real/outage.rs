@@ -1,0 +1,161 @@
+//! A database or Redis that goes away gives 503 `unavailable` within the pool time-out,
+//! and service comes back by itself when it returns. The outage is a TCP proxy the
+//! test cuts, so the shared servers stay up for the other tests.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use otp_memory::{ManualClock, RecordingMailer};
+use otp_server::Settings;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::helpers::{TestDatabase, email, shared_secrets, start_instance, storage_for, unique_email};
+
+/// Forwards 127.0.0.1:<port> to `upstream` until cut.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(upstream: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let accept = tokio::spawn({
+            let (up, links) = (up.clone(), links.clone());
+            async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        continue; // dropped: the connection is refused at once
+                    }
+                    let link = tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    links.lock().unwrap().push(link);
+                }
+            }
+        });
+        Self { port, up, links, accept }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+/// Retries `request` until it answers `expected`, for at most 15 s.
+async fn eventually(expected: StatusCode, mut request: impl AsyncFnMut() -> StatusCode) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = request().await;
+        if status == expected {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {status}, expected {expected}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn unavailable_within_the_timeout(response: reqwest::Response) {
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_outage_gives_503_and_service_returns_by_itself() {
+    let database = TestDatabase::new();
+    otp_server::migrate(&database.url).await.unwrap();
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let through_proxy = database.url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let settings = Settings {
+        port: 0,
+        workers: Some(2),
+        database_url: Some(through_proxy.into()),
+        run_migrations: Some(false),
+        database_timeout_seconds: 2,
+        ..Settings::default()
+    };
+    let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
+    let storage = storage_for(&settings).await;
+    let (base, handle) = start_instance(&settings, storage, shared_secrets(), mailer.clone(), clock);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+
+    let address = unique_email();
+    client.post(format!("{base}/auth/send-otp")).json(&json!({ "email": address })).send().await.unwrap();
+    let code = mailer.last_code_for(&email(&address)).unwrap();
+    let tokens: Value = client
+        .post(format!("{base}/auth/verify-otp"))
+        .json(&json!({ "email": address, "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let me = || client.get(format!("{base}/auth/me")).bearer_auth(&access).send();
+    assert_eq!(me().await.unwrap().status(), StatusCode::OK);
+
+    proxy.cut();
+    unavailable_within_the_timeout(me().await.unwrap()).await;
+    let ready = client.get(format!("{base}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"]["database"], "unavailable");
+
+    proxy.restore();
+    eventually(StatusCode::OK, async || me().await.unwrap().status()).await;
+    handle.stop(false).await;
+    drop(database);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_outage_gives_503_and_service_returns_by_itself() {
+    let proxy = Proxy::start("127.0.0.1:6379").await;
+    let settings = Settings {
+        port: 0,
+        workers: Some(2),
+        redis_url: Some(format!("redis://127.0.0.1:{}", proxy.port).into()),
+        redis_key_prefix: format!("otp-test:{}:", uuid::Uuid::new_v4().simple()),
+        redis_timeout_ms: 500,
+        ..Settings::default()
+    };
+    let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
+    let storage = storage_for(&settings).await;
+    let (base, handle) = start_instance(&settings, storage, shared_secrets(), mailer, clock);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let send =
+        || client.post(format!("{base}/auth/send-otp")).json(&json!({ "email": unique_email() })).send();
+    assert_eq!(send().await.unwrap().status(), StatusCode::ACCEPTED);
+
+    proxy.cut();
+    unavailable_within_the_timeout(send().await.unwrap()).await;
+    proxy.restore();
+    eventually(StatusCode::ACCEPTED, async || send().await.unwrap().status()).await;
+    handle.stop(false).await;
+}
