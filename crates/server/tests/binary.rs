@@ -63,6 +63,43 @@ fn start(extra_env: &[(&str, &str)]) -> Server {
     Server { child, address, mail_dir, _dir: dir, log }
 }
 
+/// A fresh database for one test, dropped at the end.
+struct Database(String);
+
+impl Database {
+    fn new() -> Self {
+        Self(format!("postgres://postgres@127.0.0.1:5432/otp_test_{}", uuid::Uuid::new_v4().simple()))
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let url = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(otp_postgres::drop_database(&url))
+        })
+        .join();
+    }
+}
+
+/// `TOKEN_SIGNING_KEY` and `SECRET_KEY` from `otp-server keygen`.
+fn generated_keys() -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command(dir.path()).arg("keygen").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let value = |key: &str| {
+        text.lines().find_map(|line| line.strip_prefix(&format!("{key}="))).unwrap().to_owned()
+    };
+    (value("TOKEN_SIGNING_KEY"), value("SECRET_KEY"))
+}
+
+fn stop(mut server: Server) {
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(server.child.wait().unwrap().success());
+}
+
 fn newest_code(mail_dir: &Path) -> String {
     let mut files: Vec<PathBuf> = std::fs::read_dir(mail_dir)
         .unwrap()
@@ -223,4 +260,59 @@ async fn a_configured_signing_key_keeps_tokens_valid_across_restarts() {
         async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap()["keys"][0]["kid"].clone() }
     };
     assert_eq!(keys(&first).await, keys(&second).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgres_accounts_and_sessions_survive_a_restart() {
+    let database = Database::new();
+    let (signing_key, secret_key) = generated_keys();
+    let env = [
+        ("DATABASE_URL", database.0.as_str()),
+        ("TOKEN_SIGNING_KEY", signing_key.as_str()),
+        ("SECRET_KEY", secret_key.as_str()),
+    ];
+    let client = reqwest::Client::new();
+    let credentials = json!({ "email": "carol@example.com", "password": "correct horse battery" });
+
+    let server = start(&env);
+    let base = format!("{}/auth", server.address);
+    assert_eq!(post(&client, format!("{base}/register"), credentials.clone()).await.0, 202);
+    let code = newest_code(&server.mail_dir);
+    let (status, kept) =
+        post(&client, format!("{base}/verify-otp"), json!({ "email": "carol@example.com", "code": code })).await;
+    assert_eq!(status, 200);
+    let (status, ended) = post(&client, format!("{base}/login"), credentials.clone()).await;
+    assert_eq!(status, 200);
+    let logout = client.post(format!("{base}/logout")).bearer_auth(ended["access_token"].as_str().unwrap());
+    assert_eq!(logout.send().await.unwrap().status(), 200);
+    stop(server);
+
+    let server = start(&env);
+    let base = format!("{}/auth", server.address);
+    let (status, _) = post(&client, format!("{base}/login"), credentials).await;
+    assert_eq!(status, 200, "the account survived");
+    let me = client.get(format!("{base}/me")).bearer_auth(kept["access_token"].as_str().unwrap());
+    assert_eq!(me.send().await.unwrap().status(), 200, "an access token from before the restart still works");
+    let (status, _) = post(&client, format!("{base}/refresh"), json!({ "refresh_token": kept["refresh_token"] })).await;
+    assert_eq!(status, 200, "a refresh token from before the restart still refreshes");
+    let (status, _) = post(&client, format!("{base}/refresh"), json!({ "refresh_token": ended["refresh_token"] })).await;
+    assert_eq!(status, 401, "a logged-out session stays logged out");
+    let me = client.get(format!("{base}/me")).bearer_auth(ended["access_token"].as_str().unwrap());
+    assert_eq!(me.send().await.unwrap().status(), 401);
+    stop(server);
+}
+
+#[test]
+fn migrate_creates_the_database_and_is_idempotent() {
+    let database = Database::new();
+    let dir = tempfile::tempdir().unwrap();
+    let run = || command(dir.path()).arg("migrate").env("DATABASE_URL", &database.0).output().unwrap();
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations"));
+    let second = run();
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
+    let missing = command(dir.path()).arg("migrate").output().unwrap();
+    assert_eq!(missing.status.code(), Some(78));
 }
