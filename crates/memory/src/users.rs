@@ -61,12 +61,12 @@ impl UserRepository for MemoryUserRepository {
     async fn set_password(
         &self,
         id: UserId,
-        hash: &PasswordHash,
+        hash: Option<&PasswordHash>,
         now: OffsetDateTime,
     ) -> Result<bool, PortError> {
         Ok(self
             .update(id, |user| {
-                user.password_hash = Some(hash.clone());
+                user.password_hash = hash.cloned();
                 user.updated_at = now;
             })
             .is_some())

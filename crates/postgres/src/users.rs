@@ -118,13 +118,13 @@ impl UserRepository for PgUserRepository {
     async fn set_password(
         &self,
         id: UserId,
-        hash: &PasswordHash,
+        hash: Option<&PasswordHash>,
         now: OffsetDateTime,
     ) -> Result<bool, PortError> {
         const ACTION: &str = "setting a user's password";
         let mut connection = self.pool.connection(ACTION).await?;
         let updated = diesel::update(users::table.find(id.as_uuid()))
-            .set((users::password_hash.eq(hash.as_phc()), users::updated_at.eq(now)))
+            .set((users::password_hash.eq(hash.map(PasswordHash::as_phc)), users::updated_at.eq(now)))
             .execute(&mut connection)
             .await
             .map_err(|error| from_query(ACTION, error))?;

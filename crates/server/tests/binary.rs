@@ -88,9 +88,8 @@ fn generated_keys() -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let output = command(dir.path()).arg("keygen").output().unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
-    let value = |key: &str| {
-        text.lines().find_map(|line| line.strip_prefix(&format!("{key}="))).unwrap().to_owned()
-    };
+    let value =
+        |key: &str| text.lines().find_map(|line| line.strip_prefix(&format!("{key}="))).unwrap().to_owned();
     (value("TOKEN_SIGNING_KEY"), value("SECRET_KEY"))
 }
 
@@ -279,7 +278,8 @@ async fn on_postgres_accounts_and_sessions_survive_a_restart() {
     assert_eq!(post(&client, format!("{base}/register"), credentials.clone()).await.0, 202);
     let code = newest_code(&server.mail_dir);
     let (status, kept) =
-        post(&client, format!("{base}/verify-otp"), json!({ "email": "carol@example.com", "code": code })).await;
+        post(&client, format!("{base}/verify-otp"), json!({ "email": "carol@example.com", "code": code }))
+            .await;
     assert_eq!(status, 200);
     let (status, ended) = post(&client, format!("{base}/login"), credentials.clone()).await;
     assert_eq!(status, 200);
@@ -293,9 +293,11 @@ async fn on_postgres_accounts_and_sessions_survive_a_restart() {
     assert_eq!(status, 200, "the account survived");
     let me = client.get(format!("{base}/me")).bearer_auth(kept["access_token"].as_str().unwrap());
     assert_eq!(me.send().await.unwrap().status(), 200, "an access token from before the restart still works");
-    let (status, _) = post(&client, format!("{base}/refresh"), json!({ "refresh_token": kept["refresh_token"] })).await;
+    let (status, _) =
+        post(&client, format!("{base}/refresh"), json!({ "refresh_token": kept["refresh_token"] })).await;
     assert_eq!(status, 200, "a refresh token from before the restart still refreshes");
-    let (status, _) = post(&client, format!("{base}/refresh"), json!({ "refresh_token": ended["refresh_token"] })).await;
+    let (status, _) =
+        post(&client, format!("{base}/refresh"), json!({ "refresh_token": ended["refresh_token"] })).await;
     assert_eq!(status, 401, "a logged-out session stays logged out");
     let me = client.get(format!("{base}/me")).bearer_auth(ended["access_token"].as_str().unwrap());
     assert_eq!(me.send().await.unwrap().status(), 401);

@@ -30,15 +30,15 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, PortError>;
 
-    /// Replaces the password hash and sets `updated_at` to `now`. Returns `false` when
-    /// no account has this identifier.
+    /// Replaces the password hash (or removes it, with `None`) and sets `updated_at` to
+    /// `now`. Returns `false` when no account has this identifier.
     ///
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn set_password(
         &self,
         id: UserId,
-        hash: &PasswordHash,
+        hash: Option<&PasswordHash>,
         now: OffsetDateTime,
     ) -> Result<bool, PortError>;
 

@@ -51,7 +51,7 @@ impl AuthService {
             .ok_or(AuthError::OtpInvalid { attempts_remaining: None })?;
         let hash = self.passwords.hash(new_password).await?;
         let now = self.now();
-        self.ports.users.set_password(user.id, &hash, now).await?;
+        self.ports.users.set_password(user.id, Some(&hash), now).await?;
         self.ports.users.record_code_verified(user.id, now).await?;
         let ended = self.ports.sessions.revoke_all_for_user(user.id, now).await?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");

@@ -10,12 +10,24 @@ impl AuthService {
     /// Emails a sign-in code to `email`, whether or not it has an account (the
     /// answer is the same either way).
     ///
+    /// A passwordless sign-in supersedes a registration that was never verified: the
+    /// password chosen by whoever registered the address is removed, so a stranger who
+    /// registers someone else's address cannot keep a password on the account its owner
+    /// then signs into with a code. The owner can set a password by reset.
+    ///
     /// # Errors
     /// [`AuthError::RateLimited`], [`AuthError::OtpCooldown`], or a port failure.
     #[tracing::instrument(skip_all)]
     pub async fn send_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), AuthError> {
         self.throttle(Action::SendCode, client, Some(email)).await?;
         let code = self.issue_code(CodePurpose::SignIn, email).await?;
+        if let Some(user) = self.ports.users.find_by_email(email).await?
+            && !user.is_verified()
+            && user.password_hash.is_some()
+        {
+            self.ports.users.set_password(user.id, None, self.now()).await?;
+            tracing::info!(user_id = %user.id, "unverified registration superseded by a passwordless sign-in");
+        }
         self.deliver(self.code_mail(email, code, sign_in)).await
     }
 

@@ -53,7 +53,7 @@ impl AuthService {
                 self.deliver(MailMessage { to: email.clone(), kind: MailKind::AccountExists }).await
             }
             Some(user) => {
-                self.ports.users.set_password(user.id, &hash, now).await?;
+                self.ports.users.set_password(user.id, Some(&hash), now).await?;
                 self.deliver(self.code_mail(email, code, registration)).await
             }
             None => self.deliver(self.code_mail(email, code, registration)).await,

@@ -49,11 +49,13 @@ pub async fn set_password_replaces_the_hash(repo: Repo) {
     repo.create(&user).await.unwrap();
     let hash = PasswordHash::from_phc("$argon2id$new".into());
     let later = start + time::Duration::seconds(5);
-    assert!(repo.set_password(user.id, &hash, later).await.unwrap());
+    assert!(repo.set_password(user.id, Some(&hash), later).await.unwrap());
     let stored = repo.find_by_id(user.id).await.unwrap().unwrap();
     assert_eq!(stored.password_hash, Some(hash.clone()));
     assert_eq!(stored.updated_at, later);
-    assert!(!repo.set_password(UserId::generate(), &hash, later).await.unwrap());
+    assert!(!repo.set_password(UserId::generate(), Some(&hash), later).await.unwrap());
+    assert!(repo.set_password(user.id, None, later).await.unwrap());
+    assert_eq!(repo.find_by_id(user.id).await.unwrap().unwrap().password_hash, None, "None removes it");
 }
 
 pub async fn recording_a_code_check_keeps_the_first_verification_time(repo: Repo) {

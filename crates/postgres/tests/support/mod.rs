@@ -213,7 +213,7 @@ impl UserRepository for OnTestDb<PgUserRepository> {
     async fn set_password(
         &self,
         id: UserId,
-        hash: &PasswordHash,
+        hash: Option<&PasswordHash>,
         now: OffsetDateTime,
     ) -> Result<bool, PortError> {
         self.inner.set_password(id, hash, now).await

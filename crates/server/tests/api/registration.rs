@@ -89,3 +89,18 @@ async fn passwords_outside_eight_to_128_characters_are_refused() {
         assert!(body["detail"].as_str().unwrap().starts_with("password must be"), "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_stranger_who_registers_an_address_loses_the_password_when_its_owner_signs_in_by_code() {
+    let app = spawn_app().await;
+    let victim = unique_email();
+    let stranger_password = "the stranger's password";
+    app.post("/auth/register", &json!({ "email": victim, "password": stranger_password })).await;
+
+    app.wait_out_cooldown();
+    let tokens = app.sign_in(&victim).await;
+    assert_eq!(tokens["user"]["email_verified"], true);
+    assert_eq!(tokens["user"]["has_password"], false, "the unverified registration's password is gone");
+    let response = app.login(&victim, stranger_password).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}
