@@ -132,6 +132,12 @@ impl KeyedHasher {
     pub fn email_digest(&self, email: &EmailAddress) -> String {
         hex::encode(&self.mac("email", &[email.as_str().as_bytes()])[..16])
     }
+
+    /// A stable pseudonym of a client network (an address or an IPv6 /64) for rate-limit
+    /// keys, so shared stores never hold client addresses in clear (hex, 32 characters).
+    pub fn client_digest(&self, network: &str) -> String {
+        hex::encode(&self.mac("client", &[network.as_bytes()])[..16])
+    }
 }
 
 impl fmt::Debug for KeyedHasher {
@@ -181,5 +187,8 @@ mod tests {
         assert_eq!(digest.len(), 32);
         assert_eq!(digest, hasher.email_digest(&email("ANN@example.com")));
         assert!(!digest.contains("ann"));
+        let client = hasher.client_digest("203.0.113.5");
+        assert_eq!(client.len(), 32);
+        assert_ne!(client, hasher.client_digest("203.0.113.6"));
     }
 }

@@ -75,7 +75,7 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let now = self.now();
         if let Some(ip) = client.ip {
-            let key = format!("ip:{}:{}", action.as_str(), client_network(ip));
+            let key = format!("ip:{}:{}", action.as_str(), self.hasher.client_digest(&client_network(ip)));
             self.spend(&key, self.policy.per_ip_limit, now).await?;
         }
         if let Some(email) = email {
