@@ -35,7 +35,10 @@ fn command(dir: &Path) -> Command {
 /// Starts the binary with `PORT=0` and JSON logs; waits for its "listening" line.
 fn start(extra_env: &[(&str, &str)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let mail_dir = dir.path().join("var/mail");
+    let mail_dir = extra_env
+        .iter()
+        .find(|(key, _)| *key == "MAIL_DIR")
+        .map_or_else(|| dir.path().join("var/mail"), |(_, dir)| PathBuf::from(dir));
     let mut child = command(dir.path())
         .env("PORT", "0")
         .env("LOG_FORMAT", "json")
@@ -317,4 +320,50 @@ fn migrate_creates_the_database_and_is_idempotent() {
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
     let missing = command(dir.path()).arg("migrate").output().unwrap();
     assert_eq!(missing.status.code(), Some(78));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_over_shared_postgres_and_redis_act_as_one_service() {
+    let database = Database::new();
+    let (signing_key, secret_key) = generated_keys();
+    let mail = tempfile::tempdir().unwrap();
+    let prefix = format!("otp-test:{}:", uuid::Uuid::new_v4().simple());
+    let mail_dir = mail.path().to_str().unwrap().to_owned();
+    let env = [
+        ("DATABASE_URL", database.0.as_str()),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("TOKEN_SIGNING_KEY", signing_key.as_str()),
+        ("SECRET_KEY", secret_key.as_str()),
+        ("MAIL_DIR", mail_dir.as_str()),
+        ("RATE_LIMIT_PER_IP", "4"),
+    ];
+    let first = start(&env);
+    let second = start(&env);
+    let client = reqwest::Client::new();
+    let (one, two) = (format!("{}/auth", first.address), format!("{}/auth", second.address));
+
+    assert_eq!(post(&client, format!("{one}/send-otp"), json!({ "email": "dana@example.com" })).await.0, 202);
+    let code = newest_code(mail.path());
+    let (status, tokens) =
+        post(&client, format!("{two}/verify-otp"), json!({ "email": "dana@example.com", "code": code }))
+            .await;
+    assert_eq!(status, 200, "a code sent through one process verifies through the other: {tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let logout = client.post(format!("{one}/logout")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(logout.status(), 200);
+    let me = client.get(format!("{two}/me")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(me.status(), 401, "a logout through one process is honoured by the other");
+
+    let mut accepted = 1; // the send-otp above
+    for n in 0..6 {
+        let base = if n % 2 == 0 { &two } else { &one };
+        let email = format!("limit-{n}@example.com");
+        if post(&client, format!("{base}/send-otp"), json!({ "email": email })).await.0 == 202 {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 4, "the per-IP limit counts requests to both processes");
+    stop(first);
+    stop(second);
 }

@@ -104,3 +104,26 @@ async fn a_stranger_who_registers_an_address_loses_the_password_when_its_owner_s
     let response = app.login(&victim, stranger_password).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_concurrent_registrations_of_one_address_make_one_account() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let address = unique_email();
+    let tasks: Vec<_> = (0..50)
+        .map(|n| {
+            let (app, body) =
+                (app.clone(), json!({ "email": address, "password": format!("password number {n}") }));
+            tokio::spawn(async move { app.post("/auth/register", &body).await.status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|status| **status == StatusCode::ACCEPTED).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::ACCEPTED || *s == StatusCode::TOO_MANY_REQUESTS));
+    let codes: Vec<_> = app.mailer.messages().into_iter().filter(|m| m.to == email(&address)).collect();
+    assert_eq!(codes.len(), 1);
+    let tokens: Value = app.verify_otp(&address, &app.last_code(&address)).await.json().await.unwrap();
+    assert_eq!(tokens["user"]["has_password"], true);
+}
