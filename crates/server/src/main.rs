@@ -62,15 +62,22 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn migrate() -> ExitCode {
-    let settings = match Settings::load() {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("otp-server: {error}");
-            return ExitCode::from(78);
-        }
-    };
+/// Reads the configuration and starts logging; exit code 78 (EX_CONFIG) when the
+/// configuration cannot be read.
+fn load_settings() -> Result<Settings, ExitCode> {
+    let settings = Settings::load().map_err(|error| {
+        eprintln!("otp-server: {error}");
+        ExitCode::from(78)
+    })?;
     telemetry::init(settings.log_format());
+    Ok(settings)
+}
+
+fn migrate() -> ExitCode {
+    let settings = match load_settings() {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
     let Some(url) = settings.database_url.as_ref() else {
         eprintln!("otp-server migrate: DATABASE_URL is not set");
         return ExitCode::from(78);
@@ -93,14 +100,10 @@ fn migrate() -> ExitCode {
 }
 
 fn serve() -> ExitCode {
-    let settings = match Settings::load() {
+    let settings = match load_settings() {
         Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("otp-server: {error}");
-            return ExitCode::from(78);
-        }
+        Err(code) => return code,
     };
-    telemetry::init(settings.log_format());
     let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     runtime.block_on(async {
         let started = match build_components(&settings).await {
