@@ -22,6 +22,10 @@ lint:
 fmt:
     cargo fmt --all
 
+# Load benchmark on loopback; results go in docs/benchmarks.md.
+bench seconds="10":
+    scripts/bench.sh {{seconds}}
+
 # Print a new token signing key and server secret.
 keygen:
     cargo run -q -p otp-server -- keygen

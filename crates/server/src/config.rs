@@ -10,42 +10,49 @@ use otp_core::ports::RateLimit;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-/// Every key the server reads from the environment.
-pub const KEYS: &[&str] = &[
-    "APP_ENV",
-    "APP_NAME",
-    "HOST",
-    "PORT",
-    "LOG_FORMAT",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "SECRET_KEY",
-    "TOKEN_SIGNING_KEY",
-    "TOKEN_PREVIOUS_PUBLIC_KEYS",
-    "TOKEN_ISSUER",
-    "TOKEN_AUDIENCE",
-    "ACCESS_TOKEN_EXPIRE_MINUTES",
-    "REFRESH_TOKEN_EXPIRE_DAYS",
-    "OTP_LENGTH",
-    "OTP_EXPIRE_SECONDS",
-    "OTP_MAX_ATTEMPTS",
-    "OTP_RESEND_COOLDOWN_SECONDS",
-    "RATE_LIMIT_PER_IP",
-    "RATE_LIMIT_PER_EMAIL",
-    "TRUSTED_PROXIES",
-    "CORS_ALLOWED_ORIGINS",
-    "FRONTEND_URL",
-    "MAIL_DIR",
-    "FROM_EMAIL",
-    "SMTP_SERVER",
-    "SMTP_PORT",
-    "SMTP_USERNAME",
-    "SMTP_PASSWORD",
-    "SMTP_TLS",
-    "ARGON2_MAX_CONCURRENCY",
-    "SHUTDOWN_TIMEOUT_SECONDS",
-    "WORKERS",
-];
+/// Every key the server reads from the environment: the upper-case names of the
+/// [`Settings`] fields, taken from the struct itself so the list cannot drift.
+pub fn keys() -> Vec<String> {
+    field_names::of::<Settings>().iter().map(|name| name.to_uppercase()).collect()
+}
+
+/// Reads the field names serde derives for a struct, by asking it to deserialize
+/// from a deserializer that only records them.
+mod field_names {
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+    struct Recorder<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Recorder<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("field names recorded"))
+        }
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    pub(super) fn of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+        let mut fields: &'static [&'static str] = &[];
+        let _ = T::deserialize(Recorder(&mut fields));
+        fields
+    }
+}
 
 /// Where the server runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -179,10 +186,10 @@ impl Settings {
     /// [`ConfigError`] when a source is unreadable or a value has the wrong type.
     pub fn load() -> Result<Self, ConfigError> {
         let _ = dotenvy::dotenv();
-        let environment: config::Map<String, String> = KEYS
-            .iter()
+        let environment: config::Map<String, String> = keys()
+            .into_iter()
             .filter_map(|key| {
-                let value = std::env::var(key).ok()?;
+                let value = std::env::var(&key).ok()?;
                 (!value.trim().is_empty()).then(|| (key.to_lowercase(), value))
             })
             .collect();
@@ -270,6 +277,21 @@ mod tests {
         assert_eq!(
             settings.cors_origins(),
             ["https://a.example", "https://b.example", "https://app.example"]
+        );
+    }
+
+    #[test]
+    fn every_setting_is_read_from_the_environment() {
+        let keys = keys();
+        for key in
+            ["DATABASE_URL", "RUN_MIGRATIONS", "REDIS_KEY_PREFIX", "REDIS_TIMEOUT_MS", "SMTP_TLS", "WORKERS"]
+        {
+            assert!(keys.iter().any(|known| known == key), "{key} missing from {keys:?}");
+        }
+        assert_eq!(
+            keys.len(),
+            39,
+            "a key was added or removed: document it in .env.example and docs/operations.md"
         );
     }
 

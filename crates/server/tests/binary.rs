@@ -71,7 +71,10 @@ struct Database(String);
 
 impl Database {
     fn new() -> Self {
-        Self(format!("postgres://postgres@127.0.0.1:5432/otp_test_{}", uuid::Uuid::new_v4().simple()))
+        let server = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base).to_owned();
+        Self(format!("{base}/otp_test_{}", uuid::Uuid::new_v4().simple()))
     }
 }
 
@@ -329,9 +332,10 @@ async fn two_processes_over_shared_postgres_and_redis_act_as_one_service() {
     let mail = tempfile::tempdir().unwrap();
     let prefix = format!("otp-test:{}:", uuid::Uuid::new_v4().simple());
     let mail_dir = mail.path().to_str().unwrap().to_owned();
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let env = [
         ("DATABASE_URL", database.0.as_str()),
-        ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ("REDIS_URL", redis.as_str()),
         ("REDIS_KEY_PREFIX", prefix.as_str()),
         ("TOKEN_SIGNING_KEY", signing_key.as_str()),
         ("SECRET_KEY", secret_key.as_str()),

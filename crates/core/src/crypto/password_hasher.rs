@@ -88,7 +88,12 @@ impl PasswordHasher {
         let phc: Arc<str> = stored.map_or_else(|| Arc::clone(&self.dummy), |hash| hash.as_phc().into());
         let argon2 = self.argon2.clone();
         self.run(move || match PhcHash::new(&phc) {
-            Ok(parsed) => known && argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok(),
+            Ok(parsed) => {
+                // Always verify, then look at `known`: `known && verify(..)` would skip
+                // the work for unknown accounts and make them answer faster.
+                let matches = argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok();
+                matches && known
+            }
             Err(error) => {
                 tracing::error!(%error, "stored password hash is not a valid PHC string");
                 false
