@@ -2,9 +2,7 @@ use actix_web::{HttpResponse, web};
 use otp_core::{LoginOutcome, Password};
 
 use super::passwordless::{code_sent, parse_code};
-use crate::dto::{
-    CodeRequired, CredentialsRequest, EmailRequest, Message, ResetRequest, Secret, TokenResponse,
-};
+use crate::dto::{CodeRequired, CredentialsRequest, EmailRequest, Message, ResetRequest, Secret};
 use crate::extract::Client;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -32,9 +30,7 @@ pub(crate) async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let password = Password::presented(body.password.expose().to_owned());
     match state.service.login(&body.email, password, &client.0).await? {
-        LoginOutcome::SignedIn(signed_in) => Ok(HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(TokenResponse::from(*signed_in))),
+        LoginOutcome::SignedIn(signed_in) => Ok(super::signed_in(*signed_in)),
         LoginOutcome::CodeRequired { expires_in, resend_after } => {
             Ok(HttpResponse::Accepted().json(CodeRequired {
                 otp_required: true,

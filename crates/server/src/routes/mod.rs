@@ -7,12 +7,26 @@ mod passwordless;
 mod sessions;
 mod tokens;
 
-use actix_web::{Resource, web};
+use actix_web::{HttpResponse, HttpResponseBuilder, Resource, web};
+use otp_core::SignedIn;
 
+use crate::dto::TokenResponse;
 use crate::problem::method_not_allowed;
 
 /// The path prefixes the auth routes are mounted at.
 pub const AUTH_PREFIXES: [&str; 2] = ["/auth", "/api/auth"];
+
+/// A 200 that no cache may keep (it carries tokens or account data).
+fn private_ok() -> HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("Cache-Control", "no-store"));
+    response
+}
+
+/// The answer of every flow that signs in: 200 with the token pair.
+fn signed_in(signed_in: SignedIn) -> HttpResponse {
+    private_ok().json(TokenResponse::from(signed_in))
+}
 
 fn resource(path: &str) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed))

@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use otp_core::OtpCode;
 
-use crate::dto::{CodeSent, EmailRequest, Secret, TokenResponse, VerifyRequest};
+use crate::dto::{CodeSent, EmailRequest, Secret, VerifyRequest};
 use crate::extract::Client;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -46,5 +46,5 @@ pub(crate) async fn verify_otp(
 ) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&state, &body.code)?;
     let signed_in = state.service.verify_code(&body.email, &code, &client.0).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenResponse::from(signed_in)))
+    Ok(super::signed_in(signed_in))
 }

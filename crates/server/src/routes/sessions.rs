@@ -14,7 +14,7 @@ pub(crate) async fn list(
     let current = caller.0.session_id();
     let sessions = state.service.list_sessions(&caller.0).await?;
     let sessions = sessions.iter().map(|session| SessionView::new(session, current)).collect();
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(SessionsResponse { sessions }))
+    Ok(super::private_ok().json(SessionsResponse { sessions }))
 }
 
 /// `DELETE /auth/sessions/{id}` (Bearer): 204; ends one of the caller's sessions.

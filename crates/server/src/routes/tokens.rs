@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, web};
 
-use crate::dto::{KeysResponse, Message, PublicKey, RefreshRequest, TokenResponse, UserView};
+use crate::dto::{KeysResponse, Message, PublicKey, RefreshRequest, UserView};
 use crate::extract::{Authenticated, Client};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -12,7 +12,7 @@ pub(crate) async fn refresh(
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let signed_in = state.service.refresh(body.refresh_token.expose(), &client.0).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(TokenResponse::from(signed_in)))
+    Ok(super::signed_in(signed_in))
 }
 
 /// `POST /auth/logout` (Bearer): 200; the session's tokens stop working.
@@ -26,7 +26,7 @@ pub(crate) async fn logout(
 
 /// `GET /auth/me` (Bearer): the caller's account.
 pub(crate) async fn me(caller: Authenticated) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(UserView::from(&caller.0.user))
+    super::private_ok().json(UserView::from(&caller.0.user))
 }
 
 /// `GET /auth/keys`: the public keys that verify access tokens, as PASERK.
