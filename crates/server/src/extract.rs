@@ -6,10 +6,11 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use otp_core::{AuthError, ClientContext, Principal};
 
+use crate::forwarded::{ResolvedClientIp, resolve_client_ip};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -29,10 +30,16 @@ impl FromRequest for Client {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(state(request).map(|state| {
-            let forwarded =
-                request.headers().get_all("x-forwarded-for").filter_map(|value| value.to_str().ok());
-            let peer = request.peer_addr().map(|addr| addr.ip());
-            let ip = state.trusted_proxies.client_ip(peer, forwarded);
+            // Resolved once by the forwarded-headers middleware; resolved here only when
+            // the routes are mounted in an app without it.
+            let resolved = request.extensions().get::<ResolvedClientIp>().copied();
+            let ip = resolved.map_or_else(
+                || {
+                    let peer = request.peer_addr().map(|addr| addr.ip());
+                    resolve_client_ip(request.headers(), peer, &state.trusted_proxies)
+                },
+                |resolved| resolved.0,
+            );
             let agent = request.headers().get(header::USER_AGENT).and_then(|value| value.to_str().ok());
             Self(ClientContext::new(ip, agent))
         }))
@@ -65,5 +72,65 @@ impl FromRequest for Authenticated {
             let principal = state.service.authenticate(&token).await?;
             Ok(Self(principal))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, SocketAddr};
+    use std::sync::Arc;
+
+    use actix_web::test::TestRequest;
+    use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey};
+    use otp_core::{AuthPolicy, AuthService, Secrets};
+    use otp_memory::{RecordingMailer, memory_ports_with_mailer};
+
+    use super::*;
+    use crate::client_ip::TrustedProxies;
+
+    fn state(trusted: &str) -> web::Data<AppState> {
+        let secrets = Secrets {
+            keyed_hasher: KeyedHasher::random(),
+            password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 1).unwrap(),
+            keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
+        };
+        let ports = memory_ports_with_mailer(Arc::new(RecordingMailer::new()));
+        let service = AuthService::new(ports, secrets, AuthPolicy::default()).unwrap();
+        web::Data::new(AppState {
+            service: Arc::new(service),
+            trusted_proxies: TrustedProxies::parse(trusted).unwrap(),
+            probes: Vec::new(),
+        })
+    }
+
+    fn client_ip(request: &HttpRequest) -> Option<IpAddr> {
+        Client::extract(request).into_inner().unwrap().0.ip
+    }
+
+    #[test]
+    fn without_the_middleware_the_extractor_resolves_through_trusted_proxies() {
+        let proxy: SocketAddr = "10.0.0.1:4000".parse().unwrap();
+        let request = TestRequest::default()
+            .app_data(state("10.0.0.1"))
+            .peer_addr(proxy)
+            .insert_header(("x-forwarded-for", "198.51.100.7"))
+            .to_http_request();
+        assert_eq!(client_ip(&request), Some("198.51.100.7".parse().unwrap()));
+        let untrusted = TestRequest::default()
+            .app_data(state(""))
+            .peer_addr(proxy)
+            .insert_header(("x-forwarded-for", "198.51.100.7"))
+            .to_http_request();
+        assert_eq!(client_ip(&untrusted), Some("10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_middlewares_answer_is_used_as_it_stands() {
+        let request = TestRequest::default()
+            .app_data(state(""))
+            .peer_addr("10.0.0.1:4000".parse().unwrap())
+            .to_http_request();
+        request.extensions_mut().insert(ResolvedClientIp(Some("203.0.113.9".parse().unwrap())));
+        assert_eq!(client_ip(&request), Some("203.0.113.9".parse().unwrap()));
     }
 }

@@ -6,15 +6,33 @@
 //! that is not a trusted proxy therefore cannot put an address of its choosing into
 //! logs or rate-limit keys.
 
+use std::net::IpAddr;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{HttpMessage, web};
 
+use crate::client_ip::TrustedProxies;
 use crate::state::AppState;
 
 const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+/// The client address the middleware resolved, kept in the request's extensions so
+/// later readers need not resolve it again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResolvedClientIp(pub Option<IpAddr>);
+
+/// The client address of a request from `peer` with these headers.
+pub(crate) fn resolve_client_ip(
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    proxies: &TrustedProxies,
+) -> Option<IpAddr> {
+    let forwarded = headers.get_all(header::X_FORWARDED_FOR).filter_map(|value| value.to_str().ok());
+    proxies.client_ip(peer, forwarded)
+}
 
 /// Middleware function; install with `actix_web::middleware::from_fn`.
 pub async fn normalise_forwarded_headers(
@@ -22,11 +40,10 @@ pub async fn normalise_forwarded_headers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let peer = request.peer_addr().map(|addr| addr.ip());
-    let client = request.app_data::<web::Data<AppState>>().and_then(|state| {
-        let forwarded =
-            request.headers().get_all(header::X_FORWARDED_FOR).filter_map(|value| value.to_str().ok());
-        state.trusted_proxies.client_ip(peer, forwarded)
-    });
+    let client = request
+        .app_data::<web::Data<AppState>>()
+        .and_then(|state| resolve_client_ip(request.headers(), peer, &state.trusted_proxies));
+    request.extensions_mut().insert(ResolvedClientIp(client));
     let headers = request.headers_mut();
     headers.remove(header::FORWARDED);
     headers.remove(header::X_FORWARDED_FOR);
