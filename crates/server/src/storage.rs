@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use otp_core::ports::{CodeStore, Probe, RateLimiter, SessionRepository, UserRepository};
+use otp_core::Ports;
+use otp_core::ports::{Clock, CodeStore, Mailer, Probe, RateLimiter, SessionRepository, UserRepository};
 use otp_memory::{
     MemoryCodeStore, MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
 };
@@ -29,6 +30,22 @@ pub struct Storage {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// What `/ready` checks.
     pub probes: Vec<Arc<dyn Probe>>,
+}
+
+impl Storage {
+    /// The service's ports: these stores with `mailer` and `clock`; and the readiness
+    /// checks of the stores.
+    pub fn into_ports(self, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> (Ports, Vec<Arc<dyn Probe>>) {
+        let ports = Ports {
+            users: self.users,
+            sessions: self.sessions,
+            codes: self.codes,
+            rate_limiter: self.rate_limiter,
+            mailer,
+            clock,
+        };
+        (ports, self.probes)
+    }
 }
 
 /// Creates the database if missing and applies pending migrations

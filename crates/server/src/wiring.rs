@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey, VerifyingKey};
 use otp_core::ports::{Probe, SystemClock};
-use otp_core::{AuthService, Ports, Secrets};
+use otp_core::{AuthService, Secrets};
 use otp_memory::FolderMailer;
 use secrecy::ExposeSecret;
 
@@ -37,19 +37,11 @@ pub async fn build_components(settings: &Settings) -> Result<Components, Startup
         .map_err(|error| config_error(format!("MAIL_DIR {}: {error}", settings.mail_dir.display())))?;
     let folder = Arc::new(folder);
     tracing::info!(mail_dir = %settings.mail_dir.display(), "mail written to a folder");
-    let storage = build_storage(settings).await?;
-    let ports = Ports {
-        users: storage.users,
-        sessions: storage.sessions,
-        codes: storage.codes,
-        rate_limiter: storage.rate_limiter,
-        mailer: folder.clone(),
-        clock: Arc::new(SystemClock),
-    };
+    let (ports, mut probes) =
+        build_storage(settings).await?.into_ports(folder.clone(), Arc::new(SystemClock));
     let policy = settings.policy().map_err(|error| config_error(error.to_string()))?;
     let service =
         AuthService::new(ports, secrets, policy).map_err(|error| config_error(error.to_string()))?;
-    let mut probes = storage.probes;
     probes.push(folder);
     Ok(Components { service: Arc::new(service), probes })
 }

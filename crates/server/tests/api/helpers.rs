@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey};
-use otp_core::ports::Probe;
-use otp_core::{AuthService, EmailAddress, Ports, Secrets};
-use otp_memory::{ManualClock, MemoryProbe, RecordingMailer, memory_ports};
+use otp_core::{AuthService, EmailAddress, Secrets};
+use otp_memory::{ManualClock, RecordingMailer};
 use otp_server::{Application, Components, Settings, build_storage};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -98,16 +97,9 @@ pub fn start_instance(
     mailer: Arc<RecordingMailer>,
     clock: Arc<ManualClock>,
 ) -> (String, actix_web::dev::ServerHandle) {
-    let ports = Ports {
-        users: storage.users,
-        sessions: storage.sessions,
-        codes: storage.codes,
-        rate_limiter: storage.rate_limiter,
-        mailer,
-        clock,
-    };
+    let (ports, probes) = storage.into_ports(mailer, clock);
     let service = AuthService::new(ports, secrets, settings.policy().unwrap()).unwrap();
-    let components = Components { service: Arc::new(service), probes: storage.probes };
+    let components = Components { service: Arc::new(service), probes };
     let app = Application::build(settings, components).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -135,20 +127,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     configure(&mut settings);
     let mailer = Arc::new(RecordingMailer::new());
     let clock = Arc::new(ManualClock::starting_now());
-    let storage = match crate::BACKEND {
-        Backend::Real => storage_for(&settings).await,
-        Backend::Memory => {
-            let ports = memory_ports(mailer.clone(), clock.clone());
-            let probes: Vec<Arc<dyn Probe>> = vec![Arc::new(MemoryProbe)];
-            otp_server::Storage {
-                users: ports.users,
-                sessions: ports.sessions,
-                codes: ports.codes,
-                rate_limiter: ports.rate_limiter,
-                probes,
-            }
-        }
-    };
+    // With no DATABASE_URL or REDIS_URL this gives the in-memory stores.
+    let storage = storage_for(&settings).await;
     let (address, handle) =
         start_instance(&settings, storage, shared_secrets(), mailer.clone(), clock.clone());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
