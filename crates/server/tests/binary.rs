@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+#[path = "support/database.rs"]
+mod database;
+use database::TestDatabase;
+
 struct Server {
     child: Child,
     address: String,
@@ -64,29 +68,6 @@ fn start(extra_env: &[(&str, &str)]) -> Server {
         }
     };
     Server { child, address, mail_dir, _dir: dir, log }
-}
-
-/// A fresh database for one test, dropped at the end.
-struct Database(String);
-
-impl Database {
-    fn new() -> Self {
-        let server = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base).to_owned();
-        Self(format!("{base}/otp_test_{}", uuid::Uuid::new_v4().simple()))
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let url = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(otp_postgres::drop_database(&url))
-        })
-        .join();
-    }
 }
 
 /// `TOKEN_SIGNING_KEY` and `SECRET_KEY` from `otp-server keygen`.
@@ -269,10 +250,10 @@ async fn a_configured_signing_key_keeps_tokens_valid_across_restarts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_postgres_accounts_and_sessions_survive_a_restart() {
-    let database = Database::new();
+    let database = TestDatabase::new();
     let (signing_key, secret_key) = generated_keys();
     let env = [
-        ("DATABASE_URL", database.0.as_str()),
+        ("DATABASE_URL", database.url.as_str()),
         ("TOKEN_SIGNING_KEY", signing_key.as_str()),
         ("SECRET_KEY", secret_key.as_str()),
     ];
@@ -312,9 +293,9 @@ async fn on_postgres_accounts_and_sessions_survive_a_restart() {
 
 #[test]
 fn migrate_creates_the_database_and_is_idempotent() {
-    let database = Database::new();
+    let database = TestDatabase::new();
     let dir = tempfile::tempdir().unwrap();
-    let run = || command(dir.path()).arg("migrate").env("DATABASE_URL", &database.0).output().unwrap();
+    let run = || command(dir.path()).arg("migrate").env("DATABASE_URL", &database.url).output().unwrap();
     let first = run();
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations"));
@@ -327,14 +308,14 @@ fn migrate_creates_the_database_and_is_idempotent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_processes_over_shared_postgres_and_redis_act_as_one_service() {
-    let database = Database::new();
+    let database = TestDatabase::new();
     let (signing_key, secret_key) = generated_keys();
     let mail = tempfile::tempdir().unwrap();
     let prefix = format!("otp-test:{}:", uuid::Uuid::new_v4().simple());
     let mail_dir = mail.path().to_str().unwrap().to_owned();
     let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let env = [
-        ("DATABASE_URL", database.0.as_str()),
+        ("DATABASE_URL", database.url.as_str()),
         ("REDIS_URL", redis.as_str()),
         ("REDIS_KEY_PREFIX", prefix.as_str()),
         ("TOKEN_SIGNING_KEY", signing_key.as_str()),
