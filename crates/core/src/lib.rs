@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod domain;
 mod error;
+pub mod mail;
 pub mod policy;
 pub mod ports;
 pub mod service;

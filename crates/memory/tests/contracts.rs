@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use otp_core::ports::{CodeStore, IdentityRepository, RateLimiter, SessionRepository, UserRepository};
+use otp_core::ports::{
+    CodeStore, IdentityRepository, MailOutbox, RateLimiter, SessionRepository, UserRepository,
+};
 use otp_memory::{
-    MemoryCodeStore, MemoryIdentityRepository, MemoryRateLimiter, MemorySessionRepository,
+    MemoryCodeStore, MemoryIdentityRepository, MemoryOutbox, MemoryRateLimiter, MemorySessionRepository,
     MemoryUserRepository,
 };
 
@@ -37,4 +39,9 @@ mod codes {
 mod rate_limits {
     use super::*;
     otp_core::rate_limiter_contract!(async { Arc::new(MemoryRateLimiter::new()) as Arc<dyn RateLimiter> });
+}
+
+mod outbox {
+    use super::*;
+    otp_core::mail_outbox_contract!(async { Arc::new(MemoryOutbox::new()) as Arc<dyn MailOutbox> });
 }

@@ -62,7 +62,8 @@ impl MailKind {
         }
     }
 
-    fn expires_in(&self) -> Option<Duration> {
+    /// How long the code the message carries stays valid, if it carries one.
+    pub fn expires_in(&self) -> Option<Duration> {
         match self {
             Self::SignInCode { expires_in, .. }
             | Self::RegistrationCode { expires_in, .. }

@@ -6,6 +6,7 @@
 mod clock;
 mod code_store;
 mod identity_repository;
+mod mail_outbox;
 mod mailer;
 mod oauth_provider;
 mod probe;
@@ -16,6 +17,7 @@ mod user_repository;
 pub use clock::{Clock, SystemClock};
 pub use code_store::{CodeKey, CodePurpose, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
+pub use mail_outbox::{ClaimedMessage, MailOutbox, NewOutboxMessage, OutboxId};
 pub use mailer::Mailer;
 pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity};
 pub use probe::Probe;

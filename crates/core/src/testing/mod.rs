@@ -12,6 +12,7 @@
 
 pub mod codes;
 pub mod identities;
+pub mod outbox;
 pub mod rate_limits;
 pub mod sessions;
 pub mod users;
@@ -140,6 +141,27 @@ macro_rules! rate_limiter_contract {
                 the_window_slides,
                 keys_are_counted_separately,
                 concurrent_hits_allow_exactly_max,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`outbox`] contract tests.
+#[macro_export]
+macro_rules! mail_outbox_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::outbox,
+            [
+                a_queued_message_is_claimed_once_with_its_content,
+                claims_return_the_oldest_first_up_to_the_limit,
+                a_completed_message_is_gone,
+                a_deferred_message_comes_back_when_due_with_its_attempts_counted,
+                an_expired_lease_makes_the_message_due_again,
+                a_released_message_is_due_at_once_without_spending_an_attempt,
+                depth_counts_queued_and_leased_messages,
+                concurrent_claims_never_share_a_message,
             ]
         );
     };
