@@ -5,6 +5,7 @@
 mod connection;
 mod error;
 mod identities;
+mod outbox;
 mod pool;
 mod probe;
 mod schema;
@@ -14,6 +15,7 @@ mod users;
 
 pub use error::PgError;
 pub use identities::PgIdentityRepository;
+pub use outbox::PgOutbox;
 pub use pool::{PgConfig, PgPool, build_pool, connect};
 pub use probe::PgProbe;
 pub use sessions::PgSessionRepository;

@@ -39,7 +39,7 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(identities -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, identities);
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, identities, mail_outbox);
 
 /// SQL functions the queries use.
 pub(crate) mod functions {
@@ -52,5 +52,16 @@ pub(crate) mod functions {
 
         /// `coalesce` of two nullable timestamps.
         fn coalesce(first: Nullable<Timestamptz>, second: Nullable<Timestamptz>) -> Nullable<Timestamptz>;
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Uuid,
+        sealed -> Text,
+        queued_at -> Timestamptz,
+        available_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        attempts -> Int4,
     }
 }

@@ -20,6 +20,10 @@ mod identities {
     otp_core::identity_repository_contract!(super::support::identities());
 }
 
+mod outbox {
+    otp_core::mail_outbox_contract!(super::support::outbox());
+}
+
 mod setup {
     use diesel_async::AsyncPgConnection;
     use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;

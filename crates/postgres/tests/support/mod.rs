@@ -12,10 +12,13 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use otp_core::crypto::TokenHash;
 use otp_core::domain::{PasswordHash, Session, User};
-use otp_core::ports::{IdentityRepository, LinkedIdentity, RotateOutcome, SessionRepository, UserRepository};
+use otp_core::ports::{
+    ClaimedMessage, IdentityRepository, LinkedIdentity, MailOutbox, NewOutboxMessage, OutboxId,
+    RotateOutcome, SessionRepository, UserRepository,
+};
 use otp_core::{EmailAddress, PortError, SessionId, UserId};
 use otp_postgres::{
-    PgConfig, PgIdentityRepository, PgPool, PgSessionRepository, PgUserRepository, connect,
+    PgConfig, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository, PgUserRepository, connect,
     create_database_if_missing, run_migrations,
 };
 use time::OffsetDateTime;
@@ -194,6 +197,44 @@ pub async fn identities() -> Arc<dyn IdentityRepository> {
     let db = TestDb::migrated().await;
     let pool = db.pool().await;
     Arc::new(OnTestDb { inner: PgIdentityRepository::new(pool.clone()), pool, _db: db })
+}
+
+pub async fn outbox() -> Arc<dyn MailOutbox> {
+    let db = TestDb::migrated().await;
+    let pool = db.pool().await;
+    Arc::new(OnTestDb { inner: PgOutbox::new(pool.clone()), pool, _db: db })
+}
+
+#[async_trait]
+impl MailOutbox for OnTestDb<PgOutbox> {
+    async fn enqueue(&self, message: &NewOutboxMessage) -> Result<(), PortError> {
+        self.inner.enqueue(message).await
+    }
+
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedMessage>, PortError> {
+        self.inner.claim(now, limit, lease).await
+    }
+
+    async fn complete(&self, id: OutboxId) -> Result<(), PortError> {
+        self.inner.complete(id).await
+    }
+
+    async fn retry_at(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), PortError> {
+        self.inner.retry_at(id, at).await
+    }
+
+    async fn release(&self, id: OutboxId, now: OffsetDateTime) -> Result<(), PortError> {
+        self.inner.release(id, now).await
+    }
+
+    async fn depth(&self) -> Result<u64, PortError> {
+        self.inner.depth().await
+    }
 }
 
 #[async_trait]
