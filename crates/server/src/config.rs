@@ -116,6 +116,10 @@ pub struct Settings {
     pub smtp_username: Option<String>,
     pub smtp_password: Option<SecretString>,
     pub smtp_tls: Option<String>,
+    pub smtp_timeout_seconds: u64,
+    pub smtp_ca_file: Option<PathBuf>,
+    pub mail_max_attempts: u32,
+    pub mail_retry_max_seconds: u64,
     pub argon2_max_concurrency: Option<usize>,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
@@ -124,6 +128,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         let policy = AuthPolicy::default();
+        let delivery = otp_core::mail::DeliveryPolicy::default();
         Self {
             app_env: Environment::Development,
             app_name: "OTP Auth".to_owned(),
@@ -161,6 +166,10 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             smtp_tls: None,
+            smtp_timeout_seconds: 10,
+            smtp_ca_file: None,
+            mail_max_attempts: delivery.max_attempts,
+            mail_retry_max_seconds: delivery.max_retry.as_secs(),
             argon2_max_concurrency: None,
             shutdown_timeout_seconds: 30,
             workers: None,
@@ -290,7 +299,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            39,
+            43,
             "a key was added or removed: document it in .env.example and docs/operations.md"
         );
     }

@@ -6,6 +6,7 @@ pub mod config;
 mod dto;
 mod extract;
 pub mod forwarded;
+pub mod mail;
 pub mod problem;
 pub mod routes;
 pub mod startup;

@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::Ports;
-use otp_core::ports::{Clock, CodeStore, Mailer, Probe, RateLimiter, SessionRepository, UserRepository};
-use otp_memory::{
-    MemoryCodeStore, MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+use otp_core::ports::{
+    Clock, CodeStore, MailOutbox, Mailer, Probe, RateLimiter, SessionRepository, UserRepository,
 };
-use otp_postgres::{PgConfig, PgProbe, PgSessionRepository, PgUserRepository};
+use otp_memory::{
+    MemoryCodeStore, MemoryOutbox, MemoryProbe, MemoryRateLimiter, MemorySessionRepository,
+    MemoryUserRepository,
+};
+use otp_postgres::{PgConfig, PgOutbox, PgProbe, PgSessionRepository, PgUserRepository};
 use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe, RedisRateLimiter};
 use secrecy::ExposeSecret;
 
@@ -28,6 +31,8 @@ pub struct Storage {
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Mail waiting for delivery (with the accounts: PostgreSQL or memory).
+    pub outbox: Arc<dyn MailOutbox>,
     /// What `/ready` checks.
     pub probes: Vec<Arc<dyn Probe>>,
 }
@@ -65,7 +70,8 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
 /// [`StartupError`] when a URL is invalid or start-up migrations fail.
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
-    let (users, sessions): (Arc<dyn UserRepository>, Arc<dyn SessionRepository>) =
+    type Accounts = (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn MailOutbox>);
+    let (users, sessions, outbox): Accounts =
         match &settings.database_url {
             Some(url) => {
                 let url = url.expose_secret();
@@ -81,12 +87,20 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
                 };
                 let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
                 probes.push(Arc::new(PgProbe::new(pool.clone())));
-                tracing::info!("accounts and sessions in PostgreSQL");
-                (Arc::new(PgUserRepository::new(pool.clone())), Arc::new(PgSessionRepository::new(pool)))
+                tracing::info!("accounts, sessions and the mail outbox in PostgreSQL");
+                (
+                    Arc::new(PgUserRepository::new(pool.clone())),
+                    Arc::new(PgSessionRepository::new(pool.clone())),
+                    Arc::new(PgOutbox::new(pool)),
+                )
             }
             None => {
-                tracing::info!("accounts and sessions in memory");
-                (Arc::new(MemoryUserRepository::new()), Arc::new(MemorySessionRepository::new()))
+                tracing::info!("accounts, sessions and the mail outbox in memory");
+                (
+                    Arc::new(MemoryUserRepository::new()),
+                    Arc::new(MemorySessionRepository::new()),
+                    Arc::new(MemoryOutbox::new()),
+                )
             }
         };
     let (codes, rate_limiter): (Arc<dyn CodeStore>, Arc<dyn RateLimiter>) = match &settings.redis_url {
@@ -114,5 +128,5 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
     if settings.database_url.is_none() || settings.redis_url.is_none() {
         probes.push(Arc::new(MemoryProbe));
     }
-    Ok(Storage { users, sessions, codes, rate_limiter, probes })
+    Ok(Storage { users, sessions, codes, rate_limiter, outbox, probes })
 }

@@ -86,14 +86,27 @@ fn stop(mut server: Server) {
     assert!(server.child.wait().unwrap().success());
 }
 
+/// The code in the newest mail file not read before, waiting for it to arrive: the
+/// server queues mail and its delivery worker writes the file a moment after the answer.
 fn newest_code(mail_dir: &Path) -> String {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(mail_dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last().expect("a mail file")).unwrap();
+    static SEEN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let newest = loop {
+        let mut seen = SEEN.lock().unwrap();
+        let mut fresh: Vec<PathBuf> = std::fs::read_dir(mail_dir)
+            .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+            .unwrap_or_default();
+        fresh.retain(|path| path.extension().is_some_and(|ext| ext == "eml") && !seen.contains(path));
+        fresh.sort();
+        if let Some(newest) = fresh.last().cloned() {
+            seen.extend(fresh);
+            break newest;
+        }
+        assert!(std::time::Instant::now() < deadline, "no new mail in {}", mail_dir.display());
+        drop(seen);
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let text = std::fs::read_to_string(newest).unwrap();
     text.lines()
         .map(str::trim)
         .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))

@@ -144,6 +144,11 @@ impl DeliveryWorker {
         Ok(true)
     }
 
+    /// How many messages wait in the outbox, or `None` when it cannot be read.
+    pub async fn pending(&self) -> Option<u64> {
+        self.outbox.depth().await.ok()
+    }
+
     /// Delivers until `shutdown` completes: a round whenever a message is queued, and at
     /// least every [`DeliveryPolicy::idle_poll`] for retries. A round in progress is
     /// finished before it stops, so no claimed message is left half-handled.
