@@ -95,8 +95,12 @@ pub fn smtp_config(settings: &Settings) -> Result<Option<SmtpConfig>, StartupErr
             Some(SmtpCredentials { username: username.clone(), password: password.clone() })
         }
         (None, None) => None,
-        (Some(_), None) => return Err(StartupError::Config("SMTP_USERNAME is set without SMTP_PASSWORD".into())),
-        (None, Some(_)) => return Err(StartupError::Config("SMTP_PASSWORD is set without SMTP_USERNAME".into())),
+        (Some(_), None) => {
+            return Err(StartupError::Config("SMTP_USERNAME is set without SMTP_PASSWORD".into()));
+        }
+        (None, Some(_)) => {
+            return Err(StartupError::Config("SMTP_PASSWORD is set without SMTP_USERNAME".into()));
+        }
     };
     let mut config = SmtpConfig::new(host, port, settings.from_email.clone());
     config.tls = tls;

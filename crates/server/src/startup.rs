@@ -74,9 +74,9 @@ impl Application {
         let port = listener.local_addr().map_err(bind_error)?.port();
         let trusted_proxies =
             TrustedProxies::parse(&settings.trusted_proxies).map_err(StartupError::Config)?;
-        let delivery = components
-            .delivery
-            .map(|worker| MailDelivery::start(worker, Duration::from_secs(settings.shutdown_timeout_seconds)));
+        let delivery = components.delivery.map(|worker| {
+            MailDelivery::start(worker, Duration::from_secs(settings.shutdown_timeout_seconds))
+        });
         let state = web::Data::new(AppState {
             service: components.service,
             trusted_proxies,

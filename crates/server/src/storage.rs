@@ -71,38 +71,37 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
     type Accounts = (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn MailOutbox>);
-    let (users, sessions, outbox): Accounts =
-        match &settings.database_url {
-            Some(url) => {
-                let url = url.expose_secret();
-                if settings.run_migrations() {
-                    migrate(url).await?;
-                }
-                let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
-                let config = PgConfig {
-                    max_connections: settings.database_pool_size.max(1),
-                    connect_timeout: timeout,
-                    wait_timeout: timeout,
-                    ..PgConfig::new(url)
-                };
-                let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
-                probes.push(Arc::new(PgProbe::new(pool.clone())));
-                tracing::info!("accounts, sessions and the mail outbox in PostgreSQL");
-                (
-                    Arc::new(PgUserRepository::new(pool.clone())),
-                    Arc::new(PgSessionRepository::new(pool.clone())),
-                    Arc::new(PgOutbox::new(pool)),
-                )
+    let (users, sessions, outbox): Accounts = match &settings.database_url {
+        Some(url) => {
+            let url = url.expose_secret();
+            if settings.run_migrations() {
+                migrate(url).await?;
             }
-            None => {
-                tracing::info!("accounts, sessions and the mail outbox in memory");
-                (
-                    Arc::new(MemoryUserRepository::new()),
-                    Arc::new(MemorySessionRepository::new()),
-                    Arc::new(MemoryOutbox::new()),
-                )
-            }
-        };
+            let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
+            let config = PgConfig {
+                max_connections: settings.database_pool_size.max(1),
+                connect_timeout: timeout,
+                wait_timeout: timeout,
+                ..PgConfig::new(url)
+            };
+            let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
+            probes.push(Arc::new(PgProbe::new(pool.clone())));
+            tracing::info!("accounts, sessions and the mail outbox in PostgreSQL");
+            (
+                Arc::new(PgUserRepository::new(pool.clone())),
+                Arc::new(PgSessionRepository::new(pool.clone())),
+                Arc::new(PgOutbox::new(pool)),
+            )
+        }
+        None => {
+            tracing::info!("accounts, sessions and the mail outbox in memory");
+            (
+                Arc::new(MemoryUserRepository::new()),
+                Arc::new(MemorySessionRepository::new()),
+                Arc::new(MemoryOutbox::new()),
+            )
+        }
+    };
     let (codes, rate_limiter): (Arc<dyn CodeStore>, Arc<dyn RateLimiter>) = match &settings.redis_url {
         Some(url) => {
             let timeout = Duration::from_millis(settings.redis_timeout_ms.max(10));
