@@ -221,6 +221,9 @@ def check_k8s(data: dict, docker: dict, report: Report) -> None:
         for pattern in REAL_KEY_PATTERNS:
             report.check(not pattern.search(value), f"k8s {secret_file}: {key} looks like a real key")
     report.check(secret_file.endswith(".example.yaml"), "k8s: the Secret template's file name must end in .example.yaml")
+    # A forgotten placeholder must stop the server, not become the key (wiring.rs).
+    report.check(len(secrets.get("SECRET_KEY", "").encode()) < 32, f"k8s {secret_file}: the SECRET_KEY placeholder must be under 32 bytes, or the server accepts it as the secret")
+    report.check(not secrets.get("TOKEN_SIGNING_KEY", "").startswith("k4."), f"k8s {secret_file}: the TOKEN_SIGNING_KEY placeholder must not look like a PASERK")
 
     spec = deployment.get("spec") or {}
     template = spec.get("template") or {}
@@ -318,6 +321,7 @@ def self_test(root: Path) -> list[str]:
         ("readiness on /health", lambda d: deployment(d)["containers"][0]["readinessProbe"]["httpGet"].__setitem__("path", "/health"), "readinessProbe must GET /ready"),
         ("short grace period", lambda d: deployment(d).__setitem__("terminationGracePeriodSeconds", 30), "terminationGracePeriodSeconds 30 must exceed"),
         ("real key in the Secret", lambda d: d["k8s"]["secret.example.yaml"]["stringData"].__setitem__("SECRET_KEY", "ab" * 32), "SECRET_KEY looks like a real key"),
+        ("placeholder the server would accept", lambda d: d["k8s"]["secret.example.yaml"]["stringData"].__setitem__("SECRET_KEY", "REPLACE_WITH_SECRET_KEY_FROM_KEYGEN"), "must be under 32 bytes"),
         ("secret in the ConfigMap", lambda d: d["k8s"]["configmap.yaml"]["data"].__setitem__("SECRET_KEY", "x"), "are secrets"),
         ("Service selects nothing", lambda d: d["k8s"]["service.yaml"]["spec"]["selector"].__setitem__("app.kubernetes.io/name", "other"), "k8s Service: selector"),
         ("writable root", lambda d: deployment(d)["containers"][0]["securityContext"].__setitem__("readOnlyRootFilesystem", False), "read-only"),
