@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use otp_core::ports::{CodeStore, IdentityRepository, RateLimiter, SessionRepository, UserRepository};
+use otp_core::ports::{
+    AuditLog, CodeStore, IdentityRepository, RateLimiter, SessionRepository, UserRepository,
+};
 use otp_memory::{
-    MemoryCodeStore, MemoryIdentityRepository, MemoryRateLimiter, MemorySessionRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryRateLimiter, MemorySessionRepository,
     MemoryUserRepository,
 };
 
@@ -37,4 +39,9 @@ mod codes {
 mod rate_limits {
     use super::*;
     otp_core::rate_limiter_contract!(async { Arc::new(MemoryRateLimiter::new()) as Arc<dyn RateLimiter> });
+}
+
+mod audit {
+    use super::*;
+    otp_core::audit_log_contract!(async { Arc::new(MemoryAuditLog::new()) as Arc<dyn AuditLog> });
 }

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod audit_log;
 mod connection;
 mod error;
 mod identities;
@@ -12,6 +13,7 @@ mod sessions;
 mod setup;
 mod users;
 
+pub use audit_log::PgAuditLog;
 pub use error::PgError;
 pub use identities::PgIdentityRepository;
 pub use pool::{PgConfig, PgPool, build_pool, connect};

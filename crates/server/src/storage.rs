@@ -1,16 +1,19 @@
-//! The stores the settings select: PostgreSQL for accounts and sessions when
-//! `DATABASE_URL` is set, Redis for codes and rate limits when `REDIS_URL` is set, and
+//! The stores the settings select: PostgreSQL for accounts, sessions and the audit
+//! log when `DATABASE_URL` is set, Redis for codes and rate limits when `REDIS_URL` is set, and
 //! the in-memory adapters otherwise.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::Ports;
-use otp_core::ports::{Clock, CodeStore, Mailer, Probe, RateLimiter, SessionRepository, UserRepository};
-use otp_memory::{
-    MemoryCodeStore, MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+use otp_core::ports::{
+    AuditLog, Clock, CodeStore, Mailer, Probe, RateLimiter, SessionRepository, UserRepository,
 };
-use otp_postgres::{PgConfig, PgProbe, PgSessionRepository, PgUserRepository};
+use otp_memory::{
+    MemoryAuditLog, MemoryCodeStore, MemoryProbe, MemoryRateLimiter, MemorySessionRepository,
+    MemoryUserRepository,
+};
+use otp_postgres::{PgAuditLog, PgConfig, PgProbe, PgSessionRepository, PgUserRepository};
 use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe, RedisRateLimiter};
 use secrecy::ExposeSecret;
 
@@ -24,6 +27,8 @@ pub struct Storage {
     pub users: Arc<dyn UserRepository>,
     /// Sessions.
     pub sessions: Arc<dyn SessionRepository>,
+    /// What administrators did.
+    pub audit_log: Arc<dyn AuditLog>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
@@ -41,6 +46,7 @@ impl Storage {
             sessions: self.sessions,
             codes: self.codes,
             rate_limiter: self.rate_limiter,
+            audit_log: self.audit_log,
             mailer,
             clock,
         };
@@ -65,30 +71,38 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
 /// [`StartupError`] when a URL is invalid or start-up migrations fail.
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
-    let (users, sessions): (Arc<dyn UserRepository>, Arc<dyn SessionRepository>) =
-        match &settings.database_url {
-            Some(url) => {
-                let url = url.expose_secret();
-                if settings.run_migrations() {
-                    migrate(url).await?;
-                }
-                let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
-                let config = PgConfig {
-                    max_connections: settings.database_pool_size.max(1),
-                    connect_timeout: timeout,
-                    wait_timeout: timeout,
-                    ..PgConfig::new(url)
-                };
-                let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
-                probes.push(Arc::new(PgProbe::new(pool.clone())));
-                tracing::info!("accounts and sessions in PostgreSQL");
-                (Arc::new(PgUserRepository::new(pool.clone())), Arc::new(PgSessionRepository::new(pool)))
+    type Durable = (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn AuditLog>);
+    let (users, sessions, audit_log): Durable = match &settings.database_url {
+        Some(url) => {
+            let url = url.expose_secret();
+            if settings.run_migrations() {
+                migrate(url).await?;
             }
-            None => {
-                tracing::info!("accounts and sessions in memory");
-                (Arc::new(MemoryUserRepository::new()), Arc::new(MemorySessionRepository::new()))
-            }
-        };
+            let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
+            let config = PgConfig {
+                max_connections: settings.database_pool_size.max(1),
+                connect_timeout: timeout,
+                wait_timeout: timeout,
+                ..PgConfig::new(url)
+            };
+            let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
+            probes.push(Arc::new(PgProbe::new(pool.clone())));
+            tracing::info!("accounts, sessions and the audit log in PostgreSQL");
+            (
+                Arc::new(PgUserRepository::new(pool.clone())),
+                Arc::new(PgSessionRepository::new(pool.clone())),
+                Arc::new(PgAuditLog::new(pool)),
+            )
+        }
+        None => {
+            tracing::info!("accounts, sessions and the audit log in memory");
+            (
+                Arc::new(MemoryUserRepository::new()),
+                Arc::new(MemorySessionRepository::new()),
+                Arc::new(MemoryAuditLog::new()),
+            )
+        }
+    };
     let (codes, rate_limiter): (Arc<dyn CodeStore>, Arc<dyn RateLimiter>) = match &settings.redis_url {
         Some(url) => {
             let timeout = Duration::from_millis(settings.redis_timeout_ms.max(10));
@@ -114,5 +128,5 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
     if settings.database_url.is_none() || settings.redis_url.is_none() {
         probes.push(Arc::new(MemoryProbe));
     }
-    Ok(Storage { users, sessions, codes, rate_limiter, probes })
+    Ok(Storage { users, sessions, audit_log, codes, rate_limiter, probes })
 }
