@@ -10,7 +10,9 @@ use std::net::IpAddr;
 
 use super::{AuthService, Principal};
 use crate::UserId;
-use crate::domain::{AdminAction, AuditEntry, AuditEntryId, ClientContext, MAX_EMAIL_LENGTH, Role, User};
+use crate::domain::{
+    AdminAction, AuditEntry, AuditEntryId, ClientContext, EmailAddress, MAX_EMAIL_LENGTH, Role, User,
+};
 use crate::error::{AuthError, ValidationError};
 use crate::ports::UserListQuery;
 
@@ -94,23 +96,31 @@ fn paginate<T, C>(mut items: Vec<T>, size: usize, cursor: impl Fn(&T) -> C) -> (
     (items, next)
 }
 
+fn is_configured_admin(user: &User, admin_email: Option<&EmailAddress>) -> bool {
+    user.is_verified() && admin_email == Some(&user.email)
+}
+
+fn effective_role(user: &User, admin_email: Option<&EmailAddress>) -> Role {
+    if user.is_verified() && (user.role == Role::Admin || is_configured_admin(user, admin_email)) {
+        Role::Admin
+    } else {
+        Role::User
+    }
+}
+
 impl AuthService {
     /// The role that counts for `user`: [`Role::Admin`] when the address is verified
     /// and either the stored role is `admin` or the address is `ADMIN_EMAIL`;
     /// [`Role::User`] otherwise. An account whose address is not verified is never an
     /// administrator.
     pub fn effective_role(&self, user: &User) -> Role {
-        if user.is_verified() && (user.role == Role::Admin || self.is_configured_admin(user)) {
-            Role::Admin
-        } else {
-            Role::User
-        }
+        effective_role(user, self.policy.admin_email.as_ref())
     }
 
     /// Whether `user` is the verified `ADMIN_EMAIL` account, whose role comes from the
     /// configuration and which other administrators cannot demote, disable or delete.
     fn is_configured_admin(&self, user: &User) -> bool {
-        user.is_verified() && self.policy.admin_email.as_ref() == Some(&user.email)
+        is_configured_admin(user, self.policy.admin_email.as_ref())
     }
 
     /// Checks that the caller is an administrator.
@@ -325,6 +335,33 @@ impl AuthService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn account(address: &str, verified: bool, role: Role) -> User {
+        let email = EmailAddress::parse(address).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let user =
+            if verified { User::new_verified(email, now) } else { User::new_unverified(email, None, now) };
+        User { role, ..user }
+    }
+
+    #[test]
+    fn the_admin_email_account_is_an_admin_only_once_verified() {
+        let root = EmailAddress::parse("root@example.com").unwrap();
+        assert_eq!(effective_role(&account("root@example.com", true, Role::User), Some(&root)), Role::Admin);
+        assert_eq!(effective_role(&account("root@example.com", false, Role::User), Some(&root)), Role::User);
+        assert_eq!(effective_role(&account("root@example.com", true, Role::User), None), Role::User);
+        assert!(!is_configured_admin(&account("root@example.com", false, Role::Admin), Some(&root)));
+        assert!(is_configured_admin(&account("root@example.com", true, Role::User), Some(&root)));
+    }
+
+    #[test]
+    fn a_granted_role_counts_only_while_the_address_is_verified() {
+        let root = EmailAddress::parse("root@example.com").unwrap();
+        assert_eq!(effective_role(&account("ann@example.com", true, Role::Admin), Some(&root)), Role::Admin);
+        assert_eq!(effective_role(&account("ann@example.com", false, Role::Admin), Some(&root)), Role::User);
+        assert_eq!(effective_role(&account("ann@example.com", true, Role::User), Some(&root)), Role::User);
+        assert!(!is_configured_admin(&account("ann@example.com", true, Role::Admin), Some(&root)));
+    }
 
     #[test]
     fn page_sizes_default_cap_and_refuse_zero() {
