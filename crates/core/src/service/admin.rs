@@ -84,6 +84,10 @@ fn search_text(raw: Option<String>) -> Result<Option<String>, ValidationError> {
     if text.chars().count() > MAX_SEARCH_CHARS {
         return Err(ValidationError::new("q", "must be at most 254 characters"));
     }
+    // No address holds one, and some stores cannot even compare with one (NUL).
+    if text.chars().any(char::is_control) {
+        return Err(ValidationError::new("q", "must not contain control characters"));
+    }
     Ok(Some(text))
 }
 
@@ -378,6 +382,9 @@ mod tests {
         assert_eq!(search_text(None).unwrap(), None);
         assert!(search_text(Some("a".repeat(254))).is_ok());
         assert_eq!(search_text(Some("a".repeat(255))).unwrap_err().field, "q");
+        for control in ["a\0b", "a\nb", "\u{7f}"] {
+            assert_eq!(search_text(Some(control.into())).unwrap_err().field, "q", "{control:?}");
+        }
     }
 
     #[test]

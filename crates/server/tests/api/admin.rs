@@ -165,6 +165,8 @@ async fn bad_listing_parameters_are_422() {
         "limit=many".to_owned(),
         "cursor=not-a-cursor".to_owned(),
         format!("q={long}"),
+        "q=a%00b".to_owned(),
+        "q=a%0Ab".to_owned(),
         "page=2".to_owned(),
     ] {
         let response = admin.get(&format!("/admin/users?{query}")).await;
