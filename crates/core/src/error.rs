@@ -99,6 +99,13 @@ pub enum AuthError {
     /// The named resource does not exist or does not belong to the caller.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The caller is signed in but lacks the role the operation needs.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// An administrator asked for something the rules do not allow on this account
+    /// (disabling or deleting themself, demoting the `ADMIN_EMAIL` account, ...).
+    #[error("{0}")]
+    ActionRefused(&'static str),
     /// A backing service is unreachable.
     #[error("a backing service is unavailable")]
     Unavailable(#[source] PortError),
@@ -130,6 +137,8 @@ impl AuthError {
             Self::RateLimited { .. } => "rate_limited",
             Self::TokenInvalid(_) => "token_invalid",
             Self::NotFound(_) => "not_found",
+            Self::Forbidden(_) => "forbidden",
+            Self::ActionRefused(_) => "action_refused",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }

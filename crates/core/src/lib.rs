@@ -15,5 +15,6 @@ pub mod testing;
 pub use domain::{ClientContext, EmailAddress, OtpCode, Password, SessionId, UserId};
 pub use error::{AuthError, BoxError, PortError, ValidationError};
 pub use policy::AuthPolicy;
+pub use service::admin::Administrator;
 pub use service::login::LoginOutcome;
 pub use service::{Action, AuthService, Ports, Principal, Secrets, SignedIn};

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{MAX_CODE_LENGTH, MIN_CODE_LENGTH};
+use crate::domain::{EmailAddress, MAX_CODE_LENGTH, MIN_CODE_LENGTH};
 use crate::error::ValidationError;
 use crate::ports::RateLimit;
 
@@ -33,6 +33,9 @@ pub struct AuthPolicy {
     pub token_issuer: String,
     /// `aud` of access tokens (`TOKEN_AUDIENCE`).
     pub token_audience: String,
+    /// The account that is an administrator whenever its address is verified
+    /// (`ADMIN_EMAIL`, unset by default: then only accounts given the role are).
+    pub admin_email: Option<EmailAddress>,
 }
 
 impl Default for AuthPolicy {
@@ -48,6 +51,7 @@ impl Default for AuthPolicy {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             token_issuer: "otp-auth".to_owned(),
             token_audience: "otp-auth".to_owned(),
+            admin_email: None,
         }
     }
 }

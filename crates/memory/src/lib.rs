@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod audit_log;
 mod clock;
 mod codes;
 mod folder_mailer;
@@ -14,6 +15,7 @@ mod recording_mailer;
 mod sessions;
 mod users;
 
+pub use audit_log::MemoryAuditLog;
 pub use clock::ManualClock;
 pub use codes::MemoryCodeStore;
 pub use folder_mailer::FolderMailer;
@@ -37,6 +39,7 @@ pub fn memory_ports(mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Ports {
         sessions: Arc::new(MemorySessionRepository::new()),
         codes: Arc::new(MemoryCodeStore::new()),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
+        audit_log: Arc::new(MemoryAuditLog::new()),
         mailer,
         clock,
     }

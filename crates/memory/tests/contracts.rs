@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use otp_core::ports::{
-    CodeStore, IdentityRepository, MailOutbox, RateLimiter, SessionRepository, UserRepository,
+    AuditLog, CodeStore, IdentityRepository, MailOutbox, RateLimiter, SessionRepository, UserRepository,
 };
 use otp_memory::{
-    MemoryCodeStore, MemoryIdentityRepository, MemoryOutbox, MemoryRateLimiter, MemorySessionRepository,
-    MemoryUserRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOutbox, MemoryRateLimiter,
+    MemorySessionRepository, MemoryUserRepository,
 };
 
 mod users {
@@ -44,4 +44,9 @@ mod rate_limits {
 mod outbox {
     use super::*;
     otp_core::mail_outbox_contract!(async { Arc::new(MemoryOutbox::new()) as Arc<dyn MailOutbox> });
+}
+
+mod audit {
+    use super::*;
+    otp_core::audit_log_contract!(async { Arc::new(MemoryAuditLog::new()) as Arc<dyn AuditLog> });
 }

@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod audit_log;
 mod connection;
 mod error;
 mod identities;
@@ -13,6 +14,7 @@ mod sessions;
 mod setup;
 mod users;
 
+pub use audit_log::PgAuditLog;
 pub use error::PgError;
 pub use identities::PgIdentityRepository;
 pub use outbox::PgOutbox;

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use otp_core::AuthPolicy;
 use otp_core::ports::RateLimit;
+use otp_core::{AuthPolicy, EmailAddress};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -123,6 +123,7 @@ pub struct Settings {
     pub argon2_max_concurrency: Option<usize>,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
+    pub admin_email: Option<String>,
 }
 
 impl Default for Settings {
@@ -173,6 +174,7 @@ impl Default for Settings {
             argon2_max_concurrency: None,
             shutdown_timeout_seconds: 30,
             workers: None,
+            admin_email: None,
         }
     }
 }
@@ -218,6 +220,13 @@ impl Settings {
     /// # Errors
     /// [`ConfigError::Invalid`] when a value is out of range.
     pub fn policy(&self) -> Result<AuthPolicy, ConfigError> {
+        let admin_email = self
+            .admin_email
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(EmailAddress::parse)
+            .transpose()
+            .map_err(|error| ConfigError::Invalid(format!("ADMIN_EMAIL: {error}")))?;
         let policy = AuthPolicy {
             code_length: self.otp_length,
             code_ttl: Duration::from_secs(self.otp_expire_seconds),
@@ -229,6 +238,7 @@ impl Settings {
             refresh_token_ttl: Duration::from_secs(self.refresh_token_expire_days.saturating_mul(86_400)),
             token_issuer: self.token_issuer.clone(),
             token_audience: self.token_audience.clone(),
+            admin_email,
         };
         policy.validate().map_err(|error| ConfigError::Invalid(error.to_string()))?;
         Ok(policy)
@@ -277,6 +287,14 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_email_is_normalised_and_checked() {
+        let settings = Settings { admin_email: Some(" Root@Example.COM ".into()), ..Settings::default() };
+        assert_eq!(settings.policy().unwrap().admin_email.unwrap().as_str(), "root@example.com");
+        let settings = Settings { admin_email: Some("not an address".into()), ..Settings::default() };
+        assert!(settings.policy().unwrap_err().to_string().contains("ADMIN_EMAIL"));
+    }
+
+    #[test]
     fn cors_origins_merge_the_list_and_the_frontend() {
         let settings = Settings {
             cors_allowed_origins: "https://a.example, https://b.example".into(),
@@ -299,7 +317,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            43,
+            44,
             "a key was added or removed: document it in .env.example and docs/operations.md"
         );
     }

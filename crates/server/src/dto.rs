@@ -2,7 +2,7 @@
 //! `SecretString`s so they never print.
 
 use otp_core::crypto::rfc3339;
-use otp_core::domain::{Session, User};
+use otp_core::domain::{AuditEntry, Role, Session, User};
 use otp_core::{EmailAddress, SessionId, SignedIn};
 use secrecy::SecretString;
 use serde::de::{self, Visitor};
@@ -219,4 +219,97 @@ pub(crate) struct KeysResponse {
     pub issuer: String,
     pub audience: String,
     pub keys: Vec<PublicKey>,
+}
+
+/// `GET /admin/users` and `GET /admin/audit-log` query strings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery {
+    /// Text the address must contain (users only).
+    pub q: Option<String>,
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoleRequest {
+    pub role: String,
+}
+
+/// An account as administrators see it; `role` is the role that counts.
+#[derive(Serialize)]
+pub(crate) struct AdminUserView {
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub email_verified_at: Option<String>,
+    pub has_password: bool,
+    pub role: &'static str,
+    pub disabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_code_verified_at: Option<String>,
+}
+
+impl AdminUserView {
+    pub fn new(user: &User, role: Role) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            email_verified: user.is_verified(),
+            email_verified_at: user.email_verified_at.map(rfc3339),
+            has_password: user.password_hash.is_some(),
+            role: role.as_str(),
+            disabled: user.disabled,
+            created_at: rfc3339(user.created_at),
+            updated_at: rfc3339(user.updated_at),
+            last_code_verified_at: user.last_code_verified_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct UsersResponse {
+    pub users: Vec<AdminUserView>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct SessionsRevoked {
+    pub sessions_ended: u64,
+}
+
+#[derive(Serialize)]
+pub(crate) struct AuditEntryView {
+    pub id: String,
+    pub at: String,
+    pub actor_id: String,
+    pub actor_email: String,
+    pub action: &'static str,
+    pub target_id: Option<String>,
+    pub target_email: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl From<&AuditEntry> for AuditEntryView {
+    fn from(entry: &AuditEntry) -> Self {
+        Self {
+            id: entry.id.to_string(),
+            at: rfc3339(entry.at),
+            actor_id: entry.actor_id.to_string(),
+            actor_email: entry.actor_email.to_string(),
+            action: entry.action.as_str(),
+            target_id: entry.target_id.map(|id| id.to_string()),
+            target_email: entry.target_email.as_ref().map(ToString::to_string),
+            ip: entry.ip.map(|ip| ip.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct AuditLogResponse {
+    pub entries: Vec<AuditEntryView>,
+    pub next_cursor: Option<String>,
 }

@@ -6,9 +6,10 @@
 //! | `payload_too_large` | 413 |
 //! | `unsupported_media_type` | 415 |
 //! | `invalid_credentials`, `token_invalid` | 401 |
-//! | `email_not_verified`, `account_disabled` | 403 |
+//! | `email_not_verified`, `account_disabled`, `forbidden` | 403 |
 //! | `not_found` | 404 |
 //! | `method_not_allowed` | 405 |
+//! | `action_refused` | 409 |
 //! | `otp_invalid`, `otp_expired`, `otp_attempts_exceeded` | 400 |
 //! | `otp_cooldown`, `rate_limited` | 429 with `Retry-After` |
 //! | `unavailable` | 503 |
@@ -106,7 +107,10 @@ impl From<AuthError> for ApiError {
         let status = match &error {
             AuthError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::InvalidCredentials | AuthError::TokenInvalid(_) => StatusCode::UNAUTHORIZED,
-            AuthError::EmailNotVerified | AuthError::AccountDisabled => StatusCode::FORBIDDEN,
+            AuthError::EmailNotVerified | AuthError::AccountDisabled | AuthError::Forbidden(_) => {
+                StatusCode::FORBIDDEN
+            }
+            AuthError::ActionRefused(_) => StatusCode::CONFLICT,
             AuthError::OtpInvalid { .. } | AuthError::OtpExpired | AuthError::OtpAttemptsExceeded => {
                 StatusCode::BAD_REQUEST
             }

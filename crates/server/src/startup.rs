@@ -207,7 +207,7 @@ fn cors(origins: Vec<String>) -> Cors {
                 .is_some_and(|host| origin.split_once("://").is_some_and(|(_, rest)| rest == host));
             same_host || origins.iter().any(|allowed| allowed == origin)
         })
-        .allowed_methods([Method::GET, Method::POST, Method::DELETE])
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .expose_headers([header::RETRY_AFTER])
         .max_age(3600)

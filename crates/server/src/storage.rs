@@ -1,5 +1,5 @@
-//! The stores the settings select: PostgreSQL for accounts and sessions when
-//! `DATABASE_URL` is set, Redis for codes and rate limits when `REDIS_URL` is set, and
+//! The stores the settings select: PostgreSQL for accounts, sessions and the audit
+//! log when `DATABASE_URL` is set, Redis for codes and rate limits when `REDIS_URL` is set, and
 //! the in-memory adapters otherwise.
 
 use std::sync::Arc;
@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use otp_core::Ports;
 use otp_core::ports::{
-    Clock, CodeStore, MailOutbox, Mailer, Probe, RateLimiter, SessionRepository, UserRepository,
+    AuditLog, Clock, CodeStore, MailOutbox, Mailer, Probe, RateLimiter, SessionRepository, UserRepository,
 };
 use otp_memory::{
-    MemoryCodeStore, MemoryOutbox, MemoryProbe, MemoryRateLimiter, MemorySessionRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryOutbox, MemoryProbe, MemoryRateLimiter, MemorySessionRepository,
     MemoryUserRepository,
 };
-use otp_postgres::{PgConfig, PgOutbox, PgProbe, PgSessionRepository, PgUserRepository};
+use otp_postgres::{PgAuditLog, PgConfig, PgOutbox, PgProbe, PgSessionRepository, PgUserRepository};
 use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe, RedisRateLimiter};
 use secrecy::ExposeSecret;
 
@@ -27,6 +27,8 @@ pub struct Storage {
     pub users: Arc<dyn UserRepository>,
     /// Sessions.
     pub sessions: Arc<dyn SessionRepository>,
+    /// What administrators did.
+    pub audit_log: Arc<dyn AuditLog>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
@@ -46,6 +48,7 @@ impl Storage {
             sessions: self.sessions,
             codes: self.codes,
             rate_limiter: self.rate_limiter,
+            audit_log: self.audit_log,
             mailer,
             clock,
         };
@@ -70,8 +73,9 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
 /// [`StartupError`] when a URL is invalid or start-up migrations fail.
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
-    type Accounts = (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn MailOutbox>);
-    let (users, sessions, outbox): Accounts = match &settings.database_url {
+    type Durable =
+        (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn AuditLog>, Arc<dyn MailOutbox>);
+    let (users, sessions, audit_log, outbox): Durable = match &settings.database_url {
         Some(url) => {
             let url = url.expose_secret();
             if settings.run_migrations() {
@@ -86,18 +90,20 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             };
             let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
             probes.push(Arc::new(PgProbe::new(pool.clone())));
-            tracing::info!("accounts, sessions and the mail outbox in PostgreSQL");
+            tracing::info!("accounts, sessions, the audit log and the mail outbox in PostgreSQL");
             (
                 Arc::new(PgUserRepository::new(pool.clone())),
                 Arc::new(PgSessionRepository::new(pool.clone())),
+                Arc::new(PgAuditLog::new(pool.clone())),
                 Arc::new(PgOutbox::new(pool)),
             )
         }
         None => {
-            tracing::info!("accounts, sessions and the mail outbox in memory");
+            tracing::info!("accounts, sessions, the audit log and the mail outbox in memory");
             (
                 Arc::new(MemoryUserRepository::new()),
                 Arc::new(MemorySessionRepository::new()),
+                Arc::new(MemoryAuditLog::new()),
                 Arc::new(MemoryOutbox::new()),
             )
         }
@@ -127,5 +133,5 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
     if settings.database_url.is_none() || settings.redis_url.is_none() {
         probes.push(Arc::new(MemoryProbe));
     }
-    Ok(Storage { users, sessions, codes, rate_limiter, outbox, probes })
+    Ok(Storage { users, sessions, audit_log, codes, rate_limiter, outbox, probes })
 }

@@ -3,6 +3,7 @@
 //! Each trait is object-safe and `Send + Sync`; the domain holds them as
 //! `Arc<dyn Trait>`. Adapters translate their own failures into [`crate::PortError`].
 
+mod audit_log;
 mod clock;
 mod code_store;
 mod identity_repository;
@@ -14,6 +15,7 @@ mod rate_limiter;
 mod session_repository;
 mod user_repository;
 
+pub use audit_log::AuditLog;
 pub use clock::{Clock, SystemClock};
 pub use code_store::{CodeKey, CodePurpose, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
@@ -23,4 +25,4 @@ pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthPr
 pub use probe::Probe;
 pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
 pub use session_repository::{RotateOutcome, SessionRepository};
-pub use user_repository::UserRepository;
+pub use user_repository::{UserListQuery, UserRepository};

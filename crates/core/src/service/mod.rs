@@ -1,5 +1,6 @@
 //! The use cases: one `AuthService` whose methods are the flows, split by file.
 
+pub mod admin;
 mod codes;
 pub mod login;
 mod password_reset;
@@ -21,7 +22,7 @@ use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, Keyring, PasswordHa
 use crate::domain::{ClientContext, Session, SessionId, User};
 use crate::error::{AuthError, ValidationError};
 use crate::policy::AuthPolicy;
-use crate::ports::{Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
+use crate::ports::{AuditLog, Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
 
 /// The adapters the service runs on.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct Ports {
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// What administrators did.
+    pub audit_log: Arc<dyn AuditLog>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
     /// Time.

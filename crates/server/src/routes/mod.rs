@@ -1,16 +1,19 @@
 //! Route table. The auth routes answer under `/auth` and, for clients of the Python
-//! services, under `/api/auth`.
+//! services, under `/api/auth`; the admin API under `/admin` only.
 
 mod account;
+mod admin;
 mod health;
 mod passwordless;
 mod sessions;
 mod tokens;
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, HttpResponseBuilder, Resource, web};
 use otp_core::SignedIn;
 
 use crate::dto::TokenResponse;
+use crate::extract::require_admin;
 use crate::problem::method_not_allowed;
 
 /// The path prefixes the auth routes are mounted at.
@@ -41,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for prefix in AUTH_PREFIXES {
         cfg.service(web::scope(prefix).configure(auth_routes));
     }
+    cfg.service(web::scope("/admin").wrap(from_fn(require_admin)).configure(admin_routes));
 }
 
 fn auth_routes(cfg: &mut web::ServiceConfig) {
@@ -57,4 +61,18 @@ fn auth_routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/keys").route(web::get().to(tokens::keys)).route(web::head().to(tokens::keys)))
         .service(resource("/sessions").route(web::get().to(sessions::list)))
         .service(resource("/sessions/{id}").route(web::delete().to(sessions::end)));
+}
+
+fn admin_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/users").route(web::get().to(admin::list_users)))
+        .service(
+            resource("/users/{id}")
+                .route(web::get().to(admin::show_user))
+                .route(web::delete().to(admin::delete_user)),
+        )
+        .service(resource("/users/{id}/disable").route(web::post().to(admin::disable_user)))
+        .service(resource("/users/{id}/enable").route(web::post().to(admin::enable_user)))
+        .service(resource("/users/{id}/sessions/revoke").route(web::post().to(admin::revoke_sessions)))
+        .service(resource("/users/{id}/role").route(web::put().to(admin::set_role)))
+        .service(resource("/audit-log").route(web::get().to(admin::audit_log)));
 }
