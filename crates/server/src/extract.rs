@@ -151,6 +151,7 @@ mod tests {
             service: Arc::new(service),
             trusted_proxies: TrustedProxies::parse(trusted).unwrap(),
             probes: Vec::new(),
+            gauges: crate::metrics::Gauges::default(),
         })
     }
 

@@ -7,6 +7,7 @@ mod dto;
 mod extract;
 pub mod forwarded;
 pub mod mail;
+pub mod metrics;
 pub mod problem;
 pub mod routes;
 pub mod startup;

@@ -15,6 +15,7 @@ use tracing_actix_web::TracingLogger;
 use crate::client_ip::TrustedProxies;
 use crate::config::Settings;
 use crate::forwarded;
+use crate::metrics::{self, Gauges};
 use crate::problem;
 use crate::routes;
 use crate::state::AppState;
@@ -74,6 +75,7 @@ impl Application {
         let port = listener.local_addr().map_err(bind_error)?.port();
         let trusted_proxies =
             TrustedProxies::parse(&settings.trusted_proxies).map_err(StartupError::Config)?;
+        let gauges = Gauges { pools: components.pools, delivery: components.delivery.clone() };
         let delivery = components.delivery.map(|worker| {
             MailDelivery::start(worker, Duration::from_secs(settings.shutdown_timeout_seconds))
         });
@@ -81,6 +83,7 @@ impl Application {
             service: components.service,
             trusted_proxies,
             probes: components.probes,
+            gauges,
         });
         let origins = settings.cors_origins();
         let server = HttpServer::new(move || {
@@ -92,6 +95,7 @@ impl Application {
                         .add((header::REFERRER_POLICY, "no-referrer"))
                         .add((header::X_FRAME_OPTIONS, "DENY")),
                 )
+                .wrap(from_fn(metrics::record_request))
                 .wrap(TracingLogger::default())
                 .wrap(from_fn(forwarded::normalise_forwarded_headers))
                 .app_data(state.clone())

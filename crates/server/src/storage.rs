@@ -18,6 +18,7 @@ use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe, RedisRateLimiter};
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
+use crate::metrics::PoolHandle;
 use crate::startup::StartupError;
 
 /// The storage ports and their readiness checks.
@@ -37,6 +38,8 @@ pub struct Storage {
     pub outbox: Arc<dyn MailOutbox>,
     /// What `/ready` checks.
     pub probes: Vec<Arc<dyn Probe>>,
+    /// The connection pools, for `/metrics`.
+    pub pools: Vec<PoolHandle>,
 }
 
 impl Storage {
@@ -73,6 +76,7 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
 /// [`StartupError`] when a URL is invalid or start-up migrations fail.
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
+    let mut pools = Vec::new();
     type Durable =
         (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn AuditLog>, Arc<dyn MailOutbox>);
     let (users, sessions, audit_log, outbox): Durable = match &settings.database_url {
@@ -90,6 +94,7 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             };
             let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
             probes.push(Arc::new(PgProbe::new(pool.clone())));
+            pools.push(PoolHandle::Postgres(pool.clone()));
             tracing::info!("accounts, sessions, the audit log and the mail outbox in PostgreSQL");
             (
                 Arc::new(PgUserRepository::new(pool.clone())),
@@ -122,6 +127,7 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             let pool = otp_redis::connect(&config)
                 .map_err(|error| StartupError::Config(format!("REDIS_URL: {error}")))?;
             probes.push(Arc::new(RedisProbe::new(pool.clone())));
+            pools.push(PoolHandle::Redis(pool.clone()));
             tracing::info!(prefix = %settings.redis_key_prefix, "codes and rate limits in Redis");
             (Arc::new(RedisCodeStore::new(pool.clone())), Arc::new(RedisRateLimiter::new(pool)))
         }
@@ -133,5 +139,5 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
     if settings.database_url.is_none() || settings.redis_url.is_none() {
         probes.push(Arc::new(MemoryProbe));
     }
-    Ok(Storage { users, sessions, audit_log, codes, rate_limiter, outbox, probes })
+    Ok(Storage { users, sessions, audit_log, codes, rate_limiter, outbox, probes, pools })
 }

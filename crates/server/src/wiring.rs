@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::{Environment, Settings};
 use crate::mail::build_mail;
+use crate::metrics::PoolHandle;
 use crate::startup::StartupError;
 use crate::storage::build_storage;
 
@@ -23,6 +24,8 @@ pub struct Components {
     /// Sends queued mail; runs beside the server and stops after it. `None` when the
     /// service's mailer delivers by itself (tests with a recording mailer).
     pub delivery: Option<Arc<DeliveryWorker>>,
+    /// The connection pools whose usage `/metrics` reports.
+    pub pools: Vec<PoolHandle>,
 }
 
 /// Builds the components for `settings`: PostgreSQL and Redis when their URLs are set,
@@ -40,12 +43,13 @@ pub async fn build_components(settings: &Settings) -> Result<Components, Startup
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let storage = build_storage(settings).await?;
     let mail = build_mail(settings, storage.outbox.clone(), &secrets.keyed_hasher, clock.clone())?;
+    let pools = storage.pools.clone();
     let (ports, mut probes) = storage.into_ports(mail.mailer, clock);
     let policy = settings.policy().map_err(|error| config_error(error.to_string()))?;
     let service =
         AuthService::new(ports, secrets, policy).map_err(|error| config_error(error.to_string()))?;
     probes.extend(mail.probe);
-    Ok(Components { service: Arc::new(service), probes, delivery: Some(mail.worker) })
+    Ok(Components { service: Arc::new(service), probes, delivery: Some(mail.worker), pools })
 }
 
 fn config_error(message: impl Into<String>) -> StartupError {

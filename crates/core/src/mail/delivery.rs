@@ -98,6 +98,7 @@ impl DeliveryWorker {
         let now = self.clock.now();
         if claimed.expires_at <= now {
             tracing::warn!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail expired before delivery; dropped");
+            dropped("expired");
             self.outbox.complete(claimed.id).await?;
             return Ok(Verdict::Dropped);
         }
@@ -105,6 +106,7 @@ impl DeliveryWorker {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(outbox_id = %claimed.id, %error, "queued mail cannot be opened (was SECRET_KEY changed?); dropped");
+                dropped("unreadable");
                 self.outbox.complete(claimed.id).await?;
                 return Ok(Verdict::Dropped);
             }
@@ -114,6 +116,7 @@ impl DeliveryWorker {
             Ok(()) => {
                 self.outbox.complete(claimed.id).await?;
                 tracing::info!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, "mail delivered");
+                metrics::counter!("otp_mail_delivered_total", "kind" => kind).increment(1);
                 Ok(Verdict::Delivered)
             }
             Err(PortError::Unavailable(error)) => {
@@ -121,10 +124,13 @@ impl DeliveryWorker {
                 if retried {
                     tracing::warn!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail server unavailable; will retry");
                 }
+                metrics::counter!("otp_mail_send_failures_total", "kind" => kind).increment(1);
                 Ok(Verdict::TransportDown { retried })
             }
             Err(error) => {
                 tracing::error!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail refused by the mail server; dropped");
+                metrics::counter!("otp_mail_send_failures_total", "kind" => kind).increment(1);
+                dropped("refused");
                 self.outbox.complete(claimed.id).await?;
                 Ok(Verdict::Dropped)
             }
@@ -137,6 +143,7 @@ impl DeliveryWorker {
         let next = self.clock.now() + self.policy.backoff(claimed.attempts);
         if claimed.attempts >= self.policy.max_attempts || next >= claimed.expires_at {
             tracing::error!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail undeliverable: retry budget spent; dropped");
+            dropped("retries_exhausted");
             self.outbox.complete(claimed.id).await?;
             return Ok(false);
         }
@@ -170,4 +177,9 @@ impl DeliveryWorker {
             }
         }
     }
+}
+
+/// Counts a message given up on, by why.
+fn dropped(reason: &'static str) {
+    metrics::counter!("otp_mail_dropped_total", "reason" => reason).increment(1);
 }

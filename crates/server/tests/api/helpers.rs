@@ -75,7 +75,7 @@ pub fn start_instance(
 ) -> (String, actix_web::dev::ServerHandle) {
     let (ports, probes) = storage.into_ports(mailer, clock);
     let service = AuthService::new(ports, secrets, settings.policy().unwrap()).unwrap();
-    let components = Components { service: Arc::new(service), probes, delivery: None };
+    let components = Components { service: Arc::new(service), probes, delivery: None, pools: Vec::new() };
     let app = Application::build(settings, components).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
