@@ -6,12 +6,14 @@ pub mod config;
 mod dto;
 mod extract;
 pub mod forwarded;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod web;
 pub mod wiring;
 
 pub use config::Settings;
