@@ -22,13 +22,17 @@ pub struct Asset {
     pub etag: String,
 }
 
+/// Where `index.html` takes the configured code length (`OTP_LENGTH`).
+const CODE_LENGTH_PLACEHOLDER: &str = "{{code_length}}";
+
 /// The page and its assets.
 #[derive(Debug)]
 pub struct WebPage {
-    /// `index.html` with the asset names filled in.
-    pub html: String,
-    /// The entity tag of [`WebPage::html`].
-    pub html_etag: String,
+    /// `index.html` with the asset names filled in; the code length is filled in by
+    /// [`WebPage::html`].
+    html: String,
+    /// A digest of `html`, the stem of the page's entity tags.
+    html_digest: String,
     /// The script, style sheet and icon.
     pub assets: Vec<Asset>,
 }
@@ -58,8 +62,14 @@ impl WebPage {
                 Asset { name, content_type, body, etag: format!("\"{hash}\"") }
             })
             .collect();
-        let html_etag = format!("\"{}\"", digest(html.as_bytes()));
-        Self { html, html_etag, assets }
+        let html_digest = digest(html.as_bytes());
+        Self { html, html_digest, assets }
+    }
+
+    /// The page for codes of `code_length` digits, and its entity tag.
+    pub fn html(&self, code_length: usize) -> (String, String) {
+        let html = self.html.replace(CODE_LENGTH_PLACEHOLDER, &code_length.to_string());
+        (html, format!("\"{}-{code_length}\"", self.html_digest))
     }
 
     /// The asset served under `name`, if any.
@@ -77,9 +87,12 @@ mod tests {
 
     #[test]
     fn every_placeholder_is_replaced_by_a_served_asset() {
-        assert!(!PAGE.html.contains("{{"), "a placeholder is left in index.html");
+        let (html, etag) = PAGE.html(8);
+        assert!(!html.contains("{{"), "a placeholder is left in index.html");
+        assert!(html.contains(r#"data-code-length="8""#));
+        assert_ne!(etag, PAGE.html(6).1, "pages for other code lengths have other tags");
         for asset in &PAGE.assets {
-            assert!(PAGE.html.contains(&format!("/assets/{}", asset.name)), "{} is not linked", asset.name);
+            assert!(html.contains(&format!("/assets/{}", asset.name)), "{} is not linked", asset.name);
             assert!(PAGE.asset(&asset.name).is_some());
         }
         assert!(PAGE.asset("app.js").is_none(), "assets are served only under their hashed names");
@@ -88,7 +101,7 @@ mod tests {
     #[test]
     fn the_page_has_no_inline_script_or_style() {
         // The Content-Security-Policy allows scripts and styles only from files.
-        let html = PAGE.html.to_lowercase();
+        let html = PAGE.html(6).0.to_lowercase();
         assert!(!html.contains("<style"));
         assert!(!html.contains(" style="));
         let handler = html.match_indices(" on").find(|(at, _)| {

@@ -9,7 +9,8 @@
 
 (() => {
   const API = "/auth";
-  const CODE_LENGTH = 6;
+  const configuredLength = Number.parseInt(document.body.dataset.codeLength || "", 10);
+  const CODE_LENGTH = configuredLength >= 4 && configuredLength <= 12 ? configuredLength : 6;
   const REFRESH_KEY = "otp-auth.refresh_token";
   const OAUTH_KEY = "otp-auth.oauth";
 
@@ -241,6 +242,7 @@
       row.append(input);
     }
     fieldset.append(row);
+    fieldset.querySelector("legend").textContent = `${label} (${CODE_LENGTH} digits)`;
 
     const value = () => inputs.map((input) => input.value).join("");
     const complete = () => value().length === CODE_LENGTH;

@@ -5,6 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
 use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
 use crate::web::PAGE;
 
 /// The page's Content-Security-Policy: scripts, styles, images and API calls from this
@@ -22,19 +23,16 @@ fn matches_etag(request: &HttpRequest, etag: &str) -> bool {
         .any(|candidate| candidate.trim() == etag || candidate.trim() == "*")
 }
 
-fn html_page(request: &HttpRequest) -> HttpResponse {
-    let unchanged = matches_etag(request, &PAGE.html_etag);
+fn html_page(request: &HttpRequest, state: &AppState) -> HttpResponse {
+    let (html, etag) = PAGE.html(state.service.policy().code_length);
+    let unchanged = matches_etag(request, &etag);
     let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::ETAG, PAGE.html_etag.as_str()))
+        .insert_header((header::ETAG, etag))
         .insert_header(("Cross-Origin-Opener-Policy", "same-origin"));
-    if unchanged {
-        response.finish()
-    } else {
-        response.content_type("text/html; charset=utf-8").body(PAGE.html.as_str())
-    }
+    if unchanged { response.finish() } else { response.content_type("text/html; charset=utf-8").body(html) }
 }
 
 /// The web page: passwordless sign-in, registration, password log-in and reset, and
@@ -47,8 +45,8 @@ fn html_page(request: &HttpRequest) -> HttpResponse {
     )
 )]
 #[get("/")]
-pub(crate) async fn index(request: HttpRequest) -> HttpResponse {
-    html_page(&request)
+pub(crate) async fn index(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    html_page(&request, &state)
 }
 
 /// The same page, where an OAuth provider sends the browser back; it completes the
@@ -65,8 +63,8 @@ pub(crate) async fn index(request: HttpRequest) -> HttpResponse {
     )
 )]
 #[get("/oauth/callback")]
-pub(crate) async fn oauth_callback(request: HttpRequest) -> HttpResponse {
-    html_page(&request)
+pub(crate) async fn oauth_callback(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    html_page(&request, &state)
 }
 
 /// The page's script, style sheet and icon, under names that carry a digest of their
