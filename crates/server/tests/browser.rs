@@ -183,3 +183,8 @@ fn docs_render_swagger_ui_and_openapi_json_validates_as_openapi_3_1() {
 fn screenshots_of_the_main_screens() {
     scenario("screenshots", &[("OTP_RESEND_COOLDOWN_SECONDS", "1")]);
 }
+
+#[test]
+fn oauth_buttons_and_the_callback_page() {
+    scenario("oauth", &[]);
+}
