@@ -357,6 +357,7 @@
   async function signedIn(tokens) {
     keepTokens(tokens);
     await showAccount();
+    showStatus(""); // the view's heading, which takes focus, says it
   }
 
   // ---------------------------------------------------------------- account view
@@ -538,7 +539,6 @@
         const { data } = await call("POST", `${API}/verify-otp`, { email: state.codeEmail, code: code.value() });
         stopCountdown($("code-resend"));
         await signedIn(data);
-        showStatus("You're signed in.");
       } catch (error) {
         code.clear();
         code.setInvalid(true);
@@ -585,7 +585,6 @@
           return;
         }
         await signedIn(data);
-        showStatus("You're signed in.");
       } catch (error) {
         if (error.code === "email_not_verified") {
           $("login-password").value = "";
