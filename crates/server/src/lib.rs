@@ -8,12 +8,14 @@ mod extract;
 pub mod forwarded;
 pub mod mail;
 pub mod metrics;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod web;
 pub mod wiring;
 
 pub use config::Settings;

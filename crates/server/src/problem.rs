@@ -23,21 +23,99 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use otp_core::AuthError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-/// The body of every error response.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+/// The media type of every error response.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of every error response (RFC 9457 problem details).
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:otp-auth:problem:otp_invalid",
+    "title": "Bad Request",
+    "status": 400,
+    "detail": "code is incorrect; 4 tries left",
+    "code": "otp_invalid"
+}))]
 pub struct Problem {
-    /// A URI naming the problem type.
+    /// A URI naming the problem type: `urn:otp-auth:problem:` followed by `code`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// A short summary of the type.
+    /// A short summary of the type (the status's reason phrase).
     pub title: &'static str,
     /// The HTTP status.
     pub status: u16,
     /// What happened, for people.
     pub detail: String,
-    /// What happened, for programs.
+    /// What happened, for programs: branch on this, not on `detail`.
+    #[schema(value_type = ProblemCode)]
     pub code: &'static str,
+}
+
+#[cfg(test)]
+impl ProblemCode {
+    const ALL_FOR_TESTS: [Self; 18] = [
+        Self::ValidationFailed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidCredentials,
+        Self::TokenInvalid,
+        Self::EmailNotVerified,
+        Self::AccountDisabled,
+        Self::Forbidden,
+        Self::ActionRefused,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::OtpInvalid,
+        Self::OtpExpired,
+        Self::OtpAttemptsExceeded,
+        Self::OtpCooldown,
+        Self::RateLimited,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+}
+
+/// Every machine code a problem response can carry in its `code` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    /// 422 (400 for a body that is not JSON): a field, the body or the query is invalid.
+    ValidationFailed,
+    /// 413: the body is larger than 16 KiB.
+    PayloadTooLarge,
+    /// 415: the body is not sent as `application/json`.
+    UnsupportedMediaType,
+    /// 401: unknown address, wrong password, or an account without a password.
+    InvalidCredentials,
+    /// 401: the access or refresh token is missing, malformed, expired or revoked.
+    TokenInvalid,
+    /// 403: the password was right but the address is not verified.
+    EmailNotVerified,
+    /// 403: the account is disabled.
+    AccountDisabled,
+    /// 403: the caller is not an administrator.
+    Forbidden,
+    /// 409: an admin action on the caller's own account or on the `ADMIN_EMAIL` account.
+    ActionRefused,
+    /// 404: no such route or resource.
+    NotFound,
+    /// 405: the path exists, but not with this method.
+    MethodNotAllowed,
+    /// 400: the code is wrong, already used, or none was issued.
+    OtpInvalid,
+    /// 400: the code's lifetime has passed.
+    OtpExpired,
+    /// 400: too many wrong codes; the code is dead.
+    OtpAttemptsExceeded,
+    /// 429 with `Retry-After`: a code was sent to the address too recently.
+    OtpCooldown,
+    /// 429 with `Retry-After`: too many requests from this client or for this address.
+    RateLimited,
+    /// 503: PostgreSQL, Redis or the mailer cannot be reached.
+    Unavailable,
+    /// 500: an unexpected error; the cause is logged, never shown.
+    Internal,
 }
 
 /// An error on its way to becoming a problem response.
@@ -90,7 +168,7 @@ impl ResponseError for ApiError {
             code: self.code,
         };
         let mut response = HttpResponse::build(self.status);
-        response.content_type("application/problem+json");
+        response.content_type(PROBLEM_JSON);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
@@ -172,15 +250,19 @@ pub fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_we
     ApiError::validation(format!("invalid query string: {error}")).into()
 }
 
-/// Answer for routes that do not exist.
-pub async fn not_found() -> HttpResponse {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
-}
-
-/// Answer for a known path with the wrong method.
-pub async fn method_not_allowed() -> HttpResponse {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+/// Answer for requests no route takes: 405 `method_not_allowed` when a route has the
+/// path but not the method, else 404 `not_found`.
+pub async fn no_route(request: HttpRequest) -> HttpResponse {
+    if request.resource_map().has_resource(request.path()) {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed on this route",
+        )
         .error_response()
+    } else {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +275,67 @@ mod tests {
     fn throttles_carry_a_whole_number_of_seconds() {
         let error = ApiError::from(AuthError::RateLimited { retry_after: Duration::from_millis(1500) });
         assert_eq!((error.status, error.retry_after), (StatusCode::TOO_MANY_REQUESTS, Some(2)));
+    }
+
+    /// The code of every `AuthError` variant; the match fails to compile when a variant
+    /// is added, so its code cannot be left out of [`ProblemCode`].
+    fn every_auth_error() -> Vec<AuthError> {
+        let all = vec![
+            AuthError::Validation(otp_core::EmailAddress::parse("not an address").unwrap_err()),
+            AuthError::InvalidCredentials,
+            AuthError::EmailNotVerified,
+            AuthError::AccountDisabled,
+            AuthError::OtpInvalid { attempts_remaining: None },
+            AuthError::OtpExpired,
+            AuthError::OtpAttemptsExceeded,
+            AuthError::OtpCooldown { retry_after: Duration::from_secs(1) },
+            AuthError::RateLimited { retry_after: Duration::from_secs(1) },
+            AuthError::TokenInvalid("token"),
+            AuthError::NotFound("session"),
+            AuthError::Forbidden("not an administrator"),
+            AuthError::ActionRefused("own account"),
+            AuthError::Unavailable(otp_core::PortError::Unavailable("down".into())),
+            AuthError::Internal("bug".into()),
+        ];
+        for error in &all {
+            match error {
+                AuthError::Validation(_)
+                | AuthError::InvalidCredentials
+                | AuthError::EmailNotVerified
+                | AuthError::AccountDisabled
+                | AuthError::OtpInvalid { .. }
+                | AuthError::OtpExpired
+                | AuthError::OtpAttemptsExceeded
+                | AuthError::OtpCooldown { .. }
+                | AuthError::RateLimited { .. }
+                | AuthError::TokenInvalid(_)
+                | AuthError::NotFound(_)
+                | AuthError::Forbidden(_)
+                | AuthError::ActionRefused(_)
+                | AuthError::Unavailable(_)
+                | AuthError::Internal(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_documented_codes_are_every_code_the_server_answers() {
+        let documented: Vec<String> = serde_json::to_value(ProblemCode::ALL_FOR_TESTS)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code.as_str().unwrap().to_owned())
+            .collect();
+        let mut answered: Vec<&str> = every_auth_error().iter().map(AuthError::code).collect();
+        answered.extend(["payload_too_large", "unsupported_media_type", "method_not_allowed"]);
+        for code in &answered {
+            assert!(documented.iter().any(|known| known == code), "{code} is not in ProblemCode");
+        }
+        for code in &documented {
+            assert!(answered.contains(&code.as_str()), "ProblemCode::{code} is never answered");
+        }
     }
 
     #[test]

@@ -21,6 +21,10 @@ use crate::routes;
 use crate::state::AppState;
 use crate::wiring::Components;
 
+/// The Content-Security-Policy of every answer that sets none of its own (JSON and
+/// problem documents): nothing may be loaded, and nothing may frame it.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
 /// Largest JSON body accepted.
 pub const MAX_JSON_BYTES: usize = 16 * 1024;
 
@@ -93,7 +97,9 @@ impl Application {
                     DefaultHeaders::new()
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                         .add((header::REFERRER_POLICY, "no-referrer"))
-                        .add((header::X_FRAME_OPTIONS, "DENY")),
+                        .add((header::X_FRAME_OPTIONS, "DENY"))
+                        // API answers load nothing; the page and /docs set their own policy.
+                        .add((header::CONTENT_SECURITY_POLICY, API_CSP)),
                 )
                 .wrap(from_fn(metrics::record_request))
                 .wrap(TracingLogger::default())
@@ -103,7 +109,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
                 .configure(routes::configure)
-                .default_service(web::to(problem::not_found))
+                .default_service(web::to(problem::no_route))
         })
         .workers(
             settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),

@@ -2,7 +2,7 @@
 //! (`extract::require_admin`) has already answered 401 or 403 to anyone who is not an
 //! administrator; each handler is one `AuthService` admin use case.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use otp_core::domain::{AuditEntryId, Role};
 use otp_core::service::admin::UserSearch;
 use otp_core::{AuthError, UserId, ValidationError};
@@ -12,7 +12,7 @@ use crate::dto::{
     AdminUserView, AuditEntryView, AuditLogResponse, PageQuery, RoleRequest, SessionsRevoked, UsersResponse,
 };
 use crate::extract::Admin;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// A `next_cursor` given back: the id of the last item of the previous page.
@@ -35,6 +35,19 @@ fn view(state: &AppState, user: &otp_core::domain::User) -> AdminUserView {
 
 /// `GET /admin/users?q=&limit=&cursor=`: accounts, newest first; `q` keeps those whose
 /// address contains it.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of accounts, newest first. Sent with `Cache-Control: no-store`.", body = UsersResponse),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a bad `limit`, `q` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users")]
 pub(crate) async fn list_users(
     state: web::Data<AppState>,
     admin: Admin,
@@ -54,6 +67,20 @@ pub(crate) async fn list_users(
 }
 
 /// `GET /admin/users/{id}`: one account.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account.", body = AdminUserView),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
 pub(crate) async fn show_user(
     state: web::Data<AppState>,
     admin: Admin,
@@ -64,6 +91,21 @@ pub(crate) async fn show_user(
 }
 
 /// `POST /admin/users/{id}/disable`: 200 with the account; its sessions end.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account, disabled; its sessions have ended.", body = AdminUserView),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`action_refused`: on the caller's own account, or on the `ADMIN_EMAIL` account", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/disable")]
 pub(crate) async fn disable_user(
     state: web::Data<AppState>,
     admin: Admin,
@@ -74,6 +116,20 @@ pub(crate) async fn disable_user(
 }
 
 /// `POST /admin/users/{id}/enable`: 200 with the account.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account, enabled.", body = AdminUserView),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/enable")]
 pub(crate) async fn enable_user(
     state: web::Data<AppState>,
     admin: Admin,
@@ -84,6 +140,21 @@ pub(crate) async fn enable_user(
 }
 
 /// `DELETE /admin/users/{id}`: 204; the account, its sessions and identities are gone.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Deleted, with its sessions and linked identities."),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`action_refused`: on the caller's own account, or on the `ADMIN_EMAIL` account", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/users/{id}")]
 pub(crate) async fn delete_user(
     state: web::Data<AppState>,
     admin: Admin,
@@ -94,6 +165,20 @@ pub(crate) async fn delete_user(
 }
 
 /// `POST /admin/users/{id}/sessions/revoke`: 200 with how many sessions ended.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "How many sessions ended.", body = SessionsRevoked),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/sessions/revoke")]
 pub(crate) async fn revoke_sessions(
     state: web::Data<AppState>,
     admin: Admin,
@@ -104,6 +189,22 @@ pub(crate) async fn revoke_sessions(
 }
 
 /// `PUT /admin/users/{id}/role {role}`: 200 with the account.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "The account with its new role.", body = AdminUserView),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`action_refused`: on the caller's own account, or on the `ADMIN_EMAIL` account", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/users/{id}/role")]
 pub(crate) async fn set_role(
     state: web::Data<AppState>,
     admin: Admin,
@@ -116,6 +217,19 @@ pub(crate) async fn set_role(
 }
 
 /// `GET /admin/audit-log?limit=&cursor=`: entries, newest first.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of audit entries, newest first.", body = AuditLogResponse),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit-log")]
 pub(crate) async fn audit_log(
     state: web::Data<AppState>,
     admin: Admin,
