@@ -97,10 +97,10 @@ impl Gauges {
             gauge("max", max);
             metrics::gauge!("otp_pool_waiting", "pool" => name).set(waiting as f64);
         }
-        if let Some(delivery) = &self.delivery {
-            if let Some(depth) = delivery.pending().await {
-                metrics::gauge!("otp_mail_outbox_depth").set(depth as f64);
-            }
+        if let Some(delivery) = &self.delivery
+            && let Some(depth) = delivery.pending().await
+        {
+            metrics::gauge!("otp_mail_outbox_depth").set(depth as f64);
         }
     }
 }
