@@ -79,6 +79,8 @@ impl Application {
         let port = listener.local_addr().map_err(bind_error)?.port();
         let trusted_proxies =
             TrustedProxies::parse(&settings.trusted_proxies).map_err(StartupError::Config)?;
+        // Installed before the first request, so no early count is lost.
+        metrics::handle();
         let gauges = Gauges { pools: components.pools, delivery: components.delivery.clone() };
         let delivery = components.delivery.map(|worker| {
             MailDelivery::start(worker, Duration::from_secs(settings.shutdown_timeout_seconds))

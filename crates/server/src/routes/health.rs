@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, route, web};
+use actix_web::{HttpResponse, get, route, web};
 
 use crate::dto::{Health, Readiness};
 use crate::state::AppState;
@@ -49,4 +49,21 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
     let body = Readiness { status: if ready { "ready" } else { "unavailable" }, checks };
     if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+}
+
+/// Counters, latency histograms and gauges in the Prometheus text format (0.0.4); every
+/// metric is described in docs/operations.md. Restrict it at the proxy if it should not
+/// be public: it names routes and counts, never an address, code or token.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "The metrics, as `text/plain; version=0.0.4`.", body = String,
+        content_type = "text/plain; version=0.0.4"))
+)]
+#[get("/metrics")]
+pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.gauges.sample().await;
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(crate::metrics::handle().render())
 }

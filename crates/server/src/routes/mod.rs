@@ -57,7 +57,8 @@ pub fn register(cfg: &mut ServiceConfig) {
         .service(docs::docs_redirect)
         .service(docs::swagger_ui)
         .service(health::health)
-        .service(health::ready);
+        .service(health::ready)
+        .service(health::metrics);
     for prefix in AUTH_PREFIXES {
         cfg.service(utoipa_actix_web::scope(prefix).configure(auth_routes));
     }

@@ -10,6 +10,7 @@ mod admin;
 mod errors;
 mod health;
 mod login;
+mod metrics;
 mod password_reset;
 mod passwordless;
 mod rate_limits;
