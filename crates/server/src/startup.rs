@@ -19,6 +19,7 @@ use crate::metrics::{self, Gauges};
 use crate::problem;
 use crate::routes;
 use crate::state::AppState;
+use crate::telemetry::RequestSpan;
 use crate::wiring::Components;
 
 /// The Content-Security-Policy of every answer that sets none of its own (JSON and
@@ -104,7 +105,7 @@ impl Application {
                         .add((header::CONTENT_SECURITY_POLICY, API_CSP)),
                 )
                 .wrap(from_fn(metrics::record_request))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(forwarded::normalise_forwarded_headers))
                 .app_data(state.clone())
                 .app_data(web::JsonConfig::default().limit(MAX_JSON_BYTES).error_handler(problem::json_error))
