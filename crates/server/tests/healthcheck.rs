@@ -3,56 +3,16 @@
 //! answers, and 1 with a reason otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+#[path = "support/process.rs"]
+mod process;
+use process::{command, start};
 
-/// A running `otp-server serve` and the port it listens on.
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_otp-server"));
-    command.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    command
-}
-
-/// Starts the server on a free port with `extra_env`; waits for its "listening" line.
-fn start(extra_env: &[(&str, &str)]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = command(dir.path())
-        .env("PORT", "0")
-        .env("LOG_FORMAT", "json")
-        .envs(extra_env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs that it listens").unwrap();
-        let entry: Value = serde_json::from_str(&line).unwrap();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["address"].as_str().unwrap().to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    let port = address.rsplit(':').next().unwrap().parse().unwrap();
-    Server { child, port, _dir: dir }
+/// The port a started server listens on.
+fn port_of(server: &process::Server) -> u16 {
+    server.address.rsplit(':').next().unwrap().parse().unwrap()
 }
 
 /// Runs `otp-server healthcheck ARGS` configured with `HOST=host` and `PORT=port`.
@@ -74,7 +34,7 @@ fn stderr(output: &Output) -> String {
 #[test]
 fn it_passes_while_the_server_answers_and_fails_once_it_has_stopped() {
     let mut server = start(&[("HOST", "0.0.0.0")]);
-    let port = server.port;
+    let port = port_of(&server);
 
     let output = healthcheck("0.0.0.0", port, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -99,10 +59,10 @@ fn ready_fails_while_the_database_is_unreachable_though_health_passes() {
         ("RUN_MIGRATIONS", "false"),
         ("DATABASE_TIMEOUT_SECONDS", "1"),
     ]);
-    let output = healthcheck("127.0.0.1", server.port, &["/health"]);
+    let output = healthcheck("127.0.0.1", port_of(&server), &["/health"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let started = Instant::now();
-    let output = healthcheck("127.0.0.1", server.port, &["/ready"]);
+    let output = healthcheck("127.0.0.1", port_of(&server), &["/ready"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("/ready with status 503"), "{}", stderr(&output));
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
