@@ -7,6 +7,7 @@ mod codes;
 mod folder_mailer;
 mod identities;
 mod lock;
+mod oauth_states;
 mod probe;
 mod rate_limiter;
 mod recording_mailer;
@@ -17,6 +18,7 @@ pub use clock::ManualClock;
 pub use codes::MemoryCodeStore;
 pub use folder_mailer::FolderMailer;
 pub use identities::MemoryIdentityRepository;
+pub use oauth_states::MemoryOAuthStateStore;
 pub use probe::MemoryProbe;
 pub use rate_limiter::MemoryRateLimiter;
 pub use recording_mailer::RecordingMailer;
@@ -33,6 +35,8 @@ pub fn memory_ports(mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Ports {
     Ports {
         users: Arc::new(MemoryUserRepository::new()),
         sessions: Arc::new(MemorySessionRepository::new()),
+        identities: Arc::new(MemoryIdentityRepository::new()),
+        oauth_states: Arc::new(MemoryOAuthStateStore::new()),
         codes: Arc::new(MemoryCodeStore::new()),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         mailer,

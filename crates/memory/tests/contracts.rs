@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use otp_core::ports::{CodeStore, IdentityRepository, RateLimiter, SessionRepository, UserRepository};
+use otp_core::ports::{
+    CodeStore, IdentityRepository, OAuthStateStore, RateLimiter, SessionRepository, UserRepository,
+};
 use otp_memory::{
-    MemoryCodeStore, MemoryIdentityRepository, MemoryRateLimiter, MemorySessionRepository,
-    MemoryUserRepository,
+    MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryRateLimiter,
+    MemorySessionRepository, MemoryUserRepository,
 };
 
 mod users {
@@ -37,4 +39,11 @@ mod codes {
 mod rate_limits {
     use super::*;
     otp_core::rate_limiter_contract!(async { Arc::new(MemoryRateLimiter::new()) as Arc<dyn RateLimiter> });
+}
+
+mod oauth_states {
+    use super::*;
+    otp_core::oauth_state_store_contract!(async {
+        Arc::new(MemoryOAuthStateStore::new()) as Arc<dyn OAuthStateStore>
+    });
 }

@@ -11,6 +11,11 @@
 //! | `method_not_allowed` | 405 |
 //! | `otp_invalid`, `otp_expired`, `otp_attempts_exceeded` | 400 |
 //! | `otp_cooldown`, `rate_limited` | 429 with `Retry-After` |
+//! | `oauth_redirect_uri_not_allowed`, `oauth_redirect_uri_mismatch`, `oauth_state_invalid`, `oauth_state_expired`, `oauth_state_provider_mismatch`, `oauth_code_rejected`, `oauth_id_token_invalid`, `oauth_id_token_audience`, `oauth_id_token_nonce` | 400 |
+//! | `oauth_email_not_verified` | 403 |
+//! | `account_exists` | 409 |
+//! | `oauth_provider_unavailable` | 502 (the cause is logged) |
+//! | `oauth_provider_not_configured` | 503 |
 //! | `unavailable` | 503 |
 //! | `internal` | 500, generic detail (the cause is logged) |
 
@@ -21,6 +26,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use otp_core::AuthError;
+use otp_core::ports::OAuthError;
 use serde::Serialize;
 
 /// The body of every error response.
@@ -112,7 +118,18 @@ impl From<AuthError> for ApiError {
             }
             AuthError::OtpCooldown { .. } | AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::NotFound(_) => StatusCode::NOT_FOUND,
-            AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::OAuthRedirectUriNotAllowed
+            | AuthError::OAuthRedirectUriMismatch
+            | AuthError::OAuthStateInvalid
+            | AuthError::OAuthStateExpired
+            | AuthError::OAuthStateProviderMismatch => StatusCode::BAD_REQUEST,
+            AuthError::OAuth(OAuthError::EmailNotVerified) => StatusCode::FORBIDDEN,
+            AuthError::OAuth(OAuthError::Unavailable(_)) => StatusCode::BAD_GATEWAY,
+            AuthError::OAuth(_) => StatusCode::BAD_REQUEST,
+            AuthError::AccountExists => StatusCode::CONFLICT,
+            AuthError::OAuthProviderNotConfigured(_) | AuthError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let detail = match &error {
@@ -123,6 +140,11 @@ impl From<AuthError> for ApiError {
             AuthError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 "an unexpected error occurred".to_owned()
+            }
+            AuthError::OAuth(OAuthError::Unavailable(cause)) => {
+                tracing::error!(error = %cause, "sign-in provider unavailable");
+                "the sign-in provider could not be reached or gave an unusable answer; try again shortly"
+                    .to_owned()
             }
             other => other.to_string(),
         };
@@ -189,6 +211,20 @@ mod tests {
     fn throttles_carry_a_whole_number_of_seconds() {
         let error = ApiError::from(AuthError::RateLimited { retry_after: Duration::from_millis(1500) });
         assert_eq!((error.status, error.retry_after), (StatusCode::TOO_MANY_REQUESTS, Some(2)));
+    }
+
+    #[test]
+    fn provider_outages_are_bad_gateways_that_hide_their_cause() {
+        let error = ApiError::from(AuthError::OAuth(OAuthError::unavailable("token endpoint said hunter2")));
+        assert_eq!((error.status, error.code), (StatusCode::BAD_GATEWAY, "oauth_provider_unavailable"));
+        assert!(!error.detail.contains("hunter2"));
+        let exists = ApiError::from(AuthError::AccountExists);
+        assert_eq!((exists.status, exists.code), (StatusCode::CONFLICT, "account_exists"));
+        let unverified = ApiError::from(AuthError::OAuth(OAuthError::EmailNotVerified));
+        assert_eq!(unverified.status, StatusCode::FORBIDDEN);
+        let off = ApiError::from(AuthError::OAuthProviderNotConfigured("github".into()));
+        assert_eq!(off.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(off.detail.contains("github"), "{}", off.detail);
     }
 
     #[test]

@@ -1,17 +1,22 @@
-//! The stores the settings select: PostgreSQL for accounts and sessions when
-//! `DATABASE_URL` is set, Redis for codes and rate limits when `REDIS_URL` is set, and
-//! the in-memory adapters otherwise.
+//! The stores the settings select: PostgreSQL for accounts, sessions and linked
+//! provider identities when `DATABASE_URL` is set, Redis for codes, rate limits and
+//! pending provider sign-ins when `REDIS_URL` is set, and the in-memory adapters
+//! otherwise.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::Ports;
-use otp_core::ports::{Clock, CodeStore, Mailer, Probe, RateLimiter, SessionRepository, UserRepository};
-use otp_memory::{
-    MemoryCodeStore, MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+use otp_core::ports::{
+    Clock, CodeStore, IdentityRepository, Mailer, OAuthStateStore, Probe, RateLimiter, SessionRepository,
+    UserRepository,
 };
-use otp_postgres::{PgConfig, PgProbe, PgSessionRepository, PgUserRepository};
-use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe, RedisRateLimiter};
+use otp_memory::{
+    MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryProbe, MemoryRateLimiter,
+    MemorySessionRepository, MemoryUserRepository,
+};
+use otp_postgres::{PgConfig, PgIdentityRepository, PgProbe, PgSessionRepository, PgUserRepository};
+use otp_redis::{RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisProbe, RedisRateLimiter};
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
@@ -24,10 +29,14 @@ pub struct Storage {
     pub users: Arc<dyn UserRepository>,
     /// Sessions.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Provider identities linked to accounts.
+    pub identities: Arc<dyn IdentityRepository>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Pending provider sign-ins.
+    pub oauth_states: Arc<dyn OAuthStateStore>,
     /// What `/ready` checks.
     pub probes: Vec<Arc<dyn Probe>>,
 }
@@ -39,6 +48,8 @@ impl Storage {
         let ports = Ports {
             users: self.users,
             sessions: self.sessions,
+            identities: self.identities,
+            oauth_states: self.oauth_states,
             codes: self.codes,
             rate_limiter: self.rate_limiter,
             mailer,
@@ -47,6 +58,12 @@ impl Storage {
         (ports, self.probes)
     }
 }
+
+/// The stores that must last: accounts, sessions, linked identities.
+type Durable = (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn IdentityRepository>);
+
+/// The short-lived stores: codes, rate limits, pending provider sign-ins.
+type ShortLived = (Arc<dyn CodeStore>, Arc<dyn RateLimiter>, Arc<dyn OAuthStateStore>);
 
 /// Creates the database if missing and applies pending migrations
 /// (`otp-server migrate`, and start-up when `RUN_MIGRATIONS` is on).
@@ -65,31 +82,38 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
 /// [`StartupError`] when a URL is invalid or start-up migrations fail.
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
-    let (users, sessions): (Arc<dyn UserRepository>, Arc<dyn SessionRepository>) =
-        match &settings.database_url {
-            Some(url) => {
-                let url = url.expose_secret();
-                if settings.run_migrations() {
-                    migrate(url).await?;
-                }
-                let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
-                let config = PgConfig {
-                    max_connections: settings.database_pool_size.max(1),
-                    connect_timeout: timeout,
-                    wait_timeout: timeout,
-                    ..PgConfig::new(url)
-                };
-                let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
-                probes.push(Arc::new(PgProbe::new(pool.clone())));
-                tracing::info!("accounts and sessions in PostgreSQL");
-                (Arc::new(PgUserRepository::new(pool.clone())), Arc::new(PgSessionRepository::new(pool)))
+    let (users, sessions, identities): Durable = match &settings.database_url {
+        Some(url) => {
+            let url = url.expose_secret();
+            if settings.run_migrations() {
+                migrate(url).await?;
             }
-            None => {
-                tracing::info!("accounts and sessions in memory");
-                (Arc::new(MemoryUserRepository::new()), Arc::new(MemorySessionRepository::new()))
-            }
-        };
-    let (codes, rate_limiter): (Arc<dyn CodeStore>, Arc<dyn RateLimiter>) = match &settings.redis_url {
+            let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
+            let config = PgConfig {
+                max_connections: settings.database_pool_size.max(1),
+                connect_timeout: timeout,
+                wait_timeout: timeout,
+                ..PgConfig::new(url)
+            };
+            let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
+            probes.push(Arc::new(PgProbe::new(pool.clone())));
+            tracing::info!("accounts, sessions and linked identities in PostgreSQL");
+            (
+                Arc::new(PgUserRepository::new(pool.clone())),
+                Arc::new(PgSessionRepository::new(pool.clone())),
+                Arc::new(PgIdentityRepository::new(pool)),
+            )
+        }
+        None => {
+            tracing::info!("accounts, sessions and linked identities in memory");
+            (
+                Arc::new(MemoryUserRepository::new()),
+                Arc::new(MemorySessionRepository::new()),
+                Arc::new(MemoryIdentityRepository::new()),
+            )
+        }
+    };
+    let (codes, rate_limiter, oauth_states): ShortLived = match &settings.redis_url {
         Some(url) => {
             let timeout = Duration::from_millis(settings.redis_timeout_ms.max(10));
             let config = RedisConfig {
@@ -103,16 +127,27 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             let pool = otp_redis::connect(&config)
                 .map_err(|error| StartupError::Config(format!("REDIS_URL: {error}")))?;
             probes.push(Arc::new(RedisProbe::new(pool.clone())));
-            tracing::info!(prefix = %settings.redis_key_prefix, "codes and rate limits in Redis");
-            (Arc::new(RedisCodeStore::new(pool.clone())), Arc::new(RedisRateLimiter::new(pool)))
+            tracing::info!(
+                prefix = %settings.redis_key_prefix,
+                "codes, rate limits and pending provider sign-ins in Redis"
+            );
+            (
+                Arc::new(RedisCodeStore::new(pool.clone())),
+                Arc::new(RedisRateLimiter::new(pool.clone())),
+                Arc::new(RedisOAuthStateStore::new(pool)),
+            )
         }
         None => {
-            tracing::info!("codes and rate limits in memory (this instance only)");
-            (Arc::new(MemoryCodeStore::new()), Arc::new(MemoryRateLimiter::new()))
+            tracing::info!("codes, rate limits and pending provider sign-ins in memory (this instance only)");
+            (
+                Arc::new(MemoryCodeStore::new()),
+                Arc::new(MemoryRateLimiter::new()),
+                Arc::new(MemoryOAuthStateStore::new()),
+            )
         }
     };
     if settings.database_url.is_none() || settings.redis_url.is_none() {
         probes.push(Arc::new(MemoryProbe));
     }
-    Ok(Storage { users, sessions, codes, rate_limiter, probes })
+    Ok(Storage { users, sessions, identities, codes, rate_limiter, oauth_states, probes })
 }

@@ -8,6 +8,7 @@ mod code_store;
 mod identity_repository;
 mod mailer;
 mod oauth_provider;
+mod oauth_state_store;
 mod probe;
 mod rate_limiter;
 mod session_repository;
@@ -18,6 +19,7 @@ pub use code_store::{CodeKey, CodePurpose, CodeStore, IssueOutcome, NewCode, Ver
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
 pub use mailer::Mailer;
 pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity};
+pub use oauth_state_store::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};
 pub use probe::Probe;
 pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
 pub use session_repository::{RotateOutcome, SessionRepository};
