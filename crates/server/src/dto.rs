@@ -23,7 +23,7 @@ struct SecretVisitor;
 impl SecretVisitor {
     fn refuse<E: de::Error>(self) -> Result<Secret, E> {
         Err(E::custom(
-            "secret fields (code, otp, password, new_password, refresh_token) must be JSON strings",
+            "secret fields (code, otp, password, new_password, refresh_token, state) must be JSON strings",
         ))
     }
 }
@@ -153,6 +153,41 @@ impl From<SignedIn> for TokenResponse {
             user: UserView::from(&signed_in.user),
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuthStartQuery {
+    pub redirect_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuthCallbackRequest {
+    pub code: Secret,
+    pub state: Secret,
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct OAuthProvidersResponse {
+    pub providers: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct OAuthStartResponse {
+    pub provider: String,
+    pub auth_url: String,
+    pub state: String,
+}
+
+/// The usual token response, plus the provider signed in with.
+#[derive(Serialize)]
+pub(crate) struct OAuthSignedIn {
+    #[serde(flatten)]
+    pub tokens: TokenResponse,
+    pub provider: &'static str,
 }
 
 #[derive(Serialize)]

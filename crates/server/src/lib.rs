@@ -7,6 +7,7 @@ mod dto;
 mod extract;
 pub mod forwarded;
 pub mod problem;
+pub mod providers;
 pub mod routes;
 pub mod startup;
 pub mod state;
@@ -15,6 +16,7 @@ pub mod telemetry;
 pub mod wiring;
 
 pub use config::Settings;
+pub use providers::build_oauth_providers;
 pub use startup::{Application, StartupError};
 pub use storage::{Storage, build_storage, migrate};
 pub use wiring::{Components, build_components, build_secrets};

@@ -9,6 +9,7 @@ use otp_memory::FolderMailer;
 use secrecy::ExposeSecret;
 
 use crate::config::{Environment, Settings};
+use crate::providers::build_oauth_providers;
 use crate::startup::StartupError;
 use crate::storage::build_storage;
 
@@ -40,8 +41,10 @@ pub async fn build_components(settings: &Settings) -> Result<Components, Startup
     let (ports, mut probes) =
         build_storage(settings).await?.into_ports(folder.clone(), Arc::new(SystemClock));
     let policy = settings.policy().map_err(|error| config_error(error.to_string()))?;
-    let service =
-        AuthService::new(ports, secrets, policy).map_err(|error| config_error(error.to_string()))?;
+    let providers = build_oauth_providers(settings)?;
+    let service = AuthService::new(ports, secrets, policy)
+        .map_err(|error| config_error(error.to_string()))?
+        .with_oauth_providers(providers);
     probes.push(folder);
     Ok(Components { service: Arc::new(service), probes })
 }

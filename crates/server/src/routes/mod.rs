@@ -3,6 +3,7 @@
 
 mod account;
 mod health;
+mod oauth;
 mod passwordless;
 mod sessions;
 mod tokens;
@@ -56,5 +57,8 @@ fn auth_routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/me").route(web::get().to(tokens::me)))
         .service(resource("/keys").route(web::get().to(tokens::keys)).route(web::head().to(tokens::keys)))
         .service(resource("/sessions").route(web::get().to(sessions::list)))
-        .service(resource("/sessions/{id}").route(web::delete().to(sessions::end)));
+        .service(resource("/sessions/{id}").route(web::delete().to(sessions::end)))
+        .service(resource("/oauth/providers").route(web::get().to(oauth::providers)))
+        .service(resource("/oauth/{provider}/start").route(web::get().to(oauth::start)))
+        .service(resource("/oauth/{provider}/callback").route(web::post().to(oauth::callback)));
 }
