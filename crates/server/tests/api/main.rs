@@ -9,6 +9,7 @@ pub const BACKEND: helpers::Backend = helpers::Backend::Memory;
 mod errors;
 mod health;
 mod login;
+mod oauth;
 mod password_reset;
 mod passwordless;
 mod rate_limits;
