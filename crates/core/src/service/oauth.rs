@@ -341,7 +341,55 @@ impl AuthService {
 
 #[cfg(test)]
 mod tests {
+    use async_trait::async_trait;
+
     use super::*;
+    use crate::ports::OAuthError;
+
+    #[derive(Debug)]
+    struct Named(&'static str);
+
+    #[async_trait]
+    impl OAuthProvider for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+
+        fn authorization_url(&self, _: &AuthorizationRequest) -> Result<String, OAuthError> {
+            Ok(String::new())
+        }
+
+        async fn exchange(&self, _: &CodeExchange) -> Result<ProviderIdentity, OAuthError> {
+            Err(OAuthError::CodeRejected)
+        }
+    }
+
+    const CALLBACK: &str = "http://127.0.0.1:8080/oauth/callback";
+
+    #[test]
+    fn a_registered_provider_allows_its_own_redirect_uri_and_the_listed_ones_exactly() {
+        let mut providers = OAuthProviders::new();
+        let extra = vec!["https://app.example.com/cb".to_owned(), CALLBACK.to_owned()];
+        providers.register(Arc::new(Named("google")), CALLBACK, extra).unwrap();
+        let google = providers.get("google").unwrap();
+        assert_eq!(google.default_redirect_uri, CALLBACK);
+        assert_eq!(google.allowed_redirect_uris, [CALLBACK, "https://app.example.com/cb"], "deduplicated");
+        assert!(google.allows(CALLBACK) && google.allows("https://app.example.com/cb"));
+        assert!(!google.allows("https://app.example.com/cb/") && !google.allows("https://app.example.com"));
+        assert!(
+            matches!(providers.get("github"), Err(AuthError::OAuthProviderNotConfigured(name)) if name == "github")
+        );
+    }
+
+    #[test]
+    fn a_provider_is_registered_once_with_usable_redirect_uris() {
+        let mut providers = OAuthProviders::new();
+        providers.register(Arc::new(Named("github")), CALLBACK, []).unwrap();
+        providers.register(Arc::new(Named("google")), CALLBACK, []).unwrap();
+        assert!(providers.register(Arc::new(Named("github")), CALLBACK, []).is_err());
+        assert!(providers.register(Arc::new(Named("other")), "", []).is_err());
+        assert_eq!(providers.names().collect::<Vec<_>>(), ["github", "google"]);
+    }
 
     #[test]
     fn the_pkce_challenge_is_rfc_7636s_example() {
