@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::endpoint::{endpoint, required};
 use crate::error::OAuthSetupError;
-use crate::http::{HttpLimits, ProviderHttp};
+use crate::http::{HttpLimits, ProviderHttp, parse_json};
 use crate::token::{CodeClient, authorization_url, code_client, exchange_code, transport};
 
 /// The provider's name in URLs and in linked identities.
@@ -166,9 +166,7 @@ impl GitHubProvider {
             .map_err(|error| OAuthError::unavailable(format!("GitHub API request: {error}")))?;
         let response = self.http.send(request).await.map_err(transport)?;
         match response.status() {
-            StatusCode::OK => serde_json::from_slice(response.body()).map_err(|error| {
-                OAuthError::unavailable(format!("GitHub API {path}: unreadable answer: {error}"))
-            }),
+            StatusCode::OK => parse_json(response.body(), "the GitHub API's answer"),
             status => Err(OAuthError::unavailable(format!("GitHub API {path} answered {status}"))),
         }
     }

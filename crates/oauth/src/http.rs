@@ -6,7 +6,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
+use otp_core::ports::OAuthError;
 use reqwest::redirect::Policy;
+use serde::de::DeserializeOwned;
 
 use crate::error::OAuthSetupError;
 
@@ -89,6 +91,19 @@ impl ProviderHttp {
     }
 }
 
+/// Parses a provider's JSON answer. A failure says where the answer stopped making
+/// sense but never quotes it: the parser's own message may hold addresses or keys.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, OAuthError> {
+    serde_json::from_slice(body).map_err(|error| {
+        OAuthError::unavailable(format!(
+            "{what} could not be read ({:?} error at line {}, column {})",
+            error.classify(),
+            error.line(),
+            error.column()
+        ))
+    })
+}
+
 impl<'c> AsyncHttpClient<'c> for ProviderHttp {
     type Error = HttpError;
     type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
@@ -99,5 +114,18 @@ impl<'c> AsyncHttpClient<'c> for ProviderHttp {
                 reqwest::Request::try_from(request).map_err(|error| HttpError::Request(error.to_string()))?;
             self.send(request).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_answers_are_located_but_never_quoted() {
+        let error = parse_json::<Vec<u64>>(br#"["ann@example.com"]"#, "the answer").unwrap_err();
+        let text = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+        assert!(text.contains("line 1, column"), "{text}");
+        assert!(!text.contains("ann@example.com"), "{text}");
     }
 }

@@ -8,7 +8,7 @@ use openidconnect::core::CoreJsonWebKeySet;
 use otp_core::ports::OAuthError;
 use reqwest::header::ACCEPT;
 
-use crate::http::ProviderHttp;
+use crate::http::{ProviderHttp, parse_json};
 use crate::token::transport;
 
 /// How long a fetched key set is used before it is fetched again.
@@ -96,7 +96,6 @@ impl JwksCache {
         if !response.status().is_success() {
             return Err(OAuthError::unavailable(format!("the JWKS endpoint answered {}", response.status())));
         }
-        serde_json::from_slice(response.body())
-            .map_err(|error| OAuthError::unavailable(format!("the JWKS could not be read: {error}")))
+        parse_json(response.body(), "the JWKS")
     }
 }

@@ -122,8 +122,12 @@ impl OAuthStateStore for RedisOAuthStateStore {
             return Ok(None);
         };
         // The record is gone from Redis either way; one that cannot be read is a failure.
-        let stored: StoredState = serde_json::from_str(&json)
-            .map_err(|error| unexpected(CONTEXT, format!("unreadable pending sign-in: {error}")))?;
+        // The parser's message may quote the record (a verifier): only its position is kept.
+        let stored: StoredState = serde_json::from_str(&json).map_err(|error| {
+            let position =
+                format!("{:?} error at line {}, column {}", error.classify(), error.line(), error.column());
+            unexpected(CONTEXT, format!("unreadable pending sign-in ({position})"))
+        })?;
         Ok(Some(stored.into()))
     }
 }
