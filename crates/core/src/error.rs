@@ -129,6 +129,13 @@ pub enum AuthError {
          code sent to the address first, then sign in with the provider again to link it"
     )]
     AccountExists,
+    /// The caller is signed in but lacks the role the operation needs.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// An administrator asked for something the rules do not allow on this account
+    /// (disabling or deleting themself, demoting the `ADMIN_EMAIL` account, ...).
+    #[error("{0}")]
+    ActionRefused(&'static str),
     /// A backing service is unreachable.
     #[error("a backing service is unavailable")]
     Unavailable(#[source] PortError),
@@ -175,6 +182,8 @@ impl AuthError {
                 OAuthError::Unavailable(_) => "oauth_provider_unavailable",
             },
             Self::AccountExists => "account_exists",
+            Self::Forbidden(_) => "forbidden",
+            Self::ActionRefused(_) => "action_refused",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }

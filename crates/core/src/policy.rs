@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{MAX_CODE_LENGTH, MIN_CODE_LENGTH};
+use crate::domain::{EmailAddress, MAX_CODE_LENGTH, MIN_CODE_LENGTH};
 use crate::error::ValidationError;
 use crate::ports::RateLimit;
 
@@ -39,6 +39,9 @@ pub struct AuthPolicy {
     /// How long a started provider sign-in may take: the lifetime of its `state`
     /// (`OAUTH_STATE_TTL_SECONDS`, 600; between 60 and 3600).
     pub oauth_state_ttl: Duration,
+    /// The account that is an administrator whenever its address is verified
+    /// (`ADMIN_EMAIL`, unset by default: then only accounts given the role are).
+    pub admin_email: Option<EmailAddress>,
 }
 
 impl Default for AuthPolicy {
@@ -55,6 +58,7 @@ impl Default for AuthPolicy {
             token_issuer: "otp-auth".to_owned(),
             token_audience: "otp-auth".to_owned(),
             oauth_state_ttl: Duration::from_secs(600),
+            admin_email: None,
         }
     }
 }

@@ -2,23 +2,27 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod audit_log;
 mod clock;
 mod codes;
 mod folder_mailer;
 mod identities;
 mod lock;
 mod oauth_states;
+mod outbox;
 mod probe;
 mod rate_limiter;
 mod recording_mailer;
 mod sessions;
 mod users;
 
+pub use audit_log::MemoryAuditLog;
 pub use clock::ManualClock;
 pub use codes::MemoryCodeStore;
 pub use folder_mailer::FolderMailer;
 pub use identities::MemoryIdentityRepository;
 pub use oauth_states::MemoryOAuthStateStore;
+pub use outbox::MemoryOutbox;
 pub use probe::MemoryProbe;
 pub use rate_limiter::MemoryRateLimiter;
 pub use recording_mailer::RecordingMailer;
@@ -39,6 +43,7 @@ pub fn memory_ports(mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Ports {
         oauth_states: Arc::new(MemoryOAuthStateStore::new()),
         codes: Arc::new(MemoryCodeStore::new()),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
+        audit_log: Arc::new(MemoryAuditLog::new()),
         mailer,
         clock,
     }

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use otp_core::domain::{PasswordHash, User};
-use otp_core::ports::UserRepository;
+use otp_core::domain::{PasswordHash, Role, User};
+use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 
@@ -78,5 +78,50 @@ impl UserRepository for MemoryUserRepository {
             user.last_code_verified_at = Some(now);
             user.updated_at = now;
         }))
+    }
+
+    async fn list(&self, query: &UserListQuery) -> Result<Vec<User>, PortError> {
+        let accounts = lock(&self.accounts);
+        let mut found: Vec<&User> = accounts
+            .by_id
+            .values()
+            .filter(|user| query.before.is_none_or(|before| user.id < before))
+            .filter(|user| {
+                query
+                    .email_contains
+                    .as_deref()
+                    .is_none_or(|text| user.email.as_str().contains(&text.to_lowercase()))
+            })
+            .collect();
+        found.sort_unstable_by_key(|user| std::cmp::Reverse(user.id));
+        Ok(found.into_iter().take(query.limit).cloned().collect())
+    }
+
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        Ok(self.update(id, |user| {
+            user.disabled = disabled;
+            user.updated_at = now;
+        }))
+    }
+
+    async fn set_role(&self, id: UserId, role: Role, now: OffsetDateTime) -> Result<Option<User>, PortError> {
+        Ok(self.update(id, |user| {
+            user.role = role;
+            user.updated_at = now;
+        }))
+    }
+
+    async fn delete(&self, id: UserId) -> Result<bool, PortError> {
+        let mut accounts = lock(&self.accounts);
+        let Some(user) = accounts.by_id.remove(&id) else {
+            return Ok(false);
+        };
+        accounts.by_email.remove(&user.email);
+        Ok(true)
     }
 }

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use otp_core::ports::{
-    CodeStore, IdentityRepository, OAuthStateStore, RateLimiter, SessionRepository, UserRepository,
+    AuditLog, CodeStore, IdentityRepository, MailOutbox, OAuthStateStore, RateLimiter, SessionRepository,
+    UserRepository,
 };
 use otp_memory::{
-    MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryRateLimiter,
-    MemorySessionRepository, MemoryUserRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
+    MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
 };
 
 mod users {
@@ -46,4 +47,14 @@ mod oauth_states {
     otp_core::oauth_state_store_contract!(async {
         Arc::new(MemoryOAuthStateStore::new()) as Arc<dyn OAuthStateStore>
     });
+}
+
+mod outbox {
+    use super::*;
+    otp_core::mail_outbox_contract!(async { Arc::new(MemoryOutbox::new()) as Arc<dyn MailOutbox> });
+}
+
+mod audit {
+    use super::*;
+    otp_core::audit_log_contract!(async { Arc::new(MemoryAuditLog::new()) as Arc<dyn AuditLog> });
 }

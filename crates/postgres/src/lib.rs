@@ -2,9 +2,11 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod audit_log;
 mod connection;
 mod error;
 mod identities;
+mod outbox;
 mod pool;
 mod probe;
 mod schema;
@@ -12,8 +14,10 @@ mod sessions;
 mod setup;
 mod users;
 
+pub use audit_log::PgAuditLog;
 pub use error::PgError;
 pub use identities::PgIdentityRepository;
+pub use outbox::PgOutbox;
 pub use pool::{PgConfig, PgPool, build_pool, connect};
 pub use probe::PgProbe;
 pub use sessions::PgSessionRepository;

@@ -10,6 +10,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        role -> Text,
     }
 }
 
@@ -37,9 +38,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        at -> Timestamptz,
+        actor_id -> Uuid,
+        actor_email -> Text,
+        action -> Text,
+        target_id -> Nullable<Uuid>,
+        target_email -> Nullable<Text>,
+        ip -> Nullable<Inet>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(identities -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, identities);
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, identities, mail_outbox, audit_log);
 
 /// SQL functions the queries use.
 pub(crate) mod functions {
@@ -52,5 +66,16 @@ pub(crate) mod functions {
 
         /// `coalesce` of two nullable timestamps.
         fn coalesce(first: Nullable<Timestamptz>, second: Nullable<Timestamptz>) -> Nullable<Timestamptz>;
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> Uuid,
+        sealed -> Text,
+        queued_at -> Timestamptz,
+        available_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        attempts -> Int4,
     }
 }

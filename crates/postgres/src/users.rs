@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use otp_core::domain::{PasswordHash, User};
-use otp_core::ports::UserRepository;
+use otp_core::domain::{PasswordHash, Role, User};
+use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -26,6 +26,7 @@ struct UserRow {
     disabled: bool,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    role: String,
 }
 
 impl From<&User> for UserRow {
@@ -39,6 +40,7 @@ impl From<&User> for UserRow {
             disabled: user.disabled,
             created_at: user.created_at,
             updated_at: user.updated_at,
+            role: user.role.as_str().to_owned(),
         }
     }
 }
@@ -48,6 +50,9 @@ impl UserRow {
         let email = EmailAddress::parse(&self.email).map_err(|error| {
             corrupt(action, format!("stored address of user {} is invalid: {error}", self.id))
         })?;
+        let role = self.role.parse::<Role>().map_err(|error| {
+            corrupt(action, format!("stored role of user {} is invalid: {error}", self.id))
+        })?;
         Ok(User {
             id: UserId::from_uuid(self.id),
             email,
@@ -55,6 +60,7 @@ impl UserRow {
             email_verified_at: self.email_verified_at,
             last_code_verified_at: self.last_code_verified_at,
             disabled: self.disabled,
+            role,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -63,7 +69,8 @@ impl UserRow {
 
 /// PostgreSQL [`UserRepository`] on the `users` table. Addresses are unique
 /// case-insensitively (a unique index on `lower(email)`); a `create` that collides
-/// with it, even in a race, fails with `PortError::EmailTaken`.
+/// with it, even in a race, fails with `PortError::EmailTaken`. Deleting an account
+/// deletes its sessions and identities with it (foreign keys `ON DELETE CASCADE`).
 #[derive(Debug, Clone)]
 pub struct PgUserRepository {
     pool: PgPool,
@@ -146,5 +153,92 @@ impl UserRepository for PgUserRepository {
             .optional()
             .map_err(|error| from_query(ACTION, error))?;
         row.map(|row| row.into_user(ACTION)).transpose()
+    }
+
+    async fn list(&self, query: &UserListQuery) -> Result<Vec<User>, PortError> {
+        const ACTION: &str = "listing users";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let mut select = users::table.select(UserRow::as_select()).into_boxed();
+        if let Some(before) = query.before {
+            select = select.filter(users::id.lt(before.as_uuid()));
+        }
+        if let Some(text) = &query.email_contains {
+            select = select.filter(lower(users::email).like(contains_pattern(text)));
+        }
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        let rows = select
+            .order(users::id.desc())
+            .limit(limit)
+            .load(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        rows.into_iter().map(|row| row.into_user(ACTION)).collect()
+    }
+
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        const ACTION: &str = "disabling or enabling a user";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let row = diesel::update(users::table.find(id.as_uuid()))
+            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+            .returning(UserRow::as_returning())
+            .get_result(&mut connection)
+            .await
+            .optional()
+            .map_err(|error| from_query(ACTION, error))?;
+        row.map(|row| row.into_user(ACTION)).transpose()
+    }
+
+    async fn set_role(&self, id: UserId, role: Role, now: OffsetDateTime) -> Result<Option<User>, PortError> {
+        const ACTION: &str = "setting a user's role";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let row = diesel::update(users::table.find(id.as_uuid()))
+            .set((users::role.eq(role.as_str()), users::updated_at.eq(now)))
+            .returning(UserRow::as_returning())
+            .get_result(&mut connection)
+            .await
+            .optional()
+            .map_err(|error| from_query(ACTION, error))?;
+        row.map(|row| row.into_user(ACTION)).transpose()
+    }
+
+    async fn delete(&self, id: UserId) -> Result<bool, PortError> {
+        const ACTION: &str = "deleting a user";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let deleted = diesel::delete(users::table.find(id.as_uuid()))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(deleted > 0)
+    }
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with `LIKE`'s own characters (`%`, `_`
+/// and the escape character `\`) taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for character in text.to_lowercase().chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn like_characters_are_taken_literally() {
+        assert_eq!(contains_pattern("Ann"), "%ann%");
+        assert_eq!(contains_pattern(r"a_b%c\d"), r"%a\_b\%c\\d%");
     }
 }

@@ -20,6 +20,14 @@ mod identities {
     otp_core::identity_repository_contract!(super::support::identities());
 }
 
+mod outbox {
+    otp_core::mail_outbox_contract!(super::support::outbox());
+}
+
+mod audit {
+    otp_core::audit_log_contract!(super::support::audit_log());
+}
+
 mod setup {
     use diesel_async::AsyncPgConnection;
     use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -52,7 +60,10 @@ mod setup {
     #[tokio::test]
     async fn migrations_run_twice_are_a_no_op() {
         let db = TestDb::migrated().await;
-        assert_eq!(tables(&db).await, ["__diesel_schema_migrations", "identities", "sessions", "users"]);
+        assert_eq!(
+            tables(&db).await,
+            ["__diesel_schema_migrations", "audit_log", "identities", "mail_outbox", "sessions", "users"]
+        );
         let again = run_migrations(db.url()).await.unwrap();
         assert!(again.is_empty(), "applied again: {again:?}");
     }
@@ -73,7 +84,7 @@ mod setup {
         assert_eq!(applied.len(), MIGRATIONS_COUNT, "{applied:?}");
     }
 
-    const MIGRATIONS_COUNT: usize = 3;
+    const MIGRATIONS_COUNT: usize = 6;
 
     #[tokio::test]
     async fn down_migrations_revert_cleanly() {
@@ -88,7 +99,10 @@ mod setup {
         assert_eq!(reverted, MIGRATIONS_COUNT);
         assert_eq!(tables(&db).await, ["__diesel_schema_migrations"]);
         assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
-        assert_eq!(tables(&db).await, ["__diesel_schema_migrations", "identities", "sessions", "users"]);
+        assert_eq!(
+            tables(&db).await,
+            ["__diesel_schema_migrations", "audit_log", "identities", "mail_outbox", "sessions", "users"]
+        );
     }
 
     trait EstablishBlocking: Sized {
@@ -112,7 +126,10 @@ mod setup {
         assert!(created.unwrap(), "the first call creates {name}");
         assert!(!create_database_if_missing(&url).await.unwrap(), "the second finds it");
         assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
-        assert_eq!(tables(&db).await, ["__diesel_schema_migrations", "identities", "sessions", "users"]);
+        assert_eq!(
+            tables(&db).await,
+            ["__diesel_schema_migrations", "audit_log", "identities", "mail_outbox", "sessions", "users"]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,6 +353,50 @@ mod adapter {
         assert_eq!(deleted, 1);
         assert_eq!(sessions.find(kept.id).await.unwrap(), None);
         assert_eq!(identities.find("google", "123").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn deleting_an_account_through_the_port_takes_its_sessions_and_identities() {
+        let db = TestDb::migrated().await;
+        let pool = db.pool().await;
+        let users = PgUserRepository::new(pool.clone());
+        let (sessions, identities) =
+            (PgSessionRepository::new(pool.clone()), PgIdentityRepository::new(pool.clone()));
+        let (gone, kept) =
+            (User::new_verified(unique_email(), instant()), User::new_verified(unique_email(), instant()));
+        users.create(&gone).await.unwrap();
+        users.create(&kept).await.unwrap();
+        let (gone_session, kept_session) = (session(gone.id, None), session(kept.id, None));
+        sessions.create(&gone_session).await.unwrap();
+        sessions.create(&kept_session).await.unwrap();
+        let identity = LinkedIdentity {
+            provider: "google".into(),
+            subject: "gone".into(),
+            user_id: gone.id,
+            email: gone.email.clone(),
+            linked_at: instant(),
+        };
+        identities.link(&identity).await.unwrap();
+
+        assert!(users.delete(gone.id).await.unwrap());
+        assert_eq!(sessions.find(gone_session.id).await.unwrap(), None);
+        assert_eq!(identities.find("google", "gone").await.unwrap(), None);
+        assert_eq!(sessions.find(kept_session.id).await.unwrap(), Some(kept_session));
+        assert_eq!(users.find_by_id(kept.id).await.unwrap(), Some(kept));
+    }
+
+    #[tokio::test]
+    async fn a_role_the_domain_does_not_know_is_refused_by_the_schema() {
+        let db = TestDb::migrated().await;
+        let pool = db.pool().await;
+        let user = User::new_verified(unique_email(), instant());
+        PgUserRepository::new(pool.clone()).create(&user).await.unwrap();
+        let mut connection = pool.inner().get().await.unwrap();
+        let refused = diesel::sql_query("UPDATE users SET role = 'root' WHERE email = $1")
+            .bind::<Text, _>(user.email.as_str())
+            .execute(&mut connection)
+            .await;
+        assert!(refused.unwrap_err().to_string().contains("users_role_check"));
     }
 
     /// Connections the server drops (a restart, an administrator) are replaced

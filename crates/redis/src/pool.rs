@@ -112,6 +112,11 @@ impl RedisPool {
         &self.key_prefix
     }
 
+    /// How many connections are open, idle and allowed, and how many callers wait.
+    pub fn status(&self) -> deadpool::Status {
+        self.inner.status()
+    }
+
     /// A connection, after a health check if it was used before.
     pub(crate) async fn get(&self) -> Result<managed::Object<Connector>, managed::PoolError<RedisError>> {
         self.inner.get().await

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use otp_core::AuthPolicy;
 use otp_core::ports::RateLimit;
+use otp_core::{AuthPolicy, EmailAddress};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -116,6 +116,10 @@ pub struct Settings {
     pub smtp_username: Option<String>,
     pub smtp_password: Option<SecretString>,
     pub smtp_tls: Option<String>,
+    pub smtp_timeout_seconds: u64,
+    pub smtp_ca_file: Option<PathBuf>,
+    pub mail_max_attempts: u32,
+    pub mail_retry_max_seconds: u64,
     pub argon2_max_concurrency: Option<usize>,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
@@ -134,11 +138,13 @@ pub struct Settings {
     pub github_auth_url: Option<String>,
     pub github_token_url: Option<String>,
     pub github_api_url: Option<String>,
+    pub admin_email: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         let policy = AuthPolicy::default();
+        let delivery = otp_core::mail::DeliveryPolicy::default();
         Self {
             app_env: Environment::Development,
             app_name: "OTP Auth".to_owned(),
@@ -176,6 +182,10 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             smtp_tls: None,
+            smtp_timeout_seconds: 10,
+            smtp_ca_file: None,
+            mail_max_attempts: delivery.max_attempts,
+            mail_retry_max_seconds: delivery.max_retry.as_secs(),
             argon2_max_concurrency: None,
             shutdown_timeout_seconds: 30,
             workers: None,
@@ -194,6 +204,7 @@ impl Default for Settings {
             github_auth_url: None,
             github_token_url: None,
             github_api_url: None,
+            admin_email: None,
         }
     }
 }
@@ -239,6 +250,13 @@ impl Settings {
     /// # Errors
     /// [`ConfigError::Invalid`] when a value is out of range.
     pub fn policy(&self) -> Result<AuthPolicy, ConfigError> {
+        let admin_email = self
+            .admin_email
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(EmailAddress::parse)
+            .transpose()
+            .map_err(|error| ConfigError::Invalid(format!("ADMIN_EMAIL: {error}")))?;
         let policy = AuthPolicy {
             code_length: self.otp_length,
             code_ttl: Duration::from_secs(self.otp_expire_seconds),
@@ -251,6 +269,7 @@ impl Settings {
             token_issuer: self.token_issuer.clone(),
             token_audience: self.token_audience.clone(),
             oauth_state_ttl: Duration::from_secs(self.oauth_state_ttl_seconds),
+            admin_email,
         };
         policy.validate().map_err(|error| ConfigError::Invalid(error.to_string()))?;
         Ok(policy)
@@ -299,6 +318,14 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_email_is_normalised_and_checked() {
+        let settings = Settings { admin_email: Some(" Root@Example.COM ".into()), ..Settings::default() };
+        assert_eq!(settings.policy().unwrap().admin_email.unwrap().as_str(), "root@example.com");
+        let settings = Settings { admin_email: Some("not an address".into()), ..Settings::default() };
+        assert!(settings.policy().unwrap_err().to_string().contains("ADMIN_EMAIL"));
+    }
+
+    #[test]
     fn cors_origins_merge_the_list_and_the_frontend() {
         let settings = Settings {
             cors_allowed_origins: "https://a.example, https://b.example".into(),
@@ -330,7 +357,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            54,
+            59,
             "a key was added or removed: document it in .env.example and docs/operations.md"
         );
     }

@@ -1,14 +1,17 @@
-//! Request extractors: the client's context and the authenticated caller.
+//! Request extractors: the client's context, the authenticated caller and the
+//! administrator; and the middleware that admits only administrators to `/admin`.
 
 use std::future::{Ready, ready};
 use std::sync::Arc;
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
-use otp_core::{AuthError, ClientContext, Principal};
+use otp_core::{Administrator, AuthError, ClientContext, Principal};
 
 use crate::forwarded::{ResolvedClientIp, resolve_client_ip};
 use crate::problem::ApiError;
@@ -29,21 +32,23 @@ impl FromRequest for Client {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(state(request).map(|state| {
-            // Resolved once by the forwarded-headers middleware; resolved here only when
-            // the routes are mounted in an app without it.
-            let resolved = request.extensions().get::<ResolvedClientIp>().copied();
-            let ip = resolved.map_or_else(
-                || {
-                    let peer = request.peer_addr().map(|addr| addr.ip());
-                    resolve_client_ip(request.headers(), peer, &state.trusted_proxies)
-                },
-                |resolved| resolved.0,
-            );
-            let agent = request.headers().get(header::USER_AGENT).and_then(|value| value.to_str().ok());
-            Self(ClientContext::new(ip, agent))
-        }))
+        ready(state(request).map(|state| Self(client_context(request, &state))))
     }
+}
+
+fn client_context(request: &HttpRequest, state: &AppState) -> ClientContext {
+    // Resolved once by the forwarded-headers middleware; resolved here only when the
+    // routes are mounted in an app without it.
+    let resolved = request.extensions().get::<ResolvedClientIp>().copied();
+    let ip = resolved.map_or_else(
+        || {
+            let peer = request.peer_addr().map(|addr| addr.ip());
+            resolve_client_ip(request.headers(), peer, &state.trusted_proxies)
+        },
+        |resolved| resolved.0,
+    );
+    let agent = request.headers().get(header::USER_AGENT).and_then(|value| value.to_str().ok());
+    ClientContext::new(ip, agent)
 }
 
 /// The caller, proven by a Bearer access token of a live session.
@@ -75,6 +80,52 @@ impl FromRequest for Authenticated {
     }
 }
 
+/// The caller, proven by a Bearer access token of a live session to be an
+/// administrator. [`require_admin`] checks it before anything else of the request is
+/// read; where the routes are mounted without it, the extractor checks it itself.
+#[derive(Debug)]
+pub struct Admin(pub Administrator);
+
+async fn authorize_admin(request: &HttpRequest) -> Result<Administrator, ApiError> {
+    let state = state(request)?;
+    let token = bearer_token(request)?;
+    let principal = state.service.authenticate(&token).await?;
+    Ok(state.service.authorize_admin(principal, &client_context(request, &state))?)
+}
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let checked = request.extensions().get::<Administrator>().cloned();
+        let request = request.clone();
+        Box::pin(async move {
+            match checked {
+                Some(admin) => Ok(Self(admin)),
+                None => authorize_admin(&request).await.map(Self),
+            }
+        })
+    }
+}
+
+/// Middleware for the `/admin` scope: answers 401 without a valid access token and 403
+/// for a caller who is not an administrator, before the path, query or body is read,
+/// so every route (and every unknown path) under the scope answers alike to
+/// non-administrators. Install with `actix_web::middleware::from_fn`.
+pub async fn require_admin(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match authorize_admin(request.request()).await {
+        Ok(admin) => {
+            request.extensions_mut().insert(admin);
+            Ok(next.call(request).await?.map_into_left_body())
+        }
+        Err(error) => Ok(request.into_response(error.error_response()).map_into_right_body()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, SocketAddr};
@@ -100,6 +151,7 @@ mod tests {
             service: Arc::new(service),
             trusted_proxies: TrustedProxies::parse(trusted).unwrap(),
             probes: Vec::new(),
+            gauges: crate::metrics::Gauges::default(),
         })
     }
 

@@ -6,6 +6,9 @@ pub mod config;
 mod dto;
 mod extract;
 pub mod forwarded;
+pub mod mail;
+pub mod metrics;
+pub mod openapi;
 pub mod problem;
 pub mod providers;
 pub mod routes;
@@ -13,6 +16,7 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod web;
 pub mod wiring;
 
 pub use config::Settings;

@@ -1,4 +1,7 @@
-//! `otp-server`: run the service, or print a new signing key.
+//! `otp-server`: run the service, migrate its database, print new keys, or check that a
+//! running server is healthy.
+
+mod health_check;
 
 use std::process::ExitCode;
 
@@ -13,6 +16,9 @@ USAGE:
     otp-server [serve]   run the HTTP server (configuration from the environment and .env)
     otp-server migrate   create the database at DATABASE_URL if missing and apply migrations
     otp-server keygen    print a new TOKEN_SIGNING_KEY and SECRET_KEY
+    otp-server healthcheck [PATH]
+                         ask the server at HOST:PORT for PATH (default /health);
+                         exit 0 on a 2xx answer within 3 seconds, 1 otherwise
     otp-server --help    print this text
 
 See .env.example for every configuration key.";
@@ -23,6 +29,7 @@ fn main() -> ExitCode {
         None | Some("serve") => serve(),
         Some("keygen") => keygen(),
         Some("migrate") => migrate(),
+        Some("healthcheck") => healthcheck(std::env::args().skip(2).collect()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -50,6 +57,38 @@ fn keygen() -> ExitCode {
     println!("# Server secret for keyed hashes of codes and refresh tokens. Keep it secret.");
     println!("SECRET_KEY={}", KeyedHasher::generate_secret());
     ExitCode::SUCCESS
+}
+
+/// Exit 0 when the running server answers `PATH` (default `/health`) with 2xx, 1
+/// otherwise: for container health checks in an image that has no curl.
+fn healthcheck(arguments: Vec<String>) -> ExitCode {
+    let path = match arguments.as_slice() {
+        [] => health_check::DEFAULT_PATH,
+        [path] => path.as_str(),
+        _ => {
+            eprintln!("otp-server healthcheck takes at most one PATH\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("otp-server healthcheck: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let checked = health_check::target(&settings.host, settings.port)
+        .and_then(|address| health_check::check(address, path, health_check::TIMEOUT));
+    match checked {
+        Ok(status) => {
+            println!("healthy: {path} answered {status}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("otp-server healthcheck: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {

@@ -6,9 +6,10 @@
 //! | `payload_too_large` | 413 |
 //! | `unsupported_media_type` | 415 |
 //! | `invalid_credentials`, `token_invalid` | 401 |
-//! | `email_not_verified`, `account_disabled` | 403 |
+//! | `email_not_verified`, `account_disabled`, `forbidden` | 403 |
 //! | `not_found` | 404 |
 //! | `method_not_allowed` | 405 |
+//! | `action_refused` | 409 |
 //! | `otp_invalid`, `otp_expired`, `otp_attempts_exceeded` | 400 |
 //! | `otp_cooldown`, `rate_limited` | 429 with `Retry-After` |
 //! | `oauth_redirect_uri_not_allowed`, `oauth_redirect_uri_mismatch`, `oauth_state_invalid`, `oauth_state_expired`, `oauth_state_provider_mismatch`, `oauth_code_rejected`, `oauth_id_token_invalid`, `oauth_id_token_audience`, `oauth_id_token_nonce` | 400 |
@@ -28,21 +29,142 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use otp_core::AuthError;
 use otp_core::ports::OAuthError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-/// The body of every error response.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+/// The media type of every error response.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of every error response (RFC 9457 problem details).
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:otp-auth:problem:otp_invalid",
+    "title": "Bad Request",
+    "status": 400,
+    "detail": "code is incorrect; 4 tries left",
+    "code": "otp_invalid"
+}))]
 pub struct Problem {
-    /// A URI naming the problem type.
+    /// A URI naming the problem type: `urn:otp-auth:problem:` followed by `code`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// A short summary of the type.
+    /// A short summary of the type (the status's reason phrase).
     pub title: &'static str,
     /// The HTTP status.
     pub status: u16,
     /// What happened, for people.
     pub detail: String,
-    /// What happened, for programs.
+    /// What happened, for programs: branch on this, not on `detail`.
+    #[schema(value_type = ProblemCode)]
     pub code: &'static str,
+}
+
+#[cfg(test)]
+impl ProblemCode {
+    const ALL_FOR_TESTS: [Self; 31] = [
+        Self::ValidationFailed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidCredentials,
+        Self::TokenInvalid,
+        Self::EmailNotVerified,
+        Self::AccountDisabled,
+        Self::Forbidden,
+        Self::ActionRefused,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::OtpInvalid,
+        Self::OtpExpired,
+        Self::OtpAttemptsExceeded,
+        Self::OtpCooldown,
+        Self::RateLimited,
+        Self::OauthRedirectUriNotAllowed,
+        Self::OauthRedirectUriMismatch,
+        Self::OauthStateInvalid,
+        Self::OauthStateExpired,
+        Self::OauthStateProviderMismatch,
+        Self::OauthCodeRejected,
+        Self::OauthIdTokenInvalid,
+        Self::OauthIdTokenAudience,
+        Self::OauthIdTokenNonce,
+        Self::OauthEmailNotVerified,
+        Self::AccountExists,
+        Self::OauthProviderUnavailable,
+        Self::OauthProviderNotConfigured,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+}
+
+/// Every machine code a problem response can carry in its `code` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    /// 422 (400 for a body that is not JSON): a field, the body or the query is invalid.
+    ValidationFailed,
+    /// 413: the body is larger than 16 KiB.
+    PayloadTooLarge,
+    /// 415: the body is not sent as `application/json`.
+    UnsupportedMediaType,
+    /// 401: unknown address, wrong password, or an account without a password.
+    InvalidCredentials,
+    /// 401: the access or refresh token is missing, malformed, expired or revoked.
+    TokenInvalid,
+    /// 403: the password was right but the address is not verified.
+    EmailNotVerified,
+    /// 403: the account is disabled.
+    AccountDisabled,
+    /// 403: the caller is not an administrator.
+    Forbidden,
+    /// 409: an admin action on the caller's own account or on the `ADMIN_EMAIL` account.
+    ActionRefused,
+    /// 404: no such route or resource.
+    NotFound,
+    /// 405: the path exists, but not with this method.
+    MethodNotAllowed,
+    /// 400: the code is wrong, already used, or none was issued.
+    OtpInvalid,
+    /// 400: the code's lifetime has passed.
+    OtpExpired,
+    /// 400: too many wrong codes; the code is dead.
+    OtpAttemptsExceeded,
+    /// 429 with `Retry-After`: a code was sent to the address too recently.
+    OtpCooldown,
+    /// 429 with `Retry-After`: too many requests from this client or for this address.
+    RateLimited,
+    /// 400: the `redirect_uri` of a provider sign-in is not on the allow-list.
+    OauthRedirectUriNotAllowed,
+    /// 400: the callback's `redirect_uri` differs from the one the sign-in started with.
+    OauthRedirectUriMismatch,
+    /// 400: the sign-in `state` is unknown, malformed or already used.
+    OauthStateInvalid,
+    /// 400: the sign-in `state` has expired; start again.
+    OauthStateExpired,
+    /// 400: the sign-in `state` was issued for another provider.
+    OauthStateProviderMismatch,
+    /// 400: the provider refused the authorization code (wrong, used, expired, or a
+    /// wrong PKCE verifier).
+    OauthCodeRejected,
+    /// 400: the provider's ID token is malformed, badly signed, expired or from another
+    /// issuer.
+    OauthIdTokenInvalid,
+    /// 400: the provider's ID token was issued to another client.
+    OauthIdTokenAudience,
+    /// 400: the provider's ID token does not carry this sign-in's nonce.
+    OauthIdTokenNonce,
+    /// 403: the provider has no verified address for the person.
+    OauthEmailNotVerified,
+    /// 409: the provider's verified address belongs to an account whose address was never
+    /// verified, so the identity is not linked to it.
+    AccountExists,
+    /// 502: the provider could not be reached or gave an unusable answer (the cause is
+    /// logged).
+    OauthProviderUnavailable,
+    /// 503: sign-in with this provider is not configured on this server.
+    OauthProviderNotConfigured,
+    /// 503: PostgreSQL, Redis or the mailer cannot be reached.
+    Unavailable,
+    /// 500: an unexpected error; the cause is logged, never shown.
+    Internal,
 }
 
 /// An error on its way to becoming a problem response.
@@ -95,7 +217,7 @@ impl ResponseError for ApiError {
             code: self.code,
         };
         let mut response = HttpResponse::build(self.status);
-        response.content_type("application/problem+json");
+        response.content_type(PROBLEM_JSON);
         response.insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
@@ -112,7 +234,10 @@ impl From<AuthError> for ApiError {
         let status = match &error {
             AuthError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::InvalidCredentials | AuthError::TokenInvalid(_) => StatusCode::UNAUTHORIZED,
-            AuthError::EmailNotVerified | AuthError::AccountDisabled => StatusCode::FORBIDDEN,
+            AuthError::EmailNotVerified | AuthError::AccountDisabled | AuthError::Forbidden(_) => {
+                StatusCode::FORBIDDEN
+            }
+            AuthError::ActionRefused(_) => StatusCode::CONFLICT,
             AuthError::OtpInvalid { .. } | AuthError::OtpExpired | AuthError::OtpAttemptsExceeded => {
                 StatusCode::BAD_REQUEST
             }
@@ -190,15 +315,19 @@ pub fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_we
     ApiError::validation(format!("invalid query string: {error}")).into()
 }
 
-/// Answer for routes that do not exist.
-pub async fn not_found() -> HttpResponse {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
-}
-
-/// Answer for a known path with the wrong method.
-pub async fn method_not_allowed() -> HttpResponse {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+/// Answer for requests no route takes: 405 `method_not_allowed` when a route has the
+/// path but not the method, else 404 `not_found`.
+pub async fn no_route(request: HttpRequest) -> HttpResponse {
+    if request.resource_map().has_resource(request.path()) {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed on this route",
+        )
         .error_response()
+    } else {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +340,95 @@ mod tests {
     fn throttles_carry_a_whole_number_of_seconds() {
         let error = ApiError::from(AuthError::RateLimited { retry_after: Duration::from_millis(1500) });
         assert_eq!((error.status, error.retry_after), (StatusCode::TOO_MANY_REQUESTS, Some(2)));
+    }
+
+    /// The code of every `AuthError` variant; the match fails to compile when a variant
+    /// is added, so its code cannot be left out of [`ProblemCode`].
+    fn every_auth_error() -> Vec<AuthError> {
+        let all = vec![
+            AuthError::Validation(otp_core::EmailAddress::parse("not an address").unwrap_err()),
+            AuthError::InvalidCredentials,
+            AuthError::EmailNotVerified,
+            AuthError::AccountDisabled,
+            AuthError::OtpInvalid { attempts_remaining: None },
+            AuthError::OtpExpired,
+            AuthError::OtpAttemptsExceeded,
+            AuthError::OtpCooldown { retry_after: Duration::from_secs(1) },
+            AuthError::RateLimited { retry_after: Duration::from_secs(1) },
+            AuthError::TokenInvalid("token"),
+            AuthError::NotFound("session"),
+            AuthError::Forbidden("not an administrator"),
+            AuthError::ActionRefused("own account"),
+            AuthError::OAuthProviderNotConfigured("github".into()),
+            AuthError::OAuthRedirectUriNotAllowed,
+            AuthError::OAuthStateInvalid,
+            AuthError::OAuthStateExpired,
+            AuthError::OAuthStateProviderMismatch,
+            AuthError::OAuthRedirectUriMismatch,
+            AuthError::OAuth(OAuthError::CodeRejected),
+            AuthError::OAuth(OAuthError::InvalidIdToken("bad signature".into())),
+            AuthError::OAuth(OAuthError::IdTokenAudience),
+            AuthError::OAuth(OAuthError::IdTokenNonce),
+            AuthError::OAuth(OAuthError::EmailNotVerified),
+            AuthError::OAuth(OAuthError::unavailable("down")),
+            AuthError::AccountExists,
+            AuthError::Unavailable(otp_core::PortError::Unavailable("down".into())),
+            AuthError::Internal("bug".into()),
+        ];
+        for error in &all {
+            match error {
+                AuthError::Validation(_)
+                | AuthError::InvalidCredentials
+                | AuthError::EmailNotVerified
+                | AuthError::AccountDisabled
+                | AuthError::OtpInvalid { .. }
+                | AuthError::OtpExpired
+                | AuthError::OtpAttemptsExceeded
+                | AuthError::OtpCooldown { .. }
+                | AuthError::RateLimited { .. }
+                | AuthError::TokenInvalid(_)
+                | AuthError::NotFound(_)
+                | AuthError::Forbidden(_)
+                | AuthError::ActionRefused(_)
+                | AuthError::OAuthProviderNotConfigured(_)
+                | AuthError::OAuthRedirectUriNotAllowed
+                | AuthError::OAuthStateInvalid
+                | AuthError::OAuthStateExpired
+                | AuthError::OAuthStateProviderMismatch
+                | AuthError::OAuthRedirectUriMismatch
+                | AuthError::AccountExists
+                | AuthError::Unavailable(_)
+                | AuthError::Internal(_) => {}
+                AuthError::OAuth(error) => match error {
+                    OAuthError::CodeRejected
+                    | OAuthError::InvalidIdToken(_)
+                    | OAuthError::IdTokenAudience
+                    | OAuthError::IdTokenNonce
+                    | OAuthError::EmailNotVerified
+                    | OAuthError::Unavailable(_) => {}
+                },
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_documented_codes_are_every_code_the_server_answers() {
+        let documented: Vec<String> = serde_json::to_value(ProblemCode::ALL_FOR_TESTS)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code.as_str().unwrap().to_owned())
+            .collect();
+        let mut answered: Vec<&str> = every_auth_error().iter().map(AuthError::code).collect();
+        answered.extend(["payload_too_large", "unsupported_media_type", "method_not_allowed"]);
+        for code in &answered {
+            assert!(documented.iter().any(|known| known == code), "{code} is not in ProblemCode");
+        }
+        for code in &documented {
+            assert!(answered.contains(&code.as_str()), "ProblemCode::{code} is never answered");
+        }
     }
 
     #[test]

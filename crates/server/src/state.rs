@@ -6,6 +6,7 @@ use otp_core::AuthService;
 use otp_core::ports::Probe;
 
 use crate::client_ip::TrustedProxies;
+use crate::metrics::Gauges;
 
 /// Shared application state.
 #[derive(Debug)]
@@ -16,4 +17,6 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// What `/ready` checks.
     pub probes: Vec<Arc<dyn Probe>>,
+    /// What `/metrics` samples at each scrape.
+    pub gauges: Gauges,
 }

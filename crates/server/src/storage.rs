@@ -1,25 +1,28 @@
-//! The stores the settings select: PostgreSQL for accounts, sessions and linked
-//! provider identities when `DATABASE_URL` is set, Redis for codes, rate limits and
-//! pending provider sign-ins when `REDIS_URL` is set, and the in-memory adapters
-//! otherwise.
+//! The stores the settings select: PostgreSQL for accounts, sessions, linked provider
+//! identities, the audit log and the mail outbox when `DATABASE_URL` is set, Redis for
+//! codes, rate limits and pending provider sign-ins when `REDIS_URL` is set, and the
+//! in-memory adapters otherwise.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::Ports;
 use otp_core::ports::{
-    Clock, CodeStore, IdentityRepository, Mailer, OAuthStateStore, Probe, RateLimiter, SessionRepository,
-    UserRepository,
+    AuditLog, Clock, CodeStore, IdentityRepository, MailOutbox, Mailer, OAuthStateStore, Probe, RateLimiter,
+    SessionRepository, UserRepository,
 };
 use otp_memory::{
-    MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryProbe, MemoryRateLimiter,
-    MemorySessionRepository, MemoryUserRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
+    MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
 };
-use otp_postgres::{PgConfig, PgIdentityRepository, PgProbe, PgSessionRepository, PgUserRepository};
+use otp_postgres::{
+    PgAuditLog, PgConfig, PgIdentityRepository, PgOutbox, PgProbe, PgSessionRepository, PgUserRepository,
+};
 use otp_redis::{RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisProbe, RedisRateLimiter};
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
+use crate::metrics::PoolHandle;
 use crate::startup::StartupError;
 
 /// The storage ports and their readiness checks.
@@ -31,14 +34,20 @@ pub struct Storage {
     pub sessions: Arc<dyn SessionRepository>,
     /// Provider identities linked to accounts.
     pub identities: Arc<dyn IdentityRepository>,
+    /// What administrators did.
+    pub audit_log: Arc<dyn AuditLog>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Pending provider sign-ins.
     pub oauth_states: Arc<dyn OAuthStateStore>,
+    /// Mail waiting for delivery (with the accounts: PostgreSQL or memory).
+    pub outbox: Arc<dyn MailOutbox>,
     /// What `/ready` checks.
     pub probes: Vec<Arc<dyn Probe>>,
+    /// The connection pools, for `/metrics`.
+    pub pools: Vec<PoolHandle>,
 }
 
 impl Storage {
@@ -52,6 +61,7 @@ impl Storage {
             oauth_states: self.oauth_states,
             codes: self.codes,
             rate_limiter: self.rate_limiter,
+            audit_log: self.audit_log,
             mailer,
             clock,
         };
@@ -59,8 +69,14 @@ impl Storage {
     }
 }
 
-/// The stores that must last: accounts, sessions, linked identities.
-type Durable = (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn IdentityRepository>);
+/// The stores that must last, in PostgreSQL or memory.
+struct Durable {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    identities: Arc<dyn IdentityRepository>,
+    audit_log: Arc<dyn AuditLog>,
+    outbox: Arc<dyn MailOutbox>,
+}
 
 /// The short-lived stores: codes, rate limits, pending provider sign-ins.
 type ShortLived = (Arc<dyn CodeStore>, Arc<dyn RateLimiter>, Arc<dyn OAuthStateStore>);
@@ -82,7 +98,8 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
 /// [`StartupError`] when a URL is invalid or start-up migrations fail.
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
-    let (users, sessions, identities): Durable = match &settings.database_url {
+    let mut pools = Vec::new();
+    let Durable { users, sessions, identities, audit_log, outbox } = match &settings.database_url {
         Some(url) => {
             let url = url.expose_secret();
             if settings.run_migrations() {
@@ -97,20 +114,29 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             };
             let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
             probes.push(Arc::new(PgProbe::new(pool.clone())));
-            tracing::info!("accounts, sessions and linked identities in PostgreSQL");
-            (
-                Arc::new(PgUserRepository::new(pool.clone())),
-                Arc::new(PgSessionRepository::new(pool.clone())),
-                Arc::new(PgIdentityRepository::new(pool)),
-            )
+            pools.push(PoolHandle::Postgres(pool.clone()));
+            tracing::info!(
+                "accounts, sessions, linked identities, the audit log and the mail outbox in PostgreSQL"
+            );
+            Durable {
+                users: Arc::new(PgUserRepository::new(pool.clone())),
+                sessions: Arc::new(PgSessionRepository::new(pool.clone())),
+                identities: Arc::new(PgIdentityRepository::new(pool.clone())),
+                audit_log: Arc::new(PgAuditLog::new(pool.clone())),
+                outbox: Arc::new(PgOutbox::new(pool)),
+            }
         }
         None => {
-            tracing::info!("accounts, sessions and linked identities in memory");
-            (
-                Arc::new(MemoryUserRepository::new()),
-                Arc::new(MemorySessionRepository::new()),
-                Arc::new(MemoryIdentityRepository::new()),
-            )
+            tracing::info!(
+                "accounts, sessions, linked identities, the audit log and the mail outbox in memory"
+            );
+            Durable {
+                users: Arc::new(MemoryUserRepository::new()),
+                sessions: Arc::new(MemorySessionRepository::new()),
+                identities: Arc::new(MemoryIdentityRepository::new()),
+                audit_log: Arc::new(MemoryAuditLog::new()),
+                outbox: Arc::new(MemoryOutbox::new()),
+            }
         }
     };
     let (codes, rate_limiter, oauth_states): ShortLived = match &settings.redis_url {
@@ -127,6 +153,7 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             let pool = otp_redis::connect(&config)
                 .map_err(|error| StartupError::Config(format!("REDIS_URL: {error}")))?;
             probes.push(Arc::new(RedisProbe::new(pool.clone())));
+            pools.push(PoolHandle::Redis(pool.clone()));
             tracing::info!(
                 prefix = %settings.redis_key_prefix,
                 "codes, rate limits and pending provider sign-ins in Redis"
@@ -149,5 +176,16 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
     if settings.database_url.is_none() || settings.redis_url.is_none() {
         probes.push(Arc::new(MemoryProbe));
     }
-    Ok(Storage { users, sessions, identities, codes, rate_limiter, oauth_states, probes })
+    Ok(Storage {
+        users,
+        sessions,
+        identities,
+        audit_log,
+        codes,
+        rate_limiter,
+        oauth_states,
+        outbox,
+        probes,
+        pools,
+    })
 }

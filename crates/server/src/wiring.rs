@@ -3,63 +3,60 @@
 use std::sync::Arc;
 
 use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey, VerifyingKey};
-use otp_core::ports::{Probe, SystemClock};
+use otp_core::mail::DeliveryWorker;
+use otp_core::ports::{Clock, Probe, SystemClock};
 use otp_core::{AuthService, Secrets};
-use otp_memory::FolderMailer;
 use secrecy::ExposeSecret;
 
 use crate::config::{Environment, Settings};
+use crate::mail::build_mail;
+use crate::metrics::PoolHandle;
 use crate::providers::build_oauth_providers;
 use crate::startup::StartupError;
 use crate::storage::build_storage;
 
-/// The service and what `/ready` checks.
+/// The service, what `/ready` checks, and the mail delivery worker.
 #[derive(Debug)]
 pub struct Components {
     /// The use cases on their adapters.
     pub service: Arc<AuthService>,
     /// Readiness checks of the adapters.
     pub probes: Vec<Arc<dyn Probe>>,
+    /// Sends queued mail; runs beside the server and stops after it. `None` when the
+    /// service's mailer delivers by itself (tests with a recording mailer).
+    pub delivery: Option<Arc<DeliveryWorker>>,
+    /// The connection pools whose usage `/metrics` reports.
+    pub pools: Vec<PoolHandle>,
 }
 
 /// Builds the components for `settings`: PostgreSQL and Redis when their URLs are set,
-/// the in-memory stores otherwise; mail always goes to the mail folder in this build.
+/// the in-memory stores otherwise; mail through the outbox, sent over SMTP when
+/// `SMTP_SERVER` is set, else written to the mail folder.
 ///
 /// # Errors
-/// [`StartupError`] when a key is invalid, names an adapter this build does not have,
-/// production lacks what it requires, or start-up migrations fail.
+/// [`StartupError`] when a key is invalid, production lacks what it requires, or
+/// start-up migrations fail.
 pub async fn build_components(settings: &Settings) -> Result<Components, StartupError> {
-    refuse_unsupported_adapters(settings)?;
     if settings.app_env == Environment::Production {
         require_production_settings(settings)?;
     }
     let secrets = build_secrets(settings)?;
-    let folder = FolderMailer::new(&settings.mail_dir, &settings.from_email, &settings.app_name)
-        .map_err(|error| config_error(format!("MAIL_DIR {}: {error}", settings.mail_dir.display())))?;
-    let folder = Arc::new(folder);
-    tracing::info!(mail_dir = %settings.mail_dir.display(), "mail written to a folder");
-    let (ports, mut probes) =
-        build_storage(settings).await?.into_ports(folder.clone(), Arc::new(SystemClock));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let storage = build_storage(settings).await?;
+    let mail = build_mail(settings, storage.outbox.clone(), &secrets.keyed_hasher, clock.clone())?;
+    let pools = storage.pools.clone();
+    let (ports, mut probes) = storage.into_ports(mail.mailer, clock);
     let policy = settings.policy().map_err(|error| config_error(error.to_string()))?;
     let providers = build_oauth_providers(settings)?;
     let service = AuthService::new(ports, secrets, policy)
         .map_err(|error| config_error(error.to_string()))?
         .with_oauth_providers(providers);
-    probes.push(folder);
-    Ok(Components { service: Arc::new(service), probes })
+    probes.extend(mail.probe);
+    Ok(Components { service: Arc::new(service), probes, delivery: Some(mail.worker), pools })
 }
 
 fn config_error(message: impl Into<String>) -> StartupError {
     StartupError::Config(message.into())
-}
-
-fn refuse_unsupported_adapters(settings: &Settings) -> Result<(), StartupError> {
-    if settings.smtp_server.is_some() {
-        return Err(config_error(
-            "SMTP_SERVER is set, but this build has no SMTP adapter yet; unset it to write mail to MAIL_DIR",
-        ));
-    }
-    Ok(())
 }
 
 fn require_production_settings(settings: &Settings) -> Result<(), StartupError> {
@@ -145,9 +142,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn adapters_this_build_lacks_are_refused_rather_than_ignored() {
-        let settings = Settings { smtp_server: Some("smtp.example.com".into()), ..Settings::default() };
-        assert!(build_components(&settings).await.unwrap_err().to_string().contains("SMTP_SERVER"));
+    async fn smtp_settings_are_checked_at_start_up() {
+        let settings = Settings {
+            smtp_server: Some("smtp.example.com".into()),
+            smtp_tls: Some("ssl".into()),
+            ..Settings::default()
+        };
+        assert!(build_components(&settings).await.unwrap_err().to_string().contains("SMTP_TLS"));
     }
 
     #[tokio::test]

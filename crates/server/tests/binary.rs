@@ -3,118 +3,17 @@
 //! file in the mail folder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 #[path = "support/database.rs"]
 mod database;
+#[path = "support/process.rs"]
+mod process;
 use database::TestDatabase;
-
-struct Server {
-    child: Child,
-    address: String,
-    mail_dir: PathBuf,
-    _dir: tempfile::TempDir,
-    log: mpsc::Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn command(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_otp-server"));
-    command.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    command
-}
-
-/// Starts the binary with `PORT=0` and JSON logs; waits for its "listening" line.
-fn start(extra_env: &[(&str, &str)]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mail_dir = extra_env
-        .iter()
-        .find(|(key, _)| *key == "MAIL_DIR")
-        .map_or_else(|| dir.path().join("var/mail"), |(_, dir)| PathBuf::from(dir));
-    let mut child = command(dir.path())
-        .env("PORT", "0")
-        .env("LOG_FORMAT", "json")
-        .envs(extra_env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let address = loop {
-        let line = log.recv_timeout(Duration::from_secs(30)).expect("the server logs that it listens");
-        let entry: Value = serde_json::from_str(&line).unwrap();
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["address"].as_str().unwrap().to_owned();
-        }
-    };
-    Server { child, address, mail_dir, _dir: dir, log }
-}
-
-/// `TOKEN_SIGNING_KEY` and `SECRET_KEY` from `otp-server keygen`.
-fn generated_keys() -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let output = command(dir.path()).arg("keygen").output().unwrap();
-    let text = String::from_utf8(output.stdout).unwrap();
-    let value =
-        |key: &str| text.lines().find_map(|line| line.strip_prefix(&format!("{key}="))).unwrap().to_owned();
-    (value("TOKEN_SIGNING_KEY"), value("SECRET_KEY"))
-}
-
-fn stop(mut server: Server) {
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(server.child.wait().unwrap().success());
-}
-
-fn newest_code(mail_dir: &Path) -> String {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(mail_dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last().expect("a mail file")).unwrap();
-    text.lines()
-        .map(str::trim)
-        .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
-        .expect("a code line")
-        .to_owned()
-}
-
-/// Whether `number` appears in `text` with no digit right before or after it.
-fn contains_number(text: &str, number: &str) -> bool {
-    text.match_indices(number).any(|(at, _)| {
-        let before = text[..at].chars().next_back().is_some_and(|c| c.is_ascii_digit());
-        let after = text[at + number.len()..].chars().next().is_some_and(|c| c.is_ascii_digit());
-        !before && !after
-    })
-}
-
-async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, Value) {
-    let response = client.post(url).json(&body).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use process::{Server, command, contains_number, generated_keys, newest_code, post, start, stop};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_embedded_default_serves_every_flow_with_codes_from_the_mail_folder() {

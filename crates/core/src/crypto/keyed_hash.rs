@@ -118,6 +118,12 @@ impl KeyedHasher {
         mac.finalize().into_bytes().into()
     }
 
+    /// A 32-byte key for another primitive, derived from the server secret and bound
+    /// to `label`, so no two uses share key material.
+    pub(crate) fn derive_key(&self, label: &str) -> [u8; 32] {
+        self.mac("derived-key", &[label.as_bytes()])
+    }
+
     /// Hash of `code` issued for `purpose` to `email`.
     pub fn code_hash(&self, purpose: CodePurpose, email: &EmailAddress, code: &OtpCode) -> CodeHash {
         CodeHash(self.mac(

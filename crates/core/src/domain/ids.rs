@@ -1,4 +1,4 @@
-//! Identifiers of users and sessions.
+//! Identifiers of users, sessions and audit entries.
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,6 +51,29 @@ impl SessionId {
     }
 }
 
+/// The identifier of an audit entry (a UUIDv7, so entries sort by when they were
+/// written).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AuditEntryId(Uuid);
+
+impl AuditEntryId {
+    /// A new, time-ordered identifier.
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Wraps an identifier read from storage or a cursor.
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The underlying UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
 macro_rules! uuid_display {
     ($($name:ident),*) => {$(
         impl fmt::Display for $name {
@@ -75,7 +98,7 @@ macro_rules! uuid_display {
     )*};
 }
 
-uuid_display!(UserId, SessionId);
+uuid_display!(UserId, SessionId, AuditEntryId);
 
 #[cfg(test)]
 mod tests {

@@ -62,7 +62,13 @@ impl MailKind {
         }
     }
 
-    fn expires_in(&self) -> Option<Duration> {
+    /// The code's lifetime in words ("10 minutes"), if the message carries a code.
+    pub fn lifetime_phrase(&self) -> Option<String> {
+        self.expires_in().map(|ttl| minutes_phrase(ttl.as_secs()))
+    }
+
+    /// How long the code the message carries stays valid, if it carries one.
+    pub fn expires_in(&self) -> Option<Duration> {
         match self {
             Self::SignInCode { expires_in, .. }
             | Self::RegistrationCode { expires_in, .. }
@@ -96,7 +102,7 @@ impl MailMessage {
 
     /// A plain-text body. Adapters with richer templates may render their own.
     pub fn text_body(&self, product: &str) -> String {
-        let lifetime = self.kind.expires_in().map(|ttl| minutes_phrase(ttl.as_secs())).unwrap_or_default();
+        let lifetime = self.kind.lifetime_phrase().unwrap_or_default();
         let code = self.kind.code().map(OtpCode::expose).unwrap_or_default();
         let ignore = "If you did not ask for this, you can ignore this message.";
         match &self.kind {

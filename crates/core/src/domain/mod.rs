@@ -1,19 +1,23 @@
 //! Domain types: validated values and the records the ports store.
 
+mod audit;
 mod client;
 mod email;
 mod ids;
 mod mail;
 mod otp_code;
 mod password;
+mod role;
 mod session;
 mod user;
 
+pub use audit::{AdminAction, AuditEntry};
 pub use client::{ClientContext, MAX_USER_AGENT_CHARS};
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
-pub use ids::{SessionId, UserId};
+pub use ids::{AuditEntryId, SessionId, UserId};
 pub use mail::{MailKind, MailMessage};
 pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordHash};
+pub use role::Role;
 pub use session::Session;
 pub use user::User;

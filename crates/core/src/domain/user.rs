@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::{EmailAddress, PasswordHash, UserId};
+use super::{EmailAddress, PasswordHash, Role, UserId};
 
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +17,10 @@ pub struct User {
     pub email_verified_at: Option<OffsetDateTime>,
     /// When a code sent to the address was last entered correctly.
     pub last_code_verified_at: Option<OffsetDateTime>,
-    /// A disabled account cannot sign in.
+    /// A disabled account cannot sign in, and its tokens are refused.
     pub disabled: bool,
+    /// The stored role (see [`Role`] for the role that counts).
+    pub role: Role,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -39,6 +41,7 @@ impl User {
             email_verified_at: None,
             last_code_verified_at: None,
             disabled: false,
+            role: Role::User,
             created_at: now,
             updated_at: now,
         }

@@ -6,13 +6,17 @@ use crate::error::PortError;
 /// Delivery of messages.
 ///
 /// An implementation MUST NOT log the code a message carries. Returning `Ok` means
-/// the message is accepted for delivery: sent, written, or durably queued.
+/// the message is accepted for delivery: sent, written, or durably queued. The service
+/// itself talks to a [`crate::mail::QueueingMailer`]; transports (SMTP, a folder) sit
+/// behind the [`crate::mail::DeliveryWorker`].
 #[async_trait]
 pub trait Mailer: Send + Sync + std::fmt::Debug {
     /// Accepts one message for delivery.
     ///
     /// # Errors
-    /// [`PortError::Unavailable`] when the message could not be accepted (nothing was
-    /// queued); the caller may retry.
+    /// [`PortError::Unavailable`] when the message could not be accepted for now
+    /// (nothing was sent or queued): the delivery worker retries it later.
+    /// [`PortError::Failed`] when it was refused for good (a mail server's permanent
+    /// rejection): it is not retried.
     async fn send(&self, message: &MailMessage) -> Result<(), PortError>;
 }

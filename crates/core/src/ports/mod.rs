@@ -3,9 +3,11 @@
 //! Each trait is object-safe and `Send + Sync`; the domain holds them as
 //! `Arc<dyn Trait>`. Adapters translate their own failures into [`crate::PortError`].
 
+mod audit_log;
 mod clock;
 mod code_store;
 mod identity_repository;
+mod mail_outbox;
 mod mailer;
 mod oauth_provider;
 mod oauth_state_store;
@@ -14,13 +16,15 @@ mod rate_limiter;
 mod session_repository;
 mod user_repository;
 
+pub use audit_log::AuditLog;
 pub use clock::{Clock, SystemClock};
 pub use code_store::{CodeKey, CodePurpose, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
+pub use mail_outbox::{ClaimedMessage, MailOutbox, NewOutboxMessage, OutboxId};
 pub use mailer::Mailer;
 pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity};
 pub use oauth_state_store::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};
 pub use probe::Probe;
 pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
 pub use session_repository::{RotateOutcome, SessionRepository};
-pub use user_repository::UserRepository;
+pub use user_repository::{UserListQuery, UserRepository};

@@ -1,8 +1,24 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{EmailAddress, PasswordHash, User, UserId};
+use crate::domain::{EmailAddress, PasswordHash, Role, User, UserId};
 use crate::error::PortError;
+
+/// Which accounts [`UserRepository::list`] returns: a page of at most `limit`
+/// accounts, in descending order of id (UUIDv7, so the newest accounts first),
+/// starting after the cursor `before`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserListQuery {
+    /// Only accounts whose (normalised) address contains this text, compared
+    /// case-insensitively and literally (`%`, `_` and `\` are plain characters).
+    /// `None` lists every account.
+    pub email_contains: Option<String>,
+    /// Only accounts whose id sorts strictly below this one: the last id of the
+    /// previous page.
+    pub before: Option<UserId>,
+    /// The most accounts to return.
+    pub limit: usize,
+}
 
 /// Durable storage of accounts.
 ///
@@ -50,4 +66,39 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn record_code_verified(&self, id: UserId, now: OffsetDateTime) -> Result<Option<User>, PortError>;
+
+    /// A page of accounts, as [`UserListQuery`] describes: descending id order, ids
+    /// below `before`, addresses containing `email_contains`, at most `limit`.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn list(&self, query: &UserListQuery) -> Result<Vec<User>, PortError>;
+
+    /// Sets whether the account is disabled, and `updated_at` to `now`. Returns the
+    /// updated account, or `None` when no account has this identifier.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError>;
+
+    /// Sets the stored role, and `updated_at` to `now`. Returns the updated account,
+    /// or `None` when no account has this identifier.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn set_role(&self, id: UserId, role: Role, now: OffsetDateTime) -> Result<Option<User>, PortError>;
+
+    /// Deletes the account. Returns `false` when no account has this identifier.
+    /// Storage that keeps the account's sessions and linked identities with it
+    /// (PostgreSQL, through its foreign keys) deletes them in the same step; the
+    /// domain ends the sessions first in any case. The address is free again at once.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn delete(&self, id: UserId) -> Result<bool, PortError>;
 }

@@ -28,7 +28,10 @@ impl AuthService {
             cooldown: self.policy.resend_cooldown,
         };
         match self.ports.codes.issue(&self.code_key(purpose, email), &new, now).await? {
-            IssueOutcome::Issued => Ok(code),
+            IssueOutcome::Issued => {
+                metrics::counter!("otp_codes_issued_total", "purpose" => purpose.as_str()).increment(1);
+                Ok(code)
+            }
             IssueOutcome::CoolingDown { retry_after } => Err(AuthError::OtpCooldown { retry_after }),
         }
     }
@@ -42,6 +45,15 @@ impl AuthService {
     ) -> Result<(), AuthError> {
         let candidate = self.hasher.code_hash(purpose, email, code);
         let outcome = self.ports.codes.verify(&self.code_key(purpose, email), &candidate, self.now()).await?;
+        let label = match outcome {
+            VerifyOutcome::Accepted => "accepted",
+            VerifyOutcome::Rejected { .. } => "rejected",
+            VerifyOutcome::NotFound => "not_found",
+            VerifyOutcome::Expired => "expired",
+            VerifyOutcome::AttemptsExceeded => "locked_out",
+        };
+        metrics::counter!("otp_code_checks_total", "purpose" => purpose.as_str(), "outcome" => label)
+            .increment(1);
         match outcome {
             VerifyOutcome::Accepted => Ok(()),
             VerifyOutcome::Rejected { attempts_remaining } => {

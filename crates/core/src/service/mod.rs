@@ -1,5 +1,6 @@
 //! The use cases: one `AuthService` whose methods are the flows, split by file.
 
+pub mod admin;
 mod codes;
 pub mod login;
 pub mod oauth;
@@ -24,7 +25,7 @@ use crate::domain::{ClientContext, Session, SessionId, User};
 use crate::error::{AuthError, ValidationError};
 use crate::policy::AuthPolicy;
 use crate::ports::{
-    Clock, CodeStore, IdentityRepository, Mailer, OAuthStateStore, RateLimiter, SessionRepository,
+    AuditLog, Clock, CodeStore, IdentityRepository, Mailer, OAuthStateStore, RateLimiter, SessionRepository,
     UserRepository,
 };
 
@@ -43,6 +44,8 @@ pub struct Ports {
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// What administrators did.
+    pub audit_log: Arc<dyn AuditLog>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
     /// Time.

@@ -95,7 +95,11 @@ impl AuthService {
         match self.ports.rate_limiter.hit(key, limit, now).await? {
             RateDecision::Allowed => Ok(()),
             RateDecision::Limited { retry_after } => {
-                tracing::info!(limit = key.split(':').take(2).collect::<Vec<_>>().join(":"), "rate limited");
+                let mut parts = key.split(':');
+                let (scope, action) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+                tracing::info!(limit = format!("{scope}:{action}"), "rate limited");
+                metrics::counter!("otp_rate_limited_total", "scope" => scope.to_owned(), "action" => action.to_owned())
+                    .increment(1);
                 Err(AuthError::RateLimited { retry_after: retry_after.max(Duration::from_secs(1)) })
             }
         }

@@ -10,9 +10,11 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod audit;
 pub mod codes;
 pub mod identities;
 pub mod oauth_states;
+pub mod outbox;
 pub mod rate_limits;
 pub mod sessions;
 pub mod users;
@@ -62,6 +64,11 @@ macro_rules! user_repository_contract {
                 set_password_replaces_the_hash,
                 recording_a_code_check_keeps_the_first_verification_time,
                 unknown_accounts_are_not_found,
+                listing_pages_through_accounts_newest_first,
+                searching_matches_a_literal_text_in_any_case,
+                disabling_and_roles_are_stored,
+                created_roles_are_kept,
+                deleting_an_account_frees_its_address,
             ]
         );
     };
@@ -160,6 +167,45 @@ macro_rules! rate_limiter_contract {
                 the_window_slides,
                 keys_are_counted_separately,
                 concurrent_hits_allow_exactly_max,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`outbox`] contract tests.
+#[macro_export]
+macro_rules! mail_outbox_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::outbox,
+            [
+                a_queued_message_is_claimed_once_with_its_content,
+                claims_return_the_oldest_first_up_to_the_limit,
+                a_completed_message_is_gone,
+                a_deferred_message_comes_back_when_due_with_its_attempts_counted,
+                an_expired_lease_makes_the_message_due_again,
+                a_released_message_is_due_at_once_without_spending_an_attempt,
+                depth_counts_queued_and_leased_messages,
+                concurrent_claims_never_share_a_message,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`audit`] contract tests (an `async` expression yielding
+/// `Arc<dyn AuditLog>`).
+#[macro_export]
+macro_rules! audit_log_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::audit,
+            [
+                appended_entries_are_listed_as_written,
+                the_listing_pages_newest_first,
+                an_entry_id_is_written_once,
+                entries_may_name_accounts_that_no_longer_exist,
             ]
         );
     };

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::{instant, unique_email};
-use crate::domain::{PasswordHash, User};
-use crate::ports::UserRepository;
+use crate::domain::{PasswordHash, Role, User};
+use crate::ports::{UserListQuery, UserRepository};
 use crate::{PortError, UserId};
 
 type Repo = Arc<dyn UserRepository>;
@@ -75,4 +75,104 @@ pub async fn recording_a_code_check_keeps_the_first_verification_time(repo: Repo
 pub async fn unknown_accounts_are_not_found(repo: Repo) {
     assert!(repo.find_by_id(UserId::generate()).await.unwrap().is_none());
     assert!(repo.find_by_email(&unique_email()).await.unwrap().is_none());
+}
+
+/// Accounts whose addresses carry `token`, created one after another (ids ascend).
+async fn accounts_with(repo: &Repo, token: &str, locals: &[&str]) -> Vec<User> {
+    let mut created = Vec::new();
+    for local in locals {
+        let email = crate::EmailAddress::parse(&format!("{local}.{token}@example.com")).unwrap();
+        let user = User::new_verified(email, instant());
+        repo.create(&user).await.unwrap();
+        created.push(user);
+    }
+    created
+}
+
+fn search(text: &str, before: Option<UserId>, limit: usize) -> UserListQuery {
+    UserListQuery { email_contains: Some(text.to_owned()), before, limit }
+}
+
+pub async fn listing_pages_through_accounts_newest_first(repo: Repo) {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let created = accounts_with(&repo, &token, &["a", "b", "c", "d", "e"]).await;
+    let newest_first: Vec<User> = created.iter().rev().cloned().collect();
+
+    let first = repo.list(&search(&token, None, 2)).await.unwrap();
+    assert_eq!(first, newest_first[..2]);
+    let second = repo.list(&search(&token, Some(first[1].id), 2)).await.unwrap();
+    assert_eq!(second, newest_first[2..4]);
+    let last = repo.list(&search(&token, Some(second[1].id), 2)).await.unwrap();
+    assert_eq!(last, newest_first[4..]);
+    assert!(repo.list(&search(&token, Some(last[0].id), 2)).await.unwrap().is_empty());
+
+    let everyone =
+        repo.list(&UserListQuery { email_contains: None, before: None, limit: 10_000 }).await.unwrap();
+    assert!(everyone.windows(2).all(|pair| pair[0].id > pair[1].id), "descending ids");
+    let ours: Vec<&User> = everyone.iter().filter(|user| user.email.as_str().contains(&token)).collect();
+    assert_eq!(ours, newest_first.iter().collect::<Vec<_>>());
+    assert!(
+        repo.list(&UserListQuery { email_contains: None, before: None, limit: 0 }).await.unwrap().is_empty()
+    );
+}
+
+pub async fn searching_matches_a_literal_text_in_any_case(repo: Repo) {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let created = accounts_with(&repo, &token, &["ann_lee", "annxlee", "bob"]).await;
+    let found = repo.list(&search(&format!("ANN_LEE.{}", token.to_uppercase()), None, 10)).await.unwrap();
+    assert_eq!(found, [created[0].clone()], "`_` is a plain character and case does not matter");
+    let found = repo.list(&search(&format!("lee.{token}"), None, 10)).await.unwrap();
+    assert_eq!(found, [created[1].clone(), created[0].clone()]);
+    assert!(repo.list(&search(&format!("%.{token}"), None, 10)).await.unwrap().is_empty(), "`%` is literal");
+    assert!(
+        repo.list(&search(&format!(r"\.{token}"), None, 10)).await.unwrap().is_empty(),
+        r"`\` is literal"
+    );
+}
+
+pub async fn disabling_and_roles_are_stored(repo: Repo) {
+    let start = instant();
+    let user = User::new_verified(unique_email(), start);
+    repo.create(&user).await.unwrap();
+    assert_eq!((user.disabled, user.role), (false, Role::User));
+
+    let later = start + time::Duration::seconds(3);
+    let disabled = repo.set_disabled(user.id, true, later).await.unwrap().unwrap();
+    assert_eq!((disabled.disabled, disabled.updated_at), (true, later));
+    assert_eq!(repo.find_by_id(user.id).await.unwrap().as_ref(), Some(&disabled));
+    let enabled = repo.set_disabled(user.id, false, later).await.unwrap().unwrap();
+    assert!(!enabled.disabled);
+
+    let admin = repo.set_role(user.id, Role::Admin, later).await.unwrap().unwrap();
+    assert_eq!(admin.role, Role::Admin);
+    assert_eq!(repo.find_by_email(&user.email).await.unwrap().unwrap().role, Role::Admin);
+    let demoted = repo.set_role(user.id, Role::User, later).await.unwrap().unwrap();
+    assert_eq!(demoted, User { updated_at: later, ..user.clone() }, "nothing else changed");
+
+    assert!(repo.set_disabled(UserId::generate(), true, later).await.unwrap().is_none());
+    assert!(repo.set_role(UserId::generate(), Role::Admin, later).await.unwrap().is_none());
+}
+
+pub async fn created_roles_are_kept(repo: Repo) {
+    let user = User { role: Role::Admin, disabled: true, ..User::new_verified(unique_email(), instant()) };
+    repo.create(&user).await.unwrap();
+    assert_eq!(repo.find_by_id(user.id).await.unwrap(), Some(user));
+}
+
+pub async fn deleting_an_account_frees_its_address(repo: Repo) {
+    let user = User::new_verified(unique_email(), instant());
+    let kept = User::new_verified(unique_email(), instant());
+    repo.create(&user).await.unwrap();
+    repo.create(&kept).await.unwrap();
+    assert!(repo.delete(user.id).await.unwrap());
+    assert!(repo.find_by_id(user.id).await.unwrap().is_none());
+    assert!(repo.find_by_email(&user.email).await.unwrap().is_none());
+    assert!(!repo.delete(user.id).await.unwrap(), "already gone");
+    assert_eq!(repo.find_by_id(kept.id).await.unwrap(), Some(kept));
+    let token = user.email.as_str().split('@').next().unwrap().to_owned();
+    assert!(repo.list(&search(&token, None, 10)).await.unwrap().is_empty());
+
+    let again = User::new_verified(user.email.clone(), instant());
+    repo.create(&again).await.unwrap();
+    assert_eq!(repo.find_by_email(&user.email).await.unwrap().unwrap().id, again.id);
 }

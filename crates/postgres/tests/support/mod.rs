@@ -11,12 +11,15 @@ use async_trait::async_trait;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use otp_core::crypto::TokenHash;
-use otp_core::domain::{PasswordHash, Session, User};
-use otp_core::ports::{IdentityRepository, LinkedIdentity, RotateOutcome, SessionRepository, UserRepository};
+use otp_core::domain::{AuditEntry, AuditEntryId, PasswordHash, Role, Session, User};
+use otp_core::ports::{
+    AuditLog, ClaimedMessage, IdentityRepository, LinkedIdentity, MailOutbox, NewOutboxMessage, OutboxId,
+    RotateOutcome, SessionRepository, UserListQuery, UserRepository,
+};
 use otp_core::{EmailAddress, PortError, SessionId, UserId};
 use otp_postgres::{
-    PgConfig, PgIdentityRepository, PgPool, PgSessionRepository, PgUserRepository, connect,
-    create_database_if_missing, run_migrations,
+    PgAuditLog, PgConfig, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository, PgUserRepository,
+    connect, create_database_if_missing, run_migrations,
 };
 use time::OffsetDateTime;
 use url::Url;
@@ -190,10 +193,55 @@ pub async fn sessions() -> Arc<dyn SessionRepository> {
     Arc::new(OnTestDb { inner: PgSessionRepository::new(pool.clone()), pool, _db: db })
 }
 
+/// The audit log needs no owners: it keeps ids of accounts that may be gone.
+pub async fn audit_log() -> Arc<dyn AuditLog> {
+    let db = TestDb::migrated().await;
+    let pool = db.pool().await;
+    Arc::new(OnTestDb { inner: PgAuditLog::new(pool.clone()), pool, _db: db })
+}
+
 pub async fn identities() -> Arc<dyn IdentityRepository> {
     let db = TestDb::migrated().await;
     let pool = db.pool().await;
     Arc::new(OnTestDb { inner: PgIdentityRepository::new(pool.clone()), pool, _db: db })
+}
+
+pub async fn outbox() -> Arc<dyn MailOutbox> {
+    let db = TestDb::migrated().await;
+    let pool = db.pool().await;
+    Arc::new(OnTestDb { inner: PgOutbox::new(pool.clone()), pool, _db: db })
+}
+
+#[async_trait]
+impl MailOutbox for OnTestDb<PgOutbox> {
+    async fn enqueue(&self, message: &NewOutboxMessage) -> Result<(), PortError> {
+        self.inner.enqueue(message).await
+    }
+
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedMessage>, PortError> {
+        self.inner.claim(now, limit, lease).await
+    }
+
+    async fn complete(&self, id: OutboxId) -> Result<(), PortError> {
+        self.inner.complete(id).await
+    }
+
+    async fn retry_at(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), PortError> {
+        self.inner.retry_at(id, at).await
+    }
+
+    async fn release(&self, id: OutboxId, now: OffsetDateTime) -> Result<(), PortError> {
+        self.inner.release(id, now).await
+    }
+
+    async fn depth(&self) -> Result<u64, PortError> {
+        self.inner.depth().await
+    }
 }
 
 #[async_trait]
@@ -221,6 +269,38 @@ impl UserRepository for OnTestDb<PgUserRepository> {
 
     async fn record_code_verified(&self, id: UserId, now: OffsetDateTime) -> Result<Option<User>, PortError> {
         self.inner.record_code_verified(id, now).await
+    }
+
+    async fn list(&self, query: &UserListQuery) -> Result<Vec<User>, PortError> {
+        self.inner.list(query).await
+    }
+
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        self.inner.set_disabled(id, disabled, now).await
+    }
+
+    async fn set_role(&self, id: UserId, role: Role, now: OffsetDateTime) -> Result<Option<User>, PortError> {
+        self.inner.set_role(id, role, now).await
+    }
+
+    async fn delete(&self, id: UserId) -> Result<bool, PortError> {
+        self.inner.delete(id).await
+    }
+}
+
+#[async_trait]
+impl AuditLog for OnTestDb<PgAuditLog> {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), PortError> {
+        self.inner.append(entry).await
+    }
+
+    async fn list(&self, before: Option<AuditEntryId>, limit: usize) -> Result<Vec<AuditEntry>, PortError> {
+        self.inner.list(before, limit).await
     }
 }
 

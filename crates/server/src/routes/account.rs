@@ -1,17 +1,33 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, post, web};
 use otp_core::{LoginOutcome, Password};
 
 use super::passwordless::{code_sent, parse_code};
-use crate::dto::{CodeRequired, CredentialsRequest, EmailRequest, Message, ResetRequest, Secret};
+use crate::dto::{
+    CodeRequired, CodeSent, CredentialsRequest, EmailRequest, Message, ResetRequest, Secret, TokenResponse,
+};
 use crate::extract::Client;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 fn new_password(raw: &Secret) -> Result<Password, ApiError> {
     Password::new(raw.expose().to_owned()).map_err(|error| ApiError::validation(error.to_string()))
 }
 
-/// `POST /auth/register {email, password}`: 202, the same for every address.
+/// Registers an address with a password and emails a code that verifies it (enter it
+/// at `verify-otp`). The answer is the same for every address: a verified account is
+/// left unchanged and its owner is mailed a notice instead.
+#[utoipa::path(
+    tag = "password",
+    request_body = CredentialsRequest,
+    responses(
+        (status = 202, description = "A code was issued.", body = CodeSent),
+        (status = 422, description = "`validation_failed` (the password must have 8 to 128 characters)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`otp_cooldown` or `rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/register")]
 pub(crate) async fn register(
     state: web::Data<AppState>,
     client: Client,
@@ -22,7 +38,24 @@ pub(crate) async fn register(
     Ok(code_sent(&state))
 }
 
-/// `POST /auth/login {email, password}`: 200 with tokens, or 202 `{otp_required}`.
+/// Checks a password. When the account's last code check is older than the
+/// access-token lifetime (or it never had one), no session is opened: a code is
+/// mailed and the answer is 202 `otp_required`; send the code to `verify-otp`.
+#[utoipa::path(
+    tag = "password",
+    request_body = CredentialsRequest,
+    responses(
+        (status = 200, description = "Signed in. Sent with `Cache-Control: no-store`.", body = TokenResponse),
+        (status = 202, description = "The password is right; enter the mailed code at `verify-otp` to finish.", body = CodeRequired),
+        (status = 401, description = "`invalid_credentials` (unknown address, no password, or a wrong one: the same answer)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/login")]
 pub(crate) async fn login(
     state: web::Data<AppState>,
     client: Client,
@@ -42,7 +75,20 @@ pub(crate) async fn login(
     }
 }
 
-/// `POST /auth/password/forgot {email}`: 202, the same for every address.
+/// Emails a password-reset code if the address has an account. The answer and the
+/// cooldown are the same for every address.
+#[utoipa::path(
+    tag = "password",
+    request_body = EmailRequest,
+    responses(
+        (status = 202, description = "A reset code was issued.", body = CodeSent),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`otp_cooldown` or `rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/password/forgot")]
 pub(crate) async fn forgot_password(
     state: web::Data<AppState>,
     client: Client,
@@ -52,7 +98,22 @@ pub(crate) async fn forgot_password(
     Ok(code_sent(&state))
 }
 
-/// `POST /auth/password/reset {email, code, new_password}`: 200; every session ends.
+/// Sets a new password with a reset code, marks the address verified and ends every
+/// session of the account.
+#[utoipa::path(
+    tag = "password",
+    request_body = ResetRequest,
+    responses(
+        (status = 200, description = "Password updated; every session was signed out.", body = Message,
+            example = json!({"message": "Password updated. Every session has been signed out."})),
+        (status = 400, description = "`otp_invalid`, `otp_expired` or `otp_attempts_exceeded`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/password/reset")]
 pub(crate) async fn reset_password(
     state: web::Data<AppState>,
     client: Client,

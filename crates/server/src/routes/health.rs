@@ -1,21 +1,36 @@
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
-use serde_json::{Map, Value, json};
+use actix_web::{HttpResponse, route, web};
 
+use crate::dto::{Health, Readiness};
 use crate::state::AppState;
 
 /// How long one readiness probe may take before it counts as down.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// `GET /health`: the process is up.
+/// The process is up; it checks nothing else.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "Always, also to `HEAD` (without a body).", body = Health))
+)]
+#[route("/health", method = "GET", method = "HEAD")]
 pub(crate) async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// `GET /ready`: every adapter answers; 503 naming the ones that do not.
+/// Whether every backing service answers; each check has 3 seconds.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "Every check passed.", body = Readiness),
+        (status = 503, description = "A check failed; the body names it.", body = Readiness,
+            example = json!({"status": "unavailable", "checks": {"database": "ok", "mail": "ok", "redis": "unavailable"}})),
+    )
+)]
+#[route("/ready", method = "GET", method = "HEAD")]
 pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let mut checks = Map::new();
+    let mut checks = BTreeMap::new();
     let mut ready = true;
     for probe in &state.probes {
         let status = match tokio::time::timeout(PROBE_TIMEOUT, probe.check()).await {
@@ -30,8 +45,8 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
             }
         };
         ready &= status == "ok";
-        checks.insert(probe.name().to_owned(), Value::from(status));
+        checks.insert(probe.name().to_owned(), status);
     }
-    let body = json!({ "status": if ready { "ready" } else { "unavailable" }, "checks": checks });
+    let body = Readiness { status: if ready { "ready" } else { "unavailable" }, checks };
     if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

@@ -1,12 +1,22 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, delete, get, web};
 use otp_core::SessionId;
 
 use crate::dto::{SessionView, SessionsResponse};
 use crate::extract::Authenticated;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
-/// `GET /auth/sessions` (Bearer): the caller's active sessions, newest first.
+/// The caller's active sessions, newest first.
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sent with `Cache-Control: no-store`.", body = SessionsResponse),
+        (status = 401, description = "`token_invalid`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/sessions")]
 pub(crate) async fn list(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -17,7 +27,20 @@ pub(crate) async fn list(
     Ok(super::private_ok().json(SessionsResponse { sessions }))
 }
 
-/// `DELETE /auth/sessions/{id}` (Bearer): 204; ends one of the caller's sessions.
+/// Ends one of the caller's sessions (for example a lost device). Ending the current
+/// session works like `logout`.
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The session id, from `GET sessions`")),
+    responses(
+        (status = 204, description = "The session ended."),
+        (status = 401, description = "`token_invalid`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: not an active session of the caller's (or not a UUID)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/sessions/{id}")]
 pub(crate) async fn end(
     state: web::Data<AppState>,
     caller: Authenticated,

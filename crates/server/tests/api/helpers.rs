@@ -77,7 +77,7 @@ pub fn start_instance(
     let service = AuthService::new(ports, secrets, settings.policy().unwrap())
         .unwrap()
         .with_oauth_providers(build_oauth_providers(settings).unwrap());
-    let components = Components { service: Arc::new(service), probes };
+    let components = Components { service: Arc::new(service), probes, delivery: None, pools: Vec::new() };
     let app = Application::build(settings, components).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();

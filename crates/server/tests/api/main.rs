@@ -6,6 +6,7 @@ mod helpers;
 /// The adapters this binary runs the suite on.
 pub const BACKEND: helpers::Backend = helpers::Backend::Memory;
 
+mod admin;
 mod errors;
 mod health;
 mod login;

@@ -1,0 +1,185 @@
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::DeliveryPolicy;
+use crate::crypto::MailSealer;
+use crate::error::PortError;
+use crate::ports::{ClaimedMessage, Clock, MailOutbox, Mailer};
+
+/// What one delivery round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryRound {
+    /// Messages claimed this round.
+    pub claimed: usize,
+    /// Messages the transport accepted.
+    pub delivered: usize,
+    /// Messages put back for a later try (the transport was unavailable).
+    pub deferred: usize,
+    /// Messages given up on: refused for good, out of attempts, expired or unreadable.
+    pub dropped: usize,
+}
+
+/// Sends queued mail through the transport: claims due messages, opens them, sends them,
+/// and completes, defers (with backoff) or drops each. One per process; several
+/// processes may share one outbox.
+#[derive(Debug)]
+pub struct DeliveryWorker {
+    outbox: Arc<dyn MailOutbox>,
+    transport: Arc<dyn Mailer>,
+    sealer: MailSealer,
+    clock: Arc<dyn Clock>,
+    policy: DeliveryPolicy,
+    wake: Arc<Notify>,
+}
+
+enum Verdict {
+    Delivered,
+    Dropped,
+    /// The transport is unavailable: the rest of the round waits too. `retried` tells
+    /// whether this message will be tried again.
+    TransportDown {
+        retried: bool,
+    },
+}
+
+impl DeliveryWorker {
+    /// A worker sending from `outbox` through `transport`; `wake` is shared with the
+    /// [`super::QueueingMailer`] so a queued message is sent at once.
+    pub fn new(
+        outbox: Arc<dyn MailOutbox>,
+        transport: Arc<dyn Mailer>,
+        sealer: MailSealer,
+        clock: Arc<dyn Clock>,
+        policy: DeliveryPolicy,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self { outbox, transport, sealer, clock, policy, wake }
+    }
+
+    /// Claims one batch of due messages and tries each once.
+    ///
+    /// # Errors
+    /// [`PortError`] when the outbox itself fails; the claimed messages then come back
+    /// when their lease ends.
+    pub async fn deliver_due(&self) -> Result<DeliveryRound, PortError> {
+        let now = self.clock.now();
+        let claimed = self.outbox.claim(now, self.policy.batch_size, self.policy.lease).await?;
+        let mut round = DeliveryRound { claimed: claimed.len(), ..DeliveryRound::default() };
+        let mut pending = claimed.into_iter();
+        while let Some(message) = pending.next() {
+            match self.try_one(&message).await? {
+                Verdict::Delivered => round.delivered += 1,
+                Verdict::Dropped => round.dropped += 1,
+                Verdict::TransportDown { retried } => {
+                    if retried {
+                        round.deferred += 1;
+                    } else {
+                        round.dropped += 1;
+                    }
+                    // The transport is down: the rest of the batch waits too, without
+                    // each message paying a connection time-out.
+                    for rest in pending.by_ref() {
+                        if self.defer(&rest).await? {
+                            round.deferred += 1;
+                        } else {
+                            round.dropped += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(round)
+    }
+
+    async fn try_one(&self, claimed: &ClaimedMessage) -> Result<Verdict, PortError> {
+        let now = self.clock.now();
+        if claimed.expires_at <= now {
+            tracing::warn!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail expired before delivery; dropped");
+            dropped("expired");
+            self.outbox.complete(claimed.id).await?;
+            return Ok(Verdict::Dropped);
+        }
+        let message = match self.sealer.open(claimed.id, &claimed.sealed) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(outbox_id = %claimed.id, %error, "queued mail cannot be opened (was SECRET_KEY changed?); dropped");
+                dropped("unreadable");
+                self.outbox.complete(claimed.id).await?;
+                return Ok(Verdict::Dropped);
+            }
+        };
+        let kind = message.kind.label();
+        match self.transport.send(&message).await {
+            Ok(()) => {
+                self.outbox.complete(claimed.id).await?;
+                tracing::info!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, "mail delivered");
+                metrics::counter!("otp_mail_delivered_total", "kind" => kind).increment(1);
+                Ok(Verdict::Delivered)
+            }
+            Err(PortError::Unavailable(error)) => {
+                let retried = self.defer(claimed).await?;
+                if retried {
+                    tracing::warn!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail server unavailable; will retry");
+                }
+                metrics::counter!("otp_mail_send_failures_total", "kind" => kind).increment(1);
+                Ok(Verdict::TransportDown { retried })
+            }
+            Err(error) => {
+                tracing::error!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail refused by the mail server; dropped");
+                metrics::counter!("otp_mail_send_failures_total", "kind" => kind).increment(1);
+                dropped("refused");
+                self.outbox.complete(claimed.id).await?;
+                Ok(Verdict::Dropped)
+            }
+        }
+    }
+
+    /// Schedules the next try, or drops the message when its attempts or its lifetime
+    /// run out first. Returns whether it will be tried again.
+    async fn defer(&self, claimed: &ClaimedMessage) -> Result<bool, PortError> {
+        let next = self.clock.now() + self.policy.backoff(claimed.attempts);
+        if claimed.attempts >= self.policy.max_attempts || next >= claimed.expires_at {
+            tracing::error!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail undeliverable: retry budget spent; dropped");
+            dropped("retries_exhausted");
+            self.outbox.complete(claimed.id).await?;
+            return Ok(false);
+        }
+        self.outbox.retry_at(claimed.id, next).await?;
+        Ok(true)
+    }
+
+    /// How many messages wait in the outbox, or `None` when it cannot be read.
+    pub async fn pending(&self) -> Option<u64> {
+        self.outbox.depth().await.ok()
+    }
+
+    /// Delivers until `shutdown` completes: a round whenever a message is queued, and at
+    /// least every [`DeliveryPolicy::idle_poll`] for retries. A round in progress is
+    /// finished before it stops, so no claimed message is left half-handled.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let pause = match self.deliver_due().await {
+                Ok(round) if round.claimed == self.policy.batch_size && round.deferred == 0 => Duration::ZERO,
+                Ok(_) => self.policy.idle_poll,
+                Err(error) => {
+                    tracing::warn!(%error, "mail outbox unavailable; delivery paused");
+                    self.policy.idle_poll
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+/// Counts a message given up on, by why.
+fn dropped(reason: &'static str) {
+    metrics::counter!("otp_mail_dropped_total", "reason" => reason).increment(1);
+}

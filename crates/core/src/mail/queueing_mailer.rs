@@ -1,0 +1,50 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use super::DeliveryPolicy;
+use crate::crypto::MailSealer;
+use crate::domain::MailMessage;
+use crate::error::PortError;
+use crate::ports::{Clock, MailOutbox, Mailer, NewOutboxMessage, OutboxId};
+
+/// A [`Mailer`] that seals each message into the outbox and wakes the delivery worker.
+/// `send` returns as soon as the message is stored, whatever the mail server's state.
+#[derive(Debug)]
+pub struct QueueingMailer {
+    outbox: Arc<dyn MailOutbox>,
+    sealer: MailSealer,
+    clock: Arc<dyn Clock>,
+    notice_lifetime: std::time::Duration,
+    wake: Arc<Notify>,
+}
+
+impl QueueingMailer {
+    /// Queues into `outbox`; `wake` is shared with the [`super::DeliveryWorker`].
+    pub fn new(
+        outbox: Arc<dyn MailOutbox>,
+        sealer: MailSealer,
+        clock: Arc<dyn Clock>,
+        policy: &DeliveryPolicy,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self { outbox, sealer, clock, notice_lifetime: policy.notice_lifetime, wake }
+    }
+}
+
+#[async_trait]
+impl Mailer for QueueingMailer {
+    async fn send(&self, message: &MailMessage) -> Result<(), PortError> {
+        let id = OutboxId::generate();
+        let sealed = self.sealer.seal(id, message).map_err(PortError::failed)?;
+        let now = self.clock.now();
+        let lifetime = message.kind.expires_in().unwrap_or(self.notice_lifetime);
+        let entry = NewOutboxMessage { id, sealed, expires_at: now + lifetime, queued_at: now };
+        self.outbox.enqueue(&entry).await?;
+        metrics::counter!("otp_mail_queued_total", "kind" => message.kind.label()).increment(1);
+        tracing::debug!(outbox_id = %id, kind = message.kind.label(), "mail queued");
+        self.wake.notify_one();
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! The mail outbox in the `mail_outbox` table, shared by every instance.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Interval, Timestamptz};
+use diesel_async::RunQueryDsl;
+use otp_core::PortError;
+use otp_core::ports::{ClaimedMessage, MailOutbox, NewOutboxMessage, OutboxId};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{corrupt, from_query};
+use crate::pool::PgPool;
+use crate::schema::mail_outbox;
+
+#[derive(Insertable)]
+#[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg))]
+struct NewRow<'a> {
+    id: Uuid,
+    sealed: &'a str,
+    queued_at: OffsetDateTime,
+    available_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+#[derive(QueryableByName)]
+#[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg))]
+struct ClaimedRow {
+    id: Uuid,
+    sealed: String,
+    expires_at: OffsetDateTime,
+    attempts: i32,
+}
+
+/// Claims due rows oldest first. `FOR UPDATE SKIP LOCKED` lets concurrent claimers
+/// (other instances) pass over each other's rows instead of waiting or sharing them.
+const CLAIM: &str = "\
+    UPDATE mail_outbox SET available_at = $1 + $2, attempts = attempts + 1 \
+    WHERE id IN ( \
+        SELECT id FROM mail_outbox WHERE available_at <= $1 \
+        ORDER BY available_at, queued_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+    RETURNING id, sealed, expires_at, attempts";
+
+/// PostgreSQL [`MailOutbox`]: messages survive restarts and are shared by every
+/// instance; a claim leases rows with `FOR UPDATE SKIP LOCKED`.
+#[derive(Debug, Clone)]
+pub struct PgOutbox {
+    pool: PgPool,
+}
+
+impl PgOutbox {
+    /// An outbox on `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl MailOutbox for PgOutbox {
+    async fn enqueue(&self, message: &NewOutboxMessage) -> Result<(), PortError> {
+        const ACTION: &str = "queueing mail";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let row = NewRow {
+            id: message.id.as_uuid(),
+            sealed: &message.sealed,
+            queued_at: message.queued_at,
+            available_at: message.queued_at,
+            expires_at: message.expires_at,
+        };
+        diesel::insert_into(mail_outbox::table)
+            .values(row)
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedMessage>, PortError> {
+        const ACTION: &str = "claiming queued mail";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let lease = diesel::data_types::PgInterval::from_microseconds(
+            i64::try_from(lease.as_micros()).unwrap_or(i64::MAX),
+        );
+        let rows: Vec<ClaimedRow> = diesel::sql_query(CLAIM)
+            .bind::<Timestamptz, _>(now)
+            .bind::<Interval, _>(lease)
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        let mut claimed: Vec<ClaimedMessage> = rows
+            .into_iter()
+            .map(|row| {
+                let attempts =
+                    u32::try_from(row.attempts).map_err(|_| corrupt(ACTION, "negative attempt count"))?;
+                Ok(ClaimedMessage {
+                    id: OutboxId::from_uuid(row.id),
+                    sealed: row.sealed,
+                    expires_at: row.expires_at,
+                    attempts,
+                })
+            })
+            .collect::<Result<_, PortError>>()?;
+        // RETURNING does not keep the sub-select's order; v7 ids sort by queueing time.
+        claimed.sort_by_key(|message| message.id);
+        Ok(claimed)
+    }
+
+    async fn complete(&self, id: OutboxId) -> Result<(), PortError> {
+        const ACTION: &str = "removing delivered mail";
+        let mut connection = self.pool.connection(ACTION).await?;
+        diesel::delete(mail_outbox::table.find(id.as_uuid()))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(())
+    }
+
+    async fn retry_at(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), PortError> {
+        const ACTION: &str = "scheduling a mail retry";
+        let mut connection = self.pool.connection(ACTION).await?;
+        diesel::update(mail_outbox::table.find(id.as_uuid()))
+            .set(mail_outbox::available_at.eq(at))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(())
+    }
+
+    async fn release(&self, id: OutboxId, now: OffsetDateTime) -> Result<(), PortError> {
+        const ACTION: &str = "releasing claimed mail";
+        let mut connection = self.pool.connection(ACTION).await?;
+        diesel::update(mail_outbox::table.find(id.as_uuid()))
+            .set((
+                mail_outbox::available_at.eq(now),
+                mail_outbox::attempts
+                    .eq(diesel::dsl::sql::<diesel::sql_types::Int4>("GREATEST(attempts - 1, 0)")),
+            ))
+            .execute(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(())
+    }
+
+    async fn depth(&self) -> Result<u64, PortError> {
+        const ACTION: &str = "counting queued mail";
+        let mut connection = self.pool.connection(ACTION).await?;
+        let count: i64 = mail_outbox::table
+            .count()
+            .get_result(&mut connection)
+            .await
+            .map_err(|error| from_query(ACTION, error))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}

@@ -1,0 +1,248 @@
+//! The admin API under `/admin`: accounts and the audit log. The scope's middleware
+//! (`extract::require_admin`) has already answered 401 or 403 to anyone who is not an
+//! administrator; each handler is one `AuthService` admin use case.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use otp_core::domain::{AuditEntryId, Role};
+use otp_core::service::admin::UserSearch;
+use otp_core::{AuthError, UserId, ValidationError};
+use uuid::Uuid;
+
+use crate::dto::{
+    AdminUserView, AuditEntryView, AuditLogResponse, PageQuery, RoleRequest, SessionsRevoked, UsersResponse,
+};
+use crate::extract::Admin;
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// A `next_cursor` given back: the id of the last item of the previous page.
+fn cursor(raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+    match raw.map(str::trim).filter(|text| !text.is_empty()) {
+        None => Ok(None),
+        Some(text) => Uuid::try_parse(text).map(Some).map_err(|_| {
+            AuthError::from(ValidationError::new("cursor", "is not a cursor this API gave")).into()
+        }),
+    }
+}
+
+fn user_id(id: web::Path<Uuid>) -> UserId {
+    UserId::from_uuid(id.into_inner())
+}
+
+fn view(state: &AppState, user: &otp_core::domain::User) -> AdminUserView {
+    AdminUserView::new(user, state.service.effective_role(user))
+}
+
+/// `GET /admin/users?q=&limit=&cursor=`: accounts, newest first; `q` keeps those whose
+/// address contains it.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of accounts, newest first. Sent with `Cache-Control: no-store`.", body = UsersResponse),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a bad `limit`, `q` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users")]
+pub(crate) async fn list_users(
+    state: web::Data<AppState>,
+    admin: Admin,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let search = UserSearch {
+        email_contains: query.q,
+        after: cursor(query.cursor.as_deref())?.map(UserId::from_uuid),
+        limit: query.limit,
+    };
+    let page = state.service.list_users(&admin.0, search).await?;
+    Ok(super::private_ok().json(UsersResponse {
+        users: page.users.iter().map(|user| view(&state, user)).collect(),
+        next_cursor: page.next.map(|id| id.to_string()),
+    }))
+}
+
+/// `GET /admin/users/{id}`: one account.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account.", body = AdminUserView),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
+pub(crate) async fn show_user(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.service.find_user(&admin.0, user_id(id)).await?;
+    Ok(super::private_ok().json(view(&state, &user)))
+}
+
+/// `POST /admin/users/{id}/disable`: 200 with the account; its sessions end.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account, disabled; its sessions have ended.", body = AdminUserView),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`action_refused`: on the caller's own account, or on the `ADMIN_EMAIL` account", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/disable")]
+pub(crate) async fn disable_user(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.service.disable_user(&admin.0, user_id(id)).await?;
+    Ok(super::private_ok().json(view(&state, &user)))
+}
+
+/// `POST /admin/users/{id}/enable`: 200 with the account.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account, enabled.", body = AdminUserView),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/enable")]
+pub(crate) async fn enable_user(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let user = state.service.enable_user(&admin.0, user_id(id)).await?;
+    Ok(super::private_ok().json(view(&state, &user)))
+}
+
+/// `DELETE /admin/users/{id}`: 204; the account, its sessions and identities are gone.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Deleted, with its sessions and linked identities."),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`action_refused`: on the caller's own account, or on the `ADMIN_EMAIL` account", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/users/{id}")]
+pub(crate) async fn delete_user(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state.service.delete_user(&admin.0, user_id(id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /admin/users/{id}/sessions/revoke`: 200 with how many sessions ended.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "How many sessions ended.", body = SessionsRevoked),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/sessions/revoke")]
+pub(crate) async fn revoke_sessions(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let sessions_ended = state.service.revoke_user_sessions(&admin.0, user_id(id)).await?;
+    Ok(super::private_ok().json(SessionsRevoked { sessions_ended }))
+}
+
+/// `PUT /admin/users/{id}/role {role}`: 200 with the account.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The account's id")),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "The account with its new role.", body = AdminUserView),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`action_refused`: on the caller's own account, or on the `ADMIN_EMAIL` account", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/users/{id}/role")]
+pub(crate) async fn set_role(
+    state: web::Data<AppState>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+    body: web::Json<RoleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let role = body.role.parse::<Role>().map_err(AuthError::from)?;
+    let user = state.service.set_user_role(&admin.0, user_id(id), role).await?;
+    Ok(super::private_ok().json(view(&state, &user)))
+}
+
+/// `GET /admin/audit-log?limit=&cursor=`: entries, newest first.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of audit entries, newest first.", body = AuditLogResponse),
+        (status = 401, description = "`token_invalid`: no valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit-log")]
+pub(crate) async fn audit_log(
+    state: web::Data<AppState>,
+    admin: Admin,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    if query.q.is_some() {
+        return Err(AuthError::from(ValidationError::new("q", "is not accepted by the audit log")).into());
+    }
+    let after = cursor(query.cursor.as_deref())?.map(AuditEntryId::from_uuid);
+    let page = state.service.audit_log(&admin.0, after, query.limit).await?;
+    Ok(super::private_ok().json(AuditLogResponse {
+        entries: page.entries.iter().map(AuditEntryView::from).collect(),
+        next_cursor: page.next.map(|id| id.to_string()),
+    }))
+}

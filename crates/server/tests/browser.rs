@@ -1,0 +1,190 @@
+//! Browser end-to-end tests: the real `otp-server` binary on its embedded default, and
+//! the web page driven in headless Chromium by the scenarios in `tests/browser/`
+//! (Node.js with playwright-core, using the system's `/usr/bin/chromium`).
+//!
+//! `scripts/browser-tools.sh` installs Chromium and the npm packages; nextest runs it
+//! before this binary (`.config/nextest.toml`). Each test starts its own server with a
+//! mail folder of its own, runs one scenario with `BASE_URL` and `MAIL_DIR`, and fails
+//! with the scenario's output.
+//!
+//! `UPDATE_SCREENSHOTS=1` makes the scenarios that take screenshots write them to
+//! `docs/screenshots/` (otherwise they go to a temporary folder):
+//! `UPDATE_SCREENSHOTS=1 cargo nextest run -p otp-server --test browser screenshots phone docs`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long one scenario may take.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(100);
+
+struct Server {
+    child: Child,
+    base_url: String,
+    mail_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Starts the binary in a temporary folder on a free port (`PORT=0`; the bound address
+/// is read from its "listening" log line), with mail written to `var/mail` there.
+fn start(extra_env: &[(&str, &str)]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mail_dir = dir.path().join("var/mail");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otp-server"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let base_url = loop {
+        let line = lines.recv_timeout(Duration::from_secs(30)).expect("the server logs that it listens");
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
+        if entry["fields"]["message"] == "listening" {
+            break entry["fields"]["address"].as_str().unwrap().to_owned();
+        }
+    };
+    Server { child, base_url, mail_dir, _dir: dir }
+}
+
+fn require_tools(root: &Path) {
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let missing: Vec<&str> = [
+        (!Path::new(&chromium).exists()).then_some("Chromium"),
+        (!root.join("tests/browser/node_modules/playwright-core").exists()).then_some("npm packages"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "{} missing: run scripts/browser-tools.sh (cargo nextest runs it before these tests)",
+        missing.join(" and ")
+    );
+}
+
+/// Runs `tests/browser/<name>.mjs` against a fresh server and fails with its output.
+fn scenario(name: &str, server_env: &[(&str, &str)]) {
+    let root = workspace_root();
+    require_tools(&root);
+    let server = start(server_env);
+    let screenshots = tempfile::tempdir().unwrap();
+    let screenshot_dir = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        root.join("docs/screenshots")
+    } else {
+        screenshots.path().to_path_buf()
+    };
+    let mut child = Command::new("node")
+        .arg(root.join(format!("tests/browser/{name}.mjs")))
+        .current_dir(root.join("tests/browser"))
+        .env("BASE_URL", &server.base_url)
+        .env("MAIL_DIR", &server.mail_dir)
+        .env("SCREENSHOT_DIR", &screenshot_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node runs (install Node.js 18 or newer)");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > SCENARIO_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = format!("{}{}", out.join().unwrap(), err.join().unwrap());
+    match status {
+        Some(status) if status.success() => {}
+        Some(status) => panic!("scenario {name} failed ({status}):\n{output}"),
+        None => panic!("scenario {name} did not finish within {SCENARIO_TIMEOUT:?}:\n{output}"),
+    }
+}
+
+#[test]
+fn passwordless_sign_in_end_to_end() {
+    scenario("passwordless", &[]);
+}
+
+#[test]
+fn register_verify_and_log_in_with_the_code_step() {
+    scenario("register", &[("OTP_RESEND_COOLDOWN_SECONDS", "1")]);
+}
+
+#[test]
+fn a_wrong_code_shows_the_error() {
+    scenario("wrong-code", &[]);
+}
+
+#[test]
+fn resend_counts_down_from_retry_after() {
+    scenario("resend", &[("OTP_RESEND_COOLDOWN_SECONDS", "3")]);
+}
+
+#[test]
+fn sessions_and_logout() {
+    scenario("logout", &[("OTP_RESEND_COOLDOWN_SECONDS", "1")]);
+}
+
+#[test]
+fn phone_width() {
+    scenario("phone", &[]);
+}
+
+#[test]
+fn docs_render_swagger_ui_and_openapi_json_validates_as_openapi_3_1() {
+    scenario("docs", &[]);
+}
+
+#[test]
+fn screenshots_of_the_main_screens() {
+    scenario("screenshots", &[("OTP_RESEND_COOLDOWN_SECONDS", "1")]);
+}
+
+#[test]
+fn oauth_buttons_and_the_callback_page() {
+    scenario("oauth", &[]);
+}
