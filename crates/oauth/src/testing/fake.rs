@@ -186,10 +186,7 @@ impl FakeProvider {
     }
 
     fn authorize_path(&self) -> &'static str {
-        match self.kind() {
-            FakeKind::Google => "/authorize",
-            FakeKind::GitHub => "/login/oauth/authorize",
-        }
+        self.kind().authorize_path()
     }
 
     fn token_path(&self) -> &'static str {
@@ -197,6 +194,19 @@ impl FakeProvider {
             FakeKind::Google => "/token",
             FakeKind::GitHub => "/login/oauth/access_token",
         }
+    }
+
+    /// Serves the authorization endpoint to a browser: every request is `person`
+    /// consenting at once, answered with a redirect to the request's `redirect_uri`
+    /// carrying the code and the state (for end-to-end tests in a browser). A request a
+    /// real provider would refuse gets a 400 naming what is wrong.
+    pub async fn consent_in_browser_as(&self, person: FakePerson) {
+        let endpoint = ConsentEndpoint { shared: Arc::clone(&self.shared), uri: self.uri(), person };
+        Mock::given(method("GET"))
+            .and(path(self.authorize_path()))
+            .respond_with(endpoint)
+            .mount(&self.server)
+            .await;
     }
 
     /// The underlying server, to mount further answers (they take precedence when
@@ -260,38 +270,7 @@ impl FakeProvider {
 
     /// As [`FakeProvider::authorize`], with an ID token spoiled as `tweak` says.
     pub fn authorize_with(&self, auth_url: &str, person: &FakePerson, tweak: IdTokenTweak) -> Authorized {
-        let url =
-            Url::parse(auth_url).unwrap_or_else(|error| panic!("authorization URL {auth_url}: {error}"));
-        assert_eq!(url.path(), self.authorize_path(), "authorization path of {auth_url}");
-        let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
-        let param = |name: &str| {
-            query
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| panic!("{name} missing from the authorization URL {auth_url}"))
-        };
-        assert_eq!(param("response_type"), "code");
-        assert_eq!(param("client_id"), CLIENT_ID);
-        assert_eq!(param("code_challenge_method"), "S256", "PKCE S256 is required");
-        let challenge = param("code_challenge");
-        assert_eq!(challenge.len(), 43, "an S256 challenge is 43 characters");
-        let scopes = param("scope");
-        let nonce = match self.kind() {
-            FakeKind::Google => {
-                assert!(scopes.split(' ').any(|s| s == "openid") && scopes.split(' ').any(|s| s == "email"));
-                Some(param("nonce"))
-            }
-            FakeKind::GitHub => {
-                assert!(scopes.split(' ').any(|s| s == "user:email"), "scopes {scopes}");
-                None
-            }
-        };
-        let code = format!("code-{}", uuid::Uuid::new_v4().simple());
-        let grant =
-            Grant { challenge, redirect_uri: param("redirect_uri"), nonce, person: person.clone(), tweak };
-        let redirect_uri = grant.redirect_uri.clone();
-        lock(&self.shared).grants.insert(code.clone(), grant);
-        Authorized { code, state: param("state"), redirect_uri }
+        grant(&self.shared, auth_url, person, tweak).unwrap_or_else(|refusal| panic!("{refusal}"))
     }
 
     /// Publishes the second key and signs with it from now on (a key rotation).
@@ -310,6 +289,82 @@ impl FakeProvider {
             .iter()
             .filter(|r| r.url.path() == route)
             .count()
+    }
+}
+
+impl FakeKind {
+    fn authorize_path(self) -> &'static str {
+        match self {
+            Self::Google => "/authorize",
+            Self::GitHub => "/login/oauth/authorize",
+        }
+    }
+}
+
+/// Checks an authorization request the way the provider would and issues a code bound
+/// to its PKCE challenge, redirect URI and nonce; or says what a real provider would
+/// refuse.
+fn grant(
+    shared: &Shared,
+    auth_url: &str,
+    person: &FakePerson,
+    tweak: IdTokenTweak,
+) -> Result<Authorized, String> {
+    let url = Url::parse(auth_url).map_err(|error| format!("authorization URL {auth_url}: {error}"))?;
+    let kind = lock(shared).kind;
+    let expect = |holds: bool, what: &str| if holds { Ok(()) } else { Err(format!("{what} in {auth_url}")) };
+    expect(url.path() == kind.authorize_path(), "wrong authorization path")?;
+    let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let param = |name: &str| {
+        query
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("{name} missing from the authorization URL {auth_url}"))
+    };
+    expect(param("response_type")? == "code", "response_type is not code")?;
+    expect(param("client_id")? == CLIENT_ID, "unknown client_id")?;
+    expect(param("code_challenge_method")? == "S256", "PKCE S256 is required")?;
+    let challenge = param("code_challenge")?;
+    expect(challenge.len() == 43, "an S256 challenge is 43 characters")?;
+    let scopes = param("scope")?;
+    let has_scope = |wanted: &str| scopes.split(' ').any(|scope| scope == wanted);
+    let nonce = match kind {
+        FakeKind::Google => {
+            expect(has_scope("openid") && has_scope("email"), "scopes openid and email missing")?;
+            Some(param("nonce")?)
+        }
+        FakeKind::GitHub => {
+            expect(has_scope("user:email"), "scope user:email missing")?;
+            None
+        }
+    };
+    let code = format!("code-{}", uuid::Uuid::new_v4().simple());
+    let redirect_uri = param("redirect_uri")?;
+    let grant = Grant { challenge, redirect_uri: redirect_uri.clone(), nonce, person: person.clone(), tweak };
+    lock(shared).grants.insert(code.clone(), grant);
+    Ok(Authorized { code, state: param("state")?, redirect_uri })
+}
+
+/// The authorization endpoint as a browser sees it: consent at once, then a redirect.
+struct ConsentEndpoint {
+    shared: Shared,
+    uri: String,
+    person: FakePerson,
+}
+
+impl Respond for ConsentEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let auth_url =
+            format!("{}{}?{}", self.uri, request.url.path(), request.url.query().unwrap_or_default());
+        let authorized = match grant(&self.shared, &auth_url, &self.person, IdTokenTweak::None) {
+            Ok(authorized) => authorized,
+            Err(refusal) => return ResponseTemplate::new(400).set_body_string(refusal),
+        };
+        let Ok(mut back) = Url::parse(&authorized.redirect_uri) else {
+            return ResponseTemplate::new(400).set_body_string("redirect_uri is not a URL");
+        };
+        back.query_pairs_mut().append_pair("code", &authorized.code).append_pair("state", &authorized.state);
+        ResponseTemplate::new(302).insert_header("Location", back.as_str())
     }
 }
 
