@@ -27,7 +27,15 @@ PENDING_KEYS: set[str] = set()
 PRODUCTION_REQUIRED = {"DATABASE_URL", "REDIS_URL", "SMTP_SERVER", "SECRET_KEY", "TOKEN_SIGNING_KEY"}
 
 # Keys whose values are secrets: never in a ConfigMap.
-SECRET_KEYS = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TOKEN_SIGNING_KEY", "SMTP_PASSWORD"}
+SECRET_KEYS = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "TOKEN_SIGNING_KEY",
+    "SMTP_PASSWORD",
+    "GOOGLE_CLIENT_SECRET",
+    "GITHUB_CLIENT_SECRET",
+}
 
 # The server's defaults that the checks depend on (.env.example).
 DEFAULT_SHUTDOWN_TIMEOUT = 30

@@ -45,9 +45,10 @@ export async function launch() {
 
 /**
  * A page that records what must never happen: script errors, Content-Security-Policy
- * violations, and requests to any other origin than the server's.
+ * violations, and requests to any other origin than the server's (and `allowOrigins`,
+ * such as a sign-in provider's).
  */
-export async function openPage(browser, options = {}) {
+export async function openPage(browser, options = {}, { allowOrigins = [] } = {}) {
   const context = await browser.newContext({ locale: "en-GB", ...options });
   const page = await context.newPage();
   const problems = [];
@@ -65,7 +66,7 @@ export async function openPage(browser, options = {}) {
   });
   page.on("request", (request) => {
     const url = new URL(request.url());
-    if (url.origin !== origin && url.protocol !== "data:") problems.push(`request to another origin: ${url.href}`);
+    if (url.origin !== origin && !allowOrigins.includes(url.origin) && url.protocol !== "data:") problems.push(`request to another origin: ${url.href}`);
   });
   page.problems = problems;
   page.assertClean = () => check(problems.length === 0, `the page had problems:\n  ${problems.join("\n  ")}`);

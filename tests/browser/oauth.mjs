@@ -1,9 +1,10 @@
 // "Sign in with Google / GitHub": the buttons appear for the providers the server
-// lists, and a sign-in goes start -> provider -> /oauth/callback -> callback. The OAuth
-// routes come from another part of the server and the providers are outside this
-// machine, so this scenario answers those three routes itself, by their documented
-// contract, and "the provider" sends the browser straight back to /oauth/callback. The
-// tokens the callback answers are real ones, from a passwordless sign-in.
+// lists, and a sign-in goes start -> provider -> /oauth/callback -> callback. This
+// scenario checks what the page itself does (the exact requests it sends, a forged
+// state, a cancelled sign-in), so it answers the three OAuth routes itself, by their
+// documented contract, and "the provider" sends the browser straight back to
+// /oauth/callback. The tokens the callback answers are real ones, from a passwordless
+// sign-in. oauth-providers.mjs signs in through the real routes and fake providers.
 import { BASE_URL, Mailbox, check, errorText, openPage, scenario, uniqueEmail, waitForView } from "./lib.mjs";
 
 async function realTokens(email) {

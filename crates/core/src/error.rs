@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+use crate::ports::OAuthError;
+
 /// A boxed error from an adapter, kept for its cause chain.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -99,6 +101,34 @@ pub enum AuthError {
     /// The named resource does not exist or does not belong to the caller.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Sign-in with this provider is not configured on this server.
+    #[error("sign-in with {0} is not configured on this server")]
+    OAuthProviderNotConfigured(String),
+    /// The redirect URI asked for is not on the allow-list.
+    #[error("redirect_uri is not on this server's allow-list for this provider")]
+    OAuthRedirectUriNotAllowed,
+    /// The `state` is unknown, malformed, or was already used.
+    #[error("the sign-in state is unknown or has already been used; start the sign-in again")]
+    OAuthStateInvalid,
+    /// The `state` was issued too long ago.
+    #[error("the sign-in state has expired; start the sign-in again")]
+    OAuthStateExpired,
+    /// The `state` was issued for a sign-in with another provider.
+    #[error("the sign-in state was issued for another provider; start the sign-in again")]
+    OAuthStateProviderMismatch,
+    /// The callback named another redirect URI than the sign-in was started with.
+    #[error("redirect_uri differs from the one the sign-in was started with")]
+    OAuthRedirectUriMismatch,
+    /// The provider refused the sign-in or could not be used.
+    #[error(transparent)]
+    OAuth(OAuthError),
+    /// A provider identity's verified address belongs to an account whose address was
+    /// never verified, so the identity is not linked to it.
+    #[error(
+        "an account with this email address exists but its address has not been verified; sign in with a \
+         code sent to the address first, then sign in with the provider again to link it"
+    )]
+    AccountExists,
     /// The caller is signed in but lacks the role the operation needs.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -137,6 +167,21 @@ impl AuthError {
             Self::RateLimited { .. } => "rate_limited",
             Self::TokenInvalid(_) => "token_invalid",
             Self::NotFound(_) => "not_found",
+            Self::OAuthProviderNotConfigured(_) => "oauth_provider_not_configured",
+            Self::OAuthRedirectUriNotAllowed => "oauth_redirect_uri_not_allowed",
+            Self::OAuthStateInvalid => "oauth_state_invalid",
+            Self::OAuthStateExpired => "oauth_state_expired",
+            Self::OAuthStateProviderMismatch => "oauth_state_provider_mismatch",
+            Self::OAuthRedirectUriMismatch => "oauth_redirect_uri_mismatch",
+            Self::OAuth(error) => match error {
+                OAuthError::CodeRejected => "oauth_code_rejected",
+                OAuthError::InvalidIdToken(_) => "oauth_id_token_invalid",
+                OAuthError::IdTokenAudience => "oauth_id_token_audience",
+                OAuthError::IdTokenNonce => "oauth_id_token_nonce",
+                OAuthError::EmailNotVerified => "oauth_email_not_verified",
+                OAuthError::Unavailable(_) => "oauth_provider_unavailable",
+            },
+            Self::AccountExists => "account_exists",
             Self::Forbidden(_) => "forbidden",
             Self::ActionRefused(_) => "action_refused",
             Self::Unavailable(_) => "unavailable",
@@ -182,6 +227,28 @@ mod tests {
         assert_eq!(down.code(), "unavailable");
         let broken = AuthError::from(PortError::failed("constraint"));
         assert_eq!(broken.code(), "internal");
+    }
+
+    #[test]
+    fn provider_failures_each_have_their_own_code() {
+        let codes: Vec<&str> = [
+            OAuthError::CodeRejected,
+            OAuthError::InvalidIdToken("bad signature".into()),
+            OAuthError::IdTokenAudience,
+            OAuthError::IdTokenNonce,
+            OAuthError::EmailNotVerified,
+            OAuthError::unavailable("timed out"),
+        ]
+        .into_iter()
+        .map(|error| AuthError::OAuth(error).code())
+        .collect();
+        let mut distinct = codes.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), codes.len(), "{codes:?}");
+        assert!(codes.iter().all(|code| code.starts_with("oauth_")));
+        let hidden = AuthError::OAuth(OAuthError::unavailable("secret upstream detail"));
+        assert!(!hidden.to_string().contains("secret upstream detail"));
     }
 
     #[test]

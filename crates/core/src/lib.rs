@@ -17,4 +17,4 @@ pub use error::{AuthError, BoxError, PortError, ValidationError};
 pub use policy::AuthPolicy;
 pub use service::admin::Administrator;
 pub use service::login::LoginOutcome;
-pub use service::{Action, AuthService, Ports, Principal, Secrets, SignedIn};
+pub use service::{Action, AuthService, OAuthProviders, OAuthStart, Ports, Principal, Secrets, SignedIn};

@@ -9,6 +9,9 @@ use crate::ports::RateLimit;
 /// Longest code lifetime allowed (NIST SP 800-63B: short-lived out-of-band secrets).
 pub const MAX_CODE_TTL: Duration = Duration::from_secs(600);
 
+/// Longest time a started provider sign-in may take before its `state` expires.
+pub const MAX_OAUTH_STATE_TTL: Duration = Duration::from_secs(3600);
+
 /// Every tunable rule of the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthPolicy {
@@ -33,6 +36,9 @@ pub struct AuthPolicy {
     pub token_issuer: String,
     /// `aud` of access tokens (`TOKEN_AUDIENCE`).
     pub token_audience: String,
+    /// How long a started provider sign-in may take: the lifetime of its `state`
+    /// (`OAUTH_STATE_TTL_SECONDS`, 600; between 60 and 3600).
+    pub oauth_state_ttl: Duration,
     /// The account that is an administrator whenever its address is verified
     /// (`ADMIN_EMAIL`, unset by default: then only accounts given the role are).
     pub admin_email: Option<EmailAddress>,
@@ -51,6 +57,7 @@ impl Default for AuthPolicy {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             token_issuer: "otp-auth".to_owned(),
             token_audience: "otp-auth".to_owned(),
+            oauth_state_ttl: Duration::from_secs(600),
             admin_email: None,
         }
     }
@@ -89,6 +96,9 @@ impl AuthPolicy {
         if self.token_issuer.is_empty() || self.token_audience.is_empty() {
             return Err(ValidationError::new("TOKEN_ISSUER", "and TOKEN_AUDIENCE must not be empty"));
         }
+        if self.oauth_state_ttl < Duration::from_secs(60) || self.oauth_state_ttl > MAX_OAUTH_STATE_TTL {
+            return Err(ValidationError::new("OAUTH_STATE_TTL_SECONDS", "must be between 60 and 3600"));
+        }
         Ok(())
     }
 }
@@ -107,6 +117,7 @@ mod tests {
         assert_eq!(policy.per_ip_limit.max, 20);
         assert_eq!(policy.per_email_limit.max, 10);
         assert_eq!(policy.access_token_ttl.as_secs(), 1800);
+        assert_eq!(policy.oauth_state_ttl.as_secs(), 600);
         policy.validate().unwrap();
     }
 
@@ -124,5 +135,9 @@ mod tests {
         assert_eq!(no_tries.validate().unwrap_err().field, "OTP_MAX_ATTEMPTS");
         let refresh = AuthPolicy { refresh_token_ttl: Duration::from_secs(60), ..AuthPolicy::default() };
         assert_eq!(refresh.validate().unwrap_err().field, "REFRESH_TOKEN_EXPIRE_DAYS");
+        for seconds in [59, 3601] {
+            let state = AuthPolicy { oauth_state_ttl: Duration::from_secs(seconds), ..AuthPolicy::default() };
+            assert_eq!(state.validate().unwrap_err().field, "OAUTH_STATE_TTL_SECONDS");
+        }
     }
 }

@@ -8,6 +8,7 @@ mod codes;
 mod folder_mailer;
 mod identities;
 mod lock;
+mod oauth_states;
 mod outbox;
 mod probe;
 mod rate_limiter;
@@ -20,6 +21,7 @@ pub use clock::ManualClock;
 pub use codes::MemoryCodeStore;
 pub use folder_mailer::FolderMailer;
 pub use identities::MemoryIdentityRepository;
+pub use oauth_states::MemoryOAuthStateStore;
 pub use outbox::MemoryOutbox;
 pub use probe::MemoryProbe;
 pub use rate_limiter::MemoryRateLimiter;
@@ -37,6 +39,8 @@ pub fn memory_ports(mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Ports {
     Ports {
         users: Arc::new(MemoryUserRepository::new()),
         sessions: Arc::new(MemorySessionRepository::new()),
+        identities: Arc::new(MemoryIdentityRepository::new()),
+        oauth_states: Arc::new(MemoryOAuthStateStore::new()),
         codes: Arc::new(MemoryCodeStore::new()),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         audit_log: Arc::new(MemoryAuditLog::new()),

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use otp_core::ports::{
-    AuditLog, CodeStore, IdentityRepository, MailOutbox, RateLimiter, SessionRepository, UserRepository,
+    AuditLog, CodeStore, IdentityRepository, MailOutbox, OAuthStateStore, RateLimiter, SessionRepository,
+    UserRepository,
 };
 use otp_memory::{
-    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOutbox, MemoryRateLimiter,
-    MemorySessionRepository, MemoryUserRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
+    MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
 };
 
 mod users {
@@ -39,6 +40,13 @@ mod codes {
 mod rate_limits {
     use super::*;
     otp_core::rate_limiter_contract!(async { Arc::new(MemoryRateLimiter::new()) as Arc<dyn RateLimiter> });
+}
+
+mod oauth_states {
+    use super::*;
+    otp_core::oauth_state_store_contract!(async {
+        Arc::new(MemoryOAuthStateStore::new()) as Arc<dyn OAuthStateStore>
+    });
 }
 
 mod outbox {

@@ -5,11 +5,13 @@
 mod codes;
 mod error;
 mod millis;
+mod oauth_states;
 mod pool;
 mod probe;
 mod rate_limiter;
 
 pub use codes::RedisCodeStore;
+pub use oauth_states::RedisOAuthStateStore;
 pub use pool::{RedisConfig, RedisPool, RedisSetupError, connect};
 pub use probe::RedisProbe;
 pub use rate_limiter::RedisRateLimiter;

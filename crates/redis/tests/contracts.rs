@@ -7,8 +7,10 @@
 
 use std::sync::Arc;
 
-use otp_core::ports::{CodeStore, Probe, RateLimiter};
-use otp_redis::{RedisCodeStore, RedisConfig, RedisPool, RedisProbe, RedisRateLimiter, connect};
+use otp_core::ports::{CodeStore, OAuthStateStore, Probe, RateLimiter};
+use otp_redis::{
+    RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisPool, RedisProbe, RedisRateLimiter, connect,
+};
 use secrecy::SecretString;
 
 const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
@@ -58,6 +60,13 @@ mod rate_limits {
     });
 }
 
+mod oauth_states {
+    use super::*;
+    otp_core::oauth_state_store_contract!(async {
+        Arc::new(RedisOAuthStateStore::new(live_pool(&test_config()).await)) as Arc<dyn OAuthStateStore>
+    });
+}
+
 mod redis {
     use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,7 +75,8 @@ mod redis {
     use deadpool_redis::redis::{self as client, aio::MultiplexedConnection};
     use otp_core::crypto::{Argon2Settings, CodeHash, KeyedHasher, Keyring, PasswordHasher, SigningKey};
     use otp_core::ports::{
-        CodeKey, CodePurpose, IssueOutcome, NewCode, RateDecision, RateLimit, VerifyOutcome,
+        CodeKey, CodePurpose, EXPIRED_STATE_RETENTION, IssueOutcome, NewCode, PendingAuthorization,
+        RateDecision, RateLimit, VerifyOutcome,
     };
     use otp_core::testing::instant;
     use otp_core::{
@@ -489,6 +499,56 @@ mod redis {
         let key = code_key();
         codes.issue(&key, &new_code(hash("123456"), now), now).await.unwrap();
         assert_eq!(codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pending_sign_in_lives_under_the_hash_of_its_state_until_its_retention_ends() {
+        let config = test_config();
+        let store = RedisOAuthStateStore::new(live_pool(&config).await);
+        let (state, now) = ("the-state-itself-never-reaches-redis", instant());
+        let pending = PendingAuthorization {
+            provider: "google".to_owned(),
+            code_verifier: "v".repeat(43),
+            nonce: "n".repeat(43),
+            redirect_uri: "http://127.0.0.1:8080/oauth/callback".to_owned(),
+            expires_at: now + Duration::from_secs(600),
+        };
+        let key = hasher().state_hash(state);
+        store.put(&key, &pending, now).await.unwrap();
+        let keys = keys_with_ttls(&config.key_prefix).await;
+        let [(name, ttl)] = keys.as_slice() else { panic!("one key expected: {keys:?}") };
+        assert_eq!(name, &format!("{}oauth_state:{}", config.key_prefix, key.to_hex()));
+        let retention = u64::try_from(*ttl).unwrap();
+        let expected = (Duration::from_secs(600) + EXPIRED_STATE_RETENTION).as_millis() as u64;
+        assert!(
+            retention <= expected && retention > expected - 10_000,
+            "PTTL {ttl}, expected about {expected}"
+        );
+        let value: String =
+            client::cmd("GET").arg(name).query_async(&mut raw_connection().await).await.unwrap();
+        assert!(!value.contains(state) && !name.contains(state));
+        assert_eq!(store.take(&key).await.unwrap(), Some(pending));
+        assert!(keys_with_ttls(&config.key_prefix).await.is_empty(), "taking deletes the key");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreadable_pending_sign_in_is_a_failure_and_is_gone() {
+        let config = test_config();
+        let store = RedisOAuthStateStore::new(live_pool(&config).await);
+        let key = hasher().state_hash("some state");
+        let name = format!("{}oauth_state:{}", config.key_prefix, key.to_hex());
+        let _: () = client::cmd("SET")
+            .arg(&name)
+            .arg("{not json")
+            .arg("PX")
+            .arg(60_000)
+            .query_async(&mut raw_connection().await)
+            .await
+            .unwrap();
+        let error = store.take(&key).await.unwrap_err();
+        assert!(matches!(error, PortError::Failed(_)), "{error:?}");
+        assert!(error.to_string().contains("taking a pending sign-in"), "{error}");
+        assert_eq!(store.take(&key).await.unwrap(), None);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,6 +123,21 @@ pub struct Settings {
     pub argon2_max_concurrency: Option<usize>,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
+    pub oauth_state_ttl_seconds: u64,
+    pub oauth_allowed_redirect_uris: String,
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<SecretString>,
+    pub google_redirect_uri: Option<String>,
+    pub google_auth_url: Option<String>,
+    pub google_token_url: Option<String>,
+    pub google_jwks_url: Option<String>,
+    pub google_issuer: Option<String>,
+    pub github_client_id: Option<String>,
+    pub github_client_secret: Option<SecretString>,
+    pub github_redirect_uri: Option<String>,
+    pub github_auth_url: Option<String>,
+    pub github_token_url: Option<String>,
+    pub github_api_url: Option<String>,
     pub admin_email: Option<String>,
 }
 
@@ -174,6 +189,21 @@ impl Default for Settings {
             argon2_max_concurrency: None,
             shutdown_timeout_seconds: 30,
             workers: None,
+            oauth_state_ttl_seconds: policy.oauth_state_ttl.as_secs(),
+            oauth_allowed_redirect_uris: String::new(),
+            google_client_id: None,
+            google_client_secret: None,
+            google_redirect_uri: None,
+            google_auth_url: None,
+            google_token_url: None,
+            google_jwks_url: None,
+            google_issuer: None,
+            github_client_id: None,
+            github_client_secret: None,
+            github_redirect_uri: None,
+            github_auth_url: None,
+            github_token_url: None,
+            github_api_url: None,
             admin_email: None,
         }
     }
@@ -238,6 +268,7 @@ impl Settings {
             refresh_token_ttl: Duration::from_secs(self.refresh_token_expire_days.saturating_mul(86_400)),
             token_issuer: self.token_issuer.clone(),
             token_audience: self.token_audience.clone(),
+            oauth_state_ttl: Duration::from_secs(self.oauth_state_ttl_seconds),
             admin_email,
         };
         policy.validate().map_err(|error| ConfigError::Invalid(error.to_string()))?;
@@ -310,21 +341,44 @@ mod tests {
     #[test]
     fn every_setting_is_read_from_the_environment() {
         let keys = keys();
-        for key in
-            ["DATABASE_URL", "RUN_MIGRATIONS", "REDIS_KEY_PREFIX", "REDIS_TIMEOUT_MS", "SMTP_TLS", "WORKERS"]
-        {
+        for key in [
+            "DATABASE_URL",
+            "RUN_MIGRATIONS",
+            "REDIS_KEY_PREFIX",
+            "REDIS_TIMEOUT_MS",
+            "SMTP_TLS",
+            "WORKERS",
+            "GOOGLE_CLIENT_SECRET",
+            "GITHUB_API_URL",
+            "OAUTH_ALLOWED_REDIRECT_URIS",
+            "OAUTH_STATE_TTL_SECONDS",
+        ] {
             assert!(keys.iter().any(|known| known == key), "{key} missing from {keys:?}");
         }
         assert_eq!(
             keys.len(),
-            44,
+            59,
             "a key was added or removed: document it in .env.example and docs/operations.md"
         );
     }
 
     #[test]
     fn secrets_never_print() {
-        let settings = Settings { secret_key: Some("super-secret-value".into()), ..Settings::default() };
-        assert!(!format!("{settings:?}").contains("super-secret-value"));
+        let settings = Settings {
+            secret_key: Some("super-secret-value".into()),
+            google_client_secret: Some("google-secret-value".into()),
+            github_client_secret: Some("github-secret-value".into()),
+            ..Settings::default()
+        };
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("super-secret-value"));
+        assert!(!printed.contains("google-secret-value") && !printed.contains("github-secret-value"));
+    }
+
+    #[test]
+    fn the_oauth_state_lifetime_is_ten_minutes_and_bounded() {
+        assert_eq!(Settings::default().policy().unwrap().oauth_state_ttl, Duration::from_secs(600));
+        let settings = Settings { oauth_state_ttl_seconds: 30, ..Settings::default() };
+        assert!(settings.policy().unwrap_err().to_string().contains("OAUTH_STATE_TTL_SECONDS"));
     }
 }

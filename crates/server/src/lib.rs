@@ -10,6 +10,7 @@ pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod providers;
 pub mod routes;
 pub mod startup;
 pub mod state;
@@ -19,6 +20,7 @@ pub mod web;
 pub mod wiring;
 
 pub use config::Settings;
+pub use providers::build_oauth_providers;
 pub use startup::{Application, StartupError};
 pub use storage::{Storage, build_storage, migrate};
 pub use wiring::{Components, build_components, build_secrets};

@@ -26,7 +26,8 @@ pub const COMPATIBILITY_TAG: &str = "compatibility: /api/auth";
     info(
         title = "otp-auth",
         description = "Email one-time-code authentication: passwordless sign-in, password accounts \
-            confirmed by a code, PASETO v4 access tokens and rotating refresh tokens.\n\n\
+            confirmed by a code, sign-in with Google and GitHub, PASETO v4 access tokens and rotating \
+            refresh tokens.\n\n\
             Every error is an RFC 9457 problem document (`application/problem+json`) with a stable \
             machine `code` (see the `Problem` and `ProblemCode` schemas). 429 answers carry \
             `Retry-After`.\n\n\
@@ -40,6 +41,7 @@ pub const COMPATIBILITY_TAG: &str = "compatibility: /api/auth";
         (name = "password", description = "Accounts with a password, confirmed by a code"),
         (name = "tokens", description = "Access and refresh tokens, the caller's account, the verifying keys"),
         (name = "sessions", description = "The caller's sessions"),
+        (name = "oauth", description = "Sign in with Google or GitHub (authorization code with PKCE)"),
         (name = "health", description = "Probes for load balancers and orchestrators"),
         (name = "web page", description = "The sign-in page served by this server"),
         (name = "documentation", description = "This document and Swagger UI"),

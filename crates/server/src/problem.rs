@@ -12,6 +12,11 @@
 //! | `action_refused` | 409 |
 //! | `otp_invalid`, `otp_expired`, `otp_attempts_exceeded` | 400 |
 //! | `otp_cooldown`, `rate_limited` | 429 with `Retry-After` |
+//! | `oauth_redirect_uri_not_allowed`, `oauth_redirect_uri_mismatch`, `oauth_state_invalid`, `oauth_state_expired`, `oauth_state_provider_mismatch`, `oauth_code_rejected`, `oauth_id_token_invalid`, `oauth_id_token_audience`, `oauth_id_token_nonce` | 400 |
+//! | `oauth_email_not_verified` | 403 |
+//! | `account_exists` | 409 |
+//! | `oauth_provider_unavailable` | 502 (the cause is logged) |
+//! | `oauth_provider_not_configured` | 503 |
 //! | `unavailable` | 503 |
 //! | `internal` | 500, generic detail (the cause is logged) |
 
@@ -22,6 +27,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use otp_core::AuthError;
+use otp_core::ports::OAuthError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -54,7 +60,7 @@ pub struct Problem {
 
 #[cfg(test)]
 impl ProblemCode {
-    const ALL_FOR_TESTS: [Self; 18] = [
+    const ALL_FOR_TESTS: [Self; 31] = [
         Self::ValidationFailed,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -71,6 +77,19 @@ impl ProblemCode {
         Self::OtpAttemptsExceeded,
         Self::OtpCooldown,
         Self::RateLimited,
+        Self::OauthRedirectUriNotAllowed,
+        Self::OauthRedirectUriMismatch,
+        Self::OauthStateInvalid,
+        Self::OauthStateExpired,
+        Self::OauthStateProviderMismatch,
+        Self::OauthCodeRejected,
+        Self::OauthIdTokenInvalid,
+        Self::OauthIdTokenAudience,
+        Self::OauthIdTokenNonce,
+        Self::OauthEmailNotVerified,
+        Self::AccountExists,
+        Self::OauthProviderUnavailable,
+        Self::OauthProviderNotConfigured,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -112,6 +131,36 @@ pub enum ProblemCode {
     OtpCooldown,
     /// 429 with `Retry-After`: too many requests from this client or for this address.
     RateLimited,
+    /// 400: the `redirect_uri` of a provider sign-in is not on the allow-list.
+    OauthRedirectUriNotAllowed,
+    /// 400: the callback's `redirect_uri` differs from the one the sign-in started with.
+    OauthRedirectUriMismatch,
+    /// 400: the sign-in `state` is unknown, malformed or already used.
+    OauthStateInvalid,
+    /// 400: the sign-in `state` has expired; start again.
+    OauthStateExpired,
+    /// 400: the sign-in `state` was issued for another provider.
+    OauthStateProviderMismatch,
+    /// 400: the provider refused the authorization code (wrong, used, expired, or a
+    /// wrong PKCE verifier).
+    OauthCodeRejected,
+    /// 400: the provider's ID token is malformed, badly signed, expired or from another
+    /// issuer.
+    OauthIdTokenInvalid,
+    /// 400: the provider's ID token was issued to another client.
+    OauthIdTokenAudience,
+    /// 400: the provider's ID token does not carry this sign-in's nonce.
+    OauthIdTokenNonce,
+    /// 403: the provider has no verified address for the person.
+    OauthEmailNotVerified,
+    /// 409: the provider's verified address belongs to an account whose address was never
+    /// verified, so the identity is not linked to it.
+    AccountExists,
+    /// 502: the provider could not be reached or gave an unusable answer (the cause is
+    /// logged).
+    OauthProviderUnavailable,
+    /// 503: sign-in with this provider is not configured on this server.
+    OauthProviderNotConfigured,
     /// 503: PostgreSQL, Redis or the mailer cannot be reached.
     Unavailable,
     /// 500: an unexpected error; the cause is logged, never shown.
@@ -194,7 +243,18 @@ impl From<AuthError> for ApiError {
             }
             AuthError::OtpCooldown { .. } | AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::NotFound(_) => StatusCode::NOT_FOUND,
-            AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::OAuthRedirectUriNotAllowed
+            | AuthError::OAuthRedirectUriMismatch
+            | AuthError::OAuthStateInvalid
+            | AuthError::OAuthStateExpired
+            | AuthError::OAuthStateProviderMismatch => StatusCode::BAD_REQUEST,
+            AuthError::OAuth(OAuthError::EmailNotVerified) => StatusCode::FORBIDDEN,
+            AuthError::OAuth(OAuthError::Unavailable(_)) => StatusCode::BAD_GATEWAY,
+            AuthError::OAuth(_) => StatusCode::BAD_REQUEST,
+            AuthError::AccountExists => StatusCode::CONFLICT,
+            AuthError::OAuthProviderNotConfigured(_) | AuthError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let detail = match &error {
@@ -205,6 +265,11 @@ impl From<AuthError> for ApiError {
             AuthError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 "an unexpected error occurred".to_owned()
+            }
+            AuthError::OAuth(OAuthError::Unavailable(cause)) => {
+                tracing::error!(error = %cause, "sign-in provider unavailable");
+                "the sign-in provider could not be reached or gave an unusable answer; try again shortly"
+                    .to_owned()
             }
             other => other.to_string(),
         };
@@ -294,6 +359,19 @@ mod tests {
             AuthError::NotFound("session"),
             AuthError::Forbidden("not an administrator"),
             AuthError::ActionRefused("own account"),
+            AuthError::OAuthProviderNotConfigured("github".into()),
+            AuthError::OAuthRedirectUriNotAllowed,
+            AuthError::OAuthStateInvalid,
+            AuthError::OAuthStateExpired,
+            AuthError::OAuthStateProviderMismatch,
+            AuthError::OAuthRedirectUriMismatch,
+            AuthError::OAuth(OAuthError::CodeRejected),
+            AuthError::OAuth(OAuthError::InvalidIdToken("bad signature".into())),
+            AuthError::OAuth(OAuthError::IdTokenAudience),
+            AuthError::OAuth(OAuthError::IdTokenNonce),
+            AuthError::OAuth(OAuthError::EmailNotVerified),
+            AuthError::OAuth(OAuthError::unavailable("down")),
+            AuthError::AccountExists,
             AuthError::Unavailable(otp_core::PortError::Unavailable("down".into())),
             AuthError::Internal("bug".into()),
         ];
@@ -312,8 +390,23 @@ mod tests {
                 | AuthError::NotFound(_)
                 | AuthError::Forbidden(_)
                 | AuthError::ActionRefused(_)
+                | AuthError::OAuthProviderNotConfigured(_)
+                | AuthError::OAuthRedirectUriNotAllowed
+                | AuthError::OAuthStateInvalid
+                | AuthError::OAuthStateExpired
+                | AuthError::OAuthStateProviderMismatch
+                | AuthError::OAuthRedirectUriMismatch
+                | AuthError::AccountExists
                 | AuthError::Unavailable(_)
                 | AuthError::Internal(_) => {}
+                AuthError::OAuth(error) => match error {
+                    OAuthError::CodeRejected
+                    | OAuthError::InvalidIdToken(_)
+                    | OAuthError::IdTokenAudience
+                    | OAuthError::IdTokenNonce
+                    | OAuthError::EmailNotVerified
+                    | OAuthError::Unavailable(_) => {}
+                },
             }
         }
         all
@@ -336,6 +429,20 @@ mod tests {
         for code in &documented {
             assert!(answered.contains(&code.as_str()), "ProblemCode::{code} is never answered");
         }
+    }
+
+    #[test]
+    fn provider_outages_are_bad_gateways_that_hide_their_cause() {
+        let error = ApiError::from(AuthError::OAuth(OAuthError::unavailable("token endpoint said hunter2")));
+        assert_eq!((error.status, error.code), (StatusCode::BAD_GATEWAY, "oauth_provider_unavailable"));
+        assert!(!error.detail.contains("hunter2"));
+        let exists = ApiError::from(AuthError::AccountExists);
+        assert_eq!((exists.status, exists.code), (StatusCode::CONFLICT, "account_exists"));
+        let unverified = ApiError::from(AuthError::OAuth(OAuthError::EmailNotVerified));
+        assert_eq!(unverified.status, StatusCode::FORBIDDEN);
+        let off = ApiError::from(AuthError::OAuthProviderNotConfigured("github".into()));
+        assert_eq!(off.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(off.detail.contains("github"), "{}", off.detail);
     }
 
     #[test]

@@ -1,20 +1,24 @@
-//! The stores the settings select: PostgreSQL for accounts, sessions and the audit
-//! log when `DATABASE_URL` is set, Redis for codes and rate limits when `REDIS_URL` is set, and
-//! the in-memory adapters otherwise.
+//! The stores the settings select: PostgreSQL for accounts, sessions, linked provider
+//! identities, the audit log and the mail outbox when `DATABASE_URL` is set, Redis for
+//! codes, rate limits and pending provider sign-ins when `REDIS_URL` is set, and the
+//! in-memory adapters otherwise.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::Ports;
 use otp_core::ports::{
-    AuditLog, Clock, CodeStore, MailOutbox, Mailer, Probe, RateLimiter, SessionRepository, UserRepository,
+    AuditLog, Clock, CodeStore, IdentityRepository, MailOutbox, Mailer, OAuthStateStore, Probe, RateLimiter,
+    SessionRepository, UserRepository,
 };
 use otp_memory::{
-    MemoryAuditLog, MemoryCodeStore, MemoryOutbox, MemoryProbe, MemoryRateLimiter, MemorySessionRepository,
-    MemoryUserRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
+    MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
 };
-use otp_postgres::{PgAuditLog, PgConfig, PgOutbox, PgProbe, PgSessionRepository, PgUserRepository};
-use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe, RedisRateLimiter};
+use otp_postgres::{
+    PgAuditLog, PgConfig, PgIdentityRepository, PgOutbox, PgProbe, PgSessionRepository, PgUserRepository,
+};
+use otp_redis::{RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisProbe, RedisRateLimiter};
 use secrecy::ExposeSecret;
 
 use crate::config::Settings;
@@ -28,12 +32,16 @@ pub struct Storage {
     pub users: Arc<dyn UserRepository>,
     /// Sessions.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Provider identities linked to accounts.
+    pub identities: Arc<dyn IdentityRepository>,
     /// What administrators did.
     pub audit_log: Arc<dyn AuditLog>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Pending provider sign-ins.
+    pub oauth_states: Arc<dyn OAuthStateStore>,
     /// Mail waiting for delivery (with the accounts: PostgreSQL or memory).
     pub outbox: Arc<dyn MailOutbox>,
     /// What `/ready` checks.
@@ -49,6 +57,8 @@ impl Storage {
         let ports = Ports {
             users: self.users,
             sessions: self.sessions,
+            identities: self.identities,
+            oauth_states: self.oauth_states,
             codes: self.codes,
             rate_limiter: self.rate_limiter,
             audit_log: self.audit_log,
@@ -58,6 +68,18 @@ impl Storage {
         (ports, self.probes)
     }
 }
+
+/// The stores that must last, in PostgreSQL or memory.
+struct Durable {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    identities: Arc<dyn IdentityRepository>,
+    audit_log: Arc<dyn AuditLog>,
+    outbox: Arc<dyn MailOutbox>,
+}
+
+/// The short-lived stores: codes, rate limits, pending provider sign-ins.
+type ShortLived = (Arc<dyn CodeStore>, Arc<dyn RateLimiter>, Arc<dyn OAuthStateStore>);
 
 /// Creates the database if missing and applies pending migrations
 /// (`otp-server migrate`, and start-up when `RUN_MIGRATIONS` is on).
@@ -77,9 +99,7 @@ pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
     let mut pools = Vec::new();
-    type Durable =
-        (Arc<dyn UserRepository>, Arc<dyn SessionRepository>, Arc<dyn AuditLog>, Arc<dyn MailOutbox>);
-    let (users, sessions, audit_log, outbox): Durable = match &settings.database_url {
+    let Durable { users, sessions, identities, audit_log, outbox } = match &settings.database_url {
         Some(url) => {
             let url = url.expose_secret();
             if settings.run_migrations() {
@@ -95,25 +115,31 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
             probes.push(Arc::new(PgProbe::new(pool.clone())));
             pools.push(PoolHandle::Postgres(pool.clone()));
-            tracing::info!("accounts, sessions, the audit log and the mail outbox in PostgreSQL");
-            (
-                Arc::new(PgUserRepository::new(pool.clone())),
-                Arc::new(PgSessionRepository::new(pool.clone())),
-                Arc::new(PgAuditLog::new(pool.clone())),
-                Arc::new(PgOutbox::new(pool)),
-            )
+            tracing::info!(
+                "accounts, sessions, linked identities, the audit log and the mail outbox in PostgreSQL"
+            );
+            Durable {
+                users: Arc::new(PgUserRepository::new(pool.clone())),
+                sessions: Arc::new(PgSessionRepository::new(pool.clone())),
+                identities: Arc::new(PgIdentityRepository::new(pool.clone())),
+                audit_log: Arc::new(PgAuditLog::new(pool.clone())),
+                outbox: Arc::new(PgOutbox::new(pool)),
+            }
         }
         None => {
-            tracing::info!("accounts, sessions, the audit log and the mail outbox in memory");
-            (
-                Arc::new(MemoryUserRepository::new()),
-                Arc::new(MemorySessionRepository::new()),
-                Arc::new(MemoryAuditLog::new()),
-                Arc::new(MemoryOutbox::new()),
-            )
+            tracing::info!(
+                "accounts, sessions, linked identities, the audit log and the mail outbox in memory"
+            );
+            Durable {
+                users: Arc::new(MemoryUserRepository::new()),
+                sessions: Arc::new(MemorySessionRepository::new()),
+                identities: Arc::new(MemoryIdentityRepository::new()),
+                audit_log: Arc::new(MemoryAuditLog::new()),
+                outbox: Arc::new(MemoryOutbox::new()),
+            }
         }
     };
-    let (codes, rate_limiter): (Arc<dyn CodeStore>, Arc<dyn RateLimiter>) = match &settings.redis_url {
+    let (codes, rate_limiter, oauth_states): ShortLived = match &settings.redis_url {
         Some(url) => {
             let timeout = Duration::from_millis(settings.redis_timeout_ms.max(10));
             let config = RedisConfig {
@@ -128,16 +154,38 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
                 .map_err(|error| StartupError::Config(format!("REDIS_URL: {error}")))?;
             probes.push(Arc::new(RedisProbe::new(pool.clone())));
             pools.push(PoolHandle::Redis(pool.clone()));
-            tracing::info!(prefix = %settings.redis_key_prefix, "codes and rate limits in Redis");
-            (Arc::new(RedisCodeStore::new(pool.clone())), Arc::new(RedisRateLimiter::new(pool)))
+            tracing::info!(
+                prefix = %settings.redis_key_prefix,
+                "codes, rate limits and pending provider sign-ins in Redis"
+            );
+            (
+                Arc::new(RedisCodeStore::new(pool.clone())),
+                Arc::new(RedisRateLimiter::new(pool.clone())),
+                Arc::new(RedisOAuthStateStore::new(pool)),
+            )
         }
         None => {
-            tracing::info!("codes and rate limits in memory (this instance only)");
-            (Arc::new(MemoryCodeStore::new()), Arc::new(MemoryRateLimiter::new()))
+            tracing::info!("codes, rate limits and pending provider sign-ins in memory (this instance only)");
+            (
+                Arc::new(MemoryCodeStore::new()),
+                Arc::new(MemoryRateLimiter::new()),
+                Arc::new(MemoryOAuthStateStore::new()),
+            )
         }
     };
     if settings.database_url.is_none() || settings.redis_url.is_none() {
         probes.push(Arc::new(MemoryProbe));
     }
-    Ok(Storage { users, sessions, audit_log, codes, rate_limiter, outbox, probes, pools })
+    Ok(Storage {
+        users,
+        sessions,
+        identities,
+        audit_log,
+        codes,
+        rate_limiter,
+        oauth_states,
+        outbox,
+        probes,
+        pools,
+    })
 }

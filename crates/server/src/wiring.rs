@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 use crate::config::{Environment, Settings};
 use crate::mail::build_mail;
 use crate::metrics::PoolHandle;
+use crate::providers::build_oauth_providers;
 use crate::startup::StartupError;
 use crate::storage::build_storage;
 
@@ -46,8 +47,10 @@ pub async fn build_components(settings: &Settings) -> Result<Components, Startup
     let pools = storage.pools.clone();
     let (ports, mut probes) = storage.into_ports(mail.mailer, clock);
     let policy = settings.policy().map_err(|error| config_error(error.to_string()))?;
-    let service =
-        AuthService::new(ports, secrets, policy).map_err(|error| config_error(error.to_string()))?;
+    let providers = build_oauth_providers(settings)?;
+    let service = AuthService::new(ports, secrets, policy)
+        .map_err(|error| config_error(error.to_string()))?
+        .with_oauth_providers(providers);
     probes.extend(mail.probe);
     Ok(Components { service: Arc::new(service), probes, delivery: Some(mail.worker), pools })
 }

@@ -121,6 +121,52 @@ fn production_refuses_to_start_on_the_embedded_default() {
 }
 
 #[test]
+fn a_half_configured_sign_in_provider_stops_start_up_naming_the_missing_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command(dir.path())
+        .env("PORT", "0")
+        .env("GOOGLE_CLIENT_ID", "1234567890-abc.apps.googleusercontent.com")
+        .env("GOOGLE_CLIENT_SECRET", "google-secret-never-printed")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("GOOGLE_REDIRECT_URI"), "{stderr}");
+    assert!(!stderr.contains("google-secret-never-printed"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sign_in_providers_are_configured_from_the_environment() {
+    let server = start(&[
+        ("GITHUB_CLIENT_ID", "Ov23liTest"),
+        ("GITHUB_CLIENT_SECRET", "github-secret"),
+        ("GITHUB_REDIRECT_URI", "http://127.0.0.1:8080/oauth/callback"),
+    ]);
+    let client = reqwest::Client::new();
+    let listed: Value = client
+        .get(format!("{}/auth/oauth/providers", server.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!({ "providers": ["github"] }));
+    let started: Value = client
+        .get(format!("{}/auth/oauth/github/start", server.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let auth_url = started["auth_url"].as_str().unwrap();
+    assert!(auth_url.starts_with("https://github.com/login/oauth/authorize?"), "{auth_url}");
+    assert!(auth_url.contains("client_id=Ov23liTest") && !auth_url.contains("github-secret"), "{auth_url}");
+    stop(server);
+}
+
+#[test]
 fn keygen_prints_a_usable_key_pair_and_secret() {
     let dir = tempfile::tempdir().unwrap();
     let output = command(dir.path()).arg("keygen").output().unwrap();

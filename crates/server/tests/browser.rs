@@ -93,6 +93,11 @@ fn require_tools(root: &Path) {
 
 /// Runs `tests/browser/<name>.mjs` against a fresh server and fails with its output.
 fn scenario(name: &str, server_env: &[(&str, &str)]) {
+    scenario_with(name, server_env, &[]);
+}
+
+/// As [`scenario`], with more environment for the scenario script.
+fn scenario_with(name: &str, server_env: &[(&str, &str)], script_env: &[(&str, &str)]) {
     let root = workspace_root();
     require_tools(&root);
     let server = start(server_env);
@@ -108,6 +113,7 @@ fn scenario(name: &str, server_env: &[(&str, &str)]) {
         .env("BASE_URL", &server.base_url)
         .env("MAIL_DIR", &server.mail_dir)
         .env("SCREENSHOT_DIR", &screenshot_dir)
+        .envs(script_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -187,4 +193,48 @@ fn screenshots_of_the_main_screens() {
 #[test]
 fn oauth_buttons_and_the_callback_page() {
     scenario("oauth", &[]);
+}
+
+#[test]
+fn sign_in_with_google_and_github_through_the_real_routes() {
+    use otp_oauth::testing::{CLIENT_ID, CLIENT_SECRET, FakePerson, FakeProvider};
+
+    // The fakes run on wiremock's own threads; the runtime only starts them.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let google_email = "gina.google@example.com";
+    let github_email = "gil.github@example.com";
+    let (google, github) = runtime.block_on(async {
+        let google = FakeProvider::google().await;
+        google.consent_in_browser_as(FakePerson::random(google_email)).await;
+        let github = FakeProvider::github().await;
+        github.consent_in_browser_as(FakePerson::random(github_email)).await;
+        (google, github)
+    });
+    // The redirect URI is configured before the server starts, so its port is chosen here.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let redirect_uri = format!("http://127.0.0.1:{port}/oauth/callback");
+    let server_env = [
+        ("PORT", port.as_str()),
+        ("GOOGLE_CLIENT_ID", CLIENT_ID),
+        ("GOOGLE_CLIENT_SECRET", CLIENT_SECRET),
+        ("GOOGLE_REDIRECT_URI", &redirect_uri),
+        ("GOOGLE_AUTH_URL", &google.auth_url()),
+        ("GOOGLE_TOKEN_URL", &google.token_url()),
+        ("GOOGLE_JWKS_URL", &google.jwks_url()),
+        ("GOOGLE_ISSUER", &google.uri()),
+        ("GITHUB_CLIENT_ID", CLIENT_ID),
+        ("GITHUB_CLIENT_SECRET", CLIENT_SECRET),
+        ("GITHUB_REDIRECT_URI", &redirect_uri),
+        ("GITHUB_AUTH_URL", &github.auth_url()),
+        ("GITHUB_TOKEN_URL", &github.token_url()),
+        ("GITHUB_API_URL", &github.api_url()),
+    ];
+    let script_env = [
+        ("PROVIDER_ORIGINS", format!("{},{}", google.uri(), github.uri())),
+        ("GOOGLE_EMAIL", google_email.to_owned()),
+        ("GITHUB_EMAIL", github_email.to_owned()),
+    ];
+    let script_env: Vec<(&str, &str)> =
+        script_env.iter().map(|(key, value)| (*key, value.as_str())).collect();
+    scenario_with("oauth-providers", &server_env, &script_env);
 }

@@ -65,6 +65,10 @@ digest_type!(
     /// Keyed hash of a refresh token's secret part.
     TokenHash
 );
+digest_type!(
+    /// Keyed hash of an OAuth `state`: the key of a pending provider sign-in.
+    StateHash
+);
 
 /// The server secret (`SECRET_KEY`) and the keyed hashes made with it.
 ///
@@ -133,6 +137,11 @@ impl KeyedHasher {
         TokenHash(self.mac("refresh-token", &[secret.as_bytes()]))
     }
 
+    /// Hash of an OAuth `state` value, the key its pending sign-in is stored under.
+    pub fn state_hash(&self, state: &str) -> StateHash {
+        StateHash(self.mac("oauth-state", &[state.as_bytes()]))
+    }
+
     /// A stable pseudonym of an address for storage keys (hex, 32 characters), so
     /// caches and rate limiters never hold addresses in clear.
     pub fn email_digest(&self, email: &EmailAddress) -> String {
@@ -184,6 +193,16 @@ mod tests {
         assert_eq!(TokenHash::from_hex(&hash.to_hex()), Some(hash));
         assert!(TokenHash::from_hex("zz").is_none());
         assert_eq!(format!("{hash:?}").len(), "TokenHash(12345678..)".len());
+    }
+
+    #[test]
+    fn state_hashes_depend_on_the_key_and_differ_from_token_hashes() {
+        let hasher = KeyedHasher::new(&[4; 32]).unwrap();
+        let state = hasher.state_hash("abc");
+        assert!(state.ct_eq(&hasher.state_hash("abc")));
+        assert_ne!(state, hasher.state_hash("abd"));
+        assert_ne!(state.as_bytes(), hasher.token_hash("abc").as_bytes());
+        assert_ne!(state, KeyedHasher::new(&[5; 32]).unwrap().state_hash("abc"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod password_hasher;
 mod refresh_token;
 
 pub use access_token::{AccessClaims, AccessTokens, MAX_TOKEN_BYTES, rfc3339};
-pub use keyed_hash::{CodeHash, KeyedHasher, MIN_SECRET_BYTES, TokenHash};
+pub use keyed_hash::{CodeHash, KeyedHasher, MIN_SECRET_BYTES, StateHash, TokenHash};
 pub use keys::{Keyring, SigningKey, VerifyingKey};
 pub use mail_sealer::{MailSealer, SealError};
 pub use password_hasher::{Argon2Settings, PasswordHasher};

@@ -56,6 +56,13 @@ impl User {
         }
     }
 
+    /// A new account for a person a sign-in provider vouched for: the address is
+    /// verified (the provider verified it), there is no password, and no code was ever
+    /// entered.
+    pub fn new_from_provider(email: EmailAddress, now: OffsetDateTime) -> Self {
+        Self { email_verified_at: Some(now), ..Self::new_unverified(email, None, now) }
+    }
+
     /// Whether the address has been proven.
     pub fn is_verified(&self) -> bool {
         self.email_verified_at.is_some()

@@ -44,18 +44,36 @@ pub struct ProviderIdentity {
 /// Why a provider sign-in failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
-    /// The token endpoint refused the code or the PKCE verifier.
-    #[error("the provider refused the authorization code")]
+    /// The token endpoint refused the code, the PKCE verifier or the redirect URI
+    /// (`invalid_grant` and its kin).
+    #[error(
+        "the provider refused the authorization code (it is wrong, used, expired, or was issued for another sign-in)"
+    )]
     CodeRejected,
-    /// The ID token's signature or claims did not check out.
+    /// The ID token is malformed, its signature does not verify against the provider's
+    /// keys, or its issuer, expiry or algorithm is wrong; the text says which.
     #[error("the provider's ID token is invalid: {0}")]
     InvalidIdToken(String),
+    /// The ID token is well signed but was issued to another client (`aud`).
+    #[error("the provider's ID token was issued to another client")]
+    IdTokenAudience,
+    /// The ID token does not carry the nonce of this sign-in (a replayed or injected
+    /// token).
+    #[error("the provider's ID token does not belong to this sign-in (nonce mismatch)")]
+    IdTokenNonce,
     /// The provider has no verified address for the person.
     #[error("the provider has no verified email address for this account")]
     EmailNotVerified,
     /// The provider could not be reached or answered nonsense.
     #[error("the provider is unavailable")]
     Unavailable(#[source] BoxError),
+}
+
+impl OAuthError {
+    /// Wraps a transport failure or an unusable answer.
+    pub fn unavailable(error: impl Into<BoxError>) -> Self {
+        Self::Unavailable(error.into())
+    }
 }
 
 /// An OAuth 2.0 / OpenID Connect identity provider (authorization code + PKCE).

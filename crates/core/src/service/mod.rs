@@ -3,6 +3,7 @@
 pub mod admin;
 mod codes;
 pub mod login;
+pub mod oauth;
 mod password_reset;
 mod passwordless;
 mod registration;
@@ -16,13 +17,17 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+pub use oauth::{OAuthProviders, OAuthStart};
 pub use throttle::Action;
 
 use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, Keyring, PasswordHasher, RefreshToken};
 use crate::domain::{ClientContext, Session, SessionId, User};
 use crate::error::{AuthError, ValidationError};
 use crate::policy::AuthPolicy;
-use crate::ports::{AuditLog, Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
+use crate::ports::{
+    AuditLog, Clock, CodeStore, IdentityRepository, Mailer, OAuthStateStore, RateLimiter, SessionRepository,
+    UserRepository,
+};
 
 /// The adapters the service runs on.
 #[derive(Debug, Clone)]
@@ -31,6 +36,10 @@ pub struct Ports {
     pub users: Arc<dyn UserRepository>,
     /// Sessions and refresh-token hashes.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Provider identities linked to accounts.
+    pub identities: Arc<dyn IdentityRepository>,
+    /// Provider sign-ins started and not yet completed.
+    pub oauth_states: Arc<dyn OAuthStateStore>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
@@ -92,6 +101,7 @@ pub struct AuthService {
     passwords: PasswordHasher,
     tokens: AccessTokens,
     policy: AuthPolicy,
+    oauth: OAuthProviders,
 }
 
 impl AuthService {
@@ -107,7 +117,21 @@ impl AuthService {
             policy.token_audience.clone(),
             policy.access_token_ttl,
         );
-        Ok(Self { ports, hasher: secrets.keyed_hasher, passwords: secrets.password_hasher, tokens, policy })
+        Ok(Self {
+            ports,
+            hasher: secrets.keyed_hasher,
+            passwords: secrets.password_hasher,
+            tokens,
+            policy,
+            oauth: OAuthProviders::default(),
+        })
+    }
+
+    /// The same service, signing in with `providers` too (none by default).
+    #[must_use]
+    pub fn with_oauth_providers(mut self, providers: OAuthProviders) -> Self {
+        self.oauth = providers;
+        self
     }
 
     /// The rules in force.
@@ -165,6 +189,7 @@ impl fmt::Debug for AuthService {
         f.debug_struct("AuthService")
             .field("ports", &self.ports)
             .field("policy", &self.policy)
+            .field("oauth", &self.oauth)
             .finish_non_exhaustive()
     }
 }

@@ -28,6 +28,10 @@ pub enum Action {
     ForgotPassword,
     /// `password/reset`.
     ResetPassword,
+    /// `oauth/{provider}/start`.
+    OAuthStart,
+    /// `oauth/{provider}/callback`.
+    OAuthCallback,
 }
 
 impl Action {
@@ -42,6 +46,8 @@ impl Action {
             Self::Refresh => "refresh",
             Self::ForgotPassword => "forgot_password",
             Self::ResetPassword => "reset_password",
+            Self::OAuthStart => "oauth_start",
+            Self::OAuthCallback => "oauth_callback",
         }
     }
 }

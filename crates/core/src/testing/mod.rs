@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod codes;
 pub mod identities;
+pub mod oauth_states;
 pub mod outbox;
 pub mod rate_limits;
 pub mod sessions;
@@ -109,6 +110,25 @@ macro_rules! identity_repository_contract {
                 concurrent_links_of_one_identity_make_exactly_one,
                 a_user_may_have_several_identities_listed_oldest_first,
                 identities_linked_at_one_instant_are_listed_by_provider_then_subject,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`oauth_states`] contract tests.
+#[macro_export]
+macro_rules! oauth_state_store_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::oauth_states,
+            [
+                a_stored_authorization_is_taken_once_exactly_as_stored,
+                unknown_keys_are_not_found,
+                keys_are_independent,
+                an_expired_authorization_is_kept_through_its_retention,
+                an_authorization_past_its_retention_is_not_stored,
+                of_concurrent_takes_exactly_one_gets_the_record,
             ]
         );
     };

@@ -11,6 +11,7 @@ mod account;
 mod admin;
 mod docs;
 mod health;
+mod oauth;
 mod page;
 mod passwordless;
 mod sessions;
@@ -78,7 +79,10 @@ fn auth_routes(cfg: &mut ServiceConfig) {
         .service(tokens::me)
         .service(tokens::keys)
         .service(sessions::list)
-        .service(sessions::end);
+        .service(sessions::end)
+        .service(oauth::providers)
+        .service(oauth::start)
+        .service(oauth::callback);
 }
 
 fn admin_routes(cfg: &mut ServiceConfig) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey};
 use otp_core::{AuthService, EmailAddress, Secrets};
 use otp_memory::{ManualClock, RecordingMailer};
-use otp_server::{Application, Components, Settings, build_storage};
+use otp_server::{Application, Components, Settings, build_oauth_providers, build_storage};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -74,7 +74,9 @@ pub fn start_instance(
     clock: Arc<ManualClock>,
 ) -> (String, actix_web::dev::ServerHandle) {
     let (ports, probes) = storage.into_ports(mailer, clock);
-    let service = AuthService::new(ports, secrets, settings.policy().unwrap()).unwrap();
+    let service = AuthService::new(ports, secrets, settings.policy().unwrap())
+        .unwrap()
+        .with_oauth_providers(build_oauth_providers(settings).unwrap());
     let components = Components { service: Arc::new(service), probes, delivery: None, pools: Vec::new() };
     let app = Application::build(settings, components).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -123,6 +125,10 @@ pub fn unique_email() -> String {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {

@@ -11,6 +11,7 @@ mod errors;
 mod health;
 mod login;
 mod metrics;
+mod oauth;
 mod password_reset;
 mod passwordless;
 mod rate_limits;
