@@ -12,67 +12,20 @@
 //! `UPDATE_SCREENSHOTS=1 cargo nextest run -p otp-server --test browser screenshots phone docs`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+#[path = "support/process.rs"]
+mod process;
+use process::start;
 
 /// How long one scenario may take.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(100);
 
-struct Server {
-    child: Child,
-    base_url: String,
-    mail_dir: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-/// Starts the binary in a temporary folder on a free port (`PORT=0`; the bound address
-/// is read from its "listening" log line), with mail written to `var/mail` there.
-fn start(extra_env: &[(&str, &str)]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mail_dir = dir.path().join("var/mail");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_otp-server"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", "0")
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .envs(extra_env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let base_url = loop {
-        let line = lines.recv_timeout(Duration::from_secs(30)).expect("the server logs that it listens");
-        let Ok(entry) = serde_json::from_str::<Value>(&line) else { continue };
-        if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["address"].as_str().unwrap().to_owned();
-        }
-    };
-    Server { child, base_url, mail_dir, _dir: dir }
 }
 
 fn require_tools(root: &Path) {
@@ -110,7 +63,7 @@ fn scenario_with(name: &str, server_env: &[(&str, &str)], script_env: &[(&str, &
     let mut child = Command::new("node")
         .arg(root.join(format!("tests/browser/{name}.mjs")))
         .current_dir(root.join("tests/browser"))
-        .env("BASE_URL", &server.base_url)
+        .env("BASE_URL", &server.address)
         .env("MAIL_DIR", &server.mail_dir)
         .env("SCREENSHOT_DIR", &screenshot_dir)
         .envs(script_env.iter().copied())
