@@ -12,7 +12,7 @@ mod database;
 #[path = "support/process.rs"]
 mod process;
 use database::TestDatabase;
-use process::{command, newest_code, post, start, stop};
+use process::{command, newest_code, post, start, stop, wait_stopped};
 
 /// A key pair from `otp-server keygen`: the secret, the public key and its id.
 struct KeyPair {
@@ -138,20 +138,9 @@ async fn sigterm_during_a_burst_answers_every_accepted_request_and_exits_cleanly
         }
     }
     assert!(answered > 0, "some requests were in flight at the signal");
-    let log = stop_after_signal(server);
+    let log = wait_stopped(server);
     assert!(answered + refused == 40, "{answered} answered, {refused} refused");
     assert!(log.iter().any(|line| line.contains("\"stopped\"")), "the stop is logged ({} lines)", log.len());
-}
-
-/// Waits for a process already sent SIGTERM, checks it exits 0, returns its last lines.
-fn stop_after_signal(mut server: process::Server) -> Vec<String> {
-    let status = server.child.wait().unwrap();
-    assert!(status.success(), "exit status {status}");
-    let mut rest = Vec::new();
-    while let Ok(line) = server.log.recv_timeout(Duration::from_secs(5)) {
-        rest.push(line);
-    }
-    rest
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -77,10 +77,17 @@ pub fn generated_keys() -> (String, String) {
 
 /// Stops the server with SIGTERM, checks it exits 0, and returns the log lines not read
 /// yet (up to its last).
-pub fn stop(mut server: Server) -> Vec<String> {
+pub fn stop(server: Server) -> Vec<String> {
     let pid = server.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(server.child.wait().unwrap().success());
+    wait_stopped(server)
+}
+
+/// Waits for a server already told to stop, checks it exits 0, and returns the log
+/// lines not read yet.
+pub fn wait_stopped(mut server: Server) -> Vec<String> {
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
     let mut rest = Vec::new();
     while let Ok(line) = server.log.recv_timeout(Duration::from_secs(5)) {
         rest.push(line);
