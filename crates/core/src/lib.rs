@@ -13,8 +13,10 @@ pub mod service;
 pub mod testing;
 
 pub use domain::{ClientContext, EmailAddress, OtpCode, Password, SessionId, UserId};
-pub use error::{AuthError, BoxError, PortError, ValidationError};
-pub use policy::AuthPolicy;
-pub use service::admin::Administrator;
-pub use service::login::LoginOutcome;
-pub use service::{Action, AuthService, OAuthProviders, OAuthStart, Ports, Principal, Secrets, SignedIn};
+pub use error::{BoxError, Failure, PortError, ValidationError};
+pub use policy::{AuthPolicy, PolicyError};
+pub use service::{
+    AdminError, AdminService, Administrator, LoginOutcome, OAuthProviders, OAuthSignIn, OAuthSignInError,
+    OAuthStart, Principal, Secrets, Services, SessionError, SessionService, SignInError, SignInService,
+    SignedIn, Stores,
+};

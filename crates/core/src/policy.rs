@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::domain::{EmailAddress, MAX_CODE_LENGTH, MIN_CODE_LENGTH};
-use crate::error::ValidationError;
 use crate::ports::RateLimit;
 
 /// Longest code lifetime allowed (NIST SP 800-63B: short-lived out-of-band secrets).
@@ -15,32 +14,32 @@ pub const MAX_OAUTH_STATE_TTL: Duration = Duration::from_secs(3600);
 /// Every tunable rule of the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthPolicy {
-    /// Digits per code (`OTP_LENGTH`, 6).
+    /// Digits per code (6).
     pub code_length: usize,
-    /// Code lifetime (`OTP_EXPIRE_SECONDS`, 300; at most 600).
+    /// Code lifetime (5 minutes; at most 10).
     pub code_ttl: Duration,
-    /// Wrong tries before a code dies (`OTP_MAX_ATTEMPTS`, 5).
+    /// Wrong tries before a code dies (5).
     pub max_code_attempts: u32,
-    /// Least time between two codes to one address (`OTP_RESEND_COOLDOWN_SECONDS`, 60).
+    /// Least time between two codes to one address (60 seconds).
     pub resend_cooldown: Duration,
-    /// Requests per client address per endpoint (`RATE_LIMIT_PER_IP`, 20 a minute).
+    /// Requests per client address per endpoint (20 a minute).
     pub per_ip_limit: RateLimit,
-    /// Requests per address per endpoint (`RATE_LIMIT_PER_EMAIL`, 10 an hour).
+    /// Requests per address per endpoint (10 an hour).
     pub per_email_limit: RateLimit,
-    /// Access-token lifetime (`ACCESS_TOKEN_EXPIRE_MINUTES`, 30); also how old the last
+    /// Access-token lifetime (30 minutes); also how old the last
     /// code check may be before password log-in asks for a new code.
     pub access_token_ttl: Duration,
-    /// Refresh-token lifetime, renewed at each rotation (`REFRESH_TOKEN_EXPIRE_DAYS`, 30).
+    /// Refresh-token lifetime, renewed at each rotation (30 days).
     pub refresh_token_ttl: Duration,
-    /// `iss` of access tokens (`TOKEN_ISSUER`).
+    /// `iss` of access tokens.
     pub token_issuer: String,
-    /// `aud` of access tokens (`TOKEN_AUDIENCE`).
+    /// `aud` of access tokens.
     pub token_audience: String,
     /// How long a started provider sign-in may take: the lifetime of its `state`
-    /// (`OAUTH_STATE_TTL_SECONDS`, 600; between 60 and 3600).
+    /// (10 minutes; between 1 minute and 1 hour).
     pub oauth_state_ttl: Duration,
     /// The account that is an administrator whenever its address is verified
-    /// (`ADMIN_EMAIL`, unset by default: then only accounts given the role are).
+    /// (unset by default: then only accounts given the role are).
     pub admin_email: Option<EmailAddress>,
 }
 
@@ -63,41 +62,65 @@ impl Default for AuthPolicy {
     }
 }
 
+/// A rule of [`AuthPolicy`] set out of its allowed range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// [`AuthPolicy::code_length`] is not between [`MIN_CODE_LENGTH`] and
+    /// [`MAX_CODE_LENGTH`].
+    #[error("codes must have between 6 and 10 digits")]
+    CodeLength,
+    /// [`AuthPolicy::code_ttl`] is zero or longer than [`MAX_CODE_TTL`].
+    #[error("a code must live between 1 second and 10 minutes")]
+    CodeLifetime,
+    /// [`AuthPolicy::max_code_attempts`] is not between 1 and 10.
+    #[error("a code must allow between 1 and 10 tries")]
+    CodeAttempts,
+    /// A rate limit allows no request at all.
+    #[error("rate limits must allow at least 1 request per client and per address")]
+    RateLimit,
+    /// [`AuthPolicy::access_token_ttl`] is shorter than a minute.
+    #[error("access tokens must live at least 1 minute")]
+    AccessTokenLifetime,
+    /// [`AuthPolicy::refresh_token_ttl`] is not longer than the access-token lifetime.
+    #[error("refresh tokens must outlive access tokens")]
+    RefreshTokenLifetime,
+    /// The token issuer or audience is empty.
+    #[error("the token issuer and audience must not be empty")]
+    TokenClaims,
+    /// [`AuthPolicy::oauth_state_ttl`] is not between a minute and [`MAX_OAUTH_STATE_TTL`].
+    #[error("a provider sign-in must be allowed between 1 minute and 1 hour")]
+    OAuthStateLifetime,
+}
+
 impl AuthPolicy {
     /// Checks every value against its allowed range.
     ///
     /// # Errors
-    /// The first [`ValidationError`] found, naming the configuration key.
-    pub fn validate(&self) -> Result<(), ValidationError> {
+    /// The first [`PolicyError`] found.
+    pub fn validate(&self) -> Result<(), PolicyError> {
         if !(MIN_CODE_LENGTH..=MAX_CODE_LENGTH).contains(&self.code_length) {
-            return Err(ValidationError::new("OTP_LENGTH", "must be between 6 and 10"));
+            return Err(PolicyError::CodeLength);
         }
         if self.code_ttl.is_zero() || self.code_ttl > MAX_CODE_TTL {
-            return Err(ValidationError::new("OTP_EXPIRE_SECONDS", "must be between 1 and 600"));
+            return Err(PolicyError::CodeLifetime);
         }
         if !(1..=10).contains(&self.max_code_attempts) {
-            return Err(ValidationError::new("OTP_MAX_ATTEMPTS", "must be between 1 and 10"));
+            return Err(PolicyError::CodeAttempts);
         }
         if self.per_ip_limit.max == 0 || self.per_email_limit.max == 0 {
-            return Err(ValidationError::new(
-                "RATE_LIMIT_PER_IP",
-                "and RATE_LIMIT_PER_EMAIL must be at least 1",
-            ));
+            return Err(PolicyError::RateLimit);
         }
         if self.access_token_ttl < Duration::from_secs(60) {
-            return Err(ValidationError::new("ACCESS_TOKEN_EXPIRE_MINUTES", "must be at least 1"));
+            return Err(PolicyError::AccessTokenLifetime);
         }
         if self.refresh_token_ttl <= self.access_token_ttl {
-            return Err(ValidationError::new(
-                "REFRESH_TOKEN_EXPIRE_DAYS",
-                "must be longer than the access-token lifetime",
-            ));
+            return Err(PolicyError::RefreshTokenLifetime);
         }
         if self.token_issuer.is_empty() || self.token_audience.is_empty() {
-            return Err(ValidationError::new("TOKEN_ISSUER", "and TOKEN_AUDIENCE must not be empty"));
+            return Err(PolicyError::TokenClaims);
         }
         if self.oauth_state_ttl < Duration::from_secs(60) || self.oauth_state_ttl > MAX_OAUTH_STATE_TTL {
-            return Err(ValidationError::new("OAUTH_STATE_TTL_SECONDS", "must be between 60 and 3600"));
+            return Err(PolicyError::OAuthStateLifetime);
         }
         Ok(())
     }
@@ -124,20 +147,20 @@ mod tests {
     #[test]
     fn code_lifetime_never_exceeds_ten_minutes() {
         let policy = AuthPolicy { code_ttl: Duration::from_secs(601), ..AuthPolicy::default() };
-        assert_eq!(policy.validate().unwrap_err().field, "OTP_EXPIRE_SECONDS");
+        assert_eq!(policy.validate().unwrap_err(), PolicyError::CodeLifetime);
     }
 
     #[test]
     fn refuses_out_of_range_values() {
         let short = AuthPolicy { code_length: 4, ..AuthPolicy::default() };
-        assert_eq!(short.validate().unwrap_err().field, "OTP_LENGTH");
+        assert_eq!(short.validate().unwrap_err(), PolicyError::CodeLength);
         let no_tries = AuthPolicy { max_code_attempts: 0, ..AuthPolicy::default() };
-        assert_eq!(no_tries.validate().unwrap_err().field, "OTP_MAX_ATTEMPTS");
+        assert_eq!(no_tries.validate().unwrap_err(), PolicyError::CodeAttempts);
         let refresh = AuthPolicy { refresh_token_ttl: Duration::from_secs(60), ..AuthPolicy::default() };
-        assert_eq!(refresh.validate().unwrap_err().field, "REFRESH_TOKEN_EXPIRE_DAYS");
+        assert_eq!(refresh.validate().unwrap_err(), PolicyError::RefreshTokenLifetime);
         for seconds in [59, 3601] {
             let state = AuthPolicy { oauth_state_ttl: Duration::from_secs(seconds), ..AuthPolicy::default() };
-            assert_eq!(state.validate().unwrap_err().field, "OAUTH_STATE_TTL_SECONDS");
+            assert_eq!(state.validate().unwrap_err(), PolicyError::OAuthStateLifetime);
         }
     }
 }

@@ -7,8 +7,9 @@ use std::error::Error;
 use std::sync::Arc;
 
 use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey};
-use otp_core::{AuthPolicy, AuthService, ClientContext, EmailAddress, OtpCode, Secrets};
-use otp_memory::{RecordingMailer, memory_ports_with_mailer};
+use otp_core::ports::SystemClock;
+use otp_core::{AuthPolicy, ClientContext, EmailAddress, OAuthProviders, OtpCode, Secrets, Services};
+use otp_memory::{RecordingMailer, memory_stores};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -18,23 +19,31 @@ async fn main() -> Result<(), Box<dyn Error>> {
         password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).map_err(|error| error.to_string())?,
         keyring: Keyring::new(SigningKey::generate()?, vec![]),
     };
-    let service = AuthService::new(memory_ports_with_mailer(mailer.clone()), secrets, AuthPolicy::default())?;
+    let policy = AuthPolicy::default();
+    let services = Services::new(
+        memory_stores(),
+        mailer.clone(),
+        Arc::new(SystemClock),
+        &secrets,
+        &policy,
+        OAuthProviders::default(),
+    )?;
 
     let email = EmailAddress::parse("Ann@Example.com")?;
     let client = ClientContext::default();
-    service.send_code(&email, &client).await?;
+    services.sign_in.send_code(&email, &client).await?;
 
     // A real application mails the code; here we read it back from the recorder.
     let digits = mailer.last_code_for(&email).ok_or("no code was sent")?;
-    let code = OtpCode::parse(&digits, service.policy().code_length)?;
-    let signed_in = service.verify_code(&email, &code, &client).await?;
+    let code = OtpCode::parse(&digits, services.sign_in.code_length())?;
+    let signed_in = services.sign_in.verify_code(&email, &code, &client).await?;
     println!("signed in {} (user {})", signed_in.user.email, signed_in.user.id);
 
-    let principal = service.authenticate(&signed_in.access_token).await?;
+    let principal = services.sessions.authenticate(&signed_in.access_token).await?;
     println!("access token verified for session {}", principal.session_id());
 
-    service.logout(&principal).await?;
-    let refused = service.authenticate(&signed_in.access_token).await.is_err();
+    services.sessions.logout(&principal).await?;
+    let refused = services.sessions.authenticate(&signed_in.access_token).await.is_err();
     println!("after logout the token is refused: {refused}");
     Ok(())
 }

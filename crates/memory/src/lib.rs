@@ -31,12 +31,11 @@ pub use users::MemoryUserRepository;
 
 use std::sync::Arc;
 
-use otp_core::Ports;
-use otp_core::ports::{Clock, Mailer, SystemClock};
+use otp_core::Stores;
 
-/// Every port on its in-memory adapter, with the given mailer and clock.
-pub fn memory_ports(mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Ports {
-    Ports {
+/// Every store on its in-memory adapter (a fresh, empty one each).
+pub fn memory_stores() -> Stores {
+    Stores {
         users: Arc::new(MemoryUserRepository::new()),
         sessions: Arc::new(MemorySessionRepository::new()),
         identities: Arc::new(MemoryIdentityRepository::new()),
@@ -44,12 +43,5 @@ pub fn memory_ports(mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Ports {
         codes: Arc::new(MemoryCodeStore::new()),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         audit_log: Arc::new(MemoryAuditLog::new()),
-        mailer,
-        clock,
     }
-}
-
-/// Every port in memory with the system clock.
-pub fn memory_ports_with_mailer(mailer: Arc<dyn Mailer>) -> Ports {
-    memory_ports(mailer, Arc::new(SystemClock))
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use otp_core::PortError;
-use otp_core::ports::{ClaimedMessage, MailOutbox, NewOutboxMessage, OutboxId};
+use otp_core::domain::OutboxId;
+use otp_core::ports::{ClaimedMessage, MailOutbox, NewOutboxMessage};
 use time::OffsetDateTime;
 
 use crate::lock::lock;

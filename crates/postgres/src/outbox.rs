@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Interval, Timestamptz};
 use diesel_async::RunQueryDsl;
 use otp_core::PortError;
-use otp_core::ports::{ClaimedMessage, MailOutbox, NewOutboxMessage, OutboxId};
+use otp_core::domain::OutboxId;
+use otp_core::ports::{ClaimedMessage, MailOutbox, NewOutboxMessage};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

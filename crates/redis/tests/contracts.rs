@@ -74,15 +74,17 @@ mod redis {
 
     use deadpool_redis::redis::{self as client, aio::MultiplexedConnection};
     use otp_core::crypto::{Argon2Settings, CodeHash, KeyedHasher, Keyring, PasswordHasher, SigningKey};
+    use otp_core::domain::CodePurpose;
     use otp_core::ports::{
-        CodeKey, CodePurpose, EXPIRED_STATE_RETENTION, IssueOutcome, NewCode, PendingAuthorization,
-        RateDecision, RateLimit, VerifyOutcome,
+        CodeKey, EXPIRED_STATE_RETENTION, IssueOutcome, NewCode, PendingAuthorization, RateDecision,
+        RateLimit, VerifyOutcome,
     };
+    use otp_core::service::SignInPorts;
     use otp_core::testing::instant;
     use otp_core::{
-        AuthPolicy, AuthService, ClientContext, EmailAddress, OtpCode, PortError, Ports, Secrets,
+        AuthPolicy, ClientContext, EmailAddress, OtpCode, PortError, Secrets, SignInError, SignInService,
     };
-    use otp_memory::{ManualClock, RecordingMailer, memory_ports};
+    use otp_memory::{ManualClock, MemorySessionRepository, MemoryUserRepository, RecordingMailer};
     use time::OffsetDateTime;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -608,28 +610,31 @@ mod redis {
         let pool = live_pool(&config).await;
         let mailer = Arc::new(RecordingMailer::new());
         let clock = Arc::new(ManualClock::starting_now());
-        let ports = Ports {
+        let ports = SignInPorts {
+            users: Arc::new(MemoryUserRepository::new()),
+            sessions: Arc::new(MemorySessionRepository::new()),
             codes: Arc::new(RedisCodeStore::new(pool.clone())),
             rate_limiter: Arc::new(RedisRateLimiter::new(pool)),
-            ..memory_ports(mailer.clone(), clock.clone())
+            mailer: mailer.clone(),
+            clock: clock.clone(),
         };
         let secrets = Secrets {
             keyed_hasher: KeyedHasher::random(),
             password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 1).unwrap(),
             keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
         };
-        let service = AuthService::new(ports, secrets, AuthPolicy::default()).unwrap();
+        let service = SignInService::new(ports, &secrets, &AuthPolicy::default()).unwrap();
         let email = EmailAddress::parse("Ann.Lee@Example.com").unwrap();
         let client = ClientContext::new(Some("192.0.2.7".parse().unwrap()), Some("tests"));
 
         service.send_code(&email, &client).await.unwrap();
         let error = service.send_code(&email, &client).await.unwrap_err();
-        assert_eq!(error.code(), "otp_cooldown");
+        assert!(matches!(error, SignInError::Cooldown { .. }), "{error:?}");
         // The cooldown follows the domain's clock, not Redis's.
         clock.advance(Duration::from_secs(61));
         service.send_code(&email, &client).await.unwrap();
         let digits = mailer.last_code_for(&email).unwrap();
-        let code = OtpCode::parse(&digits, service.policy().code_length).unwrap();
+        let code = OtpCode::parse(&digits, service.code_length()).unwrap();
         let signed_in = service.verify_code(&email, &code, &client).await.unwrap();
         assert_eq!(signed_in.user.email, email);
 

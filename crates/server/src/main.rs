@@ -1,12 +1,11 @@
 //! `otp-server`: run the service, migrate its database, print new keys, or check that a
 //! running server is healthy.
 
-mod health_check;
-
 use std::process::ExitCode;
 
 use otp_core::crypto::{KeyedHasher, SigningKey};
-use otp_server::{Application, Settings, build_components, telemetry};
+use otp_server::bootstrap::{health_check, storage, telemetry};
+use otp_server::{Application, Overrides, Settings, build_components};
 use secrecy::ExposeSecret;
 
 const USAGE: &str = "\
@@ -122,7 +121,7 @@ fn migrate() -> ExitCode {
         return ExitCode::from(78);
     };
     let Some(runtime) = runtime() else { return ExitCode::FAILURE };
-    match runtime.block_on(otp_server::migrate(url.expose_secret())) {
+    match runtime.block_on(storage::migrate(url.expose_secret())) {
         Ok(applied) if applied.is_empty() => {
             println!("database is up to date");
             ExitCode::SUCCESS
@@ -145,7 +144,7 @@ fn serve() -> ExitCode {
     };
     let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     runtime.block_on(async {
-        let started = match build_components(&settings).await {
+        let started = match build_components(&settings, Overrides::default()).await {
             Ok(components) => Application::build(&settings, components),
             Err(error) => Err(error),
         };

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::keys::Keyring;
 use crate::domain::{SessionId, UserId};
-use crate::error::AuthError;
+use crate::error::BoxError;
 
 /// Longest token text accepted before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 4096;
@@ -51,6 +51,23 @@ struct Footer {
     kid: String,
 }
 
+/// Why an access token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Malformed, too long, signed by an unknown key, forged, for another issuer or
+    /// audience, or issued in the future.
+    #[error("access token is invalid")]
+    Invalid,
+    /// Past its `exp`.
+    #[error("access token has expired")]
+    Expired,
+}
+
+/// A token could not be signed (a bug, never the caller's doing).
+#[derive(Debug, thiserror::Error)]
+#[error("signing an access token: {0}")]
+pub struct SigningError(#[source] BoxError);
+
 /// Signs and verifies access tokens for one issuer and audience.
 #[derive(Debug, Clone)]
 pub struct AccessTokens {
@@ -71,6 +88,16 @@ impl AccessTokens {
         &self.keyring
     }
 
+    /// The `iss` of every token.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The `aud` of every token.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
     /// How long a new token lives.
     pub fn lifetime(&self) -> Duration {
         self.lifetime
@@ -79,13 +106,13 @@ impl AccessTokens {
     /// A new token for `session_id` of `user_id`, issued at `now`.
     ///
     /// # Errors
-    /// [`AuthError::Internal`] when signing fails.
+    /// [`SigningError`] when signing fails.
     pub fn issue(
         &self,
         user_id: UserId,
         session_id: SessionId,
         now: OffsetDateTime,
-    ) -> Result<String, AuthError> {
+    ) -> Result<String, SigningError> {
         let issued_at = now.replace_nanosecond(0).unwrap_or(now);
         let claims = WireClaims {
             sub: user_id,
@@ -98,19 +125,20 @@ impl AccessTokens {
         };
         let key = self.keyring.current();
         let footer = Footer { kid: key.verifying_key().kid().to_owned() };
-        let message = serde_json::to_vec(&claims).map_err(|error| AuthError::Internal(error.into()))?;
-        let footer = serde_json::to_vec(&footer).map_err(|error| AuthError::Internal(error.into()))?;
+        let message = serde_json::to_vec(&claims).map_err(|error| SigningError(error.into()))?;
+        let footer = serde_json::to_vec(&footer).map_err(|error| SigningError(error.into()))?;
         PublicToken::sign(key.secret(), &message, Some(&footer), None)
-            .map_err(|error| AuthError::Internal(format!("signing a token: {error}").into()))
+            .map_err(|error| SigningError(error.to_string().into()))
     }
 
     /// Verifies the signature (with the key named in the footer), issuer, audience and
     /// lifetime at `now`.
     ///
     /// # Errors
-    /// [`AuthError::TokenInvalid`] for anything that does not check out.
-    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, AuthError> {
-        let invalid = || AuthError::TokenInvalid("access token is invalid");
+    /// [`TokenError::Expired`] past its lifetime, [`TokenError::Invalid`] for anything
+    /// else that does not check out.
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenError> {
+        let invalid = || TokenError::Invalid;
         if token.len() > MAX_TOKEN_BYTES {
             return Err(invalid());
         }
@@ -123,7 +151,7 @@ impl AccessTokens {
             return Err(invalid());
         }
         if claims.exp <= now {
-            return Err(AuthError::TokenInvalid("access token has expired"));
+            return Err(TokenError::Expired);
         }
         if claims.iat > now + Duration::from_secs(60) {
             return Err(invalid());
@@ -141,6 +169,12 @@ impl AccessTokens {
 /// RFC 3339 text of a time, for responses.
 pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
+}
+
+impl From<SigningError> for crate::error::Failure {
+    fn from(error: SigningError) -> Self {
+        Self::Internal(Box::new(error))
+    }
 }
 
 #[cfg(test)]

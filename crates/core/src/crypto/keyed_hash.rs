@@ -7,9 +7,8 @@ use secrecy::{ExposeSecret, SecretSlice};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::domain::{EmailAddress, OtpCode};
-use crate::error::ValidationError;
-use crate::ports::CodePurpose;
+use super::keys::KeyError;
+use crate::domain::{CodePurpose, EmailAddress, OtpCode};
 
 /// Fewest bytes a server secret may have.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -70,7 +69,7 @@ digest_type!(
     StateHash
 );
 
-/// The server secret (`SECRET_KEY`) and the keyed hashes made with it.
+/// The server secret and the keyed hashes made with it.
 ///
 /// Each hash is domain-separated by a label, so a value hashed for one use can never
 /// match a value hashed for another.
@@ -83,10 +82,10 @@ impl KeyedHasher {
     /// Uses `secret` as the HMAC key.
     ///
     /// # Errors
-    /// [`ValidationError`] when `secret` is shorter than [`MIN_SECRET_BYTES`].
-    pub fn new(secret: &[u8]) -> Result<Self, ValidationError> {
+    /// [`KeyError::SecretTooShort`] when `secret` is shorter than [`MIN_SECRET_BYTES`].
+    pub fn new(secret: &[u8]) -> Result<Self, KeyError> {
         if secret.len() < MIN_SECRET_BYTES {
-            return Err(ValidationError::new("SECRET_KEY", "must be at least 32 bytes"));
+            return Err(KeyError::SecretTooShort);
         }
         Ok(Self { key: SecretSlice::from(secret.to_vec()) })
     }
@@ -98,7 +97,7 @@ impl KeyedHasher {
         Self { key: SecretSlice::from(secret.to_vec()) }
     }
 
-    /// A new random secret suitable for `SECRET_KEY`: 32 bytes as 64 hex digits.
+    /// A new random server secret: 32 bytes as 64 hex digits.
     pub fn generate_secret() -> String {
         let mut secret = [0u8; 32];
         rand::fill(&mut secret);

@@ -6,7 +6,25 @@ use pasetors::keys::{AsymmetricKeyPair, AsymmetricPublicKey, AsymmetricSecretKey
 use pasetors::paserk::{FormatAsPaserk, Id};
 use pasetors::version4::V4;
 
-use crate::error::ValidationError;
+/// A key or secret that cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The server secret is shorter than [`super::MIN_SECRET_BYTES`].
+    #[error("the server secret must be at least 32 bytes")]
+    SecretTooShort,
+    /// The text is not a `k4.secret.` PASERK.
+    #[error("is not a k4.secret PASERK")]
+    NotASigningKey,
+    /// The secret key's public half cannot be derived.
+    #[error("has no valid public half")]
+    NoPublicHalf,
+    /// The text is not a `k4.public.` PASERK.
+    #[error("is not a k4.public PASERK")]
+    NotAVerifyingKey,
+    /// The operating system's random source failed.
+    #[error("could not be generated: the random source failed")]
+    RandomSourceFailed,
+}
 
 fn paserk(value: &impl FormatAsPaserk) -> String {
     let mut out = String::new();
@@ -26,10 +44,10 @@ impl VerifyingKey {
     /// Parses a `k4.public.…` PASERK.
     ///
     /// # Errors
-    /// [`ValidationError`] when the text is not a v4 public PASERK.
-    pub fn from_paserk(text: &str) -> Result<Self, ValidationError> {
-        let public = AsymmetricPublicKey::<V4>::try_from(text.trim())
-            .map_err(|_| ValidationError::new("public key", "is not a k4.public PASERK"))?;
+    /// [`KeyError::NotAVerifyingKey`] when the text is not a v4 public PASERK.
+    pub fn from_paserk(text: &str) -> Result<Self, KeyError> {
+        let public =
+            AsymmetricPublicKey::<V4>::try_from(text.trim()).map_err(|_| KeyError::NotAVerifyingKey)?;
         Ok(Self::from_public(public))
     }
 
@@ -70,22 +88,21 @@ impl SigningKey {
     /// A fresh random key.
     ///
     /// # Errors
-    /// When the operating system's random source fails.
-    pub fn generate() -> Result<Self, ValidationError> {
-        let pair = AsymmetricKeyPair::<V4>::generate()
-            .map_err(|_| ValidationError::new("signing key", "could not be generated"))?;
+    /// [`KeyError::RandomSourceFailed`] when the operating system's random source fails.
+    pub fn generate() -> Result<Self, KeyError> {
+        let pair = AsymmetricKeyPair::<V4>::generate().map_err(|_| KeyError::RandomSourceFailed)?;
         Ok(Self { secret: pair.secret, verifying: VerifyingKey::from_public(pair.public) })
     }
 
     /// Parses a `k4.secret.…` PASERK (as printed by `otp-server keygen`).
     ///
     /// # Errors
-    /// [`ValidationError`] when the text is not a v4 secret PASERK.
-    pub fn from_paserk(text: &str) -> Result<Self, ValidationError> {
-        let secret = AsymmetricSecretKey::<V4>::try_from(text.trim())
-            .map_err(|_| ValidationError::new("TOKEN_SIGNING_KEY", "is not a k4.secret PASERK"))?;
-        let public = AsymmetricPublicKey::<V4>::try_from(&secret)
-            .map_err(|_| ValidationError::new("TOKEN_SIGNING_KEY", "has no valid public half"))?;
+    /// [`KeyError::NotASigningKey`] when the text is not a v4 secret PASERK,
+    /// [`KeyError::NoPublicHalf`] when its public half cannot be derived.
+    pub fn from_paserk(text: &str) -> Result<Self, KeyError> {
+        let secret =
+            AsymmetricSecretKey::<V4>::try_from(text.trim()).map_err(|_| KeyError::NotASigningKey)?;
+        let public = AsymmetricPublicKey::<V4>::try_from(&secret).map_err(|_| KeyError::NoPublicHalf)?;
         Ok(Self { secret, verifying: VerifyingKey::from_public(public) })
     }
 

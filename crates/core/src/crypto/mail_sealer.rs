@@ -11,8 +11,8 @@ use pasetors::{Local, version4};
 use serde::{Deserialize, Serialize};
 
 use super::KeyedHasher;
+use crate::domain::OutboxId;
 use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
-use crate::ports::OutboxId;
 
 /// Why a sealed message could not be opened or made.
 #[derive(Debug, thiserror::Error)]

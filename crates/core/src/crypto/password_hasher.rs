@@ -9,7 +9,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::domain::{Password, PasswordHash};
-use crate::error::{AuthError, BoxError};
+use crate::error::BoxError;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,12 @@ impl Default for Argon2Settings {
         Self::OWASP
     }
 }
+
+/// A password could not be hashed or checked (a bug or a lost worker pool, never the
+/// caller's doing).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashingError(#[source] BoxError);
 
 /// Hashes and verifies passwords with Argon2id off the async workers.
 ///
@@ -65,14 +71,14 @@ impl PasswordHasher {
     /// Hashes `password` with a fresh random salt into a PHC string.
     ///
     /// # Errors
-    /// [`AuthError::Internal`] when hashing fails or the worker pool is gone.
-    pub async fn hash(&self, password: Password) -> Result<PasswordHash, AuthError> {
+    /// [`HashingError`] when hashing fails or the worker pool is gone.
+    pub async fn hash(&self, password: Password) -> Result<PasswordHash, HashingError> {
         let argon2 = self.argon2.clone();
         self.run(move || {
             argon2
                 .hash_password(password.expose().as_bytes())
                 .map(|hash| PasswordHash::from_phc(hash.to_string()))
-                .map_err(|error| AuthError::Internal(format!("hashing a password: {error}").into()))
+                .map_err(|error| HashingError(format!("hashing a password: {error}").into()))
         })
         .await?
     }
@@ -82,8 +88,12 @@ impl PasswordHasher {
     /// same work, and answers `false`.
     ///
     /// # Errors
-    /// [`AuthError::Internal`] when the worker pool is gone.
-    pub async fn verify(&self, password: Password, stored: Option<&PasswordHash>) -> Result<bool, AuthError> {
+    /// [`HashingError`] when the worker pool is gone.
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: Option<&PasswordHash>,
+    ) -> Result<bool, HashingError> {
         let known = stored.is_some();
         let phc: Arc<str> = stored.map_or_else(|| Arc::clone(&self.dummy), |hash| hash.as_phc().into());
         let argon2 = self.argon2.clone();
@@ -105,9 +115,9 @@ impl PasswordHasher {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AuthError> {
-        let _permit = self.permits.acquire().await.map_err(|error| AuthError::Internal(Box::new(error)))?;
-        tokio::task::spawn_blocking(work).await.map_err(|error| AuthError::Internal(Box::new(error)))
+    ) -> Result<T, HashingError> {
+        let _permit = self.permits.acquire().await.map_err(|error| HashingError(Box::new(error)))?;
+        tokio::task::spawn_blocking(work).await.map_err(|error| HashingError(Box::new(error)))
     }
 }
 
@@ -116,6 +126,12 @@ impl fmt::Debug for PasswordHasher {
         f.debug_struct("PasswordHasher")
             .field("available_permits", &self.permits.available_permits())
             .finish_non_exhaustive()
+    }
+}
+
+impl From<HashingError> for crate::error::Failure {
+    fn from(error: HashingError) -> Self {
+        Self::Internal(Box::new(error))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Identifiers of users, sessions and audit entries.
+//! Identifiers of users, sessions, audit entries and queued mail.
 
 use std::fmt;
 use std::str::FromStr;
@@ -74,6 +74,28 @@ impl AuditEntryId {
     }
 }
 
+/// The identifier of one queued mail message (a UUIDv7, so messages sort by when they
+/// were queued).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OutboxId(Uuid);
+
+impl OutboxId {
+    /// A new, time-ordered identifier.
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Wraps an identifier read from storage.
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    /// The identifier as a UUID, for storage.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
 macro_rules! uuid_display {
     ($($name:ident),*) => {$(
         impl fmt::Display for $name {
@@ -98,7 +120,7 @@ macro_rules! uuid_display {
     )*};
 }
 
-uuid_display!(UserId, SessionId, AuditEntryId);
+uuid_display!(UserId, SessionId, AuditEntryId, OutboxId);
 
 #[cfg(test)]
 mod tests {

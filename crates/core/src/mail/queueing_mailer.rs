@@ -6,8 +6,9 @@ use tokio::sync::Notify;
 use super::DeliveryPolicy;
 use crate::crypto::MailSealer;
 use crate::domain::MailMessage;
+use crate::domain::OutboxId;
 use crate::error::PortError;
-use crate::ports::{Clock, MailOutbox, Mailer, NewOutboxMessage, OutboxId};
+use crate::ports::{Clock, MailOutbox, Mailer, NewOutboxMessage};
 
 /// A [`Mailer`] that seals each message into the outbox and wakes the delivery worker.
 /// `send` returns as soon as the message is stored, whatever the mail server's state.

@@ -4,26 +4,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::crypto::CodeHash;
+use crate::domain::CodePurpose;
 use crate::error::PortError;
-
-/// What a code is for; codes of one purpose never verify for another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CodePurpose {
-    /// Signing in: passwordless, registration and the log-in re-check share it.
-    SignIn,
-    /// Setting a new password.
-    PasswordReset,
-}
-
-impl CodePurpose {
-    /// A short stable name, usable in storage keys.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignIn => "sign_in",
-            Self::PasswordReset => "password_reset",
-        }
-    }
-}
 
 /// Where a code lives: its purpose and a keyed digest of the address (adapters never
 /// see the address in clear).

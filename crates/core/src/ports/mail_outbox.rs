@@ -1,35 +1,7 @@
+use crate::domain::OutboxId;
+use crate::error::PortError;
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use uuid::Uuid;
-
-use crate::error::PortError;
-
-/// Identifies one queued message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OutboxId(Uuid);
-
-impl OutboxId {
-    /// A new, time-ordered identifier.
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// Wraps an identifier read from storage.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-
-    /// The identifier as a UUID, for storage.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl std::fmt::Display for OutboxId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 /// A message to put in the outbox. The payload is sealed (encrypted and authenticated
 /// by [`crate::crypto::MailSealer`]): the outbox never holds a code in clear.

@@ -18,9 +18,9 @@ mod user_repository;
 
 pub use audit_log::AuditLog;
 pub use clock::{Clock, SystemClock};
-pub use code_store::{CodeKey, CodePurpose, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
+pub use code_store::{CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
-pub use mail_outbox::{ClaimedMessage, MailOutbox, NewOutboxMessage, OutboxId};
+pub use mail_outbox::{ClaimedMessage, MailOutbox, NewOutboxMessage};
 pub use mailer::Mailer;
 pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity};
 pub use oauth_state_store::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};

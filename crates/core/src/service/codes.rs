@@ -1,50 +1,139 @@
-//! Issuing and checking one-time codes through the code store.
+//! Issuing and checking one-time codes through the code store: a small value the
+//! sign-in service holds.
 
-use super::AuthService;
-use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
-use crate::error::AuthError;
-use crate::ports::{CodeKey, CodePurpose, IssueOutcome, NewCode, VerifyOutcome};
+use std::sync::Arc;
+use std::time::Duration;
 
-impl AuthService {
-    fn code_key(&self, purpose: CodePurpose, email: &EmailAddress) -> CodeKey {
+use crate::crypto::KeyedHasher;
+use crate::domain::{CodePurpose, EmailAddress, OtpCode};
+use crate::error::Failure;
+use crate::policy::AuthPolicy;
+use crate::ports::{Clock, CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
+
+/// Why no code was issued.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// A code went to the address under the same purpose too recently.
+    #[error("a code was sent recently; wait before asking for another")]
+    Cooldown {
+        /// How long until a new code may be issued.
+        retry_after: Duration,
+    },
+    /// The code store could not be reached.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Why a presented code was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// Wrong, already used, or none was issued.
+    #[error("code is incorrect")]
+    Invalid {
+        /// Tries left on the current code, when one is active.
+        attempts_remaining: Option<u32>,
+    },
+    /// The code's lifetime has passed.
+    #[error("code has expired")]
+    Expired,
+    /// Too many wrong tries: the code is dead.
+    #[error("too many wrong codes")]
+    AttemptsExceeded,
+    /// The code store could not be reached.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Issues codes (hashed, with a lifetime, an attempt budget and a resend cooldown) and
+/// checks them, consuming a code on success.
+#[derive(Debug, Clone)]
+pub struct OneTimeCodes {
+    store: Arc<dyn CodeStore>,
+    clock: Arc<dyn Clock>,
+    hasher: KeyedHasher,
+    length: usize,
+    lifetime: Duration,
+    max_attempts: u32,
+    cooldown: Duration,
+}
+
+impl OneTimeCodes {
+    /// Codes kept in `store`, shaped by the policy's code rules.
+    pub fn new(
+        store: Arc<dyn CodeStore>,
+        clock: Arc<dyn Clock>,
+        hasher: KeyedHasher,
+        policy: &AuthPolicy,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            hasher,
+            length: policy.code_length,
+            lifetime: policy.code_ttl,
+            max_attempts: policy.max_code_attempts,
+            cooldown: policy.resend_cooldown,
+        }
+    }
+
+    /// How many digits a code has.
+    pub fn length(&self) -> usize {
+        self.length
+    }
+
+    /// How long a new code stays valid.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// The least time between two codes to one address.
+    pub fn cooldown(&self) -> Duration {
+        self.cooldown
+    }
+
+    fn key(&self, purpose: CodePurpose, email: &EmailAddress) -> CodeKey {
         CodeKey { purpose, subject: self.hasher.email_digest(email) }
     }
 
-    /// Generates and stores a new code for `email`, replacing any earlier one.
+    /// Generates and stores a new code for `email`, replacing any earlier one of the
+    /// same purpose.
     ///
     /// # Errors
-    /// [`AuthError::OtpCooldown`] when a code was issued too recently.
-    pub(super) async fn issue_code(
-        &self,
-        purpose: CodePurpose,
-        email: &EmailAddress,
-    ) -> Result<OtpCode, AuthError> {
-        let now = self.now();
-        let code = OtpCode::generate(self.policy.code_length);
+    /// [`IssueError::Cooldown`] when a code was issued too recently; a store failure.
+    pub async fn issue(&self, purpose: CodePurpose, email: &EmailAddress) -> Result<OtpCode, IssueError> {
+        let now = self.clock.now();
+        let code = OtpCode::generate(self.length);
         let new = NewCode {
             hash: self.hasher.code_hash(purpose, email, &code),
-            expires_at: now + self.policy.code_ttl,
-            max_attempts: self.policy.max_code_attempts,
-            cooldown: self.policy.resend_cooldown,
+            expires_at: now + self.lifetime,
+            max_attempts: self.max_attempts,
+            cooldown: self.cooldown,
         };
-        match self.ports.codes.issue(&self.code_key(purpose, email), &new, now).await? {
+        match self.store.issue(&self.key(purpose, email), &new, now).await.map_err(Failure::from)? {
             IssueOutcome::Issued => {
                 metrics::counter!("otp_codes_issued_total", "purpose" => purpose.as_str()).increment(1);
                 Ok(code)
             }
-            IssueOutcome::CoolingDown { retry_after } => Err(AuthError::OtpCooldown { retry_after }),
+            IssueOutcome::CoolingDown { retry_after } => Err(IssueError::Cooldown { retry_after }),
         }
     }
 
-    /// Checks a presented code, consuming it on success.
-    pub(super) async fn check_code(
+    /// Checks a presented one-time code, consuming it on success.
+    ///
+    /// # Errors
+    /// [`CheckError`] saying why it was refused; a store failure.
+    pub async fn check_code(
         &self,
         purpose: CodePurpose,
         email: &EmailAddress,
         code: &OtpCode,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), CheckError> {
         let candidate = self.hasher.code_hash(purpose, email, code);
-        let outcome = self.ports.codes.verify(&self.code_key(purpose, email), &candidate, self.now()).await?;
+        let outcome = self
+            .store
+            .verify(&self.key(purpose, email), &candidate, self.clock.now())
+            .await
+            .map_err(Failure::from)?;
         let label = match outcome {
             VerifyOutcome::Accepted => "accepted",
             VerifyOutcome::Rejected { .. } => "rejected",
@@ -57,43 +146,11 @@ impl AuthService {
         match outcome {
             VerifyOutcome::Accepted => Ok(()),
             VerifyOutcome::Rejected { attempts_remaining } => {
-                Err(AuthError::OtpInvalid { attempts_remaining: Some(attempts_remaining) })
+                Err(CheckError::Invalid { attempts_remaining: Some(attempts_remaining) })
             }
-            VerifyOutcome::NotFound => Err(AuthError::OtpInvalid { attempts_remaining: None }),
-            VerifyOutcome::Expired => Err(AuthError::OtpExpired),
-            VerifyOutcome::AttemptsExceeded => Err(AuthError::OtpAttemptsExceeded),
+            VerifyOutcome::NotFound => Err(CheckError::Invalid { attempts_remaining: None }),
+            VerifyOutcome::Expired => Err(CheckError::Expired),
+            VerifyOutcome::AttemptsExceeded => Err(CheckError::AttemptsExceeded),
         }
     }
-
-    /// A code message of `kind` with the policy's lifetime.
-    pub(super) fn code_mail(
-        &self,
-        email: &EmailAddress,
-        code: OtpCode,
-        kind: fn(OtpCode, std::time::Duration) -> MailKind,
-    ) -> MailMessage {
-        MailMessage { to: email.clone(), kind: kind(code, self.policy.code_ttl) }
-    }
-
-    pub(super) async fn deliver(&self, message: MailMessage) -> Result<(), AuthError> {
-        self.ports.mailer.send(&message).await?;
-        tracing::info!(kind = message.kind.label(), "mail accepted for delivery");
-        Ok(())
-    }
-}
-
-pub(super) fn sign_in(code: OtpCode, expires_in: std::time::Duration) -> MailKind {
-    MailKind::SignInCode { code, expires_in }
-}
-
-pub(super) fn registration(code: OtpCode, expires_in: std::time::Duration) -> MailKind {
-    MailKind::RegistrationCode { code, expires_in }
-}
-
-pub(super) fn login_check(code: OtpCode, expires_in: std::time::Duration) -> MailKind {
-    MailKind::LoginCheckCode { code, expires_in }
-}
-
-pub(super) fn password_reset(code: OtpCode, expires_in: std::time::Duration) -> MailKind {
-    MailKind::PasswordResetCode { code, expires_in }
 }

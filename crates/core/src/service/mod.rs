@@ -1,37 +1,84 @@
-//! The use cases: one `AuthService` whose methods are the flows, split by file.
+//! The use cases, as one service per capability:
+//!
+//! - [`SignInService`]: sign-in by emailed code and by password (passwordless,
+//!   registration, log-in with its code re-check, password reset);
+//! - [`SessionService`]: access-token checks, refresh-token rotation, logout, the
+//!   caller's sessions;
+//! - [`OAuthSignIn`]: sign-in with Google, GitHub or another OAuth provider;
+//! - [`AdminService`]: account administration and the audit log.
+//!
+//! Each is built with exactly the ports it uses and has its own error enum. The steps
+//! several of them share are small values they hold: [`Throttle`] (rate limits),
+//! [`OneTimeCodes`] (issuing and checking codes) and [`SessionIssuer`] (opening a
+//! session and signing its tokens). [`Services::new`] builds all four from one set of
+//! [`Stores`].
+
+/// The conversions the service errors share, so `?` works on their steps:
+/// `port` (a port failure is a [`crate::Failure`]), `throttle` (a spent rate-limit budget
+/// is `RateLimited`), `start` (a disabled account met when opening a session is
+/// `AccountDisabled`).
+macro_rules! service_error_conversions {
+    ($error:ident: $($kind:ident),+) => {
+        $( service_error_conversions!(@$kind $error); )+
+    };
+    (@port $error:ident) => {
+        impl From<crate::error::PortError> for $error {
+            fn from(error: crate::error::PortError) -> Self {
+                Self::Failure(error.into())
+            }
+        }
+    };
+    (@throttle $error:ident) => {
+        impl From<crate::service::ThrottleError> for $error {
+            fn from(error: crate::service::ThrottleError) -> Self {
+                match error {
+                    crate::service::ThrottleError::Limited { retry_after } => Self::RateLimited { retry_after },
+                    crate::service::ThrottleError::Failure(failure) => Self::Failure(failure),
+                }
+            }
+        }
+    };
+    (@start $error:ident) => {
+        impl From<crate::service::StartError> for $error {
+            fn from(error: crate::service::StartError) -> Self {
+                match error {
+                    crate::service::StartError::AccountDisabled => Self::AccountDisabled,
+                    crate::service::StartError::Failure(failure) => Self::Failure(failure),
+                }
+            }
+        }
+    };
+}
 
 pub mod admin;
 mod codes;
-pub mod login;
 pub mod oauth;
-mod password_reset;
-mod passwordless;
-mod registration;
-mod sessions;
+mod session_issuer;
+pub mod sessions;
+pub mod sign_in;
 mod throttle;
-mod tokens;
 
-use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use time::OffsetDateTime;
+pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
+pub use codes::{CheckError, IssueError, OneTimeCodes};
+pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
+pub use session_issuer::{SessionIssuer, SignedIn, StartError};
+pub use sessions::{Principal, SessionError, SessionPorts, SessionService};
+pub use sign_in::{LoginOutcome, SignInError, SignInPorts, SignInService};
+pub use throttle::{Action, Throttle, ThrottleError, client_network};
 
-pub use oauth::{OAuthProviders, OAuthStart};
-pub use throttle::Action;
-
-use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, Keyring, PasswordHasher, RefreshToken};
-use crate::domain::{ClientContext, Session, SessionId, User};
-use crate::error::{AuthError, ValidationError};
-use crate::policy::AuthPolicy;
+use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher};
+use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
     AuditLog, Clock, CodeStore, IdentityRepository, Mailer, OAuthStateStore, RateLimiter, SessionRepository,
     UserRepository,
 };
 
-/// The adapters the service runs on.
+/// Every store the services run on; [`Services::new`] gives each service the ones it
+/// uses.
 #[derive(Debug, Clone)]
-pub struct Ports {
+pub struct Stores {
     /// Accounts.
     pub users: Arc<dyn UserRepository>,
     /// Sessions and refresh-token hashes.
@@ -46,16 +93,12 @@ pub struct Ports {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// What administrators did.
     pub audit_log: Arc<dyn AuditLog>,
-    /// Outgoing mail.
-    pub mailer: Arc<dyn Mailer>,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
 }
 
-/// The secrets the service signs and hashes with.
+/// The secrets the services sign and hash with.
 #[derive(Debug, Clone)]
 pub struct Secrets {
-    /// The server secret (`SECRET_KEY`) for keyed hashes.
+    /// The server secret, for keyed hashes of codes, refresh tokens and addresses.
     pub keyed_hasher: KeyedHasher,
     /// Argon2id, bounded.
     pub password_hasher: PasswordHasher,
@@ -63,133 +106,89 @@ pub struct Secrets {
     pub keyring: Keyring,
 }
 
-/// A new session and the tokens that carry it.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    /// The account signed in.
-    pub user: User,
-    /// The new session.
-    pub session: Session,
-    /// PASETO v4.public access token.
-    pub access_token: String,
-    /// Access-token lifetime.
-    pub expires_in: Duration,
-    /// Opaque refresh token; shown to the client once, stored only hashed.
-    pub refresh_token: String,
-}
-
-/// A verified caller: a live session of an enabled account.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// The account.
-    pub user: User,
-    /// The claims of the access token presented.
-    pub claims: AccessClaims,
-}
-
-impl Principal {
-    /// The caller's session.
-    pub fn session_id(&self) -> SessionId {
-        self.claims.session_id
-    }
-}
-
-/// The email one-time-code authentication use cases.
-pub struct AuthService {
-    ports: Ports,
-    hasher: KeyedHasher,
-    passwords: PasswordHasher,
-    tokens: AccessTokens,
-    policy: AuthPolicy,
-    oauth: OAuthProviders,
-}
-
-impl AuthService {
-    /// Builds the service after checking `policy`.
-    ///
-    /// # Errors
-    /// [`ValidationError`] when the policy is out of range.
-    pub fn new(ports: Ports, secrets: Secrets, policy: AuthPolicy) -> Result<Self, ValidationError> {
-        policy.validate()?;
-        let tokens = AccessTokens::new(
-            secrets.keyring,
+impl Secrets {
+    /// The access tokens `policy` describes, signed with this keyring.
+    pub fn access_tokens(&self, policy: &AuthPolicy) -> AccessTokens {
+        AccessTokens::new(
+            self.keyring.clone(),
             policy.token_issuer.clone(),
             policy.token_audience.clone(),
             policy.access_token_ttl,
-        );
-        Ok(Self {
-            ports,
-            hasher: secrets.keyed_hasher,
-            passwords: secrets.password_hasher,
-            tokens,
-            policy,
-            oauth: OAuthProviders::default(),
-        })
-    }
-
-    /// The same service, signing in with `providers` too (none by default).
-    #[must_use]
-    pub fn with_oauth_providers(mut self, providers: OAuthProviders) -> Self {
-        self.oauth = providers;
-        self
-    }
-
-    /// The rules in force.
-    pub fn policy(&self) -> &AuthPolicy {
-        &self.policy
-    }
-
-    /// The keys that verify access tokens, current first.
-    pub fn keyring(&self) -> &Keyring {
-        self.tokens.keyring()
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        self.ports.clock.now()
-    }
-
-    /// Opens a session for `user` and signs its tokens.
-    async fn start_session(
-        &self,
-        user: User,
-        client: &ClientContext,
-        now: OffsetDateTime,
-    ) -> Result<SignedIn, AuthError> {
-        if user.disabled {
-            return Err(AuthError::AccountDisabled);
-        }
-        let id = SessionId::generate();
-        let refresh = RefreshToken::generate(id);
-        let session = Session {
-            id,
-            user_id: user.id,
-            refresh_hash: refresh.hash(&self.hasher),
-            created_at: now,
-            last_used_at: now,
-            expires_at: now + self.policy.refresh_token_ttl,
-            revoked_at: None,
-            ip: client.ip,
-            user_agent: client.user_agent.clone(),
-        };
-        self.ports.sessions.create(&session).await?;
-        let access_token = self.tokens.issue(user.id, id, now)?;
-        tracing::info!(user_id = %user.id, session_id = %id, "session started");
-        Ok(SignedIn {
-            user,
-            session,
-            access_token,
-            expires_in: self.tokens.lifetime(),
-            refresh_token: refresh.expose(),
-        })
+        )
     }
 }
 
-impl fmt::Debug for AuthService {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthService")
-            .field("ports", &self.ports)
-            .field("policy", &self.policy)
-            .field("oauth", &self.oauth)
-            .finish_non_exhaustive()
+/// The four capability services on one set of stores.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Sign-in by code and by password.
+    pub sign_in: Arc<SignInService>,
+    /// Token checks, refresh, logout, the caller's sessions.
+    pub sessions: Arc<SessionService>,
+    /// Sign-in with OAuth providers.
+    pub oauth: Arc<OAuthSignIn>,
+    /// Account administration and the audit log.
+    pub admin: Arc<AdminService>,
+}
+
+impl Services {
+    /// Builds every service on `stores`, sending mail through `mailer`, under `policy`,
+    /// signing in with `providers`.
+    ///
+    /// # Errors
+    /// [`PolicyError`] when the policy is out of range.
+    pub fn new(
+        stores: Stores,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        secrets: &Secrets,
+        policy: &AuthPolicy,
+        providers: OAuthProviders,
+    ) -> Result<Self, PolicyError> {
+        let sign_in = SignInService::new(
+            SignInPorts {
+                users: stores.users.clone(),
+                sessions: stores.sessions.clone(),
+                codes: stores.codes,
+                rate_limiter: stores.rate_limiter.clone(),
+                mailer,
+                clock: clock.clone(),
+            },
+            secrets,
+            policy,
+        )?;
+        let sessions = SessionService::new(
+            SessionPorts {
+                sessions: stores.sessions.clone(),
+                users: stores.users.clone(),
+                rate_limiter: stores.rate_limiter.clone(),
+                clock: clock.clone(),
+            },
+            secrets,
+            policy,
+        )?;
+        let oauth = OAuthSignIn::new(
+            OAuthPorts {
+                states: stores.oauth_states,
+                identities: stores.identities,
+                users: stores.users.clone(),
+                sessions: stores.sessions.clone(),
+                rate_limiter: stores.rate_limiter,
+                clock: clock.clone(),
+            },
+            providers,
+            secrets,
+            policy,
+        )?;
+        let admin = AdminService::new(
+            AdminPorts { users: stores.users, sessions: stores.sessions, audit_log: stores.audit_log, clock },
+            policy.admin_email.clone(),
+        );
+        Ok(Self {
+            sign_in: Arc::new(sign_in),
+            sessions: Arc::new(sessions),
+            oauth: Arc::new(oauth),
+            admin: Arc::new(admin),
+        })
     }
 }

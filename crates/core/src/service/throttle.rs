@@ -1,13 +1,15 @@
-//! Per-address and per-client rate limits on every endpoint that sends mail or checks
-//! a secret.
+//! Per-client and per-address rate limits on every endpoint that sends mail or checks
+//! a secret: a small value the services hold, not a service of its own.
 
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::AuthService;
+use crate::crypto::KeyedHasher;
 use crate::domain::{ClientContext, EmailAddress};
-use crate::error::AuthError;
-use crate::ports::{RateDecision, RateLimit};
+use crate::error::Failure;
+use crate::policy::AuthPolicy;
+use crate::ports::{Clock, RateDecision, RateLimit, RateLimiter};
 
 /// The rate-limited actions; each has its own budget per client and per address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,30 +71,73 @@ pub fn client_network(ip: IpAddr) -> String {
     }
 }
 
-impl AuthService {
-    /// Counts one `action` against the client's address budget and, when given, the
-    /// email address's budget. The address budget is only spent when the client's
-    /// was not exhausted.
-    pub(super) async fn throttle(
+/// Why a throttled request was not let through.
+#[derive(Debug, thiserror::Error)]
+pub enum ThrottleError {
+    /// A budget is spent.
+    #[error("too many requests; try again later")]
+    Limited {
+        /// How long until the next request would be accepted (at least a second).
+        retry_after: Duration,
+    },
+    /// The limiter could not decide.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Spends rate-limit budgets: one per client network and action, one per address
+/// and action.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    limiter: Arc<dyn RateLimiter>,
+    clock: Arc<dyn Clock>,
+    hasher: KeyedHasher,
+    per_client: RateLimit,
+    per_address: RateLimit,
+}
+
+impl Throttle {
+    /// A throttle on `limiter` with the policy's per-client and per-address limits.
+    pub fn new(
+        limiter: Arc<dyn RateLimiter>,
+        clock: Arc<dyn Clock>,
+        hasher: KeyedHasher,
+        policy: &AuthPolicy,
+    ) -> Self {
+        Self { limiter, clock, hasher, per_client: policy.per_ip_limit, per_address: policy.per_email_limit }
+    }
+
+    /// Counts one `action` against the client's network budget and, when given, the
+    /// email address's budget. The address budget is only spent when the client's was
+    /// not exhausted.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Limited`] when a budget is spent; a limiter failure.
+    pub async fn check(
         &self,
         action: Action,
         client: &ClientContext,
         email: Option<&EmailAddress>,
-    ) -> Result<(), AuthError> {
-        let now = self.now();
+    ) -> Result<(), ThrottleError> {
+        let now = self.clock.now();
         if let Some(ip) = client.ip {
             let key = format!("ip:{}:{}", action.as_str(), self.hasher.client_digest(&client_network(ip)));
-            self.spend(&key, self.policy.per_ip_limit, now).await?;
+            self.spend(&key, self.per_client, now).await?;
         }
         if let Some(email) = email {
             let key = format!("email:{}:{}", action.as_str(), self.hasher.email_digest(email));
-            self.spend(&key, self.policy.per_email_limit, now).await?;
+            self.spend(&key, self.per_address, now).await?;
         }
         Ok(())
     }
 
-    async fn spend(&self, key: &str, limit: RateLimit, now: time::OffsetDateTime) -> Result<(), AuthError> {
-        match self.ports.rate_limiter.hit(key, limit, now).await? {
+    async fn spend(
+        &self,
+        key: &str,
+        limit: RateLimit,
+        now: time::OffsetDateTime,
+    ) -> Result<(), ThrottleError> {
+        match self.limiter.hit(key, limit, now).await.map_err(Failure::from)? {
             RateDecision::Allowed => Ok(()),
             RateDecision::Limited { retry_after } => {
                 let mut parts = key.split(':');
@@ -100,7 +145,7 @@ impl AuthService {
                 tracing::info!(limit = format!("{scope}:{action}"), "rate limited");
                 metrics::counter!("otp_rate_limited_total", "scope" => scope.to_owned(), "action" => action.to_owned())
                     .increment(1);
-                Err(AuthError::RateLimited { retry_after: retry_after.max(Duration::from_secs(1)) })
+                Err(ThrottleError::Limited { retry_after: retry_after.max(Duration::from_secs(1)) })
             }
         }
     }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::{instant, unique_email};
 use crate::OtpCode;
 use crate::crypto::{CodeHash, KeyedHasher};
-use crate::ports::{CodeKey, CodePurpose, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
+use crate::domain::CodePurpose;
+use crate::ports::{CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
 
 type Store = Arc<dyn CodeStore>;
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::instant;
-use crate::ports::{MailOutbox, NewOutboxMessage, OutboxId};
+use crate::domain::OutboxId;
+use crate::ports::{MailOutbox, NewOutboxMessage};
 
 type Outbox = Arc<dyn MailOutbox>;
 

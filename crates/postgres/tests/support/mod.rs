@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use otp_core::crypto::TokenHash;
-use otp_core::domain::{AuditEntry, AuditEntryId, PasswordHash, Role, Session, User};
+use otp_core::domain::{AuditEntry, AuditEntryId, OutboxId, PasswordHash, Role, Session, User};
 use otp_core::ports::{
-    AuditLog, ClaimedMessage, IdentityRepository, LinkedIdentity, MailOutbox, NewOutboxMessage, OutboxId,
+    AuditLog, ClaimedMessage, IdentityRepository, LinkedIdentity, MailOutbox, NewOutboxMessage,
     RotateOutcome, SessionRepository, UserListQuery, UserRepository,
 };
 use otp_core::{EmailAddress, PortError, SessionId, UserId};

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey};
-use otp_core::{AuthService, EmailAddress, Secrets};
+use otp_core::EmailAddress;
+use otp_core::crypto::{KeyedHasher, SigningKey};
 use otp_memory::{ManualClock, RecordingMailer};
-use otp_server::{Application, Components, Settings, build_oauth_providers, build_storage};
+use otp_server::{Application, Overrides, Settings, build_components};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -45,39 +45,28 @@ pub fn use_real_stores(settings: &mut Settings) -> TestDatabase {
     database
 }
 
-/// The stores for `settings`, failing the test with instructions when a server is down.
-pub async fn storage_for(settings: &Settings) -> otp_server::Storage {
-    build_storage(settings).await.unwrap_or_else(|error| {
+/// Gives `settings` a server secret and a token signing key of their own, so every
+/// instance started with them shares them.
+pub fn with_shared_secrets(settings: &mut Settings) {
+    settings.secret_key = Some(KeyedHasher::generate_secret().into());
+    settings.token_signing_key = Some(SigningKey::generate().unwrap().to_paserk().into());
+}
+
+/// Starts one server for `settings` with the test's mailer and clock, built by the same
+/// wiring as the binary; fails the test with instructions when a store is down.
+pub async fn start_instance(
+    settings: &Settings,
+    mailer: Arc<RecordingMailer>,
+    clock: Arc<ManualClock>,
+) -> (String, actix_web::dev::ServerHandle) {
+    let overrides = Overrides { clock: Some(clock), mailer: Some(mailer) };
+    let components = build_components(settings, overrides).await.unwrap_or_else(|error| {
         panic!(
             "cannot prepare the real stores ({error}). These tests need PostgreSQL on 127.0.0.1:5432 \
              (`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) and Redis on \
              127.0.0.1:6379 (`redis-server --daemonize yes --save \"\"`), or TEST_DATABASE_URL / TEST_REDIS_URL."
         )
-    })
-}
-
-/// Secrets that several instances can share.
-pub fn shared_secrets() -> Secrets {
-    Secrets {
-        keyed_hasher: KeyedHasher::random(),
-        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).unwrap(),
-        keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
-    }
-}
-
-/// Starts one server on `storage` with the test's mailer and clock.
-pub fn start_instance(
-    settings: &Settings,
-    storage: otp_server::Storage,
-    secrets: Secrets,
-    mailer: Arc<RecordingMailer>,
-    clock: Arc<ManualClock>,
-) -> (String, actix_web::dev::ServerHandle) {
-    let (ports, probes) = storage.into_ports(mailer, clock);
-    let service = AuthService::new(ports, secrets, settings.policy().unwrap())
-        .unwrap()
-        .with_oauth_providers(build_oauth_providers(settings).unwrap());
-    let components = Components { service: Arc::new(service), probes, delivery: None, pools: Vec::new() };
+    });
     let app = Application::build(settings, components).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -98,17 +87,16 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
-        otp_server::telemetry::init(otp_server::config::LogFormat::Pretty);
+        otp_server::bootstrap::telemetry::init(otp_server::bootstrap::settings::LogFormat::Pretty);
     }
     let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
     let database = (crate::BACKEND == Backend::Real).then(|| use_real_stores(&mut settings));
+    with_shared_secrets(&mut settings);
     configure(&mut settings);
     let mailer = Arc::new(RecordingMailer::new());
     let clock = Arc::new(ManualClock::starting_now());
     // With no DATABASE_URL or REDIS_URL this gives the in-memory stores.
-    let storage = storage_for(&settings).await;
-    let (address, handle) =
-        start_instance(&settings, storage, shared_secrets(), mailer.clone(), clock.clone());
+    let (address, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     TestApp { address, mailer, clock, client, handle, _database: database }
 }

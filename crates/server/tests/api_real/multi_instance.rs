@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestDatabase, email, shared_secrets, start_instance, storage_for, unique_email, use_real_stores,
+    TestDatabase, email, start_instance, unique_email, use_real_stores, with_shared_secrets,
 };
 
 struct Pair {
@@ -33,15 +33,13 @@ async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
     let database = use_real_stores(&mut settings);
     settings.rate_limit_per_ip = 1000;
     settings.rate_limit_per_email = 1000;
+    with_shared_secrets(&mut settings);
     configure(&mut settings);
     let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
-    let secrets = shared_secrets();
     let mut instances = Vec::new();
     let mut handles = Vec::new();
     for _ in 0..2 {
-        let storage = storage_for(&settings).await;
-        let (address, handle) =
-            start_instance(&settings, storage, secrets.clone(), mailer.clone(), clock.clone());
+        let (address, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
         instances.push(address);
         handles.push(handle);
     }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::helpers::{TestDatabase, email, shared_secrets, start_instance, storage_for, unique_email};
+use crate::helpers::{TestDatabase, email, start_instance, unique_email, with_shared_secrets};
 
 /// Forwards 127.0.0.1:<port> to `upstream` until cut.
 struct Proxy {
@@ -89,10 +89,10 @@ async fn unavailable_within_the_timeout(response: reqwest::Response) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_outage_gives_503_and_service_returns_by_itself() {
     let database = TestDatabase::new();
-    otp_server::migrate(&database.url).await.unwrap();
+    otp_server::bootstrap::storage::migrate(&database.url).await.unwrap();
     let proxy = Proxy::start("127.0.0.1:5432").await;
     let through_proxy = database.url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
-    let settings = Settings {
+    let mut settings = Settings {
         port: 0,
         workers: Some(2),
         database_url: Some(through_proxy.into()),
@@ -101,8 +101,8 @@ async fn a_database_outage_gives_503_and_service_returns_by_itself() {
         ..Settings::default()
     };
     let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
-    let storage = storage_for(&settings).await;
-    let (base, handle) = start_instance(&settings, storage, shared_secrets(), mailer.clone(), clock);
+    with_shared_secrets(&mut settings);
+    let (base, handle) = start_instance(&settings, mailer.clone(), clock).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
 
     let address = unique_email();
@@ -137,7 +137,7 @@ async fn a_database_outage_gives_503_and_service_returns_by_itself() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redis_outage_gives_503_and_service_returns_by_itself() {
     let proxy = Proxy::start("127.0.0.1:6379").await;
-    let settings = Settings {
+    let mut settings = Settings {
         port: 0,
         workers: Some(2),
         redis_url: Some(format!("redis://127.0.0.1:{}", proxy.port).into()),
@@ -146,8 +146,8 @@ async fn a_redis_outage_gives_503_and_service_returns_by_itself() {
         ..Settings::default()
     };
     let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
-    let storage = storage_for(&settings).await;
-    let (base, handle) = start_instance(&settings, storage, shared_secrets(), mailer, clock);
+    with_shared_secrets(&mut settings);
+    let (base, handle) = start_instance(&settings, mailer, clock).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let send =
         || client.post(format!("{base}/auth/send-otp")).json(&json!({ "email": unique_email() })).send();

@@ -1,0 +1,192 @@
+//! Sessions: checking access tokens, rotating refresh tokens, logout, and the
+//! caller's own sessions.
+
+mod error;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::SessionError;
+
+use super::SignedIn;
+use super::throttle::{Action, Throttle};
+use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, RefreshToken};
+use crate::domain::{ClientContext, Session, SessionId, User};
+use crate::error::Failure;
+use crate::policy::{AuthPolicy, PolicyError};
+use crate::ports::{Clock, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
+use crate::service::Secrets;
+
+/// A verified caller: a live session of an enabled account.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The account.
+    pub user: User,
+    /// The claims of the access token presented.
+    pub claims: AccessClaims,
+}
+
+impl Principal {
+    /// The caller's session.
+    pub fn session_id(&self) -> SessionId {
+        self.claims.session_id
+    }
+}
+
+/// The ports the session service runs on.
+#[derive(Debug, Clone)]
+pub struct SessionPorts {
+    /// Sessions and refresh-token hashes.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Accounts (a token of a disabled or deleted account is refused).
+    pub users: Arc<dyn UserRepository>,
+    /// Rate limits (refresh).
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Access-token checks, refresh-token rotation, logout and the caller's sessions.
+#[derive(Debug, Clone)]
+pub struct SessionService {
+    sessions: Arc<dyn SessionRepository>,
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+    throttle: Throttle,
+    tokens: AccessTokens,
+    hasher: KeyedHasher,
+    refresh_lifetime: Duration,
+}
+
+impl SessionService {
+    /// The service on `ports`, verifying and signing with `secrets`, under `policy`.
+    ///
+    /// # Errors
+    /// [`PolicyError`] when the policy is out of range.
+    pub fn new(ports: SessionPorts, secrets: &Secrets, policy: &AuthPolicy) -> Result<Self, PolicyError> {
+        policy.validate()?;
+        let hasher = secrets.keyed_hasher.clone();
+        Ok(Self {
+            throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
+            tokens: secrets.access_tokens(policy),
+            sessions: ports.sessions,
+            users: ports.users,
+            clock: ports.clock,
+            hasher,
+            refresh_lifetime: policy.refresh_token_ttl,
+        })
+    }
+
+    /// The access tokens this service verifies (their keys, issuer and audience).
+    pub fn access_tokens(&self) -> &AccessTokens {
+        &self.tokens
+    }
+
+    /// Verifies an access token and that its session and account are still live.
+    ///
+    /// # Errors
+    /// [`SessionError::AccessTokenInvalid`], [`SessionError::AccessTokenExpired`],
+    /// [`SessionError::SessionEnded`], [`SessionError::AccountInactive`], or a failure.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, SessionError> {
+        let now = self.clock.now();
+        let claims = self.tokens.verify(access_token, now)?;
+        let session = self.sessions.find(claims.session_id).await?;
+        if !session.is_some_and(|session| session.is_active(now) && session.user_id == claims.user_id) {
+            return Err(SessionError::SessionEnded);
+        }
+        match self.users.find_by_id(claims.user_id).await? {
+            Some(user) if !user.disabled => Ok(Principal { user, claims }),
+            _ => Err(SessionError::AccountInactive),
+        }
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token.
+    /// Presenting a refresh token that was already rotated ends its whole session.
+    ///
+    /// # Errors
+    /// [`SessionError::RefreshTokenMalformed`], [`SessionError::RefreshTokenInactive`],
+    /// [`SessionError::RefreshTokenReused`], [`SessionError::AccountInactive`],
+    /// [`SessionError::RateLimited`], or a failure.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientContext,
+    ) -> Result<SignedIn, SessionError> {
+        self.throttle.check(Action::Refresh, client, None).await?;
+        let presented = RefreshToken::parse(refresh_token).ok_or(SessionError::RefreshTokenMalformed)?;
+        let session_id = presented.session_id();
+        let replacement = RefreshToken::generate(session_id);
+        let now = self.clock.now();
+        let outcome = self
+            .sessions
+            .rotate_refresh(
+                session_id,
+                &presented.hash(&self.hasher),
+                &replacement.hash(&self.hasher),
+                now,
+                now + self.refresh_lifetime,
+            )
+            .await?;
+        let session = match outcome {
+            RotateOutcome::Rotated(session) => session,
+            RotateOutcome::ReuseDetected => {
+                tracing::warn!(%session_id, "refresh token reused; session revoked");
+                return Err(SessionError::RefreshTokenReused);
+            }
+            RotateOutcome::Inactive => return Err(SessionError::RefreshTokenInactive),
+        };
+        let user = match self.users.find_by_id(session.user_id).await? {
+            Some(user) if !user.disabled => user,
+            _ => {
+                self.sessions.revoke(session_id, now).await?;
+                return Err(SessionError::AccountInactive);
+            }
+        };
+        let access_token = self.tokens.issue(user.id, session_id, now).map_err(Failure::from)?;
+        Ok(SignedIn {
+            user,
+            session,
+            access_token,
+            expires_in: self.tokens.lifetime(),
+            refresh_token: replacement.expose(),
+        })
+    }
+
+    /// Ends the caller's session: its access and refresh tokens stop working.
+    ///
+    /// # Errors
+    /// A failure.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), SessionError> {
+        self.sessions.revoke(principal.session_id(), self.clock.now()).await?;
+        tracing::info!(user_id = %principal.user.id, session_id = %principal.session_id(), "logged out");
+        Ok(())
+    }
+
+    /// The caller's active sessions, newest first.
+    ///
+    /// # Errors
+    /// A failure.
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<Session>, SessionError> {
+        Ok(self.sessions.list_active(principal.user.id, self.clock.now()).await?)
+    }
+
+    /// Ends one of the caller's sessions.
+    ///
+    /// # Errors
+    /// [`SessionError::SessionNotFound`] when the session is not an active one of the
+    /// caller's; a failure.
+    pub async fn end(&self, principal: &Principal, id: SessionId) -> Result<(), SessionError> {
+        let now = self.clock.now();
+        let owned = self
+            .sessions
+            .find(id)
+            .await?
+            .is_some_and(|session| session.user_id == principal.user.id && session.is_active(now));
+        if !owned || !self.sessions.revoke(id, now).await? {
+            return Err(SessionError::SessionNotFound);
+        }
+        tracing::info!(user_id = %principal.user.id, session_id = %id, "session ended by its owner");
+        Ok(())
+    }
+}

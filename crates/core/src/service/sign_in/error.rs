@@ -1,0 +1,108 @@
+//! Why a sign-in use case refused or failed.
+
+use std::time::Duration;
+
+use crate::error::Failure;
+use crate::service::codes::{CheckError, IssueError};
+
+/// Why a sign-in use case (codes, registration, password log-in, reset) refused or
+/// failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown address, wrong password, or an account without a password.
+    #[error("email or password is incorrect")]
+    InvalidCredentials,
+    /// The password was right but the address has not been verified.
+    #[error("email address is not verified; enter the code sent to it, or request a new one")]
+    EmailNotVerified,
+    /// The account has been disabled by an administrator.
+    #[error("account is disabled")]
+    AccountDisabled,
+    /// The code is wrong, already used, or none was issued.
+    #[error("{}", code_invalid_detail(*attempts_remaining))]
+    CodeInvalid {
+        /// Tries left on the current code, when one is active.
+        attempts_remaining: Option<u32>,
+    },
+    /// The code's lifetime has passed.
+    #[error("code has expired; request a new one")]
+    CodeExpired,
+    /// Too many wrong tries: the code is dead even if the right digits are entered now.
+    #[error("too many wrong codes; request a new one")]
+    CodeAttemptsExceeded,
+    /// A new code for this address was sent too recently.
+    #[error("a code was sent recently; wait before asking for another")]
+    Cooldown {
+        /// How long until a new code may be sent.
+        retry_after: Duration,
+    },
+    /// Too many requests from this client or for this address.
+    #[error("too many requests; try again later")]
+    RateLimited {
+        /// How long until the next request would be accepted.
+        retry_after: Duration,
+    },
+    /// A backing service is down, or something unexpected broke.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+fn code_invalid_detail(attempts_remaining: Option<u32>) -> String {
+    match attempts_remaining {
+        Some(1) => "code is incorrect; 1 try left".to_owned(),
+        Some(left) => format!("code is incorrect; {left} tries left"),
+        None => "code is incorrect or has already been used; request a new one".to_owned(),
+    }
+}
+
+service_error_conversions!(SignInError: port, throttle, start);
+
+impl SignInError {
+    /// How long the client should wait, for the refusals that have a wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Cooldown { retry_after } | Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+impl From<IssueError> for SignInError {
+    fn from(error: IssueError) -> Self {
+        match error {
+            IssueError::Cooldown { retry_after } => Self::Cooldown { retry_after },
+            IssueError::Failure(failure) => Self::Failure(failure),
+        }
+    }
+}
+
+impl From<CheckError> for SignInError {
+    fn from(error: CheckError) -> Self {
+        match error {
+            CheckError::Invalid { attempts_remaining } => Self::CodeInvalid { attempts_remaining },
+            CheckError::Expired => Self::CodeExpired,
+            CheckError::AttemptsExceeded => Self::CodeAttemptsExceeded,
+            CheckError::Failure(failure) => Self::Failure(failure),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_code_says_how_many_tries_are_left() {
+        let one = SignInError::CodeInvalid { attempts_remaining: Some(1) };
+        assert_eq!(one.to_string(), "code is incorrect; 1 try left");
+        let none = SignInError::CodeInvalid { attempts_remaining: None };
+        assert!(none.to_string().contains("request a new one"));
+    }
+
+    #[test]
+    fn waits_are_reported_only_for_throttles() {
+        let limited = SignInError::RateLimited { retry_after: Duration::from_secs(7) };
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(SignInError::InvalidCredentials.retry_after(), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! Password log-in, with a fresh code when the last code check is too old.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::{SignInError, SignInService, login_check_code};
+use crate::domain::{ClientContext, CodePurpose, EmailAddress, Password, User};
+use crate::error::Failure;
+use crate::service::SignedIn;
+use crate::service::codes::IssueError;
+use crate::service::throttle::Action;
+
+/// What a correct password leads to.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    /// Signed in.
+    SignedIn(Box<SignedIn>),
+    /// The last code check is older than the access-token lifetime: a code was
+    /// emailed and must be entered through `verify_code`.
+    CodeRequired {
+        /// How long the code stays valid (the earlier code's remaining lifetime when
+        /// no new one was sent).
+        expires_in: Duration,
+        /// Set when a code was sent moments ago and no new one was sent: the earlier
+        /// code still works, and a new one can be asked for after this wait.
+        resend_after: Option<Duration>,
+    },
+}
+
+impl SignInService {
+    /// Checks `password` for `email`.
+    ///
+    /// An unknown address, an account without a password and a wrong password all
+    /// answer [`SignInError::InvalidCredentials`] after the same Argon2 work. Only after
+    /// a correct password are [`SignInError::AccountDisabled`] and
+    /// [`SignInError::EmailNotVerified`] reported.
+    ///
+    /// # Errors
+    /// As above, plus [`SignInError::RateLimited`] and failures.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(
+        &self,
+        email: &EmailAddress,
+        password: Password,
+        client: &ClientContext,
+    ) -> Result<LoginOutcome, SignInError> {
+        self.throttle.check(Action::Login, client, Some(email)).await?;
+        let user = self.users.find_by_email(email).await?;
+        let stored = user.as_ref().and_then(|user| user.password_hash.as_ref());
+        let matches = self.passwords.verify(password, stored).await.map_err(Failure::from)?;
+        let user = match user {
+            Some(user) if matches => user,
+            _ => return Err(SignInError::InvalidCredentials),
+        };
+        if user.disabled {
+            return Err(SignInError::AccountDisabled);
+        }
+        if !user.is_verified() {
+            return Err(SignInError::EmailNotVerified);
+        }
+        let now = self.clock.now();
+        if self.code_check_is_stale(&user, now) {
+            return self.ask_for_code(&user).await;
+        }
+        Ok(LoginOutcome::SignedIn(Box::new(self.issuer.start(user, client, now).await?)))
+    }
+
+    fn code_check_is_stale(&self, user: &User, now: OffsetDateTime) -> bool {
+        user.last_code_verified_at.is_none_or(|checked| now - checked > self.code_check_lifetime)
+    }
+
+    async fn ask_for_code(&self, user: &User) -> Result<LoginOutcome, SignInError> {
+        let expires_in = self.codes.lifetime();
+        match self.codes.issue(CodePurpose::SignIn, &user.email).await {
+            Ok(code) => {
+                self.deliver(self.code_mail(&user.email, code, login_check_code)).await?;
+                tracing::info!(user_id = %user.id, "log-in needs a fresh code");
+                Ok(LoginOutcome::CodeRequired { expires_in, resend_after: None })
+            }
+            Err(IssueError::Cooldown { retry_after }) => {
+                // The earlier code was issued `cooldown - retry_after` ago.
+                let elapsed = self.codes.cooldown().saturating_sub(retry_after);
+                let expires_in = expires_in.saturating_sub(elapsed);
+                Ok(LoginOutcome::CodeRequired { expires_in, resend_after: Some(retry_after) })
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Signing in by code and by password: passwordless sign-in, registration, password
+//! log-in with its code re-check, and password reset. One flow a file.
+
+mod error;
+mod login;
+mod password_reset;
+mod passwordless;
+mod registration;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::SignInError;
+pub use login::LoginOutcome;
+
+use super::codes::OneTimeCodes;
+use super::session_issuer::SessionIssuer;
+use super::throttle::Throttle;
+use crate::crypto::PasswordHasher;
+use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
+use crate::policy::{AuthPolicy, PolicyError};
+use crate::ports::{Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
+use crate::service::Secrets;
+
+/// The ports the sign-in service runs on.
+#[derive(Debug, Clone)]
+pub struct SignInPorts {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions: opened at sign-in, ended by a password reset.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// One-time codes.
+    pub codes: Arc<dyn CodeStore>,
+    /// Rate limits.
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Sign-in by emailed code and by password.
+#[derive(Debug, Clone)]
+pub struct SignInService {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    codes: OneTimeCodes,
+    throttle: Throttle,
+    issuer: SessionIssuer,
+    passwords: PasswordHasher,
+    /// How old the last code check may be before a password log-in asks for a code.
+    code_check_lifetime: Duration,
+}
+
+impl SignInService {
+    /// The service on `ports`, hashing and signing with `secrets`, under `policy`.
+    ///
+    /// # Errors
+    /// [`PolicyError`] when the policy is out of range.
+    pub fn new(ports: SignInPorts, secrets: &Secrets, policy: &AuthPolicy) -> Result<Self, PolicyError> {
+        policy.validate()?;
+        let hasher = secrets.keyed_hasher.clone();
+        let tokens = secrets.access_tokens(policy);
+        Ok(Self {
+            codes: OneTimeCodes::new(ports.codes, ports.clock.clone(), hasher.clone(), policy),
+            throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
+            issuer: SessionIssuer::new(ports.sessions.clone(), tokens, hasher, policy.refresh_token_ttl),
+            users: ports.users,
+            sessions: ports.sessions,
+            mailer: ports.mailer,
+            clock: ports.clock,
+            passwords: secrets.password_hasher.clone(),
+            code_check_lifetime: policy.access_token_ttl,
+        })
+    }
+
+    /// How long a new code stays valid.
+    pub fn code_lifetime(&self) -> Duration {
+        self.codes.lifetime()
+    }
+
+    /// How many digits a code has.
+    pub fn code_length(&self) -> usize {
+        self.codes.length()
+    }
+
+    /// A code message of `kind` with the codes' lifetime.
+    fn code_mail(
+        &self,
+        email: &EmailAddress,
+        code: OtpCode,
+        kind: fn(OtpCode, Duration) -> MailKind,
+    ) -> MailMessage {
+        MailMessage { to: email.clone(), kind: kind(code, self.codes.lifetime()) }
+    }
+
+    async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {
+        self.mailer.send(&message).await?;
+        tracing::info!(kind = message.kind.label(), "mail accepted for delivery");
+        Ok(())
+    }
+}
+
+fn sign_in_code(code: OtpCode, expires_in: Duration) -> MailKind {
+    MailKind::SignInCode { code, expires_in }
+}
+
+fn registration_code(code: OtpCode, expires_in: Duration) -> MailKind {
+    MailKind::RegistrationCode { code, expires_in }
+}
+
+fn login_check_code(code: OtpCode, expires_in: Duration) -> MailKind {
+    MailKind::LoginCheckCode { code, expires_in }
+}
+
+fn password_reset_code(code: OtpCode, expires_in: Duration) -> MailKind {
+    MailKind::PasswordResetCode { code, expires_in }
+}

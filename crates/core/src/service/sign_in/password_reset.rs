@@ -1,0 +1,58 @@
+//! Password reset by emailed code.
+
+use super::{SignInError, SignInService, password_reset_code};
+use crate::domain::{ClientContext, CodePurpose, EmailAddress, OtpCode, Password};
+use crate::error::Failure;
+use crate::service::throttle::Action;
+
+impl SignInService {
+    /// Emails a reset code to `email` if it has an account. A code is issued either
+    /// way (and only sent to real accounts), so the answer and the cooldown are the
+    /// same for every address.
+    ///
+    /// # Errors
+    /// [`SignInError::RateLimited`], [`SignInError::Cooldown`], or a failure.
+    #[tracing::instrument(skip_all)]
+    pub async fn forgot_password(
+        &self,
+        email: &EmailAddress,
+        client: &ClientContext,
+    ) -> Result<(), SignInError> {
+        self.throttle.check(Action::ForgotPassword, client, Some(email)).await?;
+        let code = self.codes.issue(CodePurpose::PasswordReset, email).await?;
+        if self.users.find_by_email(email).await?.is_some() {
+            self.deliver(self.code_mail(email, code, password_reset_code)).await?;
+        }
+        Ok(())
+    }
+
+    /// Sets a new password with a reset code, marks the address verified (the code
+    /// proves it), and ends every session of the account.
+    ///
+    /// # Errors
+    /// The code errors of [`SignInService::verify_code`], [`SignInError::RateLimited`],
+    /// or a failure.
+    #[tracing::instrument(skip_all)]
+    pub async fn reset_password(
+        &self,
+        email: &EmailAddress,
+        code: &OtpCode,
+        new_password: Password,
+        client: &ClientContext,
+    ) -> Result<(), SignInError> {
+        self.throttle.check(Action::ResetPassword, client, Some(email)).await?;
+        self.codes.check_code(CodePurpose::PasswordReset, email, code).await?;
+        let user = self
+            .users
+            .find_by_email(email)
+            .await?
+            .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
+        let hash = self.passwords.hash(new_password).await.map_err(Failure::from)?;
+        let now = self.clock.now();
+        self.users.set_password(user.id, Some(&hash), now).await?;
+        self.users.record_code_verified(user.id, now).await?;
+        let ended = self.sessions.revoke_all_for_user(user.id, now).await?;
+        tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");
+        Ok(())
+    }
+}

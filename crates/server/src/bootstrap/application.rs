@@ -1,0 +1,96 @@
+//! Builds the HTTP server from settings and components; tests bind it to port 0.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use super::error::StartupError;
+use super::mail_delivery::MailDelivery;
+use super::settings::Settings;
+use super::wiring::Components;
+use crate::http::client_ip::TrustedProxies;
+use crate::http::metrics::{self, Gauges};
+use crate::http::{self, AppState, RequestSpan, forwarded};
+
+/// A bound, not yet running server, and its mail delivery worker.
+pub struct Application {
+    port: u16,
+    server: Server,
+    delivery: Option<MailDelivery>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds `HOST:PORT` (port 0 picks a free one) and prepares the server.
+    ///
+    /// # Errors
+    /// [`StartupError`] when the address cannot be bound or a setting is invalid.
+    pub fn build(settings: &Settings, components: Components) -> Result<Self, StartupError> {
+        let address = format!("{}:{}", settings.host, settings.port);
+        let bind_error = |source| StartupError::Bind { address: address.clone(), source };
+        let listener = TcpListener::bind(&address).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+        let trusted_proxies =
+            TrustedProxies::parse(&settings.trusted_proxies).map_err(StartupError::Config)?;
+        // Installed before the first request, so no early count is lost.
+        metrics::handle();
+        let gauges = Gauges { pools: components.pools, delivery: components.delivery.clone() };
+        let delivery = components.delivery.map(|worker| {
+            MailDelivery::start(worker, Duration::from_secs(settings.shutdown_timeout_seconds))
+        });
+        let state =
+            web::Data::new(AppState::new(components.services, trusted_proxies, components.probes, gauges));
+        let origins = settings.cors_origins();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::cors(origins.clone()))
+                .wrap(http::security_headers())
+                .wrap(from_fn(metrics::record_request))
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(from_fn(forwarded::normalise_forwarded_headers))
+                .configure(http::app(state.clone()))
+        })
+        .workers(
+            settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+        )
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        .client_request_timeout(Duration::from_secs(10))
+        .listen(listener)
+        .map_err(bind_error)?
+        .run();
+        Ok(Self { port, server, delivery })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that can stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM stop it gracefully: no new connections,
+    /// in-flight requests finish within `SHUTDOWN_TIMEOUT_SECONDS`), then stops the mail
+    /// worker and sends what the outbox still holds, within the same bound.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        if let Some(delivery) = self.delivery {
+            delivery.stop().await;
+        }
+        served
+    }
+}

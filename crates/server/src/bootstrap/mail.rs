@@ -1,0 +1,154 @@
+//! Mail wiring: requests queue sealed messages in the outbox (PostgreSQL when
+//! `DATABASE_URL` is set, else memory); one delivery worker per process sends them over
+//! SMTP when `SMTP_SERVER` is set, else into the mail folder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use otp_core::crypto::{KeyedHasher, MailSealer};
+use otp_core::mail::{DeliveryPolicy, DeliveryWorker, QueueingMailer};
+use otp_core::ports::{Clock, MailOutbox, Mailer, Probe};
+use otp_memory::FolderMailer;
+use otp_smtp::{SmtpConfig, SmtpCredentials, SmtpMailer, TlsMode};
+
+use super::error::StartupError;
+use super::settings::Settings;
+
+/// The service's mailer (the outbox) and the worker that empties it.
+#[derive(Debug)]
+pub struct MailComponents {
+    /// What the service sends through: queues and returns.
+    pub mailer: Arc<dyn Mailer>,
+    /// Sends queued mail through the transport.
+    pub worker: Arc<DeliveryWorker>,
+    /// The transport's readiness check, if it has one (the mail folder's).
+    pub probe: Option<Arc<dyn Probe>>,
+}
+
+/// Builds the outbox mailer and the delivery worker for `settings`.
+///
+/// # Errors
+/// [`StartupError::Config`] when an SMTP or mail-folder setting is unusable.
+pub fn build_mail(
+    settings: &Settings,
+    outbox: Arc<dyn MailOutbox>,
+    hasher: &KeyedHasher,
+    clock: Arc<dyn Clock>,
+) -> Result<MailComponents, StartupError> {
+    let policy = delivery_policy(settings);
+    let (transport, probe): (Arc<dyn Mailer>, Option<Arc<dyn Probe>>) = match smtp_config(settings)? {
+        Some(config) => {
+            tracing::info!(host = %config.host, port = config.port, tls = ?config.tls, "mail sent over SMTP");
+            let mailer = SmtpMailer::new(config).map_err(|error| StartupError::Config(error.to_string()))?;
+            (Arc::new(mailer), None)
+        }
+        None => {
+            let folder = FolderMailer::new(&settings.mail_dir, &settings.from_email, &settings.app_name)
+                .map_err(|error| {
+                    StartupError::Config(format!("MAIL_DIR {}: {error}", settings.mail_dir.display()))
+                })?;
+            tracing::info!(mail_dir = %settings.mail_dir.display(), "mail written to a folder");
+            let folder = Arc::new(folder);
+            (folder.clone(), Some(folder))
+        }
+    };
+    let sealer = MailSealer::new(hasher);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let mailer = QueueingMailer::new(outbox.clone(), sealer.clone(), clock.clone(), &policy, wake.clone());
+    let worker = DeliveryWorker::new(outbox, transport, sealer, clock, policy, wake);
+    Ok(MailComponents { mailer: Arc::new(mailer), worker: Arc::new(worker), probe })
+}
+
+/// The retry budget from `MAIL_MAX_ATTEMPTS` and `MAIL_RETRY_MAX_SECONDS`.
+pub fn delivery_policy(settings: &Settings) -> DeliveryPolicy {
+    let defaults = DeliveryPolicy::default();
+    let max_retry = Duration::from_secs(settings.mail_retry_max_seconds.max(1));
+    DeliveryPolicy {
+        max_attempts: settings.mail_max_attempts.max(1),
+        max_retry,
+        first_retry: defaults.first_retry.min(max_retry),
+        // A send is bounded by three SMTP time-outs; the lease outlasts it.
+        lease: defaults.lease.max(Duration::from_secs(settings.smtp_timeout_seconds.saturating_mul(4))),
+        ..defaults
+    }
+}
+
+/// The SMTP settings, when `SMTP_SERVER` is set.
+///
+/// # Errors
+/// [`StartupError::Config`] for an unknown `SMTP_TLS` or a password without a user.
+pub fn smtp_config(settings: &Settings) -> Result<Option<SmtpConfig>, StartupError> {
+    let Some(host) = settings.smtp_server.as_deref().map(str::trim).filter(|host| !host.is_empty()) else {
+        return Ok(None);
+    };
+    let tls = match settings.smtp_tls.as_deref() {
+        Some(mode) => mode.parse::<TlsMode>().map_err(|error| StartupError::Config(error.to_string()))?,
+        None => TlsMode::StartTls,
+    };
+    let port = settings.smtp_port.unwrap_or(match tls {
+        TlsMode::StartTls => 587,
+        TlsMode::Implicit => 465,
+        TlsMode::None => 25,
+    });
+    let credentials = match (&settings.smtp_username, &settings.smtp_password) {
+        (Some(username), Some(password)) => {
+            Some(SmtpCredentials { username: username.clone(), password: password.clone() })
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(StartupError::Config("SMTP_USERNAME is set without SMTP_PASSWORD".into()));
+        }
+        (None, Some(_)) => {
+            return Err(StartupError::Config("SMTP_PASSWORD is set without SMTP_USERNAME".into()));
+        }
+    };
+    let mut config = SmtpConfig::new(host, port, settings.from_email.clone());
+    config.tls = tls;
+    config.credentials = credentials;
+    config.timeout = Duration::from_secs(settings.smtp_timeout_seconds.max(1));
+    config.product = settings.app_name.clone();
+    config.ca_file = settings.smtp_ca_file.clone();
+    Ok(Some(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp(settings: Settings) -> Result<Option<SmtpConfig>, StartupError> {
+        smtp_config(&settings)
+    }
+
+    #[test]
+    fn no_server_means_no_smtp() {
+        assert!(smtp(Settings::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_port_follows_the_tls_mode_unless_set() {
+        let base = || Settings { smtp_server: Some("mail.example.com".into()), ..Settings::default() };
+        assert_eq!(smtp(base()).unwrap().unwrap().port, 587);
+        let implicit = Settings { smtp_tls: Some("implicit".into()), ..base() };
+        assert_eq!(smtp(implicit).unwrap().unwrap().port, 465);
+        let set = Settings { smtp_tls: Some("none".into()), smtp_port: Some(2525), ..base() };
+        let config = smtp(set).unwrap().unwrap();
+        assert_eq!((config.port, config.tls), (2525, TlsMode::None));
+    }
+
+    #[test]
+    fn half_credentials_and_unknown_modes_are_refused() {
+        let base = || Settings { smtp_server: Some("mail.example.com".into()), ..Settings::default() };
+        let user_only = Settings { smtp_username: Some("app".into()), ..base() };
+        assert!(smtp(user_only).unwrap_err().to_string().contains("SMTP_PASSWORD"));
+        let bad_mode = Settings { smtp_tls: Some("ssl".into()), ..base() };
+        assert!(smtp(bad_mode).unwrap_err().to_string().contains("SMTP_TLS"));
+    }
+
+    #[test]
+    fn the_retry_budget_follows_the_settings() {
+        let settings = Settings { mail_max_attempts: 3, mail_retry_max_seconds: 2, ..Settings::default() };
+        let policy = delivery_policy(&settings);
+        assert_eq!((policy.max_attempts, policy.max_retry), (3, Duration::from_secs(2)));
+        assert!(policy.first_retry <= policy.max_retry);
+    }
+}

@@ -1,0 +1,61 @@
+//! The mail delivery worker running beside the server, and its flush at shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use otp_core::mail::DeliveryWorker;
+
+/// The delivery worker running beside the server.
+pub(super) struct MailDelivery {
+    worker: Arc<DeliveryWorker>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    bound: Duration,
+}
+
+impl MailDelivery {
+    pub(super) fn start(worker: Arc<DeliveryWorker>, bound: Duration) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = worker.clone();
+        let task = tokio::spawn(async move {
+            running
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self { worker, stop, task, bound }
+    }
+
+    /// Stops the loop after its current round, then delivers what is due until the
+    /// outbox is empty, the mail server is unavailable, or the bound passes. Messages
+    /// left in a durable outbox go out from the next instance; an in-memory outbox
+    /// loses them, and says how many.
+    pub(super) async fn stop(self) {
+        let _ = self.stop.send(());
+        let deadline = tokio::time::Instant::now() + self.bound;
+        if tokio::time::timeout_at(deadline, self.task).await.is_err() {
+            tracing::warn!("mail delivery round did not finish before the shutdown time-out");
+            return;
+        }
+        let drained = tokio::time::timeout_at(deadline, async {
+            loop {
+                match self.worker.deliver_due().await {
+                    Ok(round) if round.claimed > 0 && round.deferred == 0 => continue,
+                    Ok(_) => return self.worker.pending().await,
+                    Err(error) => {
+                        tracing::warn!(%error, "mail outbox unavailable at shutdown");
+                        return None;
+                    }
+                }
+            }
+        })
+        .await;
+        match drained {
+            Ok(Some(0)) => tracing::info!("mail outbox flushed"),
+            Ok(Some(left)) => tracing::warn!(left, "mail left in the outbox at shutdown"),
+            Ok(None) => {}
+            Err(_) => tracing::warn!("mail outbox not flushed before the shutdown time-out"),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The connection pools' usage, for `/metrics`.
+
+use otp_postgres::PgPool;
+use otp_redis::RedisPool;
+
+use crate::http::metrics::{PoolGauge, PoolUsage};
+
+/// The PostgreSQL pool.
+#[derive(Debug)]
+pub struct PostgresGauge(pub PgPool);
+
+impl PoolGauge for PostgresGauge {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn usage(&self) -> PoolUsage {
+        let status = self.0.inner().status();
+        PoolUsage {
+            max: status.max_size,
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+        }
+    }
+}
+
+/// The Redis pool.
+#[derive(Debug)]
+pub struct RedisGauge(pub RedisPool);
+
+impl PoolGauge for RedisGauge {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn usage(&self) -> PoolUsage {
+        let status = self.0.status();
+        PoolUsage {
+            max: status.max_size,
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The stores the settings select: PostgreSQL for accounts, sessions, linked provider
+//! identities, the audit log and the mail outbox when `DATABASE_URL` is set, Redis for
+//! codes, rate limits and pending provider sign-ins when `REDIS_URL` is set, and the
+//! in-memory adapters otherwise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use otp_core::Stores;
+use otp_core::ports::{
+    AuditLog, CodeStore, IdentityRepository, MailOutbox, OAuthStateStore, Probe, RateLimiter,
+    SessionRepository, UserRepository,
+};
+use otp_memory::{
+    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
+    MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+};
+use otp_postgres::{
+    PgAuditLog, PgConfig, PgIdentityRepository, PgOutbox, PgProbe, PgSessionRepository, PgUserRepository,
+};
+use otp_redis::{RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisProbe, RedisRateLimiter};
+use secrecy::ExposeSecret;
+
+use super::error::StartupError;
+use super::pools::{PostgresGauge, RedisGauge};
+use super::settings::Settings;
+use crate::http::metrics::PoolGauge;
+
+/// The stores the settings select, with their readiness checks and pools.
+#[derive(Debug)]
+pub struct Storage {
+    /// The stores the services run on.
+    pub stores: Stores,
+    /// Mail waiting for delivery (with the accounts: PostgreSQL or memory).
+    pub outbox: Arc<dyn MailOutbox>,
+    /// What `/ready` checks.
+    pub probes: Vec<Arc<dyn Probe>>,
+    /// The connection pools, for `/metrics`.
+    pub pools: Vec<Arc<dyn PoolGauge>>,
+}
+
+/// The stores that must last, in PostgreSQL or memory.
+struct Durable {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    identities: Arc<dyn IdentityRepository>,
+    audit_log: Arc<dyn AuditLog>,
+    outbox: Arc<dyn MailOutbox>,
+}
+
+/// The short-lived stores: codes, rate limits, pending provider sign-ins.
+type ShortLived = (Arc<dyn CodeStore>, Arc<dyn RateLimiter>, Arc<dyn OAuthStateStore>);
+
+/// Creates the database if missing and applies pending migrations
+/// (`otp-server migrate`, and start-up when `RUN_MIGRATIONS` is on).
+///
+/// # Errors
+/// [`StartupError::Database`] when the server cannot be reached or a migration fails.
+pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
+    otp_postgres::create_database_if_missing(database_url).await.map_err(StartupError::database)?;
+    otp_postgres::run_migrations(database_url).await.map_err(StartupError::database)
+}
+
+/// Builds the stores for `settings`. Pools connect lazily, so a database or Redis that
+/// is down at start-up (with migrations off) turns into 503 answers until it is back.
+///
+/// # Errors
+/// [`StartupError`] when a URL is invalid or start-up migrations fail.
+pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
+    let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
+    let mut pools: Vec<Arc<dyn PoolGauge>> = Vec::new();
+    let Durable { users, sessions, identities, audit_log, outbox } = match &settings.database_url {
+        Some(url) => {
+            let url = url.expose_secret();
+            if settings.run_migrations() {
+                migrate(url).await?;
+            }
+            let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
+            let config = PgConfig {
+                max_connections: settings.database_pool_size.max(1),
+                connect_timeout: timeout,
+                wait_timeout: timeout,
+                ..PgConfig::new(url)
+            };
+            let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
+            probes.push(Arc::new(PgProbe::new(pool.clone())));
+            pools.push(Arc::new(PostgresGauge(pool.clone())));
+            tracing::info!(
+                "accounts, sessions, linked identities, the audit log and the mail outbox in PostgreSQL"
+            );
+            Durable {
+                users: Arc::new(PgUserRepository::new(pool.clone())),
+                sessions: Arc::new(PgSessionRepository::new(pool.clone())),
+                identities: Arc::new(PgIdentityRepository::new(pool.clone())),
+                audit_log: Arc::new(PgAuditLog::new(pool.clone())),
+                outbox: Arc::new(PgOutbox::new(pool)),
+            }
+        }
+        None => {
+            tracing::info!(
+                "accounts, sessions, linked identities, the audit log and the mail outbox in memory"
+            );
+            Durable {
+                users: Arc::new(MemoryUserRepository::new()),
+                sessions: Arc::new(MemorySessionRepository::new()),
+                identities: Arc::new(MemoryIdentityRepository::new()),
+                audit_log: Arc::new(MemoryAuditLog::new()),
+                outbox: Arc::new(MemoryOutbox::new()),
+            }
+        }
+    };
+    let (codes, rate_limiter, oauth_states): ShortLived = match &settings.redis_url {
+        Some(url) => {
+            let timeout = Duration::from_millis(settings.redis_timeout_ms.max(10));
+            let config = RedisConfig {
+                key_prefix: settings.redis_key_prefix.clone(),
+                pool_size: settings.redis_pool_size.max(1),
+                connect_timeout: timeout,
+                wait_timeout: timeout,
+                response_timeout: timeout / 2,
+                ..RedisConfig::new(url.clone())
+            };
+            let pool = otp_redis::connect(&config)
+                .map_err(|error| StartupError::Config(format!("REDIS_URL: {error}")))?;
+            probes.push(Arc::new(RedisProbe::new(pool.clone())));
+            pools.push(Arc::new(RedisGauge(pool.clone())));
+            tracing::info!(
+                prefix = %settings.redis_key_prefix,
+                "codes, rate limits and pending provider sign-ins in Redis"
+            );
+            (
+                Arc::new(RedisCodeStore::new(pool.clone())),
+                Arc::new(RedisRateLimiter::new(pool.clone())),
+                Arc::new(RedisOAuthStateStore::new(pool)),
+            )
+        }
+        None => {
+            tracing::info!("codes, rate limits and pending provider sign-ins in memory (this instance only)");
+            (
+                Arc::new(MemoryCodeStore::new()),
+                Arc::new(MemoryRateLimiter::new()),
+                Arc::new(MemoryOAuthStateStore::new()),
+            )
+        }
+    };
+    if settings.database_url.is_none() || settings.redis_url.is_none() {
+        probes.push(Arc::new(MemoryProbe));
+    }
+    let stores = Stores { users, sessions, identities, oauth_states, codes, rate_limiter, audit_log };
+    Ok(Storage { stores, outbox, probes, pools })
+}

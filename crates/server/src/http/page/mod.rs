@@ -1,0 +1,97 @@
+//! The web page at `/` (and at `/oauth/callback`, where OAuth providers send the
+//! browser back), and its assets.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+
+mod assets;
+
+use self::assets::PAGE;
+use super::docs::FileProblems;
+use super::problem::{ApiError, ProblemCode};
+use super::state::AppState;
+
+/// The page's Content-Security-Policy: scripts, styles, images and API calls from this
+/// server only; no inline code, no plugins, no framing, no `<base>`, forms post nowhere
+/// else.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+    connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+fn matches_etag(request: &HttpRequest, etag: &str) -> bool {
+    request
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|candidate| candidate.trim() == etag || candidate.trim() == "*")
+}
+
+fn html_page(request: &HttpRequest, state: &AppState) -> HttpResponse {
+    let (html, etag) = PAGE.html(state.sign_in.code_length());
+    let unchanged = matches_etag(request, &etag);
+    let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::ETAG, etag))
+        .insert_header(("Cross-Origin-Opener-Policy", "same-origin"));
+    if unchanged { response.finish() } else { response.content_type("text/html; charset=utf-8").body(html) }
+}
+
+/// The web page: passwordless sign-in, registration, password log-in and reset, and
+/// the signed-in view. Revalidated on every load (`no-cache` with an `ETag`).
+#[utoipa::path(
+    tag = "web page",
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 304, description = "The page has not changed since the `ETag` sent in `If-None-Match`."),
+    )
+)]
+#[get("/")]
+pub(crate) async fn index(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    html_page(&request, &state)
+}
+
+/// The same page, where an OAuth provider sends the browser back; it completes the
+/// sign-in with the `code` and `state` in its query string.
+#[utoipa::path(
+    tag = "web page",
+    params(
+        ("code" = Option<String>, Query, description = "The provider's authorization code"),
+        ("state" = Option<String>, Query, description = "The state from `oauth/{provider}/start`"),
+    ),
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 304, description = "The page has not changed since the `ETag` sent in `If-None-Match`."),
+    )
+)]
+#[get("/oauth/callback")]
+pub(crate) async fn oauth_callback(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    html_page(&request, &state)
+}
+
+/// The page's script, style sheet and icon, under names that carry a digest of their
+/// content, so they are cached for a year.
+#[utoipa::path(
+    tag = "web page",
+    params(("name" = String, Path, description = "A file name from the page, such as `app.1a2b3c4d5e6f.js`")),
+    responses(
+        (status = 200, description = "The file (JavaScript, CSS or SVG).", content_type = "application/octet-stream", body = String),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`."),
+        FileProblems,
+    )
+)]
+#[get("/assets/{name}")]
+pub(crate) async fn asset(request: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let asset = PAGE.asset(&name).ok_or_else(|| ApiError::new(ProblemCode::NotFound, "no such asset"))?;
+    let unchanged = matches_etag(&request, &asset.etag);
+    let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::ETAG, asset.etag.as_str()));
+    if unchanged {
+        return Ok(response.finish());
+    }
+    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)));
+    Ok(response.body(asset.body))
+}

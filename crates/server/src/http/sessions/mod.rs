@@ -1,0 +1,72 @@
+//! Tokens and sessions: the routes of [`otp_core::SessionService`].
+
+mod problems;
+mod tokens;
+pub(crate) mod types;
+
+use actix_web::{HttpResponse, delete, get, web};
+use otp_core::SessionId;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use self::types::{SessionView, SessionsResponse, private_ok};
+use super::extract::Authenticated;
+use super::problem::ApiError;
+use super::problem::responses::problem_responses;
+use super::state::AppState;
+
+problem_responses!(
+    /// What a route that needs a Bearer access token can answer besides its own codes.
+    BearerProblems = [TokenInvalid, Unavailable]
+);
+problem_responses!(EndSessionProblems = [TokenInvalid, NotFound, Unavailable]);
+
+/// Mounts the token and session routes in an auth scope.
+pub(super) fn mount(cfg: &mut ServiceConfig) {
+    cfg.service(tokens::refresh)
+        .service(tokens::logout)
+        .service(tokens::me)
+        .service(tokens::keys)
+        .service(list)
+        .service(end);
+}
+
+/// The caller's active sessions, newest first.
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sent with `Cache-Control: no-store`.", body = SessionsResponse),
+        BearerProblems,
+    )
+)]
+#[get("/sessions")]
+pub(crate) async fn list(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let current = caller.0.session_id();
+    let sessions = state.sessions.list(&caller.0).await?;
+    let sessions = sessions.iter().map(|session| SessionView::new(session, current)).collect();
+    Ok(private_ok().json(SessionsResponse { sessions }))
+}
+
+/// Ends one of the caller's sessions (for example a lost device). Ending the current
+/// session works like `logout`.
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The session id, from `GET sessions`")),
+    responses(
+        (status = 204, description = "The session ended."),
+        EndSessionProblems,
+    )
+)]
+#[delete("/sessions/{id}")]
+pub(crate) async fn end(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state.sessions.end(&caller.0, SessionId::from_uuid(id.into_inner())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,170 @@
+//! Request and response bodies of the token and session routes, and the token pair
+//! every sign-in answers with.
+
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use otp_core::crypto::rfc3339;
+use otp_core::domain::{Session, User};
+use otp_core::{SessionId, SignedIn};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::http::secret::Secret;
+
+/// A 200 that no cache may keep (it carries tokens or account data).
+pub(crate) fn private_ok() -> HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("Cache-Control", "no-store"));
+    response
+}
+
+/// The answer of every flow that signs in: 200 with the token pair.
+pub(crate) fn signed_in_response(signed_in: SignedIn) -> HttpResponse {
+    private_ok().json(TokenResponse::from(signed_in))
+}
+
+/// A refresh token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshRequest {
+    /// The refresh token from the last token response; it works once.
+    #[schema(value_type = String, format = Password)]
+    pub refresh_token: Secret,
+}
+
+/// An account.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserView {
+    /// The account id, also the `sub` claim of access tokens.
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// The normalised address.
+    #[schema(format = Email)]
+    pub email: String,
+    /// Whether a code sent to the address has been entered.
+    pub email_verified: bool,
+    /// Whether the account can log in with a password.
+    pub has_password: bool,
+    /// When the account was created (RFC 3339).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When the address was first verified (RFC 3339).
+    #[schema(format = DateTime)]
+    pub email_verified_at: Option<String>,
+}
+
+/// A signed-in session's tokens. Sent with `Cache-Control: no-store`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TokenResponse {
+    /// PASETO v4.public token; send it as `Authorization: Bearer ...`.
+    #[schema(example = "v4.public.eyJzdWIiOi...")]
+    pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    #[schema(example = 1800)]
+    pub expires_in: u64,
+    /// Opaque; exchange it at `refresh`. Shown once.
+    pub refresh_token: String,
+    /// The account.
+    pub user: UserView,
+}
+
+impl From<SignedIn> for TokenResponse {
+    fn from(signed_in: SignedIn) -> Self {
+        Self {
+            access_token: signed_in.access_token,
+            token_type: "Bearer",
+            expires_in: signed_in.expires_in.as_secs(),
+            refresh_token: signed_in.refresh_token,
+            user: UserView::from(&signed_in.user),
+        }
+    }
+}
+
+/// One active session.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionView {
+    /// The session id (the `sid` claim, and the first part of its refresh token).
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// When the session began (RFC 3339).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When its refresh token was last rotated, or when it began (RFC 3339).
+    #[schema(format = DateTime)]
+    pub last_used_at: String,
+    /// When its current refresh token stops working (RFC 3339).
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// The client address when the session began.
+    pub ip: Option<String>,
+    /// The `User-Agent` when it began, cut to 256 characters.
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the token making the request.
+    pub current: bool,
+}
+
+impl SessionView {
+    pub fn new(session: &Session, current: SessionId) -> Self {
+        Self {
+            id: session.id.to_string(),
+            created_at: rfc3339(session.created_at),
+            last_used_at: rfc3339(session.last_used_at),
+            expires_at: rfc3339(session.expires_at),
+            ip: session.ip.map(|ip| ip.to_string()),
+            user_agent: session.user_agent.clone(),
+            current: session.id == current,
+        }
+    }
+}
+
+/// The caller's active sessions, newest first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionsResponse {
+    /// Newest first.
+    pub sessions: Vec<SessionView>,
+}
+
+/// A public key that verifies access tokens.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PublicKey {
+    /// The key's PASERK id; tokens name their key with it in the footer.
+    #[schema(example = "k4.pid.LlDiLtyKi45b6S5W0M9Aaf9w-5yPRvOBnIho9U2L-6qy")]
+    pub kid: String,
+    /// The Ed25519 public key as a `k4.public.` PASERK.
+    #[schema(example = "k4.public.tw5OhDOLnhrLV01bHJGTt3fy1ZypJeFddwXp2iEjc8Q")]
+    pub paserk: String,
+    /// Always `v4`.
+    #[schema(example = "v4")]
+    pub version: &'static str,
+    /// Always `public`.
+    #[schema(example = "public")]
+    pub purpose: &'static str,
+    /// Whether this key signs new tokens (listed first).
+    pub current: bool,
+}
+
+/// The keys that verify access tokens, and the claims every token carries.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct KeysResponse {
+    /// The `iss` claim of every token.
+    pub issuer: String,
+    /// The `aud` claim of every token.
+    pub audience: String,
+    /// The current key first, then earlier keys that still verify.
+    pub keys: Vec<PublicKey>,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            email_verified: user.is_verified(),
+            has_password: user.password_hash.is_some(),
+            created_at: rfc3339(user.created_at),
+            email_verified_at: user.email_verified_at.map(rfc3339),
+        }
+    }
+}

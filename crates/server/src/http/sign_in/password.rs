@@ -1,0 +1,125 @@
+//! Accounts with a password: registration, log-in with its code re-check, and reset.
+
+use actix_web::{HttpResponse, post, web};
+use otp_core::{LoginOutcome, Password};
+
+use super::types::{CodeRequired, CodeSent, CredentialsRequest, EmailRequest, ResetRequest};
+use super::{code_sent, parse_code};
+use crate::http::extract::Client;
+use crate::http::message::Message;
+use crate::http::problem::ApiError;
+use crate::http::problem::responses::problem_responses;
+use crate::http::secret::Secret;
+use crate::http::sessions::types::{TokenResponse, signed_in_response};
+use crate::http::state::AppState;
+
+problem_responses!(RegisterProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
+problem_responses!(
+    LoginProblems =
+        json_body + [InvalidCredentials, EmailNotVerified, AccountDisabled, RateLimited, Unavailable]
+);
+problem_responses!(ForgotProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
+problem_responses!(
+    ResetProblems = json_body + [OtpInvalid, OtpExpired, OtpAttemptsExceeded, RateLimited, Unavailable]
+);
+
+fn new_password(raw: &Secret) -> Result<Password, ApiError> {
+    Password::new(raw.expose().to_owned()).map_err(ApiError::from)
+}
+
+/// Registers an address with a password and emails a code that verifies it (enter it
+/// at `verify-otp`). The answer is the same for every address: a verified account is
+/// left unchanged and its owner is mailed a notice instead.
+#[utoipa::path(
+    tag = "password",
+    request_body = CredentialsRequest,
+    responses(
+        (status = 202, description = "A code was issued.", body = CodeSent),
+        RegisterProblems,
+    )
+)]
+#[post("/register")]
+pub(crate) async fn register(
+    state: web::Data<AppState>,
+    client: Client,
+    body: web::Json<CredentialsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let password = new_password(&body.password)?;
+    state.sign_in.register(&body.email, password, &client.0).await?;
+    Ok(code_sent(&state))
+}
+
+/// Checks a password. When the account's last code check is older than the
+/// access-token lifetime (or it never had one), no session is opened: a code is
+/// mailed and the answer is 202 `otp_required`; send the code to `verify-otp`.
+#[utoipa::path(
+    tag = "password",
+    request_body = CredentialsRequest,
+    responses(
+        (status = 200, description = "Signed in. Sent with `Cache-Control: no-store`.", body = TokenResponse),
+        (status = 202, description = "The password is right; enter the mailed code at `verify-otp` to finish.", body = CodeRequired),
+        LoginProblems,
+    )
+)]
+#[post("/login")]
+pub(crate) async fn login(
+    state: web::Data<AppState>,
+    client: Client,
+    body: web::Json<CredentialsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let password = Password::presented(body.password.expose().to_owned());
+    match state.sign_in.login(&body.email, password, &client.0).await? {
+        LoginOutcome::SignedIn(signed_in) => Ok(signed_in_response(*signed_in)),
+        LoginOutcome::CodeRequired { expires_in, resend_after } => {
+            Ok(HttpResponse::Accepted().json(CodeRequired {
+                otp_required: true,
+                message: "Enter the code sent to your email address to finish logging in.",
+                expires_in: expires_in.as_secs(),
+                resend_after: resend_after.map(|wait| wait.as_secs_f64().ceil() as u64),
+            }))
+        }
+    }
+}
+
+/// Emails a password-reset code if the address has an account. The answer and the
+/// cooldown are the same for every address.
+#[utoipa::path(
+    tag = "password",
+    request_body = EmailRequest,
+    responses(
+        (status = 202, description = "A reset code was issued.", body = CodeSent),
+        ForgotProblems,
+    )
+)]
+#[post("/password/forgot")]
+pub(crate) async fn forgot_password(
+    state: web::Data<AppState>,
+    client: Client,
+    body: web::Json<EmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.sign_in.forgot_password(&body.email, &client.0).await?;
+    Ok(code_sent(&state))
+}
+
+/// Sets a new password with a reset code, marks the address verified and ends every
+/// session of the account.
+#[utoipa::path(
+    tag = "password",
+    request_body = ResetRequest,
+    responses(
+        (status = 200, description = "Password updated; every session was signed out.", body = Message,
+            example = json!({"message": "Password updated. Every session has been signed out."})),
+        ResetProblems,
+    )
+)]
+#[post("/password/reset")]
+pub(crate) async fn reset_password(
+    state: web::Data<AppState>,
+    client: Client,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = parse_code(&state, &body.code)?;
+    let password = new_password(&body.new_password)?;
+    state.sign_in.reset_password(&body.email, &code, password, &client.0).await?;
+    Ok(HttpResponse::Ok().json(Message { message: "Password updated. Every session has been signed out." }))
+}

@@ -1,0 +1,22 @@
+//! How sign-in refusals and failures are answered.
+
+use otp_core::SignInError;
+
+use crate::http::problem::{ApiError, ProblemCode};
+
+impl From<SignInError> for ApiError {
+    fn from(error: SignInError) -> Self {
+        let code = match error {
+            SignInError::Failure(failure) => return failure.into(),
+            SignInError::InvalidCredentials => ProblemCode::InvalidCredentials,
+            SignInError::EmailNotVerified => ProblemCode::EmailNotVerified,
+            SignInError::AccountDisabled => ProblemCode::AccountDisabled,
+            SignInError::CodeInvalid { .. } => ProblemCode::OtpInvalid,
+            SignInError::CodeExpired => ProblemCode::OtpExpired,
+            SignInError::CodeAttemptsExceeded => ProblemCode::OtpAttemptsExceeded,
+            SignInError::Cooldown { .. } => ProblemCode::OtpCooldown,
+            SignInError::RateLimited { .. } => ProblemCode::RateLimited,
+        };
+        Self::new(code, error.to_string()).retry_after(error.retry_after())
+    }
+}

@@ -1,0 +1,87 @@
+//! Request and response bodies of the sign-in routes. Requests refuse unknown fields;
+//! secrets are read into [`Secret`]s so they never print.
+
+use otp_core::EmailAddress;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::http::secret::Secret;
+
+/// An email address.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmailRequest {
+    /// Trimmed and lower-cased; at most 254 characters; a plain `local@domain.tld` address.
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ann@example.com")]
+    pub email: EmailAddress,
+}
+
+/// A code for an address.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyRequest {
+    /// The address the code was sent to.
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ann@example.com")]
+    pub email: EmailAddress,
+    /// Exactly `OTP_LENGTH` digits (6 by default); surrounding white space is ignored.
+    /// `otp` is accepted as an alias, for clients of the Python services.
+    #[serde(alias = "otp")]
+    #[schema(value_type = String, pattern = r"^\s*[0-9]{4,10}\s*$", example = "123456")]
+    pub code: Secret,
+}
+
+/// An address and a password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CredentialsRequest {
+    /// The account's address.
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ann@example.com")]
+    pub email: EmailAddress,
+    /// At `register`: 8 to 128 characters. At `login`: any string.
+    #[schema(value_type = String, format = Password, example = "correct horse battery")]
+    pub password: Secret,
+}
+
+/// A reset code and the new password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetRequest {
+    /// The account's address.
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ann@example.com")]
+    pub email: EmailAddress,
+    /// The reset code from the mail (`otp` is accepted as an alias).
+    #[serde(alias = "otp")]
+    #[schema(value_type = String, pattern = r"^\s*[0-9]{4,10}\s*$", example = "123456")]
+    pub code: Secret,
+    /// 8 to 128 characters.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
+    pub new_password: Secret,
+}
+
+/// A code was issued (the same answer for every address).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CodeSent {
+    /// For people.
+    #[schema(example = "If the address can receive mail, a code has been sent to it.")]
+    pub message: &'static str,
+    /// The code's lifetime in seconds.
+    #[schema(example = 300)]
+    pub expires_in: u64,
+}
+
+/// The password was right, and a code must now be entered at `verify-otp`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CodeRequired {
+    /// Always `true`.
+    pub otp_required: bool,
+    /// For people.
+    #[schema(example = "Enter the code sent to your email address to finish logging in.")]
+    pub message: &'static str,
+    /// Seconds left in the code's lifetime.
+    #[schema(example = 300)]
+    pub expires_in: u64,
+    /// Present when no new code was sent because one went out within the cooldown:
+    /// the seconds until a new code may be asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resend_after: Option<u64>,
+}

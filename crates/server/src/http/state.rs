@@ -1,0 +1,48 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use otp_core::ports::Probe;
+use otp_core::{AdminService, OAuthSignIn, Services, SessionService, SignInService};
+
+use super::client_ip::TrustedProxies;
+use super::metrics::Gauges;
+
+/// Shared application state: the capability services and what the edge needs.
+#[derive(Debug)]
+pub struct AppState {
+    /// Sign-in by code and by password.
+    pub sign_in: Arc<SignInService>,
+    /// Token checks, refresh, logout, the caller's sessions.
+    pub sessions: Arc<SessionService>,
+    /// Sign-in with OAuth providers.
+    pub oauth: Arc<OAuthSignIn>,
+    /// Account administration and the audit log.
+    pub admin: Arc<AdminService>,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// What `/ready` checks.
+    pub probes: Vec<Arc<dyn Probe>>,
+    /// What `/metrics` samples at each scrape.
+    pub gauges: Gauges,
+}
+
+impl AppState {
+    /// State for `services`, with the edge's settings.
+    pub fn new(
+        services: Services,
+        trusted_proxies: TrustedProxies,
+        probes: Vec<Arc<dyn Probe>>,
+        gauges: Gauges,
+    ) -> Self {
+        Self {
+            sign_in: services.sign_in,
+            sessions: services.sessions,
+            oauth: services.oauth,
+            admin: services.admin,
+            trusted_proxies,
+            probes,
+            gauges,
+        }
+    }
+}
