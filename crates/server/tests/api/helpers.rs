@@ -11,9 +11,7 @@ use otp_server::{Application, Components, Settings, build_oauth_providers, build
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-#[path = "../support/database.rs"]
-mod database;
-pub use database::TestDatabase;
+pub use otp_test_support::{TestDatabase, TestRedis};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -32,17 +30,17 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
-    _database: Option<TestDatabase>,
+    _stores: Option<(TestDatabase, TestRedis)>,
 }
 
-/// Points `settings` at a fresh database and a fresh Redis key prefix.
-pub fn use_real_stores(settings: &mut Settings) -> TestDatabase {
-    let database = TestDatabase::new();
-    settings.database_url = Some(database.url.clone().into());
-    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    settings.redis_url = Some(redis.into());
-    settings.redis_key_prefix = format!("otp-test:{}:", uuid::Uuid::new_v4().simple());
-    database
+/// Points `settings` at a fresh database and a fresh Redis key prefix, which last as long
+/// as the handles returned.
+pub async fn use_real_stores(settings: &mut Settings) -> (TestDatabase, TestRedis) {
+    let (database, redis) = (TestDatabase::migrated().await, TestRedis::new().await);
+    settings.database_url = Some(database.url().to_owned().into());
+    settings.redis_url = Some(redis.url().to_owned().into());
+    settings.redis_key_prefix = redis.key_prefix().to_owned();
+    (database, redis)
 }
 
 /// The stores for `settings`, failing the test with instructions when a server is down.
@@ -101,7 +99,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         otp_server::telemetry::init(otp_server::config::LogFormat::Pretty);
     }
     let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
-    let database = (crate::BACKEND == Backend::Real).then(|| use_real_stores(&mut settings));
+    let stores = match crate::BACKEND {
+        Backend::Real => Some(use_real_stores(&mut settings).await),
+        Backend::Memory => None,
+    };
     configure(&mut settings);
     let mailer = Arc::new(RecordingMailer::new());
     let clock = Arc::new(ManualClock::starting_now());
@@ -110,7 +111,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (address, handle) =
         start_instance(&settings, storage, shared_secrets(), mailer.clone(), clock.clone());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    TestApp { address, mailer, clock, client, handle, _database: database }
+    TestApp { address, mailer, clock, client, handle, _stores: stores }
 }
 
 pub fn email(raw: &str) -> EmailAddress {

@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestDatabase, email, shared_secrets, start_instance, storage_for, unique_email, use_real_stores,
+    TestDatabase, TestRedis, email, shared_secrets, start_instance, storage_for, unique_email,
+    use_real_stores,
 };
 
 struct Pair {
@@ -17,7 +18,7 @@ struct Pair {
     mailer: Arc<RecordingMailer>,
     client: reqwest::Client,
     handles: Vec<actix_web::dev::ServerHandle>,
-    _database: TestDatabase,
+    _stores: (TestDatabase, TestRedis),
 }
 
 impl Drop for Pair {
@@ -30,7 +31,7 @@ impl Drop for Pair {
 
 async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
     let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
-    let database = use_real_stores(&mut settings);
+    let stores = use_real_stores(&mut settings).await;
     settings.rate_limit_per_ip = 1000;
     settings.rate_limit_per_email = 1000;
     configure(&mut settings);
@@ -46,7 +47,7 @@ async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
         handles.push(handle);
     }
     let instances = [instances.remove(0), instances.remove(0)];
-    Pair { instances, mailer, client: reqwest::Client::new(), handles, _database: database }
+    Pair { instances, mailer, client: reqwest::Client::new(), handles, _stores: stores }
 }
 
 impl Pair {
