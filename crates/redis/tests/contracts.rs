@@ -2,7 +2,7 @@
 //! atomicity across pools, bounded failures, and no addresses in keys.
 //!
 //! Needs Redis at `redis://127.0.0.1:6379` (or `TEST_REDIS_URL`); each test works under
-//! its own key prefix `otp-test:{uuid}:`.
+//! its own key prefix `otp-test:{uuid}:`, whose keys are deleted when it ends.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
