@@ -6,6 +6,7 @@ use otp_core::ports::{
     AuditLog, CodeStore, IdentityRepository, MailOutbox, OAuthStateStore, RateLimiter, SessionRepository,
     UserRepository,
 };
+use otp_core::testing::WithOwners;
 use otp_memory::{
     MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
     MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
@@ -21,14 +22,16 @@ mod users {
 mod sessions {
     use super::*;
     otp_core::session_repository_contract!(async {
-        Arc::new(MemorySessionRepository::new()) as Arc<dyn SessionRepository>
+        let sessions: Arc<dyn SessionRepository> = Arc::new(MemorySessionRepository::new());
+        WithOwners::new(sessions, Arc::new(MemoryUserRepository::new()))
     });
 }
 
 mod identities {
     use super::*;
     otp_core::identity_repository_contract!(async {
-        Arc::new(MemoryIdentityRepository::new()) as Arc<dyn IdentityRepository>
+        let identities: Arc<dyn IdentityRepository> = Arc::new(MemoryIdentityRepository::new());
+        WithOwners::new(identities, Arc::new(MemoryUserRepository::new()))
     });
 }
 

@@ -6,26 +6,63 @@
 //! database. When the server cannot be reached, the tests fail and say so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use std::sync::Arc;
+
+use otp_core::ports::{AuditLog, IdentityRepository, MailOutbox, SessionRepository, UserRepository};
+use otp_core::testing::WithOwners;
+use otp_postgres::{
+    PgAuditLog, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository, PgUserRepository,
+};
+use otp_test_support::TestDatabase;
+
+/// A migrated database of the test's own, and a pool on it.
+async fn test_database() -> (TestDatabase, PgPool) {
+    let database = TestDatabase::migrated().await;
+    let pool = database.pool().await;
+    (database, pool)
+}
 
 mod users {
-    otp_core::user_repository_contract!(super::support::users());
+    use super::*;
+    otp_core::user_repository_contract!(async {
+        let (database, pool) = test_database().await;
+        (Arc::new(PgUserRepository::new(pool)) as Arc<dyn UserRepository>, database)
+    });
 }
 
 mod sessions {
-    otp_core::session_repository_contract!(super::support::sessions());
+    use super::*;
+    otp_core::session_repository_contract!(async {
+        let (database, pool) = test_database().await;
+        let sessions: Arc<dyn SessionRepository> = Arc::new(PgSessionRepository::new(pool.clone()));
+        (WithOwners::new(sessions, Arc::new(PgUserRepository::new(pool))), database)
+    });
 }
 
 mod identities {
-    otp_core::identity_repository_contract!(super::support::identities());
+    use super::*;
+    otp_core::identity_repository_contract!(async {
+        let (database, pool) = test_database().await;
+        let identities: Arc<dyn IdentityRepository> = Arc::new(PgIdentityRepository::new(pool.clone()));
+        (WithOwners::new(identities, Arc::new(PgUserRepository::new(pool))), database)
+    });
 }
 
 mod outbox {
-    otp_core::mail_outbox_contract!(super::support::outbox());
+    use super::*;
+    otp_core::mail_outbox_contract!(async {
+        let (database, pool) = test_database().await;
+        (Arc::new(PgOutbox::new(pool)) as Arc<dyn MailOutbox>, database)
+    });
 }
 
+/// The audit log needs no owners: it keeps ids of accounts that may be gone.
 mod audit {
-    otp_core::audit_log_contract!(super::support::audit_log());
+    use super::*;
+    otp_core::audit_log_contract!(async {
+        let (database, pool) = test_database().await;
+        (Arc::new(PgAuditLog::new(pool)) as Arc<dyn AuditLog>, database)
+    });
 }
 
 mod setup {
@@ -34,9 +71,9 @@ mod setup {
     use diesel_migrations::MigrationHarness;
     use otp_postgres::{MIGRATIONS, PgError, create_database_if_missing, run_migrations};
 
-    use super::support::{TestDb, fresh_name, require_server, url_of};
+    use otp_test_support::{TestDatabase, fresh_database_name};
 
-    async fn tables(db: &TestDb) -> Vec<String> {
+    async fn tables(db: &TestDatabase) -> Vec<String> {
         use diesel::sql_types::Text;
         use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -59,7 +96,7 @@ mod setup {
     /// migration harness would panic.
     #[tokio::test]
     async fn migrations_run_twice_are_a_no_op() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         assert_eq!(
             tables(&db).await,
             ["__diesel_schema_migrations", "audit_log", "identities", "mail_outbox", "sessions", "users"]
@@ -70,7 +107,7 @@ mod setup {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_migrations_apply_each_migration_once() {
-        let db = TestDb::empty().await;
+        let db = TestDatabase::empty().await;
         let runs: Vec<_> = (0..4)
             .map(|_| {
                 let url = db.url().to_owned();
@@ -88,7 +125,7 @@ mod setup {
 
     #[tokio::test]
     async fn down_migrations_revert_cleanly() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let url = db.url().to_owned();
         let reverted = tokio::task::spawn_blocking(move || {
             let mut connection = AsyncConnectionWrapper::<AsyncPgConnection>::establish_blocking(&url);
@@ -117,12 +154,11 @@ mod setup {
 
     #[tokio::test]
     async fn create_database_if_missing_creates_then_tolerates_an_existing_one() {
-        require_server().await;
         // A name that needs quoting: a double quote, a space and upper case.
-        let name = format!("otp_test_{} \"Quoted\"", uuid::Uuid::new_v4().simple());
-        let url = url_of(&name);
+        let name = format!("{} \"Quoted\"", fresh_database_name());
+        let db = TestDatabase::reserved_as(name.clone()).await;
+        let url = db.url().to_owned();
         let created = create_database_if_missing(&url).await;
-        let db = TestDb::adopt(name.clone());
         assert!(created.unwrap(), "the first call creates {name}");
         assert!(!create_database_if_missing(&url).await.unwrap(), "the second finds it");
         assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
@@ -134,10 +170,8 @@ mod setup {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_creations_of_one_database_all_succeed() {
-        require_server().await;
-        let name = fresh_name();
-        let _db = TestDb::adopt(name.clone());
-        let url = url_of(&name);
+        let db = TestDatabase::reserved().await;
+        let url = db.url().to_owned();
         let calls: Vec<_> = (0..4)
             .map(|_| {
                 let url = url.clone();
@@ -259,7 +293,7 @@ mod adapter {
     use otp_core::{EmailAddress, PortError, SessionId, UserId};
     use otp_postgres::{PgIdentityRepository, PgPool, PgProbe, PgSessionRepository, PgUserRepository};
 
-    use super::support::{TestDb, ensure_owner};
+    use otp_test_support::{TestDatabase, postgres_server_url};
 
     async fn execute(pool: &PgPool, sql: &str, text: &str) -> usize {
         let mut connection = pool.inner().get().await.unwrap();
@@ -283,7 +317,7 @@ mod adapter {
 
     #[tokio::test]
     async fn addresses_are_unique_whatever_their_case_in_storage() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let users = PgUserRepository::new(pool.clone());
         execute(
@@ -301,7 +335,7 @@ mod adapter {
 
     #[tokio::test]
     async fn a_second_account_with_one_id_is_a_failure_not_a_taken_email() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let users = PgUserRepository::new(db.pool().await);
         let first = User::new_verified(unique_email(), instant());
         users.create(&first).await.unwrap();
@@ -313,13 +347,13 @@ mod adapter {
 
     #[tokio::test]
     async fn sessions_keep_ipv6_and_missing_addresses() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let sessions = PgSessionRepository::new(pool.clone());
-        let user = UserId::generate();
-        ensure_owner(&pool, user).await;
+        let user = User::new_verified(unique_email(), instant());
+        PgUserRepository::new(pool).create(&user).await.unwrap();
         for ip in [Some("2001:db8::7".parse().unwrap()), Some("127.0.0.1".parse().unwrap()), None] {
-            let stored = Session { user_agent: Some("agent ünïcode".into()), ..session(user, ip) };
+            let stored = Session { user_agent: Some("agent ünïcode".into()), ..session(user.id, ip) };
             sessions.create(&stored).await.unwrap();
             assert_eq!(sessions.find(stored.id).await.unwrap(), Some(stored));
         }
@@ -327,11 +361,12 @@ mod adapter {
 
     #[tokio::test]
     async fn rows_of_unknown_accounts_are_refused_and_rows_go_with_their_account() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let (sessions, identities) =
             (PgSessionRepository::new(pool.clone()), PgIdentityRepository::new(pool.clone()));
-        let stranger = UserId::generate();
+        let owner = User::new_verified(unique_email(), instant());
+        let stranger = owner.id;
         let error = sessions.create(&session(stranger, None)).await.unwrap_err();
         assert!(matches!(error, PortError::Failed(_)), "{error:?}");
         let identity = LinkedIdentity {
@@ -344,7 +379,7 @@ mod adapter {
         let error = identities.link(&identity).await.unwrap_err();
         assert!(matches!(error, PortError::Failed(_)), "{error:?}");
 
-        ensure_owner(&pool, stranger).await;
+        PgUserRepository::new(pool.clone()).create(&owner).await.unwrap();
         let kept = session(stranger, None);
         sessions.create(&kept).await.unwrap();
         identities.link(&identity).await.unwrap();
@@ -357,7 +392,7 @@ mod adapter {
 
     #[tokio::test]
     async fn deleting_an_account_through_the_port_takes_its_sessions_and_identities() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let users = PgUserRepository::new(pool.clone());
         let (sessions, identities) =
@@ -387,7 +422,7 @@ mod adapter {
 
     #[tokio::test]
     async fn a_role_the_domain_does_not_know_is_refused_by_the_schema() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let user = User::new_verified(unique_email(), instant());
         PgUserRepository::new(pool.clone()).create(&user).await.unwrap();
@@ -403,7 +438,7 @@ mod adapter {
     /// rather than handed out broken.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connections_killed_by_the_server_are_replaced() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let users: Arc<dyn UserRepository> = Arc::new(PgUserRepository::new(pool.clone()));
         let user = User::new_verified(unique_email(), instant());
@@ -413,7 +448,7 @@ mod adapter {
             let (first, second) = tokio::join!(pool.inner().get(), pool.inner().get());
             drop((first.unwrap(), second.unwrap()));
         }
-        let mut admin = AsyncPgConnection::establish(&super::support::server_url()).await.unwrap();
+        let mut admin = AsyncPgConnection::establish(&postgres_server_url()).await.unwrap();
         let killed =
             diesel::sql_query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
                 .bind::<Text, _>(db.url().rsplit('/').next().unwrap())
@@ -428,7 +463,7 @@ mod adapter {
 
     #[tokio::test]
     async fn the_probe_reports_a_reachable_database_ready() {
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let probe = PgProbe::new(db.pool().await);
         assert_eq!(probe.name(), "database");
         probe.check().await.unwrap();
@@ -442,7 +477,7 @@ mod adapter {
             #[diesel(sql_type = Text)]
             statement_timeout: String,
         }
-        let db = TestDb::migrated().await;
+        let db = TestDatabase::migrated().await;
         let url = format!("{}?options=-c%20statement_timeout%3D5000", db.url());
         let pool = otp_postgres::connect(&otp_postgres::PgConfig::new(url)).await.unwrap();
         let mut connection = pool.inner().get().await.unwrap();

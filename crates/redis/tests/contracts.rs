@@ -2,68 +2,43 @@
 //! atomicity across pools, bounded failures, and no addresses in keys.
 //!
 //! Needs Redis at `redis://127.0.0.1:6379` (or `TEST_REDIS_URL`); each test works under
-//! its own key prefix `otp-test:{uuid}:`.
+//! its own key prefix `otp-test:{uuid}:`, whose keys are deleted when it ends.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
 use otp_core::ports::{CodeStore, OAuthStateStore, Probe, RateLimiter};
-use otp_redis::{
-    RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisPool, RedisProbe, RedisRateLimiter, connect,
-};
+use otp_redis::{RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisProbe, RedisRateLimiter, connect};
+use otp_test_support::{TestRedis, fresh_key_prefix, live_pool, redis_server_url};
 use secrecy::SecretString;
 
-const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
-const START_REDIS: &str = "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" \
-                           --appendonly no";
-
-fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| DEFAULT_URL.to_owned())
-}
-
-/// The test Redis under a fresh key prefix.
+/// Redis at the test address under a fresh key prefix, for configurations that do not
+/// need it to answer; tests that write get a [`TestRedis`], which cleans up after them.
 fn test_config() -> RedisConfig {
-    RedisConfig {
-        key_prefix: format!("otp-test:{}:", uuid::Uuid::new_v4().simple()),
-        ..RedisConfig::new(SecretString::from(redis_url()))
-    }
-}
-
-/// A pool for `config`, after checking that Redis answers: without Redis the tests fail,
-/// never pass.
-async fn live_pool(config: &RedisConfig) -> RedisPool {
-    let pool = connect(config).expect("the test configuration is valid");
-    if let Err(error) = RedisProbe::new(pool.clone()).check().await {
-        panic!(
-            "Redis is not reachable at {url} ({error}). These tests need a real Redis: start one with \
-             `{START_REDIS}`, or set TEST_REDIS_URL to another.",
-            url = redis_url()
-        );
-    }
-    pool
+    RedisConfig { key_prefix: fresh_key_prefix(), ..RedisConfig::new(SecretString::from(redis_server_url())) }
 }
 
 mod codes {
     use super::*;
     otp_core::code_store_contract!(async {
-        Arc::new(RedisCodeStore::new(live_pool(&test_config()).await)) as Arc<dyn CodeStore>
+        let redis = TestRedis::new().await;
+        (Arc::new(RedisCodeStore::new(redis.pool())) as Arc<dyn CodeStore>, redis)
     });
 }
 
 mod rate_limits {
     use super::*;
     otp_core::rate_limiter_contract!(async {
-        Arc::new(RedisRateLimiter::new(live_pool(&test_config()).await)) as Arc<dyn RateLimiter>
+        let redis = TestRedis::new().await;
+        (Arc::new(RedisRateLimiter::new(redis.pool())) as Arc<dyn RateLimiter>, redis)
     });
 }
 
 mod oauth_states {
     use super::*;
     otp_core::oauth_state_store_contract!(async {
-        Arc::new(RedisOAuthStateStore::new(live_pool(&test_config()).await)) as Arc<dyn OAuthStateStore>
+        let redis = TestRedis::new().await;
+        (Arc::new(RedisOAuthStateStore::new(redis.pool())) as Arc<dyn OAuthStateStore>, redis)
     });
 }
 
@@ -114,7 +89,7 @@ mod redis {
     }
 
     async fn raw_connection() -> MultiplexedConnection {
-        client::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+        client::Client::open(redis_server_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
     }
 
     /// Every key under `prefix`, with its TTL in milliseconds.
@@ -149,10 +124,11 @@ mod redis {
 
     /// Two adapters of each kind on separate pools sharing one Redis and one prefix, as
     /// two instances of the service would be.
-    async fn two_instances() -> ([Arc<dyn CodeStore>; 2], [Arc<dyn RateLimiter>; 2]) {
-        let config = test_config();
-        let (first, second) = (live_pool(&config).await, live_pool(&config).await);
+    async fn two_instances() -> (TestRedis, [Arc<dyn CodeStore>; 2], [Arc<dyn RateLimiter>; 2]) {
+        let redis = TestRedis::new().await;
+        let (first, second) = (redis.pool(), redis.pool());
         (
+            redis,
             [Arc::new(RedisCodeStore::new(first.clone())), Arc::new(RedisCodeStore::new(second.clone()))],
             [Arc::new(RedisRateLimiter::new(first)), Arc::new(RedisRateLimiter::new(second))],
         )
@@ -211,8 +187,8 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_key_written_carries_a_ttl() {
-        let config = test_config();
-        let pool = live_pool(&config).await;
+        let redis = TestRedis::new().await;
+        let pool = redis.pool();
         let (codes, limiter) = (RedisCodeStore::new(pool.clone()), RedisRateLimiter::new(pool));
         let now = instant();
 
@@ -250,9 +226,9 @@ mod redis {
         let tiny = RateLimit { max: 1, window: Duration::ZERO };
         limiter.hit("ip:refresh:127.0.0.1", tiny, now).await.unwrap();
 
-        let keys = keys_with_ttls(&config.key_prefix).await;
+        let keys = keys_with_ttls(redis.key_prefix()).await;
         let names: Vec<&str> =
-            keys.iter().map(|(key, _)| key.strip_prefix(&config.key_prefix).unwrap()).collect();
+            keys.iter().map(|(key, _)| key.strip_prefix(redis.key_prefix()).unwrap()).collect();
         let expected = [
             format!("code:sign_in:{}", no_cooldown.subject),
             format!("code:sign_in:{}", pending.subject),
@@ -290,7 +266,7 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn instances_with_separate_pools_share_codes_and_counts() {
-        let ([first, second], [first_limiter, second_limiter]) = two_instances().await;
+        let (_redis, [first, second], [first_limiter, second_limiter]) = two_instances().await;
         let now = instant();
 
         let key = code_key();
@@ -320,7 +296,7 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn of_concurrent_right_guesses_through_two_pools_exactly_one_is_accepted() {
-        let (stores, _) = two_instances().await;
+        let (_redis, stores, _) = two_instances().await;
         let (key, now, right) = (code_key(), instant(), hash("123456"));
         stores[0].issue(&key, &new_code(right, now), now).await.unwrap();
         let tasks: Vec<_> = (0..100)
@@ -343,7 +319,7 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_wrong_guesses_through_two_pools_are_capped_at_max_attempts() {
-        let (stores, _) = two_instances().await;
+        let (_redis, stores, _) = two_instances().await;
         let (key, now, right) = (code_key(), instant(), hash("123456"));
         stores[0].issue(&key, &new_code(right, now), now).await.unwrap();
         let tasks: Vec<_> = (0..200)
@@ -368,7 +344,7 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_hits_through_two_pools_allow_exactly_max() {
-        let (_, limiters) = two_instances().await;
+        let (_redis, _, limiters) = two_instances().await;
         let now = instant();
         let limit = RateLimit { max: 10, window: Duration::from_secs(60) };
         let tasks: Vec<_> = (0..60)
@@ -415,7 +391,7 @@ mod redis {
 
     impl FreezableProxy {
         async fn start() -> Self {
-            let url = redis_url();
+            let url = redis_server_url();
             let authority =
                 url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or_default();
             let host_port = authority.rsplit('@').next().unwrap_or_default().to_owned();
@@ -468,7 +444,12 @@ mod redis {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_redis_that_stops_answering_is_unavailable_within_the_deadline_then_recovers() {
         let proxy = FreezableProxy::start().await;
-        let config = RedisConfig { pool_size: 16, ..quick_timeouts(proxy.url.clone()) };
+        let redis = TestRedis::new().await;
+        let config = RedisConfig {
+            pool_size: 16,
+            key_prefix: redis.key_prefix().to_owned(),
+            ..quick_timeouts(proxy.url.clone())
+        };
         let (codes, probe) = {
             let pool = live_pool(&config).await;
             (Arc::new(RedisCodeStore::new(pool.clone())), RedisProbe::new(pool))
@@ -505,8 +486,8 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_pending_sign_in_lives_under_the_hash_of_its_state_until_its_retention_ends() {
-        let config = test_config();
-        let store = RedisOAuthStateStore::new(live_pool(&config).await);
+        let redis = TestRedis::new().await;
+        let store = RedisOAuthStateStore::new(redis.pool());
         let (state, now) = ("the-state-itself-never-reaches-redis", instant());
         let pending = PendingAuthorization {
             provider: "google".to_owned(),
@@ -517,9 +498,9 @@ mod redis {
         };
         let key = hasher().state_hash(state);
         store.put(&key, &pending, now).await.unwrap();
-        let keys = keys_with_ttls(&config.key_prefix).await;
+        let keys = keys_with_ttls(redis.key_prefix()).await;
         let [(name, ttl)] = keys.as_slice() else { panic!("one key expected: {keys:?}") };
-        assert_eq!(name, &format!("{}oauth_state:{}", config.key_prefix, key.to_hex()));
+        assert_eq!(name, &format!("{}oauth_state:{}", redis.key_prefix(), key.to_hex()));
         let retention = u64::try_from(*ttl).unwrap();
         let expected = (Duration::from_secs(600) + EXPIRED_STATE_RETENTION).as_millis() as u64;
         assert!(
@@ -530,15 +511,15 @@ mod redis {
             client::cmd("GET").arg(name).query_async(&mut raw_connection().await).await.unwrap();
         assert!(!value.contains(state) && !name.contains(state));
         assert_eq!(store.take(&key).await.unwrap(), Some(pending));
-        assert!(keys_with_ttls(&config.key_prefix).await.is_empty(), "taking deletes the key");
+        assert!(keys_with_ttls(redis.key_prefix()).await.is_empty(), "taking deletes the key");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unreadable_pending_sign_in_is_a_failure_and_is_gone() {
-        let config = test_config();
-        let store = RedisOAuthStateStore::new(live_pool(&config).await);
+        let redis = TestRedis::new().await;
+        let store = RedisOAuthStateStore::new(redis.pool());
         let key = hasher().state_hash("some state");
-        let name = format!("{}oauth_state:{}", config.key_prefix, key.to_hex());
+        let name = format!("{}oauth_state:{}", redis.key_prefix(), key.to_hex());
         let _: () = client::cmd("SET")
             .arg(&name)
             .arg("{not json")
@@ -555,7 +536,8 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_probe_answers_when_redis_does() {
-        let probe = RedisProbe::new(live_pool(&test_config()).await);
+        let redis = TestRedis::new().await;
+        let probe = RedisProbe::new(redis.pool());
         assert_eq!(probe.name(), "redis");
         probe.check().await.unwrap();
         probe.check().await.unwrap();
@@ -563,7 +545,8 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn scripts_are_loaded_again_when_redis_has_lost_them() {
-        let codes = RedisCodeStore::new(live_pool(&test_config()).await);
+        let redis = TestRedis::new().await;
+        let codes = RedisCodeStore::new(redis.pool());
         let (key, now) = (code_key(), instant());
         codes.issue(&key, &new_code(hash("123456"), now), now).await.unwrap();
         let _: () =
@@ -573,10 +556,10 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn foreign_data_under_a_key_is_a_failure_not_an_outage() {
-        let config = test_config();
-        let codes = RedisCodeStore::new(live_pool(&config).await);
+        let redis = TestRedis::new().await;
+        let codes = RedisCodeStore::new(redis.pool());
         let (key, now) = (code_key(), instant());
-        let stray = format!("{}code:sign_in:{}", config.key_prefix, key.subject);
+        let stray = format!("{}code:sign_in:{}", redis.key_prefix(), key.subject);
         let _: () = client::cmd("SET")
             .arg(&stray)
             .arg("not a hash")
@@ -592,8 +575,8 @@ mod redis {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn subjects_that_are_not_digests_are_refused() {
-        let config = test_config();
-        let codes = RedisCodeStore::new(live_pool(&config).await);
+        let redis = TestRedis::new().await;
+        let codes = RedisCodeStore::new(redis.pool());
         let now = instant();
         let key = CodeKey { purpose: CodePurpose::SignIn, subject: "ann@example.com".to_owned() };
         let error = codes.issue(&key, &new_code(hash("123456"), now), now).await.unwrap_err();
@@ -601,13 +584,13 @@ mod redis {
         assert!(error.to_string().contains("not a hex digest"), "{error}");
         let error = codes.verify(&key, &hash("123456"), now).await.unwrap_err();
         assert!(matches!(error, PortError::Failed(_)), "{error:?}");
-        assert!(keys_with_ttls(&config.key_prefix).await.is_empty());
+        assert!(keys_with_ttls(redis.key_prefix()).await.is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_whole_sign_in_over_redis_keeps_addresses_out_of_keys() {
-        let config = test_config();
-        let pool = live_pool(&config).await;
+        let redis = TestRedis::new().await;
+        let pool = redis.pool();
         let mailer = Arc::new(RecordingMailer::new());
         let clock = Arc::new(ManualClock::starting_now());
         let ports = SignInPorts {
@@ -638,7 +621,7 @@ mod redis {
         let signed_in = service.verify_code(&email, &code, &client).await.unwrap();
         assert_eq!(signed_in.user.email, email);
 
-        let keys = keys_with_ttls(&config.key_prefix).await;
+        let keys = keys_with_ttls(redis.key_prefix()).await;
         assert!(keys.len() >= 4, "codes, cooldowns and rate limits were written: {keys:?}");
         for (key, ttl) in &keys {
             let lower = key.to_lowercase();

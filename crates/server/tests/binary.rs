@@ -8,11 +8,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-#[path = "support/database.rs"]
-mod database;
 #[path = "support/process.rs"]
 mod process;
-use database::TestDatabase;
+use otp_test_support::{TestDatabase, TestRedis};
 use process::{Server, command, contains_number, generated_keys, newest_code, post, start, stop};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -195,10 +193,10 @@ async fn a_configured_signing_key_keeps_tokens_valid_across_restarts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_postgres_accounts_and_sessions_survive_a_restart() {
-    let database = TestDatabase::new();
+    let database = TestDatabase::reserved().await;
     let (signing_key, secret_key) = generated_keys();
     let env = [
-        ("DATABASE_URL", database.url.as_str()),
+        ("DATABASE_URL", database.url()),
         ("TOKEN_SIGNING_KEY", signing_key.as_str()),
         ("SECRET_KEY", secret_key.as_str()),
     ];
@@ -236,11 +234,11 @@ async fn on_postgres_accounts_and_sessions_survive_a_restart() {
     stop(server);
 }
 
-#[test]
-fn migrate_creates_the_database_and_is_idempotent() {
-    let database = TestDatabase::new();
+#[tokio::test]
+async fn migrate_creates_the_database_and_is_idempotent() {
+    let database = TestDatabase::reserved().await;
     let dir = tempfile::tempdir().unwrap();
-    let run = || command(dir.path()).arg("migrate").env("DATABASE_URL", &database.url).output().unwrap();
+    let run = || command(dir.path()).arg("migrate").env("DATABASE_URL", database.url()).output().unwrap();
     let first = run();
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations"));
@@ -253,16 +251,14 @@ fn migrate_creates_the_database_and_is_idempotent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_processes_over_shared_postgres_and_redis_act_as_one_service() {
-    let database = TestDatabase::new();
+    let (database, redis) = (TestDatabase::reserved().await, TestRedis::new().await);
     let (signing_key, secret_key) = generated_keys();
     let mail = tempfile::tempdir().unwrap();
-    let prefix = format!("otp-test:{}:", uuid::Uuid::new_v4().simple());
     let mail_dir = mail.path().to_str().unwrap().to_owned();
-    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let env = [
-        ("DATABASE_URL", database.url.as_str()),
-        ("REDIS_URL", redis.as_str()),
-        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("DATABASE_URL", database.url()),
+        ("REDIS_URL", redis.url()),
+        ("REDIS_KEY_PREFIX", redis.key_prefix()),
         ("TOKEN_SIGNING_KEY", signing_key.as_str()),
         ("SECRET_KEY", secret_key.as_str()),
         ("MAIL_DIR", mail_dir.as_str()),

@@ -10,11 +10,9 @@ use mail_parser::MessageParser;
 use otp_smtp::testing::TestSmtpServer;
 use serde_json::{Value, json};
 
-#[path = "support/database.rs"]
-mod database;
 #[path = "support/process.rs"]
 mod process;
-use database::TestDatabase;
+use otp_test_support::TestDatabase;
 use process::{Server, contains_number, generated_keys, post, start, stop};
 
 const ARRIVAL: Duration = Duration::from_secs(30);
@@ -167,10 +165,10 @@ async fn with_the_in_memory_outbox_no_message_is_lost_or_duplicated_across_an_ou
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_postgres_outbox_no_message_is_lost_or_duplicated_across_an_outage() {
-    let database = TestDatabase::new();
+    let database = TestDatabase::reserved().await;
     let (signing_key, secret_key) = generated_keys();
     no_message_is_lost_or_duplicated_across_an_outage(&[
-        ("DATABASE_URL", database.url.as_str()),
+        ("DATABASE_URL", database.url()),
         ("TOKEN_SIGNING_KEY", signing_key.as_str()),
         ("SECRET_KEY", secret_key.as_str()),
     ])
@@ -179,11 +177,11 @@ async fn with_the_postgres_outbox_no_message_is_lost_or_duplicated_across_an_out
 
 #[tokio::test(flavor = "multi_thread")]
 async fn queued_mail_survives_a_restart_of_the_service_with_the_postgres_outbox() {
-    let database = TestDatabase::new();
+    let database = TestDatabase::reserved().await;
     let (signing_key, secret_key) = generated_keys();
     let mut smtp = TestSmtpServer::start().await;
     let mut env = smtp_env(&smtp);
-    env.push(("DATABASE_URL".into(), database.url.clone()));
+    env.push(("DATABASE_URL".into(), database.url().to_owned()));
     env.push(("TOKEN_SIGNING_KEY".into(), signing_key));
     env.push(("SECRET_KEY".into(), secret_key));
     smtp.stop().await;

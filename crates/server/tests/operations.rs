@@ -7,11 +7,9 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Value, json};
 
-#[path = "support/database.rs"]
-mod database;
 #[path = "support/process.rs"]
 mod process;
-use database::TestDatabase;
+use otp_test_support::TestDatabase;
 use process::{command, newest_code, post, start, stop, wait_stopped};
 
 /// A key pair from `otp-server keygen`: the secret, the public key and its id.
@@ -57,14 +55,14 @@ async fn me(client: &reqwest::Client, base: &str, token: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotated_signing_key_keeps_old_tokens_valid_while_new_ones_use_the_new_key() {
-    let database = TestDatabase::new();
+    let database = TestDatabase::reserved().await;
     let (old, new) = (keygen(), keygen());
     let secret_key = "a".repeat(64);
     let mail = tempfile::tempdir().unwrap();
     let mail_dir = mail.path().to_str().unwrap().to_owned();
     let client = reqwest::Client::new();
     let base_env = [
-        ("DATABASE_URL", database.url.as_str()),
+        ("DATABASE_URL", database.url()),
         ("SECRET_KEY", secret_key.as_str()),
         ("MAIL_DIR", mail_dir.as_str()),
     ];

@@ -3,15 +3,24 @@
 //! Enabled by the `testing` feature. Each suite is a set of `async fn`s taking a
 //! fresh adapter, plus a macro that expands into one `#[tokio::test]` per contract
 //! so that a failure names the broken rule. The factory expression is evaluated
-//! once per test, so each test can get its own database or key prefix:
+//! once per test, so each test can get its own database or key prefix; it yields a
+//! [`Fixture`]: the adapter, or the adapter and what must live until the test ends.
 //!
 //! ```rust,ignore
-//! otp_core::user_repository_contract!(async { Arc::new(MemoryUserRepository::new()) });
+//! otp_core::user_repository_contract!(async {
+//!     Arc::new(MemoryUserRepository::new()) as Arc<dyn UserRepository>
+//! });
 //! ```
+//!
+//! The suites of stores whose rows belong to accounts (sessions, identities) take a
+//! [`WithOwners`]: the store and an account store of the same storage, where the suite
+//! creates the owner of each row first. Every adapter runs the same suite, whether its
+//! storage checks the owner (a foreign key) or not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod audit;
 pub mod codes;
+mod fixture;
 pub mod identities;
 pub mod oauth_states;
 pub mod outbox;
@@ -21,6 +30,7 @@ pub mod users;
 
 use time::OffsetDateTime;
 
+pub use self::fixture::{Fixture, WithOwners};
 use crate::EmailAddress;
 
 /// A fixed instant, truncated to microseconds (what databases keep).
@@ -42,15 +52,16 @@ macro_rules! __contract_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 use $suite as suite;
-                let adapter = $factory.await;
-                suite::$case(adapter).await;
+                // Kept until the suite has run: it may own the adapter's database.
+                let fixture = $factory.await;
+                suite::$case($crate::testing::Fixture::subject(&fixture)).await;
             }
         )*
     };
 }
 
 /// Expands into the [`users`] contract tests for the adapter `$factory` builds
-/// (an `async` expression yielding `Arc<dyn UserRepository>`).
+/// (an `async` expression yielding a [`Fixture`] of `Arc<dyn UserRepository>`).
 #[macro_export]
 macro_rules! user_repository_contract {
     ($factory:expr) => {
@@ -74,7 +85,8 @@ macro_rules! user_repository_contract {
     };
 }
 
-/// Expands into the [`sessions`] contract tests.
+/// Expands into the [`sessions`] contract tests (`$factory` yields a [`Fixture`] of
+/// [`WithOwners<dyn SessionRepository>`](WithOwners)).
 #[macro_export]
 macro_rules! session_repository_contract {
     ($factory:expr) => {
@@ -95,7 +107,8 @@ macro_rules! session_repository_contract {
     };
 }
 
-/// Expands into the [`identities`] contract tests.
+/// Expands into the [`identities`] contract tests (`$factory` yields a [`Fixture`] of
+/// [`WithOwners<dyn IdentityRepository>`](WithOwners)).
 #[macro_export]
 macro_rules! identity_repository_contract {
     ($factory:expr) => {
@@ -193,8 +206,8 @@ macro_rules! mail_outbox_contract {
     };
 }
 
-/// Expands into the [`audit`] contract tests (an `async` expression yielding
-/// `Arc<dyn AuditLog>`).
+/// Expands into the [`audit`] contract tests (an `async` expression yielding a
+/// [`Fixture`] of `Arc<dyn AuditLog>`).
 #[macro_export]
 macro_rules! audit_log_contract {
     ($factory:expr) => {

@@ -1,16 +1,18 @@
 //! Contract of [`SessionRepository`].
+//!
+//! Every session belongs to an account the suite creates first (see [`WithOwners`]).
 
 use std::sync::Arc;
 
 use time::Duration;
 
-use super::instant;
+use super::{WithOwners, instant};
 use crate::crypto::{KeyedHasher, TokenHash};
 use crate::domain::Session;
 use crate::ports::{RotateOutcome, SessionRepository};
 use crate::{SessionId, UserId};
 
-type Repo = Arc<dyn SessionRepository>;
+type Sessions = WithOwners<dyn SessionRepository>;
 
 fn hash(text: &str) -> TokenHash {
     KeyedHasher::new(&[9; 32]).unwrap().token_hash(text)
@@ -30,16 +32,18 @@ fn session(user_id: UserId, created_at: time::OffsetDateTime) -> Session {
     }
 }
 
-pub async fn created_sessions_are_found(repo: Repo) {
-    let stored = session(UserId::generate(), instant());
+pub async fn created_sessions_are_found(sessions: Sessions) {
+    let repo = &sessions.store;
+    let stored = session(sessions.new_owner().await, instant());
     repo.create(&stored).await.unwrap();
     assert_eq!(repo.find(stored.id).await.unwrap(), Some(stored));
     assert_eq!(repo.find(SessionId::generate()).await.unwrap(), None);
 }
 
-pub async fn rotating_with_the_current_hash_replaces_it(repo: Repo) {
+pub async fn rotating_with_the_current_hash_replaces_it(sessions: Sessions) {
+    let repo = &sessions.store;
     let start = instant();
-    let stored = session(UserId::generate(), start);
+    let stored = session(sessions.new_owner().await, start);
     repo.create(&stored).await.unwrap();
     let later = start + Duration::minutes(5);
     let expires = later + Duration::days(30);
@@ -53,9 +57,10 @@ pub async fn rotating_with_the_current_hash_replaces_it(repo: Repo) {
     assert_eq!(repo.find(stored.id).await.unwrap(), Some(rotated));
 }
 
-pub async fn rotating_with_a_stale_hash_revokes_the_session(repo: Repo) {
+pub async fn rotating_with_a_stale_hash_revokes_the_session(sessions: Sessions) {
+    let repo = &sessions.store;
     let start = instant();
-    let stored = session(UserId::generate(), start);
+    let stored = session(sessions.new_owner().await, start);
     repo.create(&stored).await.unwrap();
     let expires = start + Duration::days(30);
     repo.rotate_refresh(stored.id, &hash("first"), &hash("second"), start, expires).await.unwrap();
@@ -67,13 +72,14 @@ pub async fn rotating_with_a_stale_hash_revokes_the_session(repo: Repo) {
     assert!(repo.find(stored.id).await.unwrap().unwrap().revoked_at.is_some());
 }
 
-pub async fn of_concurrent_rotations_with_one_hash_at_most_one_succeeds(repo: Repo) {
+pub async fn of_concurrent_rotations_with_one_hash_at_most_one_succeeds(sessions: Sessions) {
+    let repo = &sessions.store;
     let start = instant();
-    let stored = session(UserId::generate(), start);
+    let stored = session(sessions.new_owner().await, start);
     repo.create(&stored).await.unwrap();
     let tasks: Vec<_> = (0..20)
         .map(|n| {
-            let repo = Arc::clone(&repo);
+            let repo = Arc::clone(repo);
             let replacement = hash(&format!("replacement-{n}"));
             tokio::spawn(async move {
                 repo.rotate_refresh(stored.id, &hash("first"), &replacement, start, start + Duration::days(1))
@@ -90,9 +96,10 @@ pub async fn of_concurrent_rotations_with_one_hash_at_most_one_succeeds(repo: Re
     assert_eq!(rotated, 1);
 }
 
-pub async fn expired_sessions_do_not_rotate(repo: Repo) {
+pub async fn expired_sessions_do_not_rotate(sessions: Sessions) {
+    let repo = &sessions.store;
     let start = instant();
-    let stored = session(UserId::generate(), start);
+    let stored = session(sessions.new_owner().await, start);
     repo.create(&stored).await.unwrap();
     let late = stored.expires_at + Duration::seconds(1);
     let outcome = repo.rotate_refresh(stored.id, &hash("first"), &hash("second"), late, late).await.unwrap();
@@ -104,9 +111,10 @@ pub async fn expired_sessions_do_not_rotate(repo: Repo) {
     assert_eq!(unknown, RotateOutcome::Inactive);
 }
 
-pub async fn revoking_ends_a_session_once(repo: Repo) {
+pub async fn revoking_ends_a_session_once(sessions: Sessions) {
+    let repo = &sessions.store;
     let start = instant();
-    let stored = session(UserId::generate(), start);
+    let stored = session(sessions.new_owner().await, start);
     repo.create(&stored).await.unwrap();
     assert!(repo.revoke(stored.id, start).await.unwrap());
     assert!(!repo.revoke(stored.id, start + Duration::seconds(9)).await.unwrap());
@@ -114,9 +122,10 @@ pub async fn revoking_ends_a_session_once(repo: Repo) {
     assert!(!repo.revoke(SessionId::generate(), start).await.unwrap());
 }
 
-pub async fn revoking_all_of_a_user_leaves_others_alone(repo: Repo) {
+pub async fn revoking_all_of_a_user_leaves_others_alone(sessions: Sessions) {
+    let repo = &sessions.store;
     let start = instant();
-    let (ann, bob) = (UserId::generate(), UserId::generate());
+    let (ann, bob) = (sessions.new_owner().await, sessions.new_owner().await);
     for owner in [ann, ann, bob] {
         repo.create(&session(owner, start)).await.unwrap();
     }
@@ -126,9 +135,10 @@ pub async fn revoking_all_of_a_user_leaves_others_alone(repo: Repo) {
     assert_eq!(repo.list_active(bob, start).await.unwrap().len(), 1);
 }
 
-pub async fn active_sessions_are_listed_newest_first(repo: Repo) {
+pub async fn active_sessions_are_listed_newest_first(sessions: Sessions) {
+    let repo = &sessions.store;
     let start = instant();
-    let user = UserId::generate();
+    let user = sessions.new_owner().await;
     let older = session(user, start);
     let newer = session(user, start + Duration::minutes(1));
     let revoked = session(user, start + Duration::minutes(2));

@@ -11,9 +11,7 @@ use otp_server::{Application, Overrides, Settings, build_components};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-#[path = "../support/database.rs"]
-mod database;
-pub use database::TestDatabase;
+pub use otp_test_support::{TestDatabase, TestRedis};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -32,17 +30,17 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
-    _database: Option<TestDatabase>,
+    _stores: Option<(TestDatabase, TestRedis)>,
 }
 
-/// Points `settings` at a fresh database and a fresh Redis key prefix.
-pub fn use_real_stores(settings: &mut Settings) -> TestDatabase {
-    let database = TestDatabase::new();
-    settings.database_url = Some(database.url.clone().into());
-    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    settings.redis_url = Some(redis.into());
-    settings.redis_key_prefix = format!("otp-test:{}:", uuid::Uuid::new_v4().simple());
-    database
+/// Points `settings` at a fresh database and a fresh Redis key prefix, which last as long
+/// as the handles returned.
+pub async fn use_real_stores(settings: &mut Settings) -> (TestDatabase, TestRedis) {
+    let (database, redis) = (TestDatabase::migrated().await, TestRedis::new().await);
+    settings.database_url = Some(database.url().to_owned().into());
+    settings.redis_url = Some(redis.url().to_owned().into());
+    settings.redis_key_prefix = redis.key_prefix().to_owned();
+    (database, redis)
 }
 
 /// Gives `settings` a server secret and a token signing key of their own, so every
@@ -90,7 +88,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         otp_server::bootstrap::telemetry::init(otp_server::bootstrap::settings::LogFormat::Pretty);
     }
     let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
-    let database = (crate::BACKEND == Backend::Real).then(|| use_real_stores(&mut settings));
+    let stores = match crate::BACKEND {
+        Backend::Real => Some(use_real_stores(&mut settings).await),
+        Backend::Memory => None,
+    };
     with_shared_secrets(&mut settings);
     configure(&mut settings);
     let mailer = Arc::new(RecordingMailer::new());
@@ -98,7 +99,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // With no DATABASE_URL or REDIS_URL this gives the in-memory stores.
     let (address, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    TestApp { address, mailer, clock, client, handle, _database: database }
+    TestApp { address, mailer, clock, client, handle, _stores: stores }
 }
 
 pub fn email(raw: &str) -> EmailAddress {

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestDatabase, email, start_instance, unique_email, use_real_stores, with_shared_secrets,
+    TestDatabase, TestRedis, email, start_instance, unique_email, use_real_stores, with_shared_secrets,
 };
 
 struct Pair {
@@ -17,7 +17,7 @@ struct Pair {
     mailer: Arc<RecordingMailer>,
     client: reqwest::Client,
     handles: Vec<actix_web::dev::ServerHandle>,
-    _database: TestDatabase,
+    _stores: (TestDatabase, TestRedis),
 }
 
 impl Drop for Pair {
@@ -30,7 +30,7 @@ impl Drop for Pair {
 
 async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
     let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
-    let database = use_real_stores(&mut settings);
+    let stores = use_real_stores(&mut settings).await;
     settings.rate_limit_per_ip = 1000;
     settings.rate_limit_per_email = 1000;
     with_shared_secrets(&mut settings);
@@ -44,7 +44,7 @@ async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
         handles.push(handle);
     }
     let instances = [instances.remove(0), instances.remove(0)];
-    Pair { instances, mailer, client: reqwest::Client::new(), handles, _database: database }
+    Pair { instances, mailer, client: reqwest::Client::new(), handles, _stores: stores }
 }
 
 impl Pair {

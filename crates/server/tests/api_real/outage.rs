@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::helpers::{TestDatabase, email, start_instance, unique_email, with_shared_secrets};
+use crate::helpers::{TestDatabase, TestRedis, email, start_instance, unique_email, with_shared_secrets};
 
 /// Forwards 127.0.0.1:<port> to `upstream` until cut.
 struct Proxy {
@@ -88,10 +88,9 @@ async fn unavailable_within_the_timeout(response: reqwest::Response) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_outage_gives_503_and_service_returns_by_itself() {
-    let database = TestDatabase::new();
-    otp_server::bootstrap::storage::migrate(&database.url).await.unwrap();
+    let database = TestDatabase::migrated().await;
     let proxy = Proxy::start("127.0.0.1:5432").await;
-    let through_proxy = database.url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let through_proxy = database.url().replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
     let mut settings = Settings {
         port: 0,
         workers: Some(2),
@@ -136,12 +135,13 @@ async fn a_database_outage_gives_503_and_service_returns_by_itself() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redis_outage_gives_503_and_service_returns_by_itself() {
+    let redis = TestRedis::new().await;
     let proxy = Proxy::start("127.0.0.1:6379").await;
     let mut settings = Settings {
         port: 0,
         workers: Some(2),
         redis_url: Some(format!("redis://127.0.0.1:{}", proxy.port).into()),
-        redis_key_prefix: format!("otp-test:{}:", uuid::Uuid::new_v4().simple()),
+        redis_key_prefix: redis.key_prefix().to_owned(),
         redis_timeout_ms: 500,
         ..Settings::default()
     };
