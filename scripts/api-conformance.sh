@@ -37,8 +37,10 @@
 # check still sends each Bearer request without a token and with a wrong one, so the
 # documented 401 is exercised too.
 #
-# Reports (JUnit XML and NDJSON events) go to target/api-conformance/; the server's log
-# too. Set API_CONFORMANCE_KEEP=1 to keep the temporary folder (mail included).
+# Reports (JUnit XML, one test per operation, and NDJSON events) go to
+# target/api-conformance/, with the server's log; the last line counts the operations
+# (`api-conformance: N passed, N failed, N skipped`). Set API_CONFORMANCE_KEEP=1 to keep
+# the temporary folder (mail included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -82,6 +84,7 @@ mkdir -p "$out"
 work="$(mktemp -d)"
 server=""
 runner=""
+summary=""
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   local status=$?
@@ -105,6 +108,7 @@ cleanup() {
   else
     rm -rf "$work"
   fi
+  [ -z "$summary" ] || echo "$summary"
   exit "$status"
 }
 trap cleanup EXIT
@@ -193,5 +197,16 @@ wait "$runner" || status=$?
 runner=""
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
   say "schemathesis did not finish within $run_timeout s"
+elif [ -f "$out/junit.xml" ]; then
+  # The closing line (printed last, by cleanup), in the plain `N passed, N failed`
+  # form: one test per operation, and one for the stateful phase.
+  summary="$("$venv/bin/python" - "$out/junit.xml" <<'PY'
+import sys, xml.etree.ElementTree as tree
+cases = tree.parse(sys.argv[1]).getroot().iter("testcase")
+outcomes = [next((child.tag for child in case if child.tag in ("failure", "error", "skipped")), "passed") for case in cases]
+failed = sum(outcome in ("failure", "error") for outcome in outcomes)
+print(f"api-conformance: {outcomes.count('passed')} passed, {failed} failed, {outcomes.count('skipped')} skipped")
+PY
+)"
 fi
 exit "$status"
