@@ -27,16 +27,24 @@ static VERIFY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua
 ///
 /// Each operation is one Lua script (sent as `EVALSHA`, loaded again if Redis lost it),
 /// so it is atomic across processes. Decisions use the `now` the domain passes in, never
-/// the Redis clock. Keys, under the pool's prefix:
+/// the Redis clock. Keys, under the pool's prefix (braces literal, placeholders in
+/// angle brackets):
 ///
-/// - `{prefix}code:{purpose}:{subject}`: a hash of `hash` (hex), `expires_at` (Unix ms)
-///   and `attempts_left`; it lives until one hour after expiry, so that `verify` answers
-///   `Expired` rather than `NotFound` meanwhile.
-/// - `{prefix}cooldown:{purpose}:{subject}`: the end of the issue cooldown (Unix ms),
+/// - `<prefix>code:<purpose>:{<subject>}`: a hash of `hash` (hex), `expires_at` (Unix
+///   ms) and `attempts_left`; it lives until one hour after expiry, so that `verify`
+///   answers `Expired` rather than `NotFound` meanwhile.
+/// - `<prefix>cooldown:<purpose>:{<subject>}`: the end of the issue cooldown (Unix ms),
 ///   living until then.
 ///
-/// Every key is written with a TTL. The subject is the domain's keyed digest of the
-/// address; anything that is not hex is refused, so an address never reaches Redis.
+/// The subject in braces is a hash tag: both keys of one address and purpose are in one
+/// Redis Cluster slot, so the script that touches both runs on a cluster. Every key is
+/// written with a TTL. The subject is the domain's keyed digest of the address; anything
+/// that is not hex is refused, so an address never reaches Redis.
+///
+/// A verification that accepts a code or spends an attempt is answered only once a
+/// replica of the node holding the code has it, when that node has replicas (see
+/// [`RedisPool`]'s failover note in the crate documentation): a failover cannot bring
+/// back a used code or a spent attempt.
 #[derive(Debug, Clone)]
 pub struct RedisCodeStore {
     pool: RedisPool,
@@ -54,7 +62,10 @@ impl RedisCodeStore {
             return Err(invalid_subject(context));
         }
         let (prefix, purpose) = (self.pool.key_prefix(), key.purpose.as_str());
-        Ok((format!("{prefix}code:{purpose}:{subject}"), format!("{prefix}cooldown:{purpose}:{subject}")))
+        Ok((
+            format!("{prefix}code:{purpose}:{{{subject}}}"),
+            format!("{prefix}cooldown:{purpose}:{{{subject}}}"),
+        ))
     }
 }
 
@@ -100,8 +111,8 @@ impl CodeStore for RedisCodeStore {
         const CONTEXT: &str = "verifying a code";
         let (code_key, _) = self.keys(key, CONTEXT)?;
         let mut script = VERIFY.prepare_invoke();
-        script.key(code_key).arg(unix_ms(now)).arg(candidate.to_hex());
-        let reply = self.pool.run_script(CONTEXT, &script).await?;
+        script.key(&code_key).arg(unix_ms(now)).arg(candidate.to_hex());
+        let reply = self.pool.run_acknowledged_script(CONTEXT, &script, &code_key).await?;
         match reply.as_slice() {
             [0] => Ok(VerifyOutcome::NotFound),
             [1] => Ok(VerifyOutcome::Expired),
