@@ -91,9 +91,9 @@ impl RedisConfig {
 
     /// The longest any operation takes before it fails as unavailable: `wait_timeout`
     /// (for a free connection) plus `connect_timeout` (to open one) plus five
-    /// `response_timeout`s (a health check of a reused connection, the script, loading
-    /// and running it again if Redis has lost it, and waiting for a replica to have a
-    /// decision). 4.5 s with the defaults.
+    /// `response_timeout`s (a health check of a reused connection, the script, the
+    /// script again in full to a node that lacks it, waiting for a replica to have a
+    /// decision, and one cluster redirection). 4.5 s with the defaults.
     pub fn max_operation_time(&self) -> Duration {
         self.wait_timeout
             .saturating_add(self.connect_timeout)

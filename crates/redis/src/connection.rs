@@ -119,6 +119,13 @@ impl Connector {
     }
 }
 
+impl Connector {
+    /// Whether the connections go to a Redis Cluster.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.target, Target::Cluster(_))
+    }
+}
+
 impl fmt::Debug for Connector {
     // The client's connection info may hold a password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,6 +11,7 @@ mod oauth_states;
 mod pool;
 mod probe;
 mod rate_limiter;
+mod script;
 
 pub use codes::RedisCodeStore;
 pub use config::RedisConfig;

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use deadpool::Runtime;
 use deadpool::managed;
-use deadpool_redis::redis::{RedisError, ScriptInvocation};
+use deadpool_redis::redis::{self, RedisError};
 use otp_core::{BoxError, PortError};
 
 use crate::RedisConfig;
 use crate::connection::Connector;
 use crate::error;
+use crate::script::ScriptCall;
 
 /// Why [`connect`] could not build a pool. Nothing here means Redis is down: the pool
 /// connects lazily; use [`crate::RedisProbe`] to check readiness.
@@ -65,11 +66,11 @@ impl RedisPool {
     pub(crate) async fn run_script(
         &self,
         context: &'static str,
-        script: &ScriptInvocation<'_>,
+        script: &ScriptCall<'_>,
     ) -> Result<Vec<i64>, PortError> {
         self.within_deadline(context, async {
             let mut connection = self.connection(context).await?;
-            script.invoke_async(&mut *connection).await.map_err(|error| error::from_redis(context, error))
+            script.run(&mut connection).await.map_err(|error| error::from_redis(context, error))
         })
         .await
     }
@@ -87,15 +88,13 @@ impl RedisPool {
     pub(crate) async fn run_acknowledged_script(
         &self,
         context: &'static str,
-        script: &ScriptInvocation<'_>,
-        key: &str,
+        script: &ScriptCall<'_>,
     ) -> Result<Vec<i64>, PortError> {
+        let key = script.first_key().unwrap_or_default();
         self.within_deadline(context, async {
             let mut connection = self.connection(context).await?;
-            let mut reply: Vec<i64> = script
-                .invoke_async(&mut *connection)
-                .await
-                .map_err(|error| error::from_redis(context, error))?;
+            let mut reply: Vec<i64> =
+                script.run(&mut connection).await.map_err(|error| error::from_redis(context, error))?;
             if reply.is_empty() {
                 return Err(error::unexpected(context, "[]"));
             }
@@ -109,6 +108,34 @@ impl RedisPool {
                 }
             }
             Ok(reply)
+        })
+        .await
+    }
+
+    /// Checks that Redis answers a `PING`, within the deadline: one Redis over a pooled
+    /// connection; on a cluster, every master over a new connection. (A pooled cluster
+    /// connection keeps the slot map it had: a keyed command refreshes it when a master
+    /// has failed over, but a `PING` to every master only fails on the old one. The
+    /// probe must see the cluster as it is now, also when no traffic came to refresh.)
+    /// Any failure is [`PortError::Unavailable`].
+    pub(crate) async fn ping(&self, context: &'static str) -> Result<(), PortError> {
+        let ping = redis::cmd("PING");
+        self.within_deadline(context, async {
+            let reply: String = if self.inner.manager().is_cluster() {
+                let mut fresh = managed::Manager::create(self.inner.manager())
+                    .await
+                    .map_err(|error| error::unavailable(context, error))?;
+                ping.query_async(&mut fresh).await
+            } else {
+                let mut pooled = self.get().await.map_err(|error| error::unavailable(context, error))?;
+                ping.query_async(&mut *pooled).await
+            }
+            .map_err(|error| error::unavailable(context, error))?;
+            if reply == "PONG" {
+                Ok(())
+            } else {
+                Err(error::unavailable(context, error::unexpected_reply(reply)))
+            }
         })
         .await
     }

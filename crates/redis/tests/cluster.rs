@@ -55,42 +55,15 @@ mod on_the_cluster {
     use std::time::Duration;
 
     use deadpool_redis::redis::{self, ErrorKind, ServerErrorKind};
-    use otp_core::crypto::{CodeHash, KeyedHasher};
-    use otp_core::ports::{
-        CodeKey, CodePurpose, IssueOutcome, NewCode, Probe, RateDecision, RateLimit, VerifyOutcome,
-    };
+    use otp_core::ports::{CodeKey, IssueOutcome, Probe, RateDecision, RateLimit, VerifyOutcome};
     use otp_core::testing::instant;
-    use otp_core::{EmailAddress, OtpCode};
     use otp_redis::RedisProbe;
-    use time::OffsetDateTime;
 
     use super::cluster_support::{
-        keys_on, master_of, node_connection, ports, replicas_of, slot_of, topology,
+        code_key, code_name, hash, keys_on, master_of, new_code, node_connection, ports, replicas_of,
+        slot_of, topology,
     };
     use super::*;
-
-    fn hasher() -> KeyedHasher {
-        KeyedHasher::new(&[9; 32]).unwrap()
-    }
-
-    fn code_key() -> CodeKey {
-        let email = EmailAddress::parse(&format!("u-{}@example.com", uuid::Uuid::new_v4().simple())).unwrap();
-        CodeKey { purpose: CodePurpose::SignIn, subject: hasher().email_digest(&email) }
-    }
-
-    fn hash(digits: &str) -> CodeHash {
-        let email = EmailAddress::parse("cluster@example.com").unwrap();
-        hasher().code_hash(CodePurpose::SignIn, &email, &OtpCode::parse(digits, 6).unwrap())
-    }
-
-    fn new_code(hash: CodeHash, now: OffsetDateTime) -> NewCode {
-        NewCode {
-            hash,
-            expires_at: now + Duration::from_secs(300),
-            max_attempts: 5,
-            cooldown: Duration::from_secs(60),
-        }
-    }
 
     /// The masters, by port.
     async fn masters() -> Vec<u16> {
@@ -116,10 +89,7 @@ mod on_the_cluster {
         let keys: Vec<CodeKey> = (0..60).map(|_| code_key()).collect();
         for key in &keys {
             // Two keys in one script: a CROSSSLOT error here would fail the issue.
-            assert_eq!(
-                codes.issue(key, &new_code(hash("123456"), now), now).await.unwrap(),
-                IssueOutcome::Issued
-            );
+            assert_eq!(codes.issue(key, &new_code(now), now).await.unwrap(), IssueOutcome::Issued);
             let limit = RateLimit { max: 3, window: Duration::from_secs(60) };
             let rate_key = format!("email:send_code:{}", key.subject);
             assert_eq!(limiter.hit(&rate_key, limit, now).await.unwrap(), RateDecision::Allowed);
@@ -147,7 +117,7 @@ mod on_the_cluster {
             .flat_map(|(port, keys)| keys.iter().map(|(key, _)| (key.as_str(), *port)))
             .collect();
         for key in &keys[30..] {
-            let code = format!("{}code:sign_in:{{{}}}", config.key_prefix, key.subject);
+            let code = code_name(&config, key);
             let cooldown = format!("{}cooldown:sign_in:{{{}}}", config.key_prefix, key.subject);
             assert_eq!(node_of.get(code.as_str()), node_of.get(cooldown.as_str()), "{code}");
             assert!(node_of.contains_key(code.as_str()), "{code} is missing");
@@ -202,8 +172,8 @@ mod on_the_cluster {
         let seed = ports(&nodes())[0];
         for _ in 0..20 {
             let (key, now) = (code_key(), instant());
-            codes.issue(&key, &new_code(hash("123456"), now), now).await.unwrap();
-            let name = format!("{}code:sign_in:{{{}}}", config.key_prefix, key.subject);
+            codes.issue(&key, &new_code(now), now).await.unwrap();
+            let name = code_name(&config, &key);
             let master = master_of(seed, slot_of(seed, &name).await).await;
             let replicas = replicas_of(seed, &master).await;
             assert_eq!(replicas.len(), 1, "each master has one replica");

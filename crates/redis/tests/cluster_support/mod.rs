@@ -10,7 +10,10 @@ use deadpool_redis::redis::{self, aio::MultiplexedConnection};
 use otp_redis::{RedisConfig, RedisPool, RedisProbe, connect};
 use secrecy::SecretString;
 
-use otp_core::ports::Probe;
+use otp_core::crypto::{CodeHash, KeyedHasher};
+use otp_core::ports::{CodeKey, CodePurpose, NewCode, Probe};
+use otp_core::{EmailAddress, OtpCode};
+use time::OffsetDateTime;
 
 /// The variable the nextest setup script `redis-cluster` exports.
 pub const NODES_VARIABLE: &str = "OTP_TEST_REDIS_CLUSTER_NODES";
@@ -19,6 +22,37 @@ pub const NODES_VARIABLE: &str = "OTP_TEST_REDIS_CLUSTER_NODES";
 pub const HOW_TO_START: &str = "run the tests with `cargo nextest run` (its setup script \
     scripts/redis-cluster.sh starts a cluster), or start one with `scripts/redis-cluster.sh start` \
     and export OTP_TEST_REDIS_CLUSTER_NODES=<the nodes it prints>";
+
+fn hasher() -> KeyedHasher {
+    KeyedHasher::new(&[9; 32]).unwrap()
+}
+
+/// The code key of a fresh address.
+pub fn code_key() -> CodeKey {
+    let email = EmailAddress::parse(&format!("u-{}@example.com", uuid::Uuid::new_v4().simple())).unwrap();
+    CodeKey { purpose: CodePurpose::SignIn, subject: hasher().email_digest(&email) }
+}
+
+/// The keyed hash of the code `digits`.
+pub fn hash(digits: &str) -> CodeHash {
+    let email = EmailAddress::parse("cluster@example.com").unwrap();
+    hasher().code_hash(CodePurpose::SignIn, &email, &OtpCode::parse(digits, 6).unwrap())
+}
+
+/// The code `123456`, valid for ten minutes from `now`, five attempts, a minute's cooldown.
+pub fn new_code(now: OffsetDateTime) -> NewCode {
+    NewCode {
+        hash: hash("123456"),
+        expires_at: now + Duration::from_secs(600),
+        max_attempts: 5,
+        cooldown: Duration::from_secs(60),
+    }
+}
+
+/// The name of the hash that holds the code of `key`.
+pub fn code_name(config: &RedisConfig, key: &CodeKey) -> String {
+    format!("{}code:sign_in:{{{}}}", config.key_prefix, key.subject)
+}
 
 /// One node as `CLUSTER NODES` describes it.
 #[derive(Debug, Clone)]
