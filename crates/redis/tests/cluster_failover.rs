@@ -1,6 +1,7 @@
-//! What the adapters do while a Redis Cluster fails over: each test starts a cluster of
-//! its own (scripts/redis-cluster.sh, a 1 s `cluster-node-timeout`) and kills or pauses
-//! its nodes, so the shared test cluster is never disturbed.
+//! What the adapters do while a Redis Cluster changes: a master fails over, a replica
+//! stalls, a slot moves to another master. Each test starts a cluster of its own
+//! (scripts/redis-cluster.sh, a 1 s `cluster-node-timeout`) and kills, pauses or
+//! reshards it, so the shared test cluster is never disturbed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cluster_support;
@@ -9,13 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cluster_support::{
-    PrivateCluster, code_key, code_name, config_for, hash, keys_on, live_pool, master_of, new_code, ports,
-    replicas_of, slot_of,
+    PrivateCluster, code_key, code_name, config_for, hash, keys_on, live_pool, master_of, new_code,
+    node_connection, ports, replicas_of, slot_of, topology,
 };
+use deadpool_redis::redis::{self, cluster_routing::Slot};
 use otp_core::PortError;
-use otp_core::ports::{CodeKey, CodeStore, Probe, VerifyOutcome};
+use otp_core::ports::{CodeKey, CodeStore, Probe, RateDecision, RateLimit, RateLimiter, VerifyOutcome};
 use otp_core::testing::instant;
-use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe};
+use otp_redis::{RedisCodeStore, RedisConfig, RedisProbe, RedisRateLimiter};
 
 const NODE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -184,4 +186,94 @@ async fn a_decision_no_replica_acknowledges_is_not_given() {
     let fresh = code_key();
     codes.issue(&fresh, &new_code(now), now).await.unwrap();
     assert_eq!(codes.verify(&fresh, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+}
+
+/// A fresh hex string whose Redis key (`name` of it) is in `slot`.
+fn key_in_slot(slot: u16, name: impl Fn(&str) -> String) -> String {
+    let slot = Slot::new(slot).unwrap();
+    loop {
+        let candidate = uuid::Uuid::new_v4().simple().to_string();
+        if Slot::for_key(name(&candidate)) == slot {
+            return candidate;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_moving_to_another_master_is_followed_through_ask_and_moved_redirections() {
+    let cluster = PrivateCluster::start(NODE_TIMEOUT);
+    let seed = ports(&cluster.nodes)[0];
+    let config = quick(config_for(&cluster.nodes));
+    let codes = RedisCodeStore::new(live_pool(&config).await);
+    let now = instant();
+    let staying = code_key();
+    codes.issue(&staying, &new_code(now), now).await.unwrap();
+    let outcome = codes.verify(&staying, &hash("000000"), now).await.unwrap();
+    assert_eq!(outcome, VerifyOutcome::Rejected { attempts_remaining: 4 });
+
+    let name = code_name(&config, &staying);
+    let slot = slot_of(seed, &name).await;
+    let source = master_of(seed, slot).await;
+    let masters: Vec<_> = topology(seed).await.into_iter().filter(|node| node.is_master).collect();
+    let target = masters.iter().find(|node| node.id != source.id).unwrap().clone();
+    let setslot = |port: u16, args: Vec<String>| async move {
+        let mut command = redis::cmd("CLUSTER");
+        command.arg("SETSLOT").arg(slot).arg(args);
+        let _: () = command.query_async(&mut node_connection(port).await).await.unwrap();
+    };
+    setslot(target.port, vec!["IMPORTING".into(), source.id.clone()]).await;
+    setslot(source.port, vec!["MIGRATING".into(), target.id.clone()]).await;
+
+    // While the slot migrates, a key the source lacks is asked of the target (ASK). A
+    // script over two such keys is refused there (TRYAGAIN) until the move ends: that
+    // one address cannot get a code for that moment, and hears so (Unavailable).
+    let limiter = RedisRateLimiter::new(live_pool(&config).await);
+    let rate_key = key_in_slot(slot, |candidate| format!("{}rate:{candidate}", config.key_prefix));
+    let limit = RateLimit { max: 1, window: Duration::from_secs(60) };
+    assert_eq!(limiter.hit(&rate_key, limit, now).await.unwrap(), RateDecision::Allowed);
+    let rate_name = format!("{}rate:{rate_key}", config.key_prefix);
+    assert_eq!(keys_on(target.port, &rate_name).await.len(), 1, "counted on the target");
+    assert!(matches!(limiter.hit(&rate_key, limit, now).await.unwrap(), RateDecision::Limited { .. }));
+    let arriving = key_in_slot(slot, |candidate| {
+        code_name(&config, &CodeKey { subject: candidate.to_owned(), ..staying.clone() })
+    });
+    let arriving = CodeKey { subject: arriving, ..staying.clone() };
+    assert_eq!(codes.verify(&arriving, &hash("123456"), now).await.unwrap(), VerifyOutcome::NotFound);
+    let error = codes.issue(&arriving, &new_code(now), now).await.unwrap_err();
+    assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
+
+    // The rest of the slot moves; the slot is the target's from now on (MOVED).
+    let keys: Vec<String> = redis::cmd("CLUSTER")
+        .arg("GETKEYSINSLOT")
+        .arg(slot)
+        .arg(100)
+        .query_async(&mut node_connection(source.port).await)
+        .await
+        .unwrap();
+    assert!(keys.contains(&name), "{keys:?}");
+    let _: () = redis::cmd("MIGRATE")
+        .arg("127.0.0.1")
+        .arg(target.port)
+        .arg("")
+        .arg(0)
+        .arg(5000)
+        .arg("KEYS")
+        .arg(&keys)
+        .query_async(&mut node_connection(source.port).await)
+        .await
+        .unwrap();
+    for master in &masters {
+        setslot(master.port, vec!["NODE".into(), target.id.clone()]).await;
+    }
+
+    // The same store, with the slot map it had: redirected, with the attempt spent and
+    // the TTL kept.
+    let outcome = codes.verify(&staying, &hash("000000"), now).await.unwrap();
+    assert_eq!(outcome, VerifyOutcome::Rejected { attempts_remaining: 3 });
+    let moved = keys_on(target.port, &name).await;
+    assert!(matches!(moved.as_slice(), [(_, ttl)] if *ttl > 0), "{moved:?}");
+    assert_eq!(codes.verify(&staying, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+    codes.issue(&arriving, &new_code(now), now).await.unwrap();
+    assert_eq!(codes.verify(&arriving, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+    assert!(matches!(limiter.hit(&rate_key, limit, now).await.unwrap(), RateDecision::Limited { .. }));
 }

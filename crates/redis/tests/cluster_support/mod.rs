@@ -136,7 +136,8 @@ pub async fn replicas_of(port: u16, master: &Node) -> Vec<Node> {
     topology(port).await.into_iter().filter(|node| node.master_id.as_deref() == Some(&master.id)).collect()
 }
 
-/// The keys matching `pattern` on the node on `port` alone, with their TTLs (ms).
+/// The keys matching `pattern` on the node on `port` alone (a replica or a node importing
+/// a slot too), with their TTLs (ms).
 pub async fn keys_on(port: u16, pattern: &str) -> Vec<(String, i64)> {
     let mut connection = node_connection(port).await;
     let _: () = redis::cmd("READONLY").query_async(&mut connection).await.unwrap();
@@ -160,7 +161,15 @@ pub async fn keys_on(port: u16, pattern: &str) -> Vec<(String, i64)> {
     }
     let mut with_ttls = Vec::new();
     for key in keys {
-        let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut connection).await.unwrap();
+        // ASKING: a key of a slot being imported answers only after it.
+        let (ttl,): (i64,) = redis::pipe()
+            .cmd("ASKING")
+            .ignore()
+            .cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
         with_ttls.push((key, ttl));
     }
     with_ttls.sort();
