@@ -42,9 +42,9 @@ static VERIFY: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str
 /// that is not hex is refused, so an address never reaches Redis.
 ///
 /// A verification that accepts a code or spends an attempt is answered only once a
-/// replica of the node holding the code has it, when that node has replicas (see
-/// [`RedisPool`]'s failover note in the crate documentation): a failover cannot bring
-/// back a used code or a spent attempt.
+/// replica of the node holding the code has it, when that node has replicas (see "Redis
+/// Cluster" in the crate documentation): a failover cannot bring back a used code or a
+/// spent attempt.
 #[derive(Debug, Clone)]
 pub struct RedisCodeStore {
     pool: RedisPool,
