@@ -7,14 +7,15 @@
 -- ARGV[2]  keyed hash of the candidate, hex
 --
 -- Every reply starts with the number of replicas that must acknowledge the script's
--- writes before the caller may act on it: 1 when it wrote and this node has replicas
--- (a failover must not bring back a used code or a spent attempt), else 0. Then:
+-- writes before the caller may act on it: 1 when it wrote and this node has a replica
+-- in sync (a failover must not bring back a used code or a spent attempt), else 0. Then:
 -- {0} not found, {1} expired, {2} attempts exceeded, {3} accepted (the code is
 -- deleted), {4, attempts_left} rejected (one attempt spent).
+-- Replicas still loading their first copy are not counted: they hold no data a failover
+-- could promote, and WAIT would wait for them in vain.
 local function replicas_to_wait_for()
   local replication = redis.call('INFO', 'replication')
-  local connected = tonumber(string.match(replication, 'connected_slaves:(%d+)')) or 0
-  if connected > 0 then
+  if string.find(replication, 'state=online', 1, true) then
     return 1
   end
   return 0
