@@ -35,11 +35,13 @@ ensure_installed() {
 # Whether something listens on 127.0.0.1:$1.
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Six free ports in a row whose cluster-bus ports (+10000) are free too.
+# Six free ports in a row whose cluster-bus ports (+10000) are free too, all below the
+# kernel's ephemeral range (32768 and up here), where an outgoing connection could take a
+# port between this check and the bind.
 free_base_port() {
   local base port taken
   for _ in $(seq 50); do
-    base=$((20000 + (RANDOM % 900) * 10))
+    base=$((12000 + (RANDOM % 1000) * 10))
     taken=0
     for port in $(seq "$base" $((base + 5))); do
       if port_taken "$port" || port_taken $((port + 10000)); then taken=1; break; fi
@@ -108,6 +110,16 @@ every_replica_in_sync() {
   [ "$synced" -eq 3 ]
 }
 
+# Every node sees the same roles: three masters and three replicas.
+every_node_agrees() {
+  local port
+  for port in $(ports_of "$1"); do
+    redis-cli -p "$port" cluster nodes 2>/dev/null \
+      | awk '$3 ~ /master/ && $3 !~ /fail/ {m++} $3 ~ /slave/ {r++} END {exit !(m == 3 && r == 3)}' \
+      || return 1
+  done
+}
+
 start() {
   local dir="$1" base port attempt
   ensure_installed
@@ -126,7 +138,10 @@ start() {
       start_node "$dir" "$port" || { started=0; break; }
     done
     for port in $(ports_of "$dir"); do
-      if [ "$started" -eq 1 ] && ! wait_until "node $port" 50 node_answers "$port"; then started=0; fi
+      if [ "$started" -eq 1 ] && ! wait_until "node $port" 50 node_answers "$port"; then
+        started=0
+        tail -n 5 "$dir/$port/redis.log" >&2 2>/dev/null || true
+      fi
     done
     [ "$started" -eq 1 ] && break
     log "a node did not start (port taken meanwhile?); attempt $attempt failed"
@@ -139,6 +154,7 @@ start() {
     || { cat "$dir/create.log" >&2; return 1; }
   wait_until "cluster_state:ok on every node" 300 every_node_sees_ok "$dir"
   wait_until "the replicas to sync" 300 every_replica_in_sync "$dir"
+  wait_until "every node to see every role" 300 every_node_agrees "$dir"
   log "6 nodes up in $dir (cluster-node-timeout ${NODE_TIMEOUT_MS} ms)"
   nodes_of "$dir"
 }
@@ -182,6 +198,7 @@ nextest() {
   log "started in $(( ($(date +%s%N) - started) / 1000000 )) ms"
   # nextest itself runs this script: the cluster lives as long as that process.
   echo "$PPID" >"$dir/owner"
+  # shellcheck disable=SC2016 # expanded by the inner shell
   setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" stop "$3"' \
     watchdog "$PPID" "$SELF" "$dir" </dev/null >/dev/null 2>&1 &
   {
