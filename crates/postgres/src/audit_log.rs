@@ -12,7 +12,7 @@ use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::{corrupt, from_query};
+use crate::error::corrupt;
 use crate::pool::PgPool;
 use crate::schema::audit_log;
 
@@ -88,28 +88,22 @@ impl PgAuditLog {
 impl AuditLog for PgAuditLog {
     async fn append(&self, entry: &AuditEntry) -> Result<(), PortError> {
         const ACTION: &str = "appending an audit entry";
-        let mut connection = self.pool.connection(ACTION).await?;
-        diesel::insert_into(audit_log::table)
-            .values(AuditRow::from(entry))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::insert_into(audit_log::table).values(AuditRow::from(entry)).execute(connection).await
+            })
+            .await?;
         Ok(())
     }
 
     async fn list(&self, before: Option<AuditEntryId>, limit: usize) -> Result<Vec<AuditEntry>, PortError> {
         const ACTION: &str = "listing audit entries";
-        let mut connection = self.pool.connection(ACTION).await?;
         let mut select = audit_log::table.select(AuditRow::as_select()).into_boxed();
         if let Some(before) = before {
             select = select.filter(audit_log::id.lt(before.as_uuid()));
         }
-        let rows = select
-            .order(audit_log::id.desc())
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .load(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let query = select.order(audit_log::id.desc()).limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = self.pool.run(ACTION, async |connection| query.load(connection).await).await?;
         rows.into_iter().map(|row| row.into_entry(ACTION)).collect()
     }
 }

@@ -8,7 +8,7 @@ use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::{corrupt, from_query};
+use crate::error::corrupt;
 use crate::pool::PgPool;
 use crate::schema::identities;
 
@@ -72,38 +72,50 @@ impl PgIdentityRepository {
 impl IdentityRepository for PgIdentityRepository {
     async fn link(&self, identity: &LinkedIdentity) -> Result<(), PortError> {
         const ACTION: &str = "linking a provider identity";
-        let mut connection = self.pool.connection(ACTION).await?;
-        diesel::insert_into(identities::table)
-            .values(IdentityRow::from(identity))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::insert_into(identities::table)
+                    .values(IdentityRow::from(identity))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
         Ok(())
     }
 
     async fn find(&self, provider: &str, subject: &str) -> Result<Option<LinkedIdentity>, PortError> {
         const ACTION: &str = "finding a provider identity";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let row = identities::table
-            .find((provider, subject))
-            .select(IdentityRow::as_select())
-            .first(&mut connection)
-            .await
-            .optional()
-            .map_err(|error| from_query(ACTION, error))?;
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                identities::table
+                    .find((provider, subject))
+                    .select(IdentityRow::as_select())
+                    .first(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
         row.map(|row| row.into_identity(ACTION)).transpose()
     }
 
     async fn list_for_user(&self, user_id: UserId) -> Result<Vec<LinkedIdentity>, PortError> {
         const ACTION: &str = "listing the identities of a user";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let rows = identities::table
-            .filter(identities::user_id.eq(user_id.as_uuid()))
-            .order((identities::linked_at.asc(), identities::provider.asc(), identities::subject.asc()))
-            .select(IdentityRow::as_select())
-            .load(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let rows = self
+            .pool
+            .run(ACTION, async |connection| {
+                identities::table
+                    .filter(identities::user_id.eq(user_id.as_uuid()))
+                    .order((
+                        identities::linked_at.asc(),
+                        identities::provider.asc(),
+                        identities::subject.asc(),
+                    ))
+                    .select(IdentityRow::as_select())
+                    .load(connection)
+                    .await
+            })
+            .await?;
         rows.into_iter().map(|row| row.into_identity(ACTION)).collect()
     }
 }

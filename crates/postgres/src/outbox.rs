@@ -12,7 +12,7 @@ use otp_core::ports::{ClaimedMessage, MailOutbox, NewOutboxMessage};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::{corrupt, from_query};
+use crate::error::corrupt;
 use crate::pool::PgPool;
 use crate::schema::mail_outbox;
 
@@ -62,7 +62,6 @@ impl PgOutbox {
 impl MailOutbox for PgOutbox {
     async fn enqueue(&self, message: &NewOutboxMessage) -> Result<(), PortError> {
         const ACTION: &str = "queueing mail";
-        let mut connection = self.pool.connection(ACTION).await?;
         let row = NewRow {
             id: message.id.as_uuid(),
             sealed: &message.sealed,
@@ -70,11 +69,11 @@ impl MailOutbox for PgOutbox {
             available_at: message.queued_at,
             expires_at: message.expires_at,
         };
-        diesel::insert_into(mail_outbox::table)
-            .values(row)
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::insert_into(mail_outbox::table).values(row).execute(connection).await
+            })
+            .await?;
         Ok(())
     }
 
@@ -85,17 +84,15 @@ impl MailOutbox for PgOutbox {
         lease: Duration,
     ) -> Result<Vec<ClaimedMessage>, PortError> {
         const ACTION: &str = "claiming queued mail";
-        let mut connection = self.pool.connection(ACTION).await?;
         let lease = diesel::data_types::PgInterval::from_microseconds(
             i64::try_from(lease.as_micros()).unwrap_or(i64::MAX),
         );
-        let rows: Vec<ClaimedRow> = diesel::sql_query(CLAIM)
+        let claim = diesel::sql_query(CLAIM)
             .bind::<Timestamptz, _>(now)
             .bind::<Interval, _>(lease)
-            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
-            .load(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows: Vec<ClaimedRow> =
+            self.pool.run(ACTION, async |connection| claim.load(connection).await).await?;
         let mut claimed: Vec<ClaimedMessage> = rows
             .into_iter()
             .map(|row| {
@@ -116,48 +113,50 @@ impl MailOutbox for PgOutbox {
 
     async fn complete(&self, id: OutboxId) -> Result<(), PortError> {
         const ACTION: &str = "removing delivered mail";
-        let mut connection = self.pool.connection(ACTION).await?;
-        diesel::delete(mail_outbox::table.find(id.as_uuid()))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::delete(mail_outbox::table.find(id.as_uuid())).execute(connection).await
+            })
+            .await?;
         Ok(())
     }
 
     async fn retry_at(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), PortError> {
         const ACTION: &str = "scheduling a mail retry";
-        let mut connection = self.pool.connection(ACTION).await?;
-        diesel::update(mail_outbox::table.find(id.as_uuid()))
-            .set(mail_outbox::available_at.eq(at))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::update(mail_outbox::table.find(id.as_uuid()))
+                    .set(mail_outbox::available_at.eq(at))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
         Ok(())
     }
 
     async fn release(&self, id: OutboxId, now: OffsetDateTime) -> Result<(), PortError> {
         const ACTION: &str = "releasing claimed mail";
-        let mut connection = self.pool.connection(ACTION).await?;
-        diesel::update(mail_outbox::table.find(id.as_uuid()))
-            .set((
-                mail_outbox::available_at.eq(now),
-                mail_outbox::attempts
-                    .eq(diesel::dsl::sql::<diesel::sql_types::Int4>("GREATEST(attempts - 1, 0)")),
-            ))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::update(mail_outbox::table.find(id.as_uuid()))
+                    .set((
+                        mail_outbox::available_at.eq(now),
+                        mail_outbox::attempts
+                            .eq(diesel::dsl::sql::<diesel::sql_types::Int4>("GREATEST(attempts - 1, 0)")),
+                    ))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
         Ok(())
     }
 
     async fn depth(&self) -> Result<u64, PortError> {
         const ACTION: &str = "counting queued mail";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let count: i64 = mail_outbox::table
-            .count()
-            .get_result(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let count: i64 = self
+            .pool
+            .run(ACTION, async |connection| mail_outbox::table.count().get_result(connection).await)
+            .await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }

@@ -1,15 +1,17 @@
-//! The connection pool every adapter of this crate shares.
+//! The connection pool every adapter of this crate shares, and the one way the
+//! adapters run statements on it.
 
 use std::time::Duration;
 
 use deadpool::Runtime;
-use diesel_async::AsyncPgConnection;
+use diesel::QueryResult;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, SimpleAsyncConnection, TransactionManager};
 use otp_core::PortError;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{PgError, from_pool};
+use crate::error::{PgError, from_pool, from_query};
 
 /// The pool of PostgreSQL connections the adapters share: a diesel-async
 /// [`Pool<AsyncPgConnection>`] on deadpool. Cloning it is cheap and shares the
@@ -17,14 +19,34 @@ use crate::error::{PgError, from_pool};
 #[derive(Clone)]
 pub struct PgPool {
     inner: Pool<AsyncPgConnection>,
+    statement_cache: bool,
+}
+
+/// Statements run by an adapter on one connection: an async closure whose future is
+/// `Send` (diesel-async's `transaction` bounds its closures the same way).
+pub(crate) trait Work<'c, T>:
+    AsyncFnOnce(&'c mut AsyncPgConnection) -> QueryResult<T>
+    + FnOnce(&'c mut AsyncPgConnection) -> <Self as Work<'c, T>>::Fut
+{
+    type Fut: Future<Output = QueryResult<T>> + Send;
+}
+
+impl<'c, T, F, Fut> Work<'c, T> for F
+where
+    F: AsyncFnOnce(&'c mut AsyncPgConnection) -> QueryResult<T> + FnOnce(&'c mut AsyncPgConnection) -> Fut,
+    Fut: Future<Output = QueryResult<T>> + Send,
+{
+    type Fut = Fut;
 }
 
 impl PgPool {
-    /// Wraps a pool built elsewhere. Give it wait, create and recycle timeouts (and
-    /// the Tokio runtime they need): without them, port calls during an outage wait
-    /// for as long as the driver does instead of failing promptly.
+    /// Wraps a pool built elsewhere, whose connections keep their prepared statements.
+    /// Give it wait, create and recycle timeouts (and the Tokio runtime they need):
+    /// without them, port calls during an outage wait for as long as the driver does
+    /// instead of failing promptly. Behind a transaction pooler, use [`build_pool`]
+    /// with `statement_cache: false` instead.
     pub fn from_pool(inner: Pool<AsyncPgConnection>) -> Self {
-        Self { inner }
+        Self { inner, statement_cache: true }
     }
 
     /// The underlying pool, for queries of the embedding application.
@@ -42,6 +64,42 @@ impl PgPool {
     pub(crate) async fn connection(&self, action: &'static str) -> Result<Connection, PortError> {
         self.inner.get().await.map_err(|error| from_pool(action, error))
     }
+
+    /// Runs a port method's statements (`work`) on a pooled connection, its failures
+    /// translated for `action`.
+    ///
+    /// With the statement cache off, `work` runs inside one transaction: diesel-async
+    /// prepares every statement as a named statement and runs it in a later round trip,
+    /// and a transaction pooler keeps one server connection for a client only until its
+    /// transaction ends. In a transaction, the statement is prepared, run and closed on
+    /// the same server connection. That costs two round trips more (`BEGIN`, `COMMIT`).
+    pub(crate) async fn run<T, F>(&self, action: &'static str, work: F) -> Result<T, PortError>
+    where
+        F: for<'c> Work<'c, T> + Send,
+        T: Send,
+    {
+        let mut connection = self.connection(action).await?;
+        let connection: &mut AsyncPgConnection = &mut connection;
+        if self.statement_cache {
+            return work(connection).await.map_err(|error| from_query(action, error));
+        }
+        AnsiTransactionManager::begin_transaction(connection)
+            .await
+            .map_err(|error| from_query(action, error))?;
+        match work(&mut *connection).await {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(connection)
+                    .await
+                    .map_err(|error| from_query(action, error))?;
+                Ok(value)
+            }
+            Err(error) => {
+                // A connection whose rollback fails is marked broken and not reused.
+                let _ = AnsiTransactionManager::rollback_transaction(connection).await;
+                Err(from_query(action, error))
+            }
+        }
+    }
 }
 
 /// A pooled connection.
@@ -54,6 +112,7 @@ impl std::fmt::Debug for PgPool {
             .field("max_size", &status.max_size)
             .field("size", &status.size)
             .field("available", &status.available)
+            .field("statement_cache", &self.statement_cache)
             .finish()
     }
 }
@@ -70,17 +129,24 @@ pub struct PgConfig {
     pub connect_timeout: Duration,
     /// Longest time to wait for a free connection when all are in use.
     pub wait_timeout: Duration,
+    /// Whether connections keep their prepared statements for reuse (default `true`).
+    /// Turn it off behind a pooler in transaction mode that does not track prepared
+    /// statements (PgBouncer before 1.21, or 1.21 and later with
+    /// `max_prepared_statements = 0`): then every statement is prepared, run and
+    /// closed within one transaction, so any server connection may serve it.
+    pub statement_cache: bool,
 }
 
 impl PgConfig {
     /// Settings for `url` with the defaults: 10 connections, 5 s to connect, 5 s to
-    /// wait for a free connection.
+    /// wait for a free connection, statement cache on.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: SecretString::from(url.into()),
             max_connections: 10,
             connect_timeout: Duration::from_secs(5),
             wait_timeout: Duration::from_secs(5),
+            statement_cache: true,
         }
     }
 }
@@ -97,8 +163,14 @@ pub fn build_pool(config: &PgConfig) -> Result<PgPool, PgError> {
     if config.max_connections == 0 {
         return Err(PgError::InvalidConfig("max_connections must be at least 1".into()));
     }
+    let statement_cache = config.statement_cache;
     let mut setup = ManagerConfig::default();
-    setup.custom_setup = Box::new(|url| Box::pin(crate::connection::establish(url)));
+    setup.custom_setup = Box::new(move |url| Box::pin(crate::connection::establish(url, statement_cache)));
+    // A reused connection is checked with a simple-protocol query: one round trip, and
+    // no prepared statement for a pooler to lose.
+    setup.recycling_method = RecyclingMethod::CustomFunction(Box::new(|connection| {
+        Box::pin(connection.batch_execute("SELECT 1"))
+    }));
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(config.url.expose_secret(), setup);
     Pool::builder(manager)
@@ -108,7 +180,7 @@ pub fn build_pool(config: &PgConfig) -> Result<PgPool, PgError> {
         .recycle_timeout(Some(config.connect_timeout))
         .runtime(Runtime::Tokio1)
         .build()
-        .map(PgPool::from_pool)
+        .map(|inner| PgPool { inner, statement_cache })
         .map_err(PgError::Pool)
 }
 

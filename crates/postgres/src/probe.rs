@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use diesel_async::RunQueryDsl;
+use diesel_async::SimpleAsyncConnection;
 use otp_core::PortError;
 use otp_core::ports::Probe;
 
@@ -46,8 +46,9 @@ impl Probe for PgProbe {
         let bound = self.bound();
         let check = async {
             let mut connection = self.pool.connection(ACTION).await?;
-            diesel::sql_query("SELECT 1")
-                .execute(&mut connection)
+            // The simple protocol: no prepared statement, so it works behind any pooler.
+            connection
+                .batch_execute("SELECT 1")
                 .await
                 .map_err(|error| PortError::unavailable(Failure::new(ACTION, error)))?;
             Ok(())

@@ -13,7 +13,7 @@ use otp_core::{PortError, SessionId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::{corrupt, from_query};
+use crate::error::corrupt;
 use crate::pool::PgPool;
 use crate::schema::sessions;
 
@@ -89,25 +89,30 @@ impl PgSessionRepository {
 impl SessionRepository for PgSessionRepository {
     async fn create(&self, session: &Session) -> Result<(), PortError> {
         const ACTION: &str = "creating a session";
-        let mut connection = self.pool.connection(ACTION).await?;
-        diesel::insert_into(sessions::table)
-            .values(SessionRow::from(session))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::insert_into(sessions::table)
+                    .values(SessionRow::from(session))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
         Ok(())
     }
 
     async fn find(&self, id: SessionId) -> Result<Option<Session>, PortError> {
         const ACTION: &str = "finding a session";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let row = sessions::table
-            .find(id.as_uuid())
-            .select(SessionRow::as_select())
-            .first(&mut connection)
-            .await
-            .optional()
-            .map_err(|error| from_query(ACTION, error))?;
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                sessions::table
+                    .find(id.as_uuid())
+                    .select(SessionRow::as_select())
+                    .first(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
         row.map(|row| row.into_session(ACTION)).transpose()
     }
 
@@ -120,7 +125,6 @@ impl SessionRepository for PgSessionRepository {
         expires_at: OffsetDateTime,
     ) -> Result<RotateOutcome, PortError> {
         const ACTION: &str = "rotating a refresh token";
-        let mut connection = self.pool.connection(ACTION).await?;
         let active = || {
             sessions::id
                 .eq(id.as_uuid())
@@ -129,29 +133,37 @@ impl SessionRepository for PgSessionRepository {
         };
         // The row lock of the UPDATE serialises concurrent rotations: a later one
         // re-reads the row after the first commits and no longer matches the old hash.
-        let rotated = diesel::update(sessions::table)
-            .filter(active().and(sessions::refresh_hash.eq(presented.as_bytes().as_slice())))
-            .set((
-                sessions::refresh_hash.eq(replacement.as_bytes().as_slice()),
-                sessions::last_used_at.eq(now),
-                sessions::expires_at.eq(expires_at),
-            ))
-            .returning(SessionRow::as_returning())
-            .get_result(&mut connection)
-            .await
-            .optional()
-            .map_err(|error| from_query(ACTION, error))?;
+        let rotated = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(sessions::table)
+                    .filter(active().and(sessions::refresh_hash.eq(presented.as_bytes().as_slice())))
+                    .set((
+                        sessions::refresh_hash.eq(replacement.as_bytes().as_slice()),
+                        sessions::last_used_at.eq(now),
+                        sessions::expires_at.eq(expires_at),
+                    ))
+                    .returning(SessionRow::as_returning())
+                    .get_result(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
         if let Some(row) = rotated {
             return row.into_session(ACTION).map(RotateOutcome::Rotated);
         }
         // Not rotated: either the session is not active (nothing to do), or it is and
         // holds another hash, which means the presented token was replayed.
-        let revoked = diesel::update(sessions::table)
-            .filter(active().and(sessions::refresh_hash.ne(presented.as_bytes().as_slice())))
-            .set(sessions::revoked_at.eq(now))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query("revoking a session after refresh-token reuse", error))?;
+        let revoked = self
+            .pool
+            .run("revoking a session after refresh-token reuse", async |connection| {
+                diesel::update(sessions::table)
+                    .filter(active().and(sessions::refresh_hash.ne(presented.as_bytes().as_slice())))
+                    .set(sessions::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
         if revoked > 0 {
             tracing::warn!(session_id = %id, "refresh token reused; session revoked");
             Ok(RotateOutcome::ReuseDetected)
@@ -162,53 +174,62 @@ impl SessionRepository for PgSessionRepository {
 
     async fn revoke(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, PortError> {
         const ACTION: &str = "revoking a session";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let revoked = diesel::update(sessions::table)
-            .filter(
-                sessions::id
-                    .eq(id.as_uuid())
-                    .and(sessions::revoked_at.is_null())
-                    .and(sessions::expires_at.gt(now)),
-            )
-            .set(sessions::revoked_at.eq(now))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let revoked = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(sessions::table)
+                    .filter(
+                        sessions::id
+                            .eq(id.as_uuid())
+                            .and(sessions::revoked_at.is_null())
+                            .and(sessions::expires_at.gt(now)),
+                    )
+                    .set(sessions::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
         Ok(revoked > 0)
     }
 
     async fn revoke_all_for_user(&self, user_id: UserId, now: OffsetDateTime) -> Result<u64, PortError> {
         const ACTION: &str = "revoking every session of a user";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let revoked = diesel::update(sessions::table)
-            .filter(
-                sessions::user_id
-                    .eq(user_id.as_uuid())
-                    .and(sessions::revoked_at.is_null())
-                    .and(sessions::expires_at.gt(now)),
-            )
-            .set(sessions::revoked_at.eq(now))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let revoked = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(sessions::table)
+                    .filter(
+                        sessions::user_id
+                            .eq(user_id.as_uuid())
+                            .and(sessions::revoked_at.is_null())
+                            .and(sessions::expires_at.gt(now)),
+                    )
+                    .set(sessions::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
         Ok(u64::try_from(revoked).unwrap_or(u64::MAX))
     }
 
     async fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, PortError> {
         const ACTION: &str = "listing the active sessions of a user";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let rows = sessions::table
-            .filter(
-                sessions::user_id
-                    .eq(user_id.as_uuid())
-                    .and(sessions::revoked_at.is_null())
-                    .and(sessions::expires_at.gt(now)),
-            )
-            .order((sessions::created_at.desc(), sessions::id.desc()))
-            .select(SessionRow::as_select())
-            .load(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let rows = self
+            .pool
+            .run(ACTION, async |connection| {
+                sessions::table
+                    .filter(
+                        sessions::user_id
+                            .eq(user_id.as_uuid())
+                            .and(sessions::revoked_at.is_null())
+                            .and(sessions::expires_at.gt(now)),
+                    )
+                    .order((sessions::created_at.desc(), sessions::id.desc()))
+                    .select(SessionRow::as_select())
+                    .load(connection)
+                    .await
+            })
+            .await?;
         rows.into_iter().map(|row| row.into_session(ACTION)).collect()
     }
 }

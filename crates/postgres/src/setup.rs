@@ -51,7 +51,7 @@ fn quote_identifier(name: &str) -> String {
 }
 
 async fn establish(url: &str, context: &'static str) -> Result<AsyncPgConnection, PgError> {
-    match tokio::time::timeout(SETUP_CONNECT_TIMEOUT, crate::connection::establish(url)).await {
+    match tokio::time::timeout(SETUP_CONNECT_TIMEOUT, crate::connection::establish(url, true)).await {
         Ok(Ok(connection)) => Ok(connection),
         Ok(Err(error)) => Err(PgError::Connect { context, source: error.into() }),
         Err(_) => Err(PgError::Connect {

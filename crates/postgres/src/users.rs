@@ -9,7 +9,7 @@ use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::{corrupt, from_query};
+use crate::error::corrupt;
 use crate::pool::PgPool;
 use crate::schema::functions::{coalesce, lower};
 use crate::schema::users;
@@ -87,38 +87,44 @@ impl PgUserRepository {
 impl UserRepository for PgUserRepository {
     async fn create(&self, user: &User) -> Result<(), PortError> {
         const ACTION: &str = "creating a user";
-        let mut connection = self.pool.connection(ACTION).await?;
-        diesel::insert_into(users::table)
-            .values(UserRow::from(user))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let row = UserRow::from(user);
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::insert_into(users::table).values(row).execute(connection).await
+            })
+            .await?;
         Ok(())
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, PortError> {
         const ACTION: &str = "finding a user by id";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let row = users::table
-            .find(id.as_uuid())
-            .select(UserRow::as_select())
-            .first(&mut connection)
-            .await
-            .optional()
-            .map_err(|error| from_query(ACTION, error))?;
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                users::table
+                    .find(id.as_uuid())
+                    .select(UserRow::as_select())
+                    .first(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
         row.map(|row| row.into_user(ACTION)).transpose()
     }
 
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, PortError> {
         const ACTION: &str = "finding a user by email";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let row = users::table
-            .filter(lower(users::email).eq(lower(email.as_str())))
-            .select(UserRow::as_select())
-            .first(&mut connection)
-            .await
-            .optional()
-            .map_err(|error| from_query(ACTION, error))?;
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                users::table
+                    .filter(lower(users::email).eq(lower(email.as_str())))
+                    .select(UserRow::as_select())
+                    .first(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
         row.map(|row| row.into_user(ACTION)).transpose()
     }
 
@@ -129,35 +135,40 @@ impl UserRepository for PgUserRepository {
         now: OffsetDateTime,
     ) -> Result<bool, PortError> {
         const ACTION: &str = "setting a user's password";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let updated = diesel::update(users::table.find(id.as_uuid()))
-            .set((users::password_hash.eq(hash.map(PasswordHash::as_phc)), users::updated_at.eq(now)))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let updated = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set((users::password_hash.eq(hash.map(PasswordHash::as_phc)), users::updated_at.eq(now)))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
         Ok(updated > 0)
     }
 
     async fn record_code_verified(&self, id: UserId, now: OffsetDateTime) -> Result<Option<User>, PortError> {
         const ACTION: &str = "recording a verified code";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let row = diesel::update(users::table.find(id.as_uuid()))
-            .set((
-                users::email_verified_at.eq(coalesce(users::email_verified_at, Some(now))),
-                users::last_code_verified_at.eq(now),
-                users::updated_at.eq(now),
-            ))
-            .returning(UserRow::as_returning())
-            .get_result(&mut connection)
-            .await
-            .optional()
-            .map_err(|error| from_query(ACTION, error))?;
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set((
+                        users::email_verified_at.eq(coalesce(users::email_verified_at, Some(now))),
+                        users::last_code_verified_at.eq(now),
+                        users::updated_at.eq(now),
+                    ))
+                    .returning(UserRow::as_returning())
+                    .get_result(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
         row.map(|row| row.into_user(ACTION)).transpose()
     }
 
     async fn list(&self, query: &UserListQuery) -> Result<Vec<User>, PortError> {
         const ACTION: &str = "listing users";
-        let mut connection = self.pool.connection(ACTION).await?;
         let mut select = users::table.select(UserRow::as_select()).into_boxed();
         if let Some(before) = query.before {
             select = select.filter(users::id.lt(before.as_uuid()));
@@ -166,12 +177,8 @@ impl UserRepository for PgUserRepository {
             select = select.filter(lower(users::email).like(contains_pattern(text)));
         }
         let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-        let rows = select
-            .order(users::id.desc())
-            .limit(limit)
-            .load(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let listing = select.order(users::id.desc()).limit(limit);
+        let rows = self.pool.run(ACTION, async |connection| listing.load(connection).await).await?;
         rows.into_iter().map(|row| row.into_user(ACTION)).collect()
     }
 
@@ -182,37 +189,44 @@ impl UserRepository for PgUserRepository {
         now: OffsetDateTime,
     ) -> Result<Option<User>, PortError> {
         const ACTION: &str = "disabling or enabling a user";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let row = diesel::update(users::table.find(id.as_uuid()))
-            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
-            .returning(UserRow::as_returning())
-            .get_result(&mut connection)
-            .await
-            .optional()
-            .map_err(|error| from_query(ACTION, error))?;
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+                    .returning(UserRow::as_returning())
+                    .get_result(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
         row.map(|row| row.into_user(ACTION)).transpose()
     }
 
     async fn set_role(&self, id: UserId, role: Role, now: OffsetDateTime) -> Result<Option<User>, PortError> {
         const ACTION: &str = "setting a user's role";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let row = diesel::update(users::table.find(id.as_uuid()))
-            .set((users::role.eq(role.as_str()), users::updated_at.eq(now)))
-            .returning(UserRow::as_returning())
-            .get_result(&mut connection)
-            .await
-            .optional()
-            .map_err(|error| from_query(ACTION, error))?;
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set((users::role.eq(role.as_str()), users::updated_at.eq(now)))
+                    .returning(UserRow::as_returning())
+                    .get_result(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
         row.map(|row| row.into_user(ACTION)).transpose()
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, PortError> {
         const ACTION: &str = "deleting a user";
-        let mut connection = self.pool.connection(ACTION).await?;
-        let deleted = diesel::delete(users::table.find(id.as_uuid()))
-            .execute(&mut connection)
-            .await
-            .map_err(|error| from_query(ACTION, error))?;
+        let deleted = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::delete(users::table.find(id.as_uuid())).execute(connection).await
+            })
+            .await?;
         Ok(deleted > 0)
     }
 }

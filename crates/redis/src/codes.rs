@@ -5,7 +5,6 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_redis::redis::Script;
 use otp_core::PortError;
 use otp_core::crypto::CodeHash;
 use otp_core::ports::{CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
@@ -14,29 +13,38 @@ use time::OffsetDateTime;
 use crate::RedisPool;
 use crate::error::{invalid_subject, unexpected};
 use crate::millis::{duration_ms, ttl_ms, unix_ms, wait};
+use crate::script::LuaScript;
 
 /// How long an expired code is kept so that `verify` can say `Expired` rather than
 /// `NotFound` (as the in-memory store does).
 const EXPIRED_RETENTION: Duration = Duration::from_secs(60 * 60);
 
-static ISSUE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/issue.lua")));
-static VERIFY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/verify.lua")));
+static ISSUE: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str!("lua/issue.lua")));
+static VERIFY: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str!("lua/verify.lua")));
 
 /// [`CodeStore`] on Redis, shared by every process that uses the same Redis and key
 /// prefix.
 ///
-/// Each operation is one Lua script (sent as `EVALSHA`, loaded again if Redis lost it),
+/// Each operation is one Lua script (sent as `EVALSHA`, or as `EVAL` to a node without it),
 /// so it is atomic across processes. Decisions use the `now` the domain passes in, never
-/// the Redis clock. Keys, under the pool's prefix:
+/// the Redis clock. Keys, under the pool's prefix (braces literal, placeholders in
+/// angle brackets):
 ///
-/// - `{prefix}code:{purpose}:{subject}`: a hash of `hash` (hex), `expires_at` (Unix ms)
-///   and `attempts_left`; it lives until one hour after expiry, so that `verify` answers
-///   `Expired` rather than `NotFound` meanwhile.
-/// - `{prefix}cooldown:{purpose}:{subject}`: the end of the issue cooldown (Unix ms),
+/// - `<prefix>code:<purpose>:{<subject>}`: a hash of `hash` (hex), `expires_at` (Unix
+///   ms) and `attempts_left`; it lives until one hour after expiry, so that `verify`
+///   answers `Expired` rather than `NotFound` meanwhile.
+/// - `<prefix>cooldown:<purpose>:{<subject>}`: the end of the issue cooldown (Unix ms),
 ///   living until then.
 ///
-/// Every key is written with a TTL. The subject is the domain's keyed digest of the
-/// address; anything that is not hex is refused, so an address never reaches Redis.
+/// The subject in braces is a hash tag: both keys of one address and purpose are in one
+/// Redis Cluster slot, so the script that touches both runs on a cluster. Every key is
+/// written with a TTL. The subject is the domain's keyed digest of the address; anything
+/// that is not hex is refused, so an address never reaches Redis.
+///
+/// A verification that accepts a code or spends an attempt is answered only once a
+/// replica of the node holding the code has it, when that node has replicas (see "Redis
+/// Cluster" in the crate documentation): a failover cannot bring back a used code or a
+/// spent attempt.
 #[derive(Debug, Clone)]
 pub struct RedisCodeStore {
     pool: RedisPool,
@@ -54,7 +62,10 @@ impl RedisCodeStore {
             return Err(invalid_subject(context));
         }
         let (prefix, purpose) = (self.pool.key_prefix(), key.purpose.as_str());
-        Ok((format!("{prefix}code:{purpose}:{subject}"), format!("{prefix}cooldown:{purpose}:{subject}")))
+        Ok((
+            format!("{prefix}code:{purpose}:{{{subject}}}"),
+            format!("{prefix}cooldown:{purpose}:{{{subject}}}"),
+        ))
     }
 }
 
@@ -72,7 +83,7 @@ impl CodeStore for RedisCodeStore {
         let expires_at_ms = unix_ms(code.expires_at);
         let code_ttl_ms = ttl_ms(now_ms, expires_at_ms.saturating_add(duration_ms(EXPIRED_RETENTION)));
         let cooldown_ms = duration_ms(code.cooldown);
-        let mut script = ISSUE.prepare_invoke();
+        let mut script = ISSUE.call();
         script
             .key(code_key)
             .key(cooldown_key)
@@ -99,9 +110,9 @@ impl CodeStore for RedisCodeStore {
     ) -> Result<VerifyOutcome, PortError> {
         const CONTEXT: &str = "verifying a code";
         let (code_key, _) = self.keys(key, CONTEXT)?;
-        let mut script = VERIFY.prepare_invoke();
+        let mut script = VERIFY.call();
         script.key(code_key).arg(unix_ms(now)).arg(candidate.to_hex());
-        let reply = self.pool.run_script(CONTEXT, &script).await?;
+        let reply = self.pool.run_acknowledged_script(CONTEXT, &script).await?;
         match reply.as_slice() {
             [0] => Ok(VerifyOutcome::NotFound),
             [1] => Ok(VerifyOutcome::Expired),

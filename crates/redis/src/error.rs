@@ -20,6 +20,11 @@ pub(crate) struct RedisOperationError {
 #[error("no answer within {0:?}")]
 pub(crate) struct DeadlinePassed(Duration);
 
+/// No replica acknowledged a decision in time, so a failover could still undo it.
+#[derive(Debug, thiserror::Error)]
+#[error("no replica acknowledged the write within {0:?}")]
+pub(crate) struct NotReplicated(Duration);
+
 /// A code subject that is not the domain's hex digest (it might be an address).
 #[derive(Debug, thiserror::Error)]
 #[error("code subject is not a hex digest; refusing to put it in a key")]
@@ -46,9 +51,11 @@ pub(crate) fn from_pool(context: &'static str, error: PoolError<RedisError>) -> 
     }
 }
 
-/// Connection, I/O and time-out failures, and a server that cannot serve for now
-/// (loading, read-only replica, busy script, cluster down), make Redis unavailable;
-/// anything else (script errors, wrong types, refused credentials) is a failure.
+/// Connection, I/O and time-out failures, a server that cannot serve for now (loading,
+/// read-only replica, busy script, cluster down, a slot still moving after the client's
+/// redirections), and a cluster of which no node can be reached make Redis unavailable;
+/// anything else (script errors, wrong types, refused credentials, keys in different
+/// slots) is a failure.
 pub(crate) fn from_redis(context: &'static str, error: RedisError) -> PortError {
     if is_unavailable(&error) {
         PortError::unavailable(with_context(context, error))
@@ -77,6 +84,11 @@ pub(crate) fn deadline_passed(context: &'static str, deadline: Duration) -> Port
     PortError::unavailable(with_context(context, DeadlinePassed(deadline)))
 }
 
+/// A decision no replica acknowledged in time: Redis is unavailable for it.
+pub(crate) fn not_replicated(context: &'static str, waited: Duration) -> PortError {
+    PortError::unavailable(with_context(context, NotReplicated(waited)))
+}
+
 /// Any failure, reported as [`PortError::Unavailable`] (for the readiness probe).
 pub(crate) fn unavailable(context: &'static str, source: impl Into<BoxError>) -> PortError {
     PortError::unavailable(with_context(context, source))
@@ -89,13 +101,16 @@ fn is_unavailable(error: &RedisError) -> bool {
         || error.is_timeout()
         || matches!(
             error.kind(),
-            ErrorKind::Server(
-                ServerErrorKind::BusyLoading
-                    | ServerErrorKind::TryAgain
-                    | ServerErrorKind::ClusterDown
-                    | ServerErrorKind::MasterDown
-                    | ServerErrorKind::ReadOnly
-            )
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                        | ServerErrorKind::Moved
+                        | ServerErrorKind::Ask
+                )
         )
         || error.code() == Some("BUSY")
 }
@@ -126,6 +141,21 @@ mod tests {
             from_pool("counting a rate-limit hit", PoolError::Timeout(deadpool::managed::TimeoutType::Wait));
         assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
         assert!(error.to_string().contains("counting a rate-limit hit"), "{error}");
+    }
+
+    #[test]
+    fn a_cluster_in_transition_is_unavailable_but_keys_in_two_slots_are_a_bug() {
+        for kind in [ServerErrorKind::ClusterDown, ServerErrorKind::TryAgain, ServerErrorKind::Moved] {
+            let error = RedisError::from((ErrorKind::Server(kind), "in transition"));
+            assert!(matches!(from_redis("verifying a code", error), PortError::Unavailable(_)), "{kind:?}");
+        }
+        let no_node = RedisError::from((ErrorKind::ClusterConnectionNotFound, "no connections found"));
+        assert!(matches!(from_redis("issuing a code", no_node), PortError::Unavailable(_)));
+        let cross_slot = RedisError::from((ErrorKind::Server(ServerErrorKind::CrossSlot), "CROSSSLOT"));
+        assert!(matches!(from_redis("issuing a code", cross_slot), PortError::Failed(_)));
+        let unreplicated = not_replicated("verifying a code", Duration::from_millis(250));
+        assert!(matches!(unreplicated, PortError::Unavailable(_)), "{unreplicated:?}");
+        assert!(unreplicated.to_string().contains("replica"), "{unreplicated}");
     }
 
     #[test]

@@ -3,15 +3,19 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod codes;
+mod config;
+mod connection;
 mod error;
 mod millis;
 mod oauth_states;
 mod pool;
 mod probe;
 mod rate_limiter;
+mod script;
 
 pub use codes::RedisCodeStore;
+pub use config::RedisConfig;
 pub use oauth_states::RedisOAuthStateStore;
-pub use pool::{RedisConfig, RedisPool, RedisSetupError, connect};
+pub use pool::{RedisPool, RedisSetupError, connect};
 pub use probe::RedisProbe;
 pub use rate_limiter::RedisRateLimiter;

@@ -1,85 +1,18 @@
-//! Configuration and the connection pool, with time-outs at every step that can wait.
+//! The connection pool, with time-outs at every step that can wait.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::Runtime;
-use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use deadpool_redis::redis::aio::MultiplexedConnection;
-use deadpool_redis::redis::{self, AsyncConnectionConfig, Client, RedisError, ScriptInvocation};
+use deadpool::managed;
+use deadpool_redis::redis::{self, RedisError};
 use otp_core::{BoxError, PortError};
-use secrecy::{ExposeSecret, SecretString};
 
+use crate::RedisConfig;
+use crate::connection::Connector;
 use crate::error;
-
-/// How to reach Redis, how many connections to keep, how long to wait, and the prefix
-/// of every key the adapters write.
-///
-/// Every wait is bounded, so an outage turns into an error rather than a hang: besides
-/// each time-out below, every operation as a whole gives up after
-/// [`RedisConfig::max_operation_time`].
-#[derive(Clone)]
-pub struct RedisConfig {
-    /// `redis://[[user]:password@]host[:port][/db]` or `redis+unix:///path`. It may hold a
-    /// password, so it is secret and never printed. TLS (`rediss://`) is not built in.
-    pub url: SecretString,
-    /// Prepended to every key (default `otp:`), so several deployments or test runs can
-    /// share one Redis.
-    pub key_prefix: String,
-    /// Most connections open at once (default 8). Each is multiplexed, so a few go far.
-    pub pool_size: usize,
-    /// Longest wait to open a connection, including the handshake (default 1 s).
-    pub connect_timeout: Duration,
-    /// Longest wait for a free connection when all `pool_size` are busy (default 1 s).
-    pub wait_timeout: Duration,
-    /// Longest wait for the answer to one command (default 500 ms).
-    pub response_timeout: Duration,
-}
-
-impl RedisConfig {
-    /// Redis at `url`, with the default prefix, pool size and time-outs.
-    pub fn new(url: SecretString) -> Self {
-        Self {
-            url,
-            key_prefix: "otp:".to_owned(),
-            pool_size: 8,
-            connect_timeout: Duration::from_secs(1),
-            wait_timeout: Duration::from_secs(1),
-            response_timeout: Duration::from_millis(500),
-        }
-    }
-
-    /// The longest any operation takes before it fails as unavailable: `wait_timeout`
-    /// (for a free connection) plus `connect_timeout` (to open one) plus four
-    /// `response_timeout`s (a health check of a reused connection, the script, and
-    /// loading and running it again if Redis has lost it). 4 s with the defaults.
-    pub fn max_operation_time(&self) -> Duration {
-        self.wait_timeout
-            .saturating_add(self.connect_timeout)
-            .saturating_add(self.response_timeout.saturating_mul(4))
-    }
-}
-
-impl Default for RedisConfig {
-    /// A local Redis on its standard port (`redis://127.0.0.1:6379`).
-    fn default() -> Self {
-        Self::new(SecretString::from("redis://127.0.0.1:6379"))
-    }
-}
-
-impl fmt::Debug for RedisConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisConfig")
-            .field("url", &"[redacted]")
-            .field("key_prefix", &self.key_prefix)
-            .field("pool_size", &self.pool_size)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("wait_timeout", &self.wait_timeout)
-            .field("response_timeout", &self.response_timeout)
-            .finish()
-    }
-}
+use crate::script::ScriptCall;
 
 /// Why [`connect`] could not build a pool. Nothing here means Redis is down: the pool
 /// connects lazily; use [`crate::RedisProbe`] to check readiness.
@@ -104,6 +37,7 @@ pub struct RedisPool {
     inner: managed::Pool<Connector>,
     key_prefix: Arc<str>,
     deadline: Duration,
+    replica_wait: Duration,
 }
 
 impl RedisPool {
@@ -122,16 +56,86 @@ impl RedisPool {
         self.inner.get().await
     }
 
+    /// A connection for `context`, any failure to get one translated.
+    async fn connection(&self, context: &'static str) -> Result<managed::Object<Connector>, PortError> {
+        self.get().await.map_err(|error| error::from_pool(context, error))
+    }
+
     /// Runs a script that answers with a list of integers, on a pooled connection,
     /// within the deadline.
     pub(crate) async fn run_script(
         &self,
         context: &'static str,
-        script: &ScriptInvocation<'_>,
+        script: &ScriptCall<'_>,
     ) -> Result<Vec<i64>, PortError> {
         self.within_deadline(context, async {
-            let mut connection = self.get().await.map_err(|error| error::from_pool(context, error))?;
-            script.invoke_async(&mut *connection).await.map_err(|error| error::from_redis(context, error))
+            let mut connection = self.connection(context).await?;
+            script.run(&mut connection).await.map_err(|error| error::from_redis(context, error))
+        })
+        .await
+    }
+
+    /// Runs a script whose decision must survive a failover, within the deadline.
+    ///
+    /// The script's reply starts with how many replicas must hold its writes before the
+    /// decision may be answered: 0 when it wrote nothing or its node has no replica
+    /// (then no failover can lose the write), 1 otherwise. In that case this waits
+    /// (`WAIT 1`, for at most half the response time-out) until a replica of the node
+    /// that ran the script has acknowledged it; a failover promotes the most up-to-date
+    /// replica, so the decision cannot be undone by one. When no replica acknowledges in
+    /// time, Redis is unavailable: the write may still be lost, so the decision is not
+    /// given. Returns the rest of the reply.
+    pub(crate) async fn run_acknowledged_script(
+        &self,
+        context: &'static str,
+        script: &ScriptCall<'_>,
+    ) -> Result<Vec<i64>, PortError> {
+        let key = script.first_key().unwrap_or_default();
+        self.within_deadline(context, async {
+            let mut connection = self.connection(context).await?;
+            let mut reply: Vec<i64> =
+                script.run(&mut connection).await.map_err(|error| error::from_redis(context, error))?;
+            if reply.is_empty() {
+                return Err(error::unexpected(context, "[]"));
+            }
+            if reply.remove(0) > 0 {
+                let acknowledged = connection
+                    .wait_for_replica(key, self.replica_wait)
+                    .await
+                    .map_err(|error| error::from_redis(context, error))?;
+                if acknowledged < 1 {
+                    return Err(error::not_replicated(context, self.replica_wait));
+                }
+            }
+            Ok(reply)
+        })
+        .await
+    }
+
+    /// Checks that Redis answers a `PING`, within the deadline: one Redis over a pooled
+    /// connection; on a cluster, every master over a new connection. (A pooled cluster
+    /// connection keeps the slot map it had: a keyed command refreshes it when a master
+    /// has failed over, but a `PING` to every master only fails on the old one. The
+    /// probe must see the cluster as it is now, also when no traffic came to refresh.)
+    /// Any failure is [`PortError::Unavailable`].
+    pub(crate) async fn ping(&self, context: &'static str) -> Result<(), PortError> {
+        let ping = redis::cmd("PING");
+        self.within_deadline(context, async {
+            let reply: String = if self.inner.manager().is_cluster() {
+                let mut fresh = managed::Manager::create(self.inner.manager())
+                    .await
+                    .map_err(|error| error::unavailable(context, error))?;
+                ping.query_async(&mut fresh).await
+            } else {
+                let mut pooled = self.get().await.map_err(|error| error::unavailable(context, error))?;
+                ping.query_async(&mut *pooled).await
+            }
+            .map_err(|error| error::unavailable(context, error))?;
+            if reply == "PONG" {
+                Ok(())
+            } else {
+                Err(error::unavailable(context, error::unexpected_reply(reply)))
+            }
         })
         .await
     }
@@ -159,35 +163,21 @@ impl fmt::Debug for RedisPool {
             .field("size", &status.size)
             .field("available", &status.available)
             .field("deadline", &self.deadline)
+            .field("replica_wait", &self.replica_wait)
             .finish()
     }
 }
 
-/// Builds a pool for `config`. No connection is opened yet: the first operation opens
-/// one, and [`crate::RedisProbe`] tells whether Redis answers.
+/// Builds a pool for `config`: of connections to one Redis, or to a Redis Cluster when
+/// `config.cluster_nodes` is not empty. No connection is opened yet: the first
+/// operation opens one, and [`crate::RedisProbe`] tells whether Redis answers.
 ///
 /// # Errors
-/// [`RedisSetupError`] when the URL does not parse, a setting is zero, or the pool
-/// cannot be built.
+/// [`RedisSetupError`] when the URL or a node does not parse, a setting is zero, or
+/// the pool cannot be built.
 pub fn connect(config: &RedisConfig) -> Result<RedisPool, RedisSetupError> {
-    if config.pool_size == 0 {
-        return Err(RedisSetupError::InvalidSetting("pool_size must be at least 1"));
-    }
-    for (timeout, message) in [
-        (config.connect_timeout, "connect_timeout must be more than zero"),
-        (config.wait_timeout, "wait_timeout must be more than zero"),
-        (config.response_timeout, "response_timeout must be more than zero"),
-    ] {
-        if timeout.is_zero() {
-            return Err(RedisSetupError::InvalidSetting(message));
-        }
-    }
-    let client = Client::open(config.url.expose_secret())
-        .map_err(|error| RedisSetupError::InvalidUrl(error.into()))?;
-    let settings = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(config.connect_timeout))
-        .set_response_timeout(Some(config.response_timeout));
-    let inner = managed::Pool::builder(Connector { client, settings })
+    let nodes = config.checked_nodes()?;
+    let inner = managed::Pool::builder(Connector::new(config, nodes)?)
         .max_size(config.pool_size)
         .wait_timeout(Some(config.wait_timeout))
         .create_timeout(Some(config.connect_timeout))
@@ -199,43 +189,14 @@ pub fn connect(config: &RedisConfig) -> Result<RedisPool, RedisSetupError> {
         inner,
         key_prefix: Arc::from(config.key_prefix.as_str()),
         deadline: config.max_operation_time(),
+        replica_wait: config.replica_wait(),
     })
-}
-
-/// Opens multiplexed connections with the configured time-outs (deadpool-redis's own
-/// manager always uses redis's defaults) and checks reused ones with a `PING`.
-pub(crate) struct Connector {
-    client: Client,
-    settings: AsyncConnectionConfig,
-}
-
-impl fmt::Debug for Connector {
-    // The client's connection info may hold a password.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Connector")
-    }
-}
-
-impl managed::Manager for Connector {
-    type Type = MultiplexedConnection;
-    type Error = RedisError;
-
-    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
-        self.client.get_multiplexed_async_connection_with_config(&self.settings).await
-    }
-
-    async fn recycle(
-        &self,
-        connection: &mut MultiplexedConnection,
-        _: &Metrics,
-    ) -> RecycleResult<RedisError> {
-        let reply: String = redis::cmd("PING").query_async(connection).await?;
-        if reply == "PONG" { Ok(()) } else { Err(RecycleError::message("unexpected reply to PING")) }
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use secrecy::SecretString;
+
     use super::*;
 
     fn config(url: &str) -> RedisConfig {
@@ -264,11 +225,23 @@ mod tests {
     }
 
     #[test]
+    fn cluster_nodes_never_print_either() {
+        let nodes = vec![SecretString::from("http://:hunter2@10.0.0.1:7000")];
+        let error = connect(&RedisConfig::cluster(nodes)).unwrap_err();
+        assert!(matches!(error, RedisSetupError::InvalidUrl(_)), "{error:?}");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+        let nodes = vec![SecretString::from("redis://:hunter2@10.0.0.1:7000")];
+        let pool = connect(&RedisConfig::cluster(nodes)).unwrap();
+        assert!(!format!("{pool:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn pools_carry_the_prefix_and_a_deadline_that_adds_up_the_time_outs() {
         let config = RedisConfig { key_prefix: "tenant-a:".to_owned(), ..RedisConfig::default() };
-        assert_eq!(config.max_operation_time(), Duration::from_secs(4));
         let pool = connect(&config).unwrap();
         assert_eq!(pool.key_prefix(), "tenant-a:");
-        assert_eq!(pool.deadline, Duration::from_secs(4));
+        assert_eq!(pool.deadline, config.max_operation_time());
+        assert_eq!(pool.replica_wait, config.replica_wait());
     }
 }

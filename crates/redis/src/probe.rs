@@ -1,16 +1,15 @@
 //! Readiness of Redis.
 
 use async_trait::async_trait;
-use deadpool_redis::redis;
 use otp_core::PortError;
 use otp_core::ports::Probe;
 
 use crate::RedisPool;
-use crate::error::{unavailable, unexpected_reply};
 
-/// A [`Probe`] named `redis`: takes a connection from the pool and sends `PING`, within
-/// the pool's time-outs and [`crate::RedisConfig::max_operation_time`]. Any failure is
-/// [`PortError::Unavailable`].
+/// A [`Probe`] named `redis`: sends `PING` within the pool's time-outs and
+/// [`crate::RedisConfig::max_operation_time`]: to one Redis over a pooled connection, or
+/// to every master of a cluster over a new connection, so it reports the cluster as it
+/// is after a failover. Any failure is [`PortError::Unavailable`].
 #[derive(Debug, Clone)]
 pub struct RedisProbe {
     pool: RedisPool,
@@ -30,16 +29,6 @@ impl Probe for RedisProbe {
     }
 
     async fn check(&self) -> Result<(), PortError> {
-        const CONTEXT: &str = "checking that Redis answers";
-        self.pool
-            .within_deadline(CONTEXT, async {
-                let mut connection = self.pool.get().await.map_err(|error| unavailable(CONTEXT, error))?;
-                let reply: String = redis::cmd("PING")
-                    .query_async(&mut *connection)
-                    .await
-                    .map_err(|error| unavailable(CONTEXT, error))?;
-                if reply == "PONG" { Ok(()) } else { Err(unavailable(CONTEXT, unexpected_reply(reply))) }
-            })
-            .await
+        self.pool.ping("checking that Redis answers").await
     }
 }

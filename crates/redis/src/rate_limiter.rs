@@ -4,7 +4,6 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use deadpool_redis::redis::Script;
 use otp_core::PortError;
 use otp_core::ports::{RateDecision, RateLimit, RateLimiter};
 use time::OffsetDateTime;
@@ -13,8 +12,9 @@ use uuid::Uuid;
 use crate::RedisPool;
 use crate::error::unexpected;
 use crate::millis::{duration_ms, unix_ms, wait};
+use crate::script::LuaScript;
 
-static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/hit.lua")));
+static HIT: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str!("lua/hit.lua")));
 
 /// [`RateLimiter`] on Redis: a sliding-window log, shared by every process that uses
 /// the same Redis and key prefix.
@@ -43,7 +43,7 @@ impl RateLimiter for RedisRateLimiter {
         let now_ms = unix_ms(now);
         let window_ms = duration_ms(limit.window).max(1);
         let member = format!("{now_ms}:{}", Uuid::new_v4().simple());
-        let mut script = HIT.prepare_invoke();
+        let mut script = HIT.call();
         script
             .key(format!("{}rate:{key}", self.pool.key_prefix()))
             .arg(now_ms)

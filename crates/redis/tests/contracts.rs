@@ -230,11 +230,11 @@ mod redis {
         let names: Vec<&str> =
             keys.iter().map(|(key, _)| key.strip_prefix(redis.key_prefix()).unwrap()).collect();
         let expected = [
-            format!("code:sign_in:{}", no_cooldown.subject),
-            format!("code:sign_in:{}", pending.subject),
-            format!("cooldown:sign_in:{}", dead.subject),
-            format!("cooldown:sign_in:{}", pending.subject),
-            format!("cooldown:sign_in:{}", used.subject),
+            format!("code:sign_in:{{{}}}", no_cooldown.subject),
+            format!("code:sign_in:{{{}}}", pending.subject),
+            format!("cooldown:sign_in:{{{}}}", dead.subject),
+            format!("cooldown:sign_in:{{{}}}", pending.subject),
+            format!("cooldown:sign_in:{{{}}}", used.subject),
             "rate:ip:send_code:127.0.0.1".to_owned(),
         ];
         let expected: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
@@ -252,12 +252,12 @@ mod redis {
         }
         let ttl_of =
             |suffix: &str| keys.iter().find(|(key, _)| key.ends_with(suffix)).map(|(_, ttl)| *ttl).unwrap();
-        let code_ttl = ttl_of(&format!("code:sign_in:{}", pending.subject));
+        let code_ttl = ttl_of(&format!("code:sign_in:{{{}}}", pending.subject));
         assert!(
             code_ttl > 3_600_000 && code_ttl <= 3_900_000,
             "a code lives an hour past its expiry: {code_ttl}"
         );
-        let cooldown_ttl = ttl_of(&format!("cooldown:sign_in:{}", pending.subject));
+        let cooldown_ttl = ttl_of(&format!("cooldown:sign_in:{{{}}}", pending.subject));
         assert!(
             cooldown_ttl > 50_000 && cooldown_ttl <= 60_000,
             "a cooldown lives until it ends: {cooldown_ttl}"
@@ -559,7 +559,7 @@ mod redis {
         let redis = TestRedis::new().await;
         let codes = RedisCodeStore::new(redis.pool());
         let (key, now) = (code_key(), instant());
-        let stray = format!("{}code:sign_in:{}", redis.key_prefix(), key.subject);
+        let stray = format!("{}code:sign_in:{{{}}}", redis.key_prefix(), key.subject);
         let _: () = client::cmd("SET")
             .arg(&stray)
             .arg("not a hash")

@@ -1,8 +1,8 @@
 -- Issues a one-time code unless the key is cooling down. Atomic: Redis runs a script
 -- to completion before any other command.
 --
--- KEYS[1]  code hash      {prefix}code:{purpose}:{subject}
--- KEYS[2]  cooldown       {prefix}cooldown:{purpose}:{subject}
+-- KEYS[1]  code hash      <prefix>code:<purpose>:{<subject>}     (the braces: a hash tag)
+-- KEYS[2]  cooldown       <prefix>cooldown:<purpose>:{<subject>} (same tag, same cluster slot)
 -- ARGV[1]  now, Unix ms (the domain's clock, never Redis TIME)
 -- ARGV[2]  keyed hash of the code, hex
 -- ARGV[3]  expires_at, Unix ms

@@ -2,16 +2,29 @@
 -- other command, so no interleaving accepts a code twice or evaluates more than the
 -- allowed number of wrong guesses.
 --
--- KEYS[1]  code hash      {prefix}code:{purpose}:{subject}
+-- KEYS[1]  code hash      <prefix>code:<purpose>:{<subject>}  (the braces: a hash tag)
 -- ARGV[1]  now, Unix ms (the domain's clock, never Redis TIME)
 -- ARGV[2]  keyed hash of the candidate, hex
 --
--- Returns {0} not found, {1} expired, {2} attempts exceeded, {3} accepted (the code is
+-- Every reply starts with the number of replicas that must acknowledge the script's
+-- writes before the caller may act on it: 1 when it wrote and this node has a replica
+-- in sync (a failover must not bring back a used code or a spent attempt), else 0. Then:
+-- {0} not found, {1} expired, {2} attempts exceeded, {3} accepted (the code is
 -- deleted), {4, attempts_left} rejected (one attempt spent).
+-- Replicas still loading their first copy are not counted: they hold no data a failover
+-- could promote, and WAIT would wait for them in vain.
+local function replicas_to_wait_for()
+  local replication = redis.call('INFO', 'replication')
+  if string.find(replication, 'state=online', 1, true) then
+    return 1
+  end
+  return 0
+end
+
 local stored = redis.call('HMGET', KEYS[1], 'hash', 'expires_at', 'attempts_left')
 local hash = stored[1]
 if not hash then
-  return {0}
+  return {0, 0}
 end
 local expires_at = tonumber(stored[2])
 local left = tonumber(stored[3])
@@ -20,10 +33,10 @@ if not expires_at or not left then
 end
 
 if tonumber(ARGV[1]) >= expires_at then
-  return {1}
+  return {0, 1}
 end
 if left <= 0 then
-  return {2}
+  return {0, 2}
 end
 
 -- Compare every byte, without stopping at the first difference.
@@ -37,10 +50,10 @@ for i = 1, math.min(#candidate, #hash) do
 end
 if difference == 0 then
   redis.call('DEL', KEYS[1])
-  return {3}
+  return {replicas_to_wait_for(), 3}
 end
 
 left = left - 1
 -- HSET keeps the key's TTL.
 redis.call('HSET', KEYS[1], 'attempts_left', left)
-return {4, left}
+return {replicas_to_wait_for(), 4, left}
