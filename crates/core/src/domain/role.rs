@@ -8,7 +8,7 @@ use crate::error::ValidationError;
 /// The role stored with an account.
 ///
 /// The role that counts is decided by the domain (see
-/// [`crate::AuthService::effective_role`]): an account is an administrator only while
+/// [`crate::AdminService::effective_role`]): an account is an administrator only while
 /// its address is verified, and the account whose verified address is `ADMIN_EMAIL` is
 /// one whatever its stored role.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

@@ -2,7 +2,7 @@
 //!
 //! Every route is a handler with `#[utoipa::path]` above its actix-web method macro
 //! (`#[post("/send-otp")]`), so its path and method are written once, and
-//! [`routes::mount`](super::routes::mount) mounts it with `utoipa-actix-web`, which adds it to
+//! [`routes::mount`] mounts it with `utoipa-actix-web`, which adds it to
 //! the document under its scope's prefix as it registers it. A route registered any
 //! other way would be missing here; a test compares the document with the routes the
 //! server actually answers.
