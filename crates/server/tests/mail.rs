@@ -25,6 +25,10 @@ fn smtp_env(smtp: &TestSmtpServer) -> Vec<(String, String)> {
         ("SMTP_TLS", "none".to_owned()),
         ("SMTP_TIMEOUT_SECONDS", "2".to_owned()),
         ("MAIL_RETRY_MAX_SECONDS", "1".to_owned()),
+        // Retries every second would spend the default budget of 12 tries in an outage of
+        // a few seconds on a loaded machine; these tests are about surviving outages and
+        // restarts (the budget itself is tested with a manual clock in otp-memory).
+        ("MAIL_MAX_ATTEMPTS", "1000".to_owned()),
         ("FROM_EMAIL", "no-reply@acme.test".to_owned()),
         ("APP_NAME", "Acme ID".to_owned()),
         ("RATE_LIMIT_PER_IP", "1000".to_owned()),
