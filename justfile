@@ -19,6 +19,10 @@ lint:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
     cargo test --doc --workspace --quiet
 
+# Package every library crate and build each from its package (as CI does).
+packages:
+    bash scripts/check-packages.sh
+
 # Format the code.
 fmt:
     cargo fmt --all

@@ -1,4 +1,4 @@
-//! The tables, as the migrations in `migrations/` create them.
+//! The tables, as the migrations in this crate's `migrations/` folder create them.
 
 diesel::table! {
     users (id) {

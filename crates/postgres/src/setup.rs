@@ -12,10 +12,10 @@ use url::Url;
 
 use crate::error::PgError;
 
-/// The schema migrations (the `migrations/` folder at the root of the workspace),
+/// The schema migrations (this crate's `migrations/` folder),
 /// embedded at compile time. [`run_migrations`] applies them; they are public for
 /// tools that drive a [`MigrationHarness`] themselves.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// How long the set-up functions wait for a connection.
 pub const SETUP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

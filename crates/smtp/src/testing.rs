@@ -1,8 +1,9 @@
 //! A real SMTP server for tests: Python's aiosmtpd, started on a free loopback port,
 //! storing each message it accepts in a maildir the test reads.
 //!
-//! The interpreter comes from `OTP_TEST_SMTP_PYTHON` (set by the nextest setup script
-//! `scripts/smtp-tools.sh`), or the venv that script makes under `target/tools`.
+//! The interpreter comes from `OTP_TEST_SMTP_PYTHON`: a Python that has aiosmtpd. In
+//! this workspace the nextest setup script `scripts/smtp-tools.sh` installs one and sets
+//! the variable; elsewhere, point it at any such interpreter.
 #![allow(clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::net::TcpListener;
@@ -57,19 +58,17 @@ pub struct TestSmtpServer {
     child: Option<Child>,
 }
 
-/// The Python interpreter that has aiosmtpd.
+/// The Python interpreter that has aiosmtpd: `OTP_TEST_SMTP_PYTHON`.
 pub fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("OTP_TEST_SMTP_PYTHON").filter(|path| !path.is_empty()) {
-        return PathBuf::from(path);
+    match std::env::var_os("OTP_TEST_SMTP_PYTHON").filter(|path| !path.is_empty()) {
+        Some(path) => PathBuf::from(path),
+        None => panic!(
+            "OTP_TEST_SMTP_PYTHON is not set: point it at a Python with aiosmtpd (in this workspace \
+             `cargo nextest run` sets it through the setup script scripts/smtp-tools.sh; with plain \
+             `cargo test`, run `bash scripts/smtp-tools.sh` and set it to \
+             target/tools/smtp-venv/bin/python)"
+        ),
     }
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tools/smtp-venv/bin/python");
-    if !default.exists() {
-        panic!(
-            "the SMTP test server is not installed: run `bash scripts/smtp-tools.sh` (nextest runs it \
-             by itself as a setup script), or set OTP_TEST_SMTP_PYTHON to a Python with aiosmtpd"
-        );
-    }
-    default
 }
 
 fn free_port() -> u16 {
