@@ -6,9 +6,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError, get, web};
 use utoipa_swagger_ui::Config;
 
-use super::openapi::DOCUMENT_JSON;
+use super::openapi::document_json;
 use super::problem::responses::problem_responses;
 use super::problem::{ApiError, ProblemCode};
+use super::state::AppState;
 
 problem_responses!(
     /// A file this server does not have.
@@ -34,12 +35,12 @@ static SWAGGER: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
     responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object))
 )]
 #[get("/openapi.json")]
-pub(crate) async fn openapi_json() -> HttpResponse {
-    match DOCUMENT_JSON.as_ref() {
+pub(crate) async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+    match document_json(state.sign_in.code_length()) {
         Ok(json) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-cache"))
             .content_type("application/json")
-            .body(json.as_str()),
+            .body(json.to_string()),
         Err(error) => {
             tracing::error!(%error, "the OpenAPI document could not be serialised");
             ApiError::new(ProblemCode::Internal, "an unexpected error occurred").error_response()
@@ -62,7 +63,10 @@ pub(crate) async fn docs_redirect() -> HttpResponse {
     tag = "documentation",
     params(("file" = String, Path, description = "A Swagger UI file; empty for its page")),
     responses(
-        (status = 200, description = "Swagger UI's page or one of its files.", content_type = "text/html", body = String),
+        (status = 200, description = "Swagger UI's page or one of its files.", content(
+            (String = "text/html"), (String = "text/css"), (String = "text/javascript"),
+            (String = "application/javascript"), (String = "image/png"),
+        )),
         FileProblems,
     )
 )]

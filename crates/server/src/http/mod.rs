@@ -7,6 +7,7 @@ pub mod admin;
 pub mod client_ip;
 pub mod docs;
 pub mod extract;
+pub mod fallback;
 pub mod forwarded;
 mod message;
 pub mod metrics;
@@ -49,7 +50,7 @@ pub fn app(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::PathConfig::default().error_handler(problem::path_error))
             .app_data(web::QueryConfig::default().error_handler(problem::query_error))
             .configure(configure)
-            .default_service(web::to(problem::no_route));
+            .default_service(web::to(fallback::no_route));
     }
 }
 

@@ -7,9 +7,11 @@
 //! other way would be missing here; a test compares the document with the routes the
 //! server actually answers.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use actix_web::App;
+use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem};
 use utoipa::{Modify, OpenApi};
@@ -113,6 +115,44 @@ fn operations(
     .filter_map(|(method, operation)| operation.as_mut().map(|operation| (method, operation)))
 }
 
+/// The path of an actix-web route pattern as OpenAPI writes it: `{file:.*}` becomes
+/// `{file}`.
+pub(crate) fn openapi_path(pattern: &str) -> String {
+    let mut path = String::new();
+    let mut in_regex = false;
+    for c in pattern.chars() {
+        match c {
+            ':' if path.rfind('{') > path.rfind('}') => in_regex = true,
+            '}' => {
+                in_regex = false;
+                path.push(c);
+            }
+            _ if in_regex => {}
+            _ => path.push(c),
+        }
+    }
+    path
+}
+
+/// The methods each documented path answers, upper case and comma-separated as the
+/// `Allow` header lists them, keyed by the path as the document writes it.
+pub(crate) fn allowed_methods() -> &'static HashMap<String, String> {
+    static ALLOWED: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+        let mut document = document();
+        document
+            .paths
+            .paths
+            .iter_mut()
+            .map(|(path, item)| {
+                let methods: Vec<String> =
+                    operations(item).map(|(method, _)| method.to_uppercase()).collect();
+                (path.clone(), methods.join(", "))
+            })
+            .collect()
+    });
+    &ALLOWED
+}
+
 /// `/auth/...` for a path under one of the other auth prefixes.
 fn compatibility_copy_of(path: &str) -> Option<String> {
     AUTH_PREFIXES[1..]
@@ -131,9 +171,39 @@ fn tag_as_compatibility_copy(item: &mut PathItem, canonical: &str) {
     }
 }
 
-/// The document as JSON, built once per process.
-pub static DOCUMENT_JSON: LazyLock<Result<String, String>> =
-    LazyLock::new(|| document().to_json().map_err(|error| error.to_string()));
+/// The pattern the code fields are declared with in the types (any length the
+/// settings allow); the document served names the configured length instead.
+const ANY_CODE_LENGTH: &str = r"^\s*[0-9]{4,10}\s*$";
+
+/// The document as JSON for a server whose codes have `code_length` digits, so the
+/// code fields' pattern says exactly how many. Built once per length per process.
+pub fn document_json(code_length: usize) -> Result<Arc<str>, String> {
+    static BUILT: LazyLock<Mutex<HashMap<usize, Arc<str>>>> = LazyLock::new(Default::default);
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(json) = built.get(&code_length) {
+        return Ok(json.clone());
+    }
+    let mut value = serde_json::to_value(document()).map_err(|error| error.to_string())?;
+    declare_code_length(&mut value, code_length);
+    let json: Arc<str> = serde_json::to_string(&value).map_err(|error| error.to_string())?.into();
+    built.insert(code_length, json.clone());
+    Ok(json)
+}
+
+/// Replaces [`ANY_CODE_LENGTH`] with the pattern of exactly `code_length` digits.
+fn declare_code_length(value: &mut Value, code_length: usize) {
+    match value {
+        Value::Object(fields) => {
+            if fields.get("pattern").and_then(Value::as_str) == Some(ANY_CODE_LENGTH) {
+                let exact = format!(r"^\s*[0-9]{{{code_length}}}\s*$");
+                fields.insert("pattern".to_owned(), Value::String(exact));
+            }
+            fields.values_mut().for_each(|field| declare_code_length(field, code_length));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| declare_code_length(item, code_length)),
+        _ => {}
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -145,7 +215,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::http::problem;
+    use crate::http::fallback;
 
     /// State with one administrator, and that administrator's access token: the admin
     /// scope answers 401 to every method before routing, so it is probed signed in.
@@ -193,24 +263,6 @@ mod tests {
             rest = &rest[close..];
         }
         path.push_str(rest);
-        path
-    }
-
-    /// `{file:.*}` becomes `{file}`, as OpenAPI writes path parameters.
-    fn openapi_path(pattern: &str) -> String {
-        let mut path = String::new();
-        let mut in_regex = false;
-        for c in pattern.chars() {
-            match c {
-                ':' if path.rfind('{') > path.rfind('}') => in_regex = true,
-                '}' => {
-                    in_regex = false;
-                    path.push(c);
-                }
-                _ if in_regex => {}
-                _ => path.push(c),
-            }
-        }
         path
     }
 
@@ -274,7 +326,7 @@ mod tests {
             App::new()
                 .app_data(state)
                 .configure(routes::configure)
-                .default_service(web::to(problem::no_route)),
+                .default_service(web::to(fallback::no_route)),
         )
         .await;
         let mut served = BTreeSet::new();
@@ -303,6 +355,20 @@ mod tests {
         assert!(undocumented.is_empty(), "served but not in the OpenAPI document: {undocumented:?}");
         let unserved: Vec<_> = documented.difference(&served).collect();
         assert!(unserved.is_empty(), "in the OpenAPI document but not served: {unserved:?}");
+    }
+
+    #[test]
+    fn the_served_document_gives_the_configured_code_length() {
+        for length in [6, 8] {
+            let json = document_json(length).unwrap();
+            assert!(!json.contains("{4,10}"), "a code pattern still allows any length");
+            let document: Value = serde_json::from_str(&json).unwrap();
+            let exact = format!(r"^\s*[0-9]{{{length}}}\s*$");
+            for schema in ["VerifyRequest", "ResetRequest"] {
+                let code = &document["components"]["schemas"][schema]["properties"]["code"];
+                assert_eq!(code["pattern"], exact.as_str(), "{schema}.code for {length} digits");
+            }
+        }
     }
 
     #[test]

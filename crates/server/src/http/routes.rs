@@ -19,7 +19,7 @@ use super::{admin, docs, oauth, operations, page, sessions, sign_in};
 pub const AUTH_PREFIXES: [&str; 2] = ["/auth", "/api/auth"];
 
 /// Mounts every route in an actix-web app or scope (for embedding). Requests no route
-/// takes should go to [`crate::http::problem::no_route`].
+/// takes should go to [`crate::http::fallback::no_route`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     mount(&mut ServiceConfig::new(cfg));
 }

@@ -164,6 +164,7 @@ async fn bad_listing_parameters_are_422() {
         "limit=-1".to_owned(),
         "limit=many".to_owned(),
         "cursor=not-a-cursor".to_owned(),
+        "cursor=".to_owned(),
         format!("q={long}"),
         "q=a%00b".to_owned(),
         "q=a%0Ab".to_owned(),

@@ -7,13 +7,14 @@ pub(crate) mod types;
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use otp_core::ValidationError;
-use otp_core::domain::{AuditEntryId, Role, User, UserId};
+use otp_core::domain::{AuditEntryId, User, UserId};
 use otp_core::service::admin::UserSearch;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use self::types::{
-    AdminUserView, AuditEntryView, AuditLogResponse, PageQuery, RoleRequest, SessionsRevoked, UsersResponse,
+    AdminUserView, AuditEntryView, AuditLogResponse, AuditPageQuery, RoleRequest, SessionsRevoked,
+    UserPageQuery, UsersResponse,
 };
 use super::extract::Admin;
 use super::problem::ApiError;
@@ -42,7 +43,7 @@ pub(super) fn mount(cfg: &mut ServiceConfig) {
 
 /// A `next_cursor` given back: the id of the last item of the previous page.
 fn cursor(raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-    match raw.map(str::trim).filter(|text| !text.is_empty()) {
+    match raw {
         None => Ok(None),
         Some(text) => Uuid::try_parse(text)
             .map(Some)
@@ -63,7 +64,7 @@ fn view(state: &AppState, user: &User) -> AdminUserView {
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
-    params(PageQuery),
+    params(UserPageQuery),
     responses(
         (status = 200, description = "A page of accounts, newest first. Sent with `Cache-Control: no-store`.", body = UsersResponse),
         PageProblems,
@@ -73,7 +74,7 @@ fn view(state: &AppState, user: &User) -> AdminUserView {
 pub(crate) async fn list_users(
     state: web::Data<AppState>,
     admin: Admin,
-    query: web::Query<PageQuery>,
+    query: web::Query<UserPageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let search = UserSearch {
@@ -206,8 +207,7 @@ pub(crate) async fn set_role(
     id: web::Path<Uuid>,
     body: web::Json<RoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let role = body.role.parse::<Role>().map_err(ApiError::from)?;
-    let user = state.admin.set_user_role(&admin.0, user_id(id), role).await?;
+    let user = state.admin.set_user_role(&admin.0, user_id(id), body.role.into()).await?;
     Ok(private_ok().json(view(&state, &user)))
 }
 
@@ -215,7 +215,7 @@ pub(crate) async fn set_role(
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
-    params(PageQuery),
+    params(AuditPageQuery),
     responses(
         (status = 200, description = "A page of audit entries, newest first.", body = AuditLogResponse),
         PageProblems,
@@ -225,12 +225,9 @@ pub(crate) async fn set_role(
 pub(crate) async fn audit_log(
     state: web::Data<AppState>,
     admin: Admin,
-    query: web::Query<PageQuery>,
+    query: web::Query<AuditPageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    if query.q.is_some() {
-        return Err(ValidationError::new("q", "is not accepted by the audit log").into());
-    }
     let after = cursor(query.cursor.as_deref())?.map(AuditEntryId::from_uuid);
     let page = state.admin.audit_log(&admin.0, after, query.limit).await?;
     Ok(private_ok().json(AuditLogResponse {

@@ -1,21 +1,38 @@
 //! Request and response bodies of the admin API.
 
+use otp_core::ValidationError;
 use otp_core::crypto::rfc3339;
 use otp_core::domain::{AuditEntry, Role, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// `GET /admin/users` and `GET /admin/audit-log` query strings.
+/// `GET /admin/users` query string.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct PageQuery {
-    /// Text the address must contain, case-insensitively (users only; at most 254
-    /// characters).
+pub(crate) struct UserPageQuery {
+    /// Text the address must contain, case-insensitively: at most 254 characters, no
+    /// control characters.
+    #[param(max_length = 254, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub q: Option<String>,
     /// Items per page: 1 to 100 (more is cut to 100). Default: 50.
+    #[param(minimum = 1)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub cursor: Option<String>,
+}
+
+/// `GET /admin/audit-log` query string.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AuditPageQuery {
+    /// Entries per page: 1 to 100 (more is cut to 100). Default: 50.
+    #[param(minimum = 1)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
     pub cursor: Option<String>,
 }
 
@@ -25,7 +42,39 @@ pub(crate) struct PageQuery {
 pub(crate) struct RoleRequest {
     /// `user` or `admin` (only a verified account may be made an admin).
     #[schema(example = "admin")]
-    pub role: String,
+    pub role: RoleName,
+}
+
+/// A role, by the name it is stored and shown under.
+// Read through `Role`'s parser, so any other JSON value is refused with the same 422
+// as an unknown name (serde's own enum reading calls a number a syntax error: 400).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase", try_from = "serde_json::Value")]
+pub(crate) enum RoleName {
+    /// An ordinary account.
+    User,
+    /// May use the admin API.
+    Admin,
+}
+
+impl TryFrom<serde_json::Value> for RoleName {
+    type Error = ValidationError;
+
+    fn try_from(value: serde_json::Value) -> Result<Self, Self::Error> {
+        match value.as_str().unwrap_or_default().parse::<Role>()? {
+            Role::User => Ok(Self::User),
+            Role::Admin => Ok(Self::Admin),
+        }
+    }
+}
+
+impl From<RoleName> for Role {
+    fn from(name: RoleName) -> Self {
+        match name {
+            RoleName::User => Role::User,
+            RoleName::Admin => Role::Admin,
+        }
+    }
 }
 
 /// An account as administrators see it; `role` is the role that counts.

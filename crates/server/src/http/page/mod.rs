@@ -76,7 +76,9 @@ pub(crate) async fn oauth_callback(request: HttpRequest, state: web::Data<AppSta
     tag = "web page",
     params(("name" = String, Path, description = "A file name from the page, such as `app.1a2b3c4d5e6f.js`")),
     responses(
-        (status = 200, description = "The file (JavaScript, CSS or SVG).", content_type = "application/octet-stream", body = String),
+        (status = 200, description = "The file: JavaScript, CSS or SVG.", content(
+            (String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"),
+        )),
         (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`."),
         FileProblems,
     )

@@ -181,16 +181,6 @@ pub fn query_error(error: QueryPayloadError, _request: &HttpRequest) -> actix_we
     ApiError::validation(format!("invalid query string: {error}")).into()
 }
 
-/// Answer for requests no route takes: 405 `method_not_allowed` when a route has the
-/// path but not the method, else 404 `not_found`.
-pub async fn no_route(request: HttpRequest) -> HttpResponse {
-    if request.resource_map().has_resource(request.path()) {
-        ApiError::new(ProblemCode::MethodNotAllowed, "method not allowed on this route").error_response()
-    } else {
-        ApiError::new(ProblemCode::NotFound, "no such route").error_response()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,9 @@
 use actix_web::{HttpResponse, post, web};
 use otp_core::{LoginOutcome, Password};
 
-use super::types::{CodeRequired, CodeSent, CredentialsRequest, EmailRequest, ResetRequest};
+use super::types::{
+    CodeRequired, CodeSent, CredentialsRequest, EmailRequest, RegistrationRequest, ResetRequest,
+};
 use super::{code_sent, parse_code};
 use crate::http::extract::Client;
 use crate::http::message::Message;
@@ -32,7 +34,7 @@ fn new_password(raw: &Secret) -> Result<Password, ApiError> {
 /// left unchanged and its owner is mailed a notice instead.
 #[utoipa::path(
     tag = "password",
-    request_body = CredentialsRequest,
+    request_body = RegistrationRequest,
     responses(
         (status = 202, description = "A code was issued.", body = CodeSent),
         RegisterProblems,
@@ -42,7 +44,7 @@ fn new_password(raw: &Secret) -> Result<Password, ApiError> {
 pub(crate) async fn register(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<CredentialsRequest>,
+    body: web::Json<RegistrationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = new_password(&body.password)?;
     state.sign_in.register(&body.email, password, &client.0).await?;

@@ -30,15 +30,27 @@ pub(crate) struct VerifyRequest {
     pub code: Secret,
 }
 
-/// An address and a password.
+/// An address and its password, to log in.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CredentialsRequest {
     /// The account's address.
     #[schema(value_type = String, format = Email, max_length = 254, example = "ann@example.com")]
     pub email: EmailAddress,
-    /// At `register`: 8 to 128 characters. At `login`: any string.
+    /// Any string (a wrong one answers like an unknown address).
     #[schema(value_type = String, format = Password, example = "correct horse battery")]
+    pub password: Secret,
+}
+
+/// An address and the password chosen for it, to register.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegistrationRequest {
+    /// The address to register.
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ann@example.com")]
+    pub email: EmailAddress,
+    /// 8 to 128 characters.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128, example = "correct horse battery")]
     pub password: Secret,
 }
 
