@@ -116,8 +116,8 @@ fn migrate() -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    let Some(url) = settings.database_url.as_ref() else {
-        eprintln!("otp-server migrate: DATABASE_URL is not set");
+    let Some(url) = settings.migration_url() else {
+        eprintln!("otp-server migrate: neither DATABASE_MIGRATION_URL nor DATABASE_URL is set");
         return ExitCode::from(78);
     };
     let Some(runtime) = runtime() else { return ExitCode::FAILURE };

@@ -86,7 +86,10 @@ pub struct Settings {
     pub port: u16,
     pub log_format: Option<LogFormat>,
     pub database_url: Option<SecretString>,
+    pub database_migration_url: Option<SecretString>,
+    pub database_statement_cache: bool,
     pub redis_url: Option<SecretString>,
+    pub redis_cluster_nodes: Option<SecretString>,
     pub run_migrations: Option<bool>,
     pub database_pool_size: usize,
     pub database_timeout_seconds: u64,
@@ -152,7 +155,10 @@ impl Default for Settings {
             port: 8080,
             log_format: None,
             database_url: None,
+            database_migration_url: None,
+            database_statement_cache: true,
             redis_url: None,
+            redis_cluster_nodes: None,
             run_migrations: None,
             database_pool_size: 10,
             database_timeout_seconds: 5,
@@ -287,6 +293,18 @@ impl Settings {
     /// production.
     pub fn run_migrations(&self) -> bool {
         self.run_migrations.unwrap_or(self.app_env != Environment::Production)
+    }
+
+    /// Where migrations run: `DATABASE_MIGRATION_URL` (a direct connection, when
+    /// `DATABASE_URL` goes through a transaction-pooling PgBouncer), else `DATABASE_URL`.
+    pub fn migration_url(&self) -> Option<&SecretString> {
+        self.database_migration_url.as_ref().or(self.database_url.as_ref())
+    }
+
+    /// Whether codes, rate limits and pending provider sign-ins are in Redis (one node
+    /// or a cluster).
+    pub fn uses_redis(&self) -> bool {
+        self.redis_url.is_some() || self.redis_cluster_nodes.is_some()
     }
 
     /// The origins allowed to call the API from a browser.

@@ -73,7 +73,7 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
 fn require_production_settings(settings: &Settings) -> Result<(), StartupError> {
     let missing: Vec<&str> = [
         ("DATABASE_URL", settings.database_url.is_none()),
-        ("REDIS_URL", settings.redis_url.is_none()),
+        ("REDIS_URL or REDIS_CLUSTER_NODES", !settings.uses_redis()),
         ("SMTP_SERVER", settings.smtp_server.is_none()),
         ("SECRET_KEY", settings.secret_key.is_none()),
         ("TOKEN_SIGNING_KEY", settings.token_signing_key.is_none()),
