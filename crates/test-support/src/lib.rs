@@ -4,14 +4,19 @@
 #![allow(clippy::panic)]
 
 mod blocking;
+mod pgbouncer;
 mod postgres;
 mod redis;
 
+pub use pgbouncer::{PgBouncer, SERVER_CONNECTIONS};
 pub use postgres::{
     DEFAULT_DATABASE_URL, TestDatabase, database_url, fresh_database_name, postgres_server_url,
     require_postgres,
 };
-pub use redis::{DEFAULT_REDIS_URL, TestRedis, fresh_key_prefix, live_pool, redis_server_url};
+pub use redis::{
+    CLUSTER_NODES_VARIABLE, DEFAULT_REDIS_URL, TestRedis, fresh_key_prefix, live_pool, redis_cluster_nodes,
+    redis_server_url,
+};
 
 /// The environment variable `name`, or `default` when it is unset or empty.
 fn setting_or(name: &str, default: &str) -> String {

@@ -26,6 +26,25 @@ pub fn redis_server_url() -> String {
     crate::setting_or("TEST_REDIS_URL", DEFAULT_REDIS_URL)
 }
 
+/// The variable the nextest setup script `redis-cluster` (scripts/redis-cluster.sh)
+/// exports: the seed nodes of a local Redis Cluster, comma-separated.
+pub const CLUSTER_NODES_VARIABLE: &str = "OTP_TEST_REDIS_CLUSTER_NODES";
+
+/// The seed nodes of the test Redis Cluster, as a `REDIS_CLUSTER_NODES` setting takes
+/// them.
+///
+/// # Panics
+/// When [`CLUSTER_NODES_VARIABLE`] is unset, with how to start a cluster.
+pub fn redis_cluster_nodes() -> String {
+    std::env::var(CLUSTER_NODES_VARIABLE).ok().filter(|nodes| !nodes.trim().is_empty()).unwrap_or_else(|| {
+        panic!(
+            "{CLUSTER_NODES_VARIABLE} is not set: run the tests with `cargo nextest run` (its setup \
+             script scripts/redis-cluster.sh starts a cluster), or start one with \
+             `scripts/redis-cluster.sh start` and export {CLUSTER_NODES_VARIABLE}=<the nodes it prints>"
+        )
+    })
+}
+
 /// A fresh key prefix, `otp-test:<uuid>:`.
 pub fn fresh_key_prefix() -> String {
     format!("otp-test:{}:", uuid::Uuid::new_v4().simple())

@@ -18,7 +18,7 @@ async fn health_and_ready_answer_json() {
     assert!(checks.values().all(|status| status == "ok"), "{body}");
     let expected: &[&str] = match crate::BACKEND {
         crate::helpers::Backend::Memory => &["storage"],
-        crate::helpers::Backend::Real => &["database", "redis"],
+        crate::helpers::Backend::Real | crate::helpers::Backend::Scaled => &["database", "redis"],
     };
     for name in expected {
         assert_eq!(checks[*name], "ok", "{body}");

@@ -11,7 +11,7 @@ use otp_server::{Application, Overrides, Settings, build_components};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-pub use otp_test_support::{TestDatabase, TestRedis};
+pub use otp_test_support::{PgBouncer, TestDatabase, TestRedis, fresh_key_prefix, redis_cluster_nodes};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -22,6 +22,16 @@ pub enum Backend {
     Memory,
     /// Accounts and sessions in PostgreSQL, codes and rate limits in Redis.
     Real,
+    /// As `Real`, scaled out: PostgreSQL through PgBouncer in transaction pooling mode
+    /// (statement cache off, migrations on a direct connection), and a Redis Cluster.
+    Scaled,
+}
+
+/// The stores of one test, kept for as long as its servers run.
+pub struct RealStores {
+    _database: TestDatabase,
+    _redis: Option<TestRedis>,
+    _bouncer: Option<Arc<PgBouncer>>,
 }
 
 pub struct TestApp {
@@ -30,17 +40,27 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
-    _stores: Option<(TestDatabase, TestRedis)>,
+    _stores: Option<RealStores>,
 }
 
 /// Points `settings` at a fresh database and a fresh Redis key prefix, which last as long
 /// as the handles returned.
-pub async fn use_real_stores(settings: &mut Settings) -> (TestDatabase, TestRedis) {
-    let (database, redis) = (TestDatabase::migrated().await, TestRedis::new().await);
+pub async fn use_real_stores(settings: &mut Settings) -> RealStores {
+    let database = TestDatabase::migrated().await;
+    if crate::BACKEND == Backend::Scaled {
+        let bouncer = PgBouncer::start();
+        settings.database_url = Some(bouncer.url_of(database.name()).into());
+        settings.database_migration_url = Some(database.url().to_owned().into());
+        settings.database_statement_cache = false;
+        settings.redis_cluster_nodes = Some(redis_cluster_nodes().into());
+        settings.redis_key_prefix = fresh_key_prefix();
+        return RealStores { _database: database, _redis: None, _bouncer: Some(bouncer) };
+    }
+    let redis = TestRedis::new().await;
     settings.database_url = Some(database.url().to_owned().into());
     settings.redis_url = Some(redis.url().to_owned().into());
     settings.redis_key_prefix = redis.key_prefix().to_owned();
-    (database, redis)
+    RealStores { _database: database, _redis: Some(redis), _bouncer: None }
 }
 
 /// Gives `settings` a server secret and a token signing key of their own, so every
@@ -89,7 +109,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     }
     let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
     let stores = match crate::BACKEND {
-        Backend::Real => Some(use_real_stores(&mut settings).await),
+        Backend::Real | Backend::Scaled => Some(use_real_stores(&mut settings).await),
         Backend::Memory => None,
     };
     with_shared_secrets(&mut settings);

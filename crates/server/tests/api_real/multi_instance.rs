@@ -1,5 +1,6 @@
-//! Two server processes' worth of instances over one PostgreSQL database and one Redis
-//! key prefix act as one service.
+//! Several server instances over one PostgreSQL database and one Redis key prefix act
+//! as one service, requests spread round-robin: two on the single-node stores, three on
+//! the scaled ones (PgBouncer and a Redis Cluster).
 
 use std::sync::Arc;
 
@@ -8,19 +9,23 @@ use otp_server::Settings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    TestDatabase, TestRedis, email, start_instance, unique_email, use_real_stores, with_shared_secrets,
+use crate::helpers::{RealStores, email, start_instance, unique_email, use_real_stores, with_shared_secrets};
+
+/// How many instances serve each test.
+const INSTANCES: usize = match crate::BACKEND {
+    crate::helpers::Backend::Scaled => 3,
+    _ => 2,
 };
 
-struct Pair {
-    instances: [String; 2],
+struct Instances {
+    instances: Vec<String>,
     mailer: Arc<RecordingMailer>,
     client: reqwest::Client,
     handles: Vec<actix_web::dev::ServerHandle>,
-    _stores: (TestDatabase, TestRedis),
+    _stores: RealStores,
 }
 
-impl Drop for Pair {
+impl Drop for Instances {
     fn drop(&mut self) {
         for handle in self.handles.drain(..) {
             drop(tokio::spawn(async move { handle.stop(false).await }));
@@ -28,7 +33,7 @@ impl Drop for Pair {
     }
 }
 
-async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
+async fn spawn_instances(configure: impl FnOnce(&mut Settings)) -> Instances {
     let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
     let stores = use_real_stores(&mut settings).await;
     settings.rate_limit_per_ip = 1000;
@@ -38,18 +43,22 @@ async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
     let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
     let mut instances = Vec::new();
     let mut handles = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..INSTANCES {
         let (address, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
         instances.push(address);
         handles.push(handle);
     }
-    let instances = [instances.remove(0), instances.remove(0)];
-    Pair { instances, mailer, client: reqwest::Client::new(), handles, _stores: stores }
+    Instances { instances, mailer, client: reqwest::Client::new(), handles, _stores: stores }
 }
 
-impl Pair {
+impl Instances {
     async fn post(&self, instance: usize, path: &str, body: Value) -> reqwest::Response {
-        self.client.post(format!("{}{path}", self.instances[instance % 2])).json(&body).send().await.unwrap()
+        self.client
+            .post(format!("{}{path}", self.instances[instance % self.instances.len()]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     fn code(&self, address: &str) -> String {
@@ -59,39 +68,39 @@ impl Pair {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_code_sent_through_one_instance_verifies_through_the_other_and_logout_is_shared() {
-    let pair = spawn_pair(|_| {}).await;
+    let group = spawn_instances(|_| {}).await;
     let address = unique_email();
     assert_eq!(
-        pair.post(0, "/auth/send-otp", json!({ "email": address })).await.status(),
+        group.post(0, "/auth/send-otp", json!({ "email": address })).await.status(),
         StatusCode::ACCEPTED
     );
     let response =
-        pair.post(1, "/auth/verify-otp", json!({ "email": address, "code": pair.code(&address) })).await;
+        group.post(1, "/auth/verify-otp", json!({ "email": address, "code": group.code(&address) })).await;
     assert_eq!(response.status(), StatusCode::OK);
     let tokens: Value = response.json().await.unwrap();
     let access = tokens["access_token"].as_str().unwrap();
 
     let me = |instance: usize| {
-        pair.client.get(format!("{}/auth/me", pair.instances[instance])).bearer_auth(access)
+        group.client.get(format!("{}/auth/me", group.instances[instance])).bearer_auth(access)
     };
     assert_eq!(me(0).send().await.unwrap().status(), StatusCode::OK);
-    let logout = pair.client.post(format!("{}/auth/logout", pair.instances[0])).bearer_auth(access);
+    let logout = group.client.post(format!("{}/auth/logout", group.instances[0])).bearer_auth(access);
     assert_eq!(logout.send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(me(1).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    let refresh = pair.post(1, "/auth/refresh", json!({ "refresh_token": tokens["refresh_token"] })).await;
+    let refresh = group.post(1, "/auth/refresh", json!({ "refresh_token": tokens["refresh_token"] })).await;
     assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn of_100_concurrent_right_codes_over_two_instances_exactly_one_signs_in() {
-    let pair = Arc::new(spawn_pair(|_| {}).await);
+async fn of_100_concurrent_right_codes_over_every_instance_exactly_one_signs_in() {
+    let group = Arc::new(spawn_instances(|_| {}).await);
     let address = unique_email();
-    pair.post(0, "/auth/send-otp", json!({ "email": address })).await;
-    let code = pair.code(&address);
+    group.post(0, "/auth/send-otp", json!({ "email": address })).await;
+    let code = group.code(&address);
     let tasks: Vec<_> = (0..100)
         .map(|n| {
-            let (pair, body) = (Arc::clone(&pair), json!({ "email": address, "code": code }));
-            tokio::spawn(async move { pair.post(n, "/auth/verify-otp", body).await.status() })
+            let (group, body) = (Arc::clone(&group), json!({ "email": address, "code": code }));
+            tokio::spawn(async move { group.post(n, "/auth/verify-otp", body).await.status() })
         })
         .collect();
     let mut statuses = Vec::new();
@@ -103,17 +112,17 @@ async fn of_100_concurrent_right_codes_over_two_instances_exactly_one_signs_in()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn of_200_concurrent_wrong_guesses_over_two_instances_at_most_five_are_evaluated() {
-    let pair = Arc::new(spawn_pair(|_| {}).await);
+async fn of_200_concurrent_wrong_guesses_over_every_instance_at_most_five_are_evaluated() {
+    let group = Arc::new(spawn_instances(|_| {}).await);
     let address = unique_email();
-    pair.post(1, "/auth/send-otp", json!({ "email": address })).await;
-    let right = pair.code(&address);
+    group.post(1, "/auth/send-otp", json!({ "email": address })).await;
+    let right = group.code(&address);
     let tasks: Vec<_> = (0..200)
         .map(|n| {
             let guess = format!("{:06}", (right.parse::<u32>().unwrap() + 1 + n) % 1_000_000);
-            let (pair, body) = (Arc::clone(&pair), json!({ "email": address, "code": guess }));
+            let (group, body) = (Arc::clone(&group), json!({ "email": address, "code": guess }));
             tokio::spawn(async move {
-                let response = pair.post(n as usize, "/auth/verify-otp", body).await;
+                let response = group.post(n as usize, "/auth/verify-otp", body).await;
                 response.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned()
             })
         })
@@ -125,18 +134,18 @@ async fn of_200_concurrent_wrong_guesses_over_two_instances_at_most_five_are_eva
     let evaluated = codes.iter().filter(|code| *code == "otp_invalid").count();
     assert_eq!(evaluated, 5, "{codes:?}");
     assert!(codes.iter().all(|code| code == "otp_invalid" || code == "otp_attempts_exceeded"));
-    let response = pair.post(0, "/auth/verify-otp", json!({ "email": address, "code": right })).await;
+    let response = group.post(0, "/auth/verify-otp", json!({ "email": address, "code": right })).await;
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "otp_attempts_exceeded");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_per_ip_limit_on_send_otp_counts_requests_to_both_instances() {
-    let pair = spawn_pair(|settings| settings.rate_limit_per_ip = 5).await;
+async fn the_per_ip_limit_on_send_otp_counts_requests_to_every_instance() {
+    let group = spawn_instances(|settings| settings.rate_limit_per_ip = 5).await;
     let mut accepted = 0;
     let mut limited = 0;
     for n in 0..12 {
-        match pair.post(n, "/auth/send-otp", json!({ "email": unique_email() })).await.status() {
+        match group.post(n, "/auth/send-otp", json!({ "email": unique_email() })).await.status() {
             StatusCode::ACCEPTED => accepted += 1,
             StatusCode::TOO_MANY_REQUESTS => limited += 1,
             other => panic!("unexpected {other}"),
@@ -146,30 +155,30 @@ async fn the_per_ip_limit_on_send_otp_counts_requests_to_both_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_refresh_token_rotated_on_one_instance_is_reuse_on_the_other() {
-    let pair = spawn_pair(|_| {}).await;
+async fn a_refresh_token_rotated_on_one_instance_is_reuse_on_another() {
+    let group = spawn_instances(|_| {}).await;
     let address = unique_email();
-    pair.post(0, "/auth/send-otp", json!({ "email": address })).await;
-    let tokens: Value = pair
-        .post(0, "/auth/verify-otp", json!({ "email": address, "code": pair.code(&address) }))
+    group.post(0, "/auth/send-otp", json!({ "email": address })).await;
+    let tokens: Value = group
+        .post(0, "/auth/verify-otp", json!({ "email": address, "code": group.code(&address) }))
         .await
         .json()
         .await
         .unwrap();
-    let rotated = pair.post(0, "/auth/refresh", json!({ "refresh_token": tokens["refresh_token"] })).await;
+    let rotated = group.post(0, "/auth/refresh", json!({ "refresh_token": tokens["refresh_token"] })).await;
     assert_eq!(rotated.status(), StatusCode::OK);
     let rotated: Value = rotated.json().await.unwrap();
-    let reuse = pair.post(1, "/auth/refresh", json!({ "refresh_token": tokens["refresh_token"] })).await;
+    let reuse = group.post(1, "/auth/refresh", json!({ "refresh_token": tokens["refresh_token"] })).await;
     assert_eq!(reuse.status(), StatusCode::UNAUTHORIZED);
-    let latest = pair.post(1, "/auth/refresh", json!({ "refresh_token": rotated["refresh_token"] })).await;
+    let latest = group.post(1, "/auth/refresh", json!({ "refresh_token": rotated["refresh_token"] })).await;
     assert_eq!(latest.status(), StatusCode::UNAUTHORIZED, "reuse ended the whole session");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ready_reports_the_database_and_redis() {
-    let pair = spawn_pair(|_| {}).await;
+    let group = spawn_instances(|_| {}).await;
     let ready: Value =
-        pair.client.get(format!("{}/ready", pair.instances[0])).send().await.unwrap().json().await.unwrap();
+        group.client.get(format!("{}/ready", group.instances[0])).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(
         (ready["checks"]["database"].as_str(), ready["checks"]["redis"].as_str()),
