@@ -7,6 +7,7 @@ mod blocking;
 mod pgbouncer;
 mod postgres;
 mod redis;
+pub mod redis_cluster;
 
 pub use pgbouncer::{PgBouncer, SERVER_CONNECTIONS};
 pub use postgres::{
