@@ -31,6 +31,10 @@ fmt:
 bench seconds="10":
     scripts/bench.sh {{seconds}}
 
+# One vs three instances on PgBouncer and a Redis Cluster; results in docs/scaling.md.
+bench-scale seconds="10":
+    scripts/bench-scale.sh {{seconds}}
+
 # Print a new token signing key and server secret.
 keygen:
     cargo run -q -p otp-server -- keygen
