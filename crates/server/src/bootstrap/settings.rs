@@ -414,8 +414,8 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            59,
-            "a key was added or removed: document it in .env.example and docs/operations.md"
+            62,
+            "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }
 
