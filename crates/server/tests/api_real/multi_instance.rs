@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use otp_core::crypto::SigningKey;
 use otp_memory::{ManualClock, RecordingMailer};
 use otp_server::Settings;
 use reqwest::StatusCode;
@@ -20,6 +21,8 @@ const INSTANCES: usize = match crate::BACKEND {
 struct Instances {
     instances: Vec<String>,
     mailer: Arc<RecordingMailer>,
+    clock: Arc<ManualClock>,
+    settings: Settings,
     client: reqwest::Client,
     handles: Vec<actix_web::dev::ServerHandle>,
     _stores: RealStores,
@@ -48,7 +51,7 @@ async fn spawn_instances(configure: impl FnOnce(&mut Settings)) -> Instances {
         instances.push(address);
         handles.push(handle);
     }
-    Instances { instances, mailer, client: reqwest::Client::new(), handles, _stores: stores }
+    Instances { instances, mailer, clock, settings, client: reqwest::Client::new(), handles, _stores: stores }
 }
 
 impl Instances {
@@ -63,6 +66,35 @@ impl Instances {
 
     fn code(&self, address: &str) -> String {
         self.mailer.last_code_for(&email(address)).unwrap()
+    }
+
+    /// Stops instance `index` and starts it again with `configure` applied to the
+    /// group's settings (a rolling restart's step), on a new port.
+    async fn restart(&mut self, index: usize, configure: impl FnOnce(&mut Settings)) {
+        self.handles[index].stop(true).await;
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        let (address, handle) = start_instance(&settings, self.mailer.clone(), self.clock.clone()).await;
+        (self.instances[index], self.handles[index]) = (address, handle);
+    }
+
+    /// Signs a fresh address in by code through instance `index`; its access token.
+    async fn access_token_from(&self, index: usize) -> String {
+        let address = unique_email();
+        self.post(index, "/auth/send-otp", json!({ "email": address })).await;
+        let body = json!({ "email": address, "code": self.code(&address) });
+        let tokens: Value = self.post(index, "/auth/verify-otp", body).await.json().await.unwrap();
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The status of `/auth/me` with `token` on every instance.
+    async fn me_everywhere(&self, token: &str) -> Vec<StatusCode> {
+        let mut statuses = Vec::new();
+        for instance in &self.instances {
+            let request = self.client.get(format!("{instance}/auth/me")).bearer_auth(token);
+            statuses.push(request.send().await.unwrap().status());
+        }
+        statuses
     }
 }
 
@@ -184,4 +216,45 @@ async fn ready_reports_the_database_and_redis() {
         (ready["checks"]["database"].as_str(), ready["checks"]["redis"].as_str()),
         (Some("ok"), Some("ok"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolling_signing_key_rotation_never_refuses_a_token_on_any_instance() {
+    let (old, new) = (SigningKey::generate().unwrap(), SigningKey::generate().unwrap());
+    let (old_secret, new_secret) = (old.to_paserk(), new.to_paserk());
+    let (old_public, new_public) = (old.verifying_key().to_paserk(), new.verifying_key().to_paserk());
+    let mut group =
+        spawn_instances(|settings| settings.token_signing_key = Some(old_secret.clone().into())).await;
+    let mut tokens = Vec::new();
+    for index in 0..INSTANCES {
+        tokens.push(group.access_token_from(index).await);
+    }
+    // Operations' steps 2 and 3, one instance at a time: announce the new key, then
+    // sign with it. After every single restart, every token minted so far (by any
+    // instance, with either key) is accepted by every instance, and so are new ones.
+    let steps: [(&str, &str); 2] = [(&old_secret, &new_public), (&new_secret, &old_public)];
+    for (signing, previous) in steps {
+        for index in 0..INSTANCES {
+            group
+                .restart(index, |settings| {
+                    settings.token_signing_key = Some(signing.to_owned().into());
+                    settings.token_previous_public_keys = previous.to_owned();
+                })
+                .await;
+            for minter in 0..INSTANCES {
+                tokens.push(group.access_token_from(minter).await);
+            }
+            for token in &tokens {
+                let statuses = group.me_everywhere(token).await;
+                assert!(statuses.iter().all(|status| *status == StatusCode::OK), "{statuses:?}");
+            }
+        }
+    }
+    // Step 4: the old key dropped everywhere; its tokens are refused by every instance.
+    for index in 0..INSTANCES {
+        group.restart(index, |settings| settings.token_signing_key = Some(new_secret.clone().into())).await;
+    }
+    let (first, latest) = (tokens.first().unwrap(), tokens.last().unwrap());
+    assert!(group.me_everywhere(first).await.iter().all(|status| *status == StatusCode::UNAUTHORIZED));
+    assert!(group.me_everywhere(latest).await.iter().all(|status| *status == StatusCode::OK));
 }
