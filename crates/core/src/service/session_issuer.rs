@@ -88,7 +88,8 @@ impl SessionIssuer {
         };
         self.sessions.create(&session).await.map_err(Failure::from)?;
         let access_token = self.tokens.issue(user.id, id, now).map_err(Failure::from)?;
-        tracing::info!(user_id = %user.id, session_id = %id, "session started");
+        tracing::info!(user_id = %user.id, "session started");
+        tracing::debug!(session_id = %id, "session started");
         Ok(SignedIn {
             user,
             session,

@@ -40,6 +40,32 @@ async fn reusing_a_rotated_refresh_token_ends_the_whole_session() {
 }
 
 #[tokio::test]
+async fn a_forged_refresh_token_with_a_live_session_id_ends_nothing() {
+    let app = spawn_app().await;
+    let tokens = app.sign_in(&unique_email()).await;
+    let real = token(&tokens, "refresh_token");
+    let session_id = real.split_once('.').unwrap().0;
+    let random: Vec<u8> =
+        [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()].iter().flat_map(|id| *id.as_bytes()).collect();
+    let forged = format!("{session_id}.{}", URL_SAFE_NO_PAD.encode(random));
+    assert_eq!(forged.len(), real.len());
+
+    for _ in 0..3 {
+        let response = app.post("/auth/refresh", &json!({ "refresh_token": forged })).await;
+        let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
+        assert!(!body["detail"].as_str().unwrap().contains("already used"), "{body}");
+    }
+    let me = app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
+    assert_eq!(me.status(), StatusCode::OK, "the session survives");
+    let rotated = app.post("/auth/refresh", &json!({ "refresh_token": real })).await;
+    assert_eq!(rotated.status(), StatusCode::OK, "its real refresh token still rotates");
+    let rotated: Value = rotated.json().await.unwrap();
+    let again =
+        app.post("/auth/refresh", &json!({ "refresh_token": token(&rotated, "refresh_token") })).await;
+    assert_eq!(again.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_logged_out_session_cannot_refresh() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;

@@ -101,11 +101,12 @@ impl SessionService {
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token.
-    /// Presenting a refresh token that was already rotated ends its whole session.
+    /// Presenting a refresh token that was already rotated ends its whole session; one
+    /// whose secret never belonged to the session is refused and changes nothing.
     ///
     /// # Errors
     /// [`SessionError::RefreshTokenMalformed`], [`SessionError::RefreshTokenInactive`],
-    /// [`SessionError::RefreshTokenReused`], [`SessionError::AccountInactive`],
+    /// [`SessionError::RefreshTokenUnrecognised`], [`SessionError::RefreshTokenReused`], [`SessionError::AccountInactive`],
     /// [`SessionError::RateLimited`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn refresh(
@@ -131,9 +132,11 @@ impl SessionService {
         let session = match outcome {
             RotateOutcome::Rotated(session) => session,
             RotateOutcome::ReuseDetected => {
-                tracing::warn!(%session_id, "refresh token reused; session revoked");
+                tracing::warn!("a rotated refresh token was presented again; its session was revoked");
+                tracing::debug!(%session_id, "session revoked for refresh-token reuse");
                 return Err(SessionError::RefreshTokenReused);
             }
+            RotateOutcome::Unrecognised => return Err(SessionError::RefreshTokenUnrecognised),
             RotateOutcome::Inactive => return Err(SessionError::RefreshTokenInactive),
         };
         let user = match self.users.find_by_id(session.user_id).await? {
@@ -159,7 +162,8 @@ impl SessionService {
     /// A failure.
     pub async fn logout(&self, principal: &Principal) -> Result<(), SessionError> {
         self.sessions.revoke(principal.session_id(), self.clock.now()).await?;
-        tracing::info!(user_id = %principal.user.id, session_id = %principal.session_id(), "logged out");
+        tracing::info!(user_id = %principal.user.id, "logged out");
+        tracing::debug!(session_id = %principal.session_id(), "session ended by logout");
         Ok(())
     }
 
@@ -186,7 +190,8 @@ impl SessionService {
         if !owned || !self.sessions.revoke(id, now).await? {
             return Err(SessionError::SessionNotFound);
         }
-        tracing::info!(user_id = %principal.user.id, session_id = %id, "session ended by its owner");
+        tracing::info!(user_id = %principal.user.id, "session ended by its owner");
+        tracing::debug!(session_id = %id, "session ended by its owner");
         Ok(())
     }
 }

@@ -255,6 +255,7 @@ mod tests {
             SessionError::AccountInactive,
             SessionError::RefreshTokenMalformed,
             SessionError::RefreshTokenInactive,
+            SessionError::RefreshTokenUnrecognised,
             SessionError::RefreshTokenReused,
             SessionError::SessionNotFound,
             SessionError::RateLimited { retry_after: wait },
@@ -268,6 +269,7 @@ mod tests {
                 | SessionError::AccountInactive
                 | SessionError::RefreshTokenMalformed
                 | SessionError::RefreshTokenInactive
+                | SessionError::RefreshTokenUnrecognised
                 | SessionError::RefreshTokenReused
                 | SessionError::SessionNotFound
                 | SessionError::RateLimited { .. }
