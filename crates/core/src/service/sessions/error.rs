@@ -35,6 +35,10 @@ pub enum SessionError {
     /// been ended.
     #[error("refresh token was already used; the session has been ended")]
     RefreshTokenReused,
+    /// The session has reached its absolute lifetime (`SESSION_MAX_LIFETIME_DAYS`);
+    /// signing in again starts a new one.
+    #[error("the session has reached its maximum lifetime; sign in again")]
+    SessionLifetimeOver,
     /// The session is not an active one of the caller's.
     #[error("session not found")]
     SessionNotFound,

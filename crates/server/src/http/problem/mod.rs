@@ -256,6 +256,7 @@ mod tests {
             SessionError::RefreshTokenMalformed,
             SessionError::RefreshTokenInactive,
             SessionError::RefreshTokenUnrecognised,
+            SessionError::SessionLifetimeOver,
             SessionError::RefreshTokenReused,
             SessionError::SessionNotFound,
             SessionError::RateLimited { retry_after: wait },
@@ -270,6 +271,7 @@ mod tests {
                 | SessionError::RefreshTokenMalformed
                 | SessionError::RefreshTokenInactive
                 | SessionError::RefreshTokenUnrecognised
+                | SessionError::SessionLifetimeOver
                 | SessionError::RefreshTokenReused
                 | SessionError::SessionNotFound
                 | SessionError::RateLimited { .. }

@@ -15,6 +15,7 @@ impl From<SessionError> for ApiError {
             | SessionError::RefreshTokenMalformed
             | SessionError::RefreshTokenInactive
             | SessionError::RefreshTokenUnrecognised
+            | SessionError::SessionLifetimeOver
             | SessionError::RefreshTokenReused => ProblemCode::TokenInvalid,
             SessionError::SessionNotFound => ProblemCode::NotFound,
             SessionError::RateLimited { .. } => ProblemCode::RateLimited,
