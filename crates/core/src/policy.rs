@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
 use crate::domain::{EmailAddress, MAX_CODE_LENGTH, MIN_CODE_LENGTH};
 use crate::ports::RateLimit;
 
@@ -10,6 +12,31 @@ pub const MAX_CODE_TTL: Duration = Duration::from_secs(600);
 
 /// Longest time a started provider sign-in may take before its `state` expires.
 pub const MAX_OAUTH_STATE_TTL: Duration = Duration::from_secs(3600);
+
+/// Longest absolute session lifetime allowed (ten years).
+pub const MAX_SESSION_LIFETIME: Duration = Duration::from_secs(3650 * 86_400);
+
+/// How long a session lasts: each refresh renews it for the refresh-token lifetime,
+/// but never past its absolute lifetime, counted from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetime {
+    /// Refresh-token lifetime, renewed at each rotation.
+    pub refresh: Duration,
+    /// Absolute lifetime from the session's start.
+    pub max: Duration,
+}
+
+impl SessionLifetime {
+    /// When a session begun at `created_at` and renewed at `now` stops working.
+    pub fn expiry(&self, created_at: OffsetDateTime, now: OffsetDateTime) -> OffsetDateTime {
+        (now + self.refresh).min(self.end(created_at))
+    }
+
+    /// The absolute end of a session begun at `created_at`.
+    pub fn end(&self, created_at: OffsetDateTime) -> OffsetDateTime {
+        created_at + self.max
+    }
+}
 
 /// Every tunable rule of the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +58,8 @@ pub struct AuthPolicy {
     pub access_token_ttl: Duration,
     /// Refresh-token lifetime, renewed at each rotation (30 days).
     pub refresh_token_ttl: Duration,
+    /// Absolute session lifetime from sign-in: refresh stops past it (90 days).
+    pub session_max_lifetime: Duration,
     /// `iss` of access tokens.
     pub token_issuer: String,
     /// `aud` of access tokens.
@@ -54,6 +83,7 @@ impl Default for AuthPolicy {
             per_email_limit: RateLimit { max: 10, window: Duration::from_secs(3600) },
             access_token_ttl: Duration::from_secs(30 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_max_lifetime: Duration::from_secs(90 * 24 * 3600),
             token_issuer: "otp-auth".to_owned(),
             token_audience: "otp-auth".to_owned(),
             oauth_state_ttl: Duration::from_secs(600),
@@ -84,6 +114,10 @@ pub enum PolicyError {
     /// [`AuthPolicy::refresh_token_ttl`] is not longer than the access-token lifetime.
     #[error("refresh tokens must outlive access tokens")]
     RefreshTokenLifetime,
+    /// [`AuthPolicy::session_max_lifetime`] is shorter than the access-token lifetime
+    /// or longer than [`MAX_SESSION_LIFETIME`].
+    #[error("a session's absolute lifetime must be between the access-token lifetime and ten years")]
+    SessionLifetime,
     /// The token issuer or audience is empty.
     #[error("the token issuer and audience must not be empty")]
     TokenClaims,
@@ -93,6 +127,11 @@ pub enum PolicyError {
 }
 
 impl AuthPolicy {
+    /// The lifetime of sessions under this policy.
+    pub fn session_lifetime(&self) -> SessionLifetime {
+        SessionLifetime { refresh: self.refresh_token_ttl, max: self.session_max_lifetime }
+    }
+
     /// Checks every value against its allowed range.
     ///
     /// # Errors
@@ -115,6 +154,11 @@ impl AuthPolicy {
         }
         if self.refresh_token_ttl <= self.access_token_ttl {
             return Err(PolicyError::RefreshTokenLifetime);
+        }
+        if self.session_max_lifetime < self.access_token_ttl
+            || self.session_max_lifetime > MAX_SESSION_LIFETIME
+        {
+            return Err(PolicyError::SessionLifetime);
         }
         if self.token_issuer.is_empty() || self.token_audience.is_empty() {
             return Err(PolicyError::TokenClaims);
@@ -141,7 +185,28 @@ mod tests {
         assert_eq!(policy.per_email_limit.max, 10);
         assert_eq!(policy.access_token_ttl.as_secs(), 1800);
         assert_eq!(policy.oauth_state_ttl.as_secs(), 600);
+        assert_eq!(policy.session_max_lifetime.as_secs(), 90 * 86_400);
         policy.validate().unwrap();
+    }
+
+    #[test]
+    fn a_session_is_renewed_but_never_past_its_absolute_lifetime() {
+        let lifetime = AuthPolicy::default().session_lifetime();
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let day = time::Duration::days(1);
+        assert_eq!(lifetime.expiry(start, start), start + 30 * day);
+        assert_eq!(lifetime.expiry(start, start + 50 * day), start + 80 * day);
+        assert_eq!(lifetime.expiry(start, start + 70 * day), start + 90 * day);
+        assert_eq!(lifetime.end(start), start + 90 * day);
+    }
+
+    #[test]
+    fn the_absolute_session_lifetime_is_bounded() {
+        for seconds in [60, 3651 * 86_400] {
+            let policy =
+                AuthPolicy { session_max_lifetime: Duration::from_secs(seconds), ..AuthPolicy::default() };
+            assert_eq!(policy.validate().unwrap_err(), PolicyError::SessionLifetime);
+        }
     }
 
     #[test]

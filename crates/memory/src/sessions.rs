@@ -1,22 +1,30 @@
 //! Sessions in a map.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use otp_core::crypto::TokenHash;
 use otp_core::domain::Session;
-use otp_core::ports::{RotateOutcome, SessionRepository};
+use otp_core::ports::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 use otp_core::{PortError, SessionId, UserId};
 use time::OffsetDateTime;
 
 use crate::lock::lock;
 
 /// In-memory [`SessionRepository`]. Sessions that ended more than a day ago are
-/// dropped as new ones are created, so memory stays bounded by the active ones.
+/// dropped as new ones are created, so memory stays bounded by the active ones; each
+/// keeps its last [`RETIRED_REFRESH_HASHES`] replaced refresh hashes.
 #[derive(Debug, Default)]
 pub struct MemorySessionRepository {
-    sessions: Mutex<HashMap<SessionId, Session>>,
+    sessions: Mutex<HashMap<SessionId, Stored>>,
+}
+
+/// A session and the refresh hashes it held before, newest first.
+#[derive(Debug)]
+struct Stored {
+    session: Session,
+    retired: VecDeque<TokenHash>,
 }
 
 impl MemorySessionRepository {
@@ -26,7 +34,7 @@ impl MemorySessionRepository {
     }
 }
 
-fn long_gone(session: &Session, now: OffsetDateTime) -> bool {
+fn long_gone(Stored { session, .. }: &Stored, now: OffsetDateTime) -> bool {
     let ended = session.revoked_at.unwrap_or(session.expires_at).min(session.expires_at);
     ended + time::Duration::days(1) < now
 }
@@ -38,12 +46,12 @@ impl SessionRepository for MemorySessionRepository {
         if sessions.len() % 1024 == 1023 {
             sessions.retain(|_, kept| !long_gone(kept, session.created_at));
         }
-        sessions.insert(session.id, session.clone());
+        sessions.insert(session.id, Stored { session: session.clone(), retired: VecDeque::new() });
         Ok(())
     }
 
     async fn find(&self, id: SessionId) -> Result<Option<Session>, PortError> {
-        Ok(lock(&self.sessions).get(&id).cloned())
+        Ok(lock(&self.sessions).get(&id).map(|stored| stored.session.clone()))
     }
 
     async fn rotate_refresh(
@@ -55,13 +63,20 @@ impl SessionRepository for MemorySessionRepository {
         expires_at: OffsetDateTime,
     ) -> Result<RotateOutcome, PortError> {
         let mut sessions = lock(&self.sessions);
-        let Some(session) = sessions.get_mut(&id).filter(|session| session.is_active(now)) else {
+        let Some(Stored { session, retired }) =
+            sessions.get_mut(&id).filter(|stored| stored.session.is_active(now))
+        else {
             return Ok(RotateOutcome::Inactive);
         };
         if !session.refresh_hash.ct_eq(presented) {
-            session.revoked_at = Some(now);
-            return Ok(RotateOutcome::ReuseDetected);
+            if retired.iter().any(|old| old.ct_eq(presented)) {
+                session.revoked_at = Some(now);
+                return Ok(RotateOutcome::ReuseDetected);
+            }
+            return Ok(RotateOutcome::Unrecognised);
         }
+        retired.push_front(session.refresh_hash);
+        retired.truncate(RETIRED_REFRESH_HASHES);
         session.refresh_hash = *replacement;
         session.last_used_at = now;
         session.expires_at = expires_at;
@@ -70,7 +85,7 @@ impl SessionRepository for MemorySessionRepository {
 
     async fn revoke(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, PortError> {
         let mut sessions = lock(&self.sessions);
-        match sessions.get_mut(&id) {
+        match sessions.get_mut(&id).map(|stored| &mut stored.session) {
             Some(session) if session.is_active(now) => {
                 session.revoked_at = Some(now);
                 Ok(true)
@@ -81,7 +96,7 @@ impl SessionRepository for MemorySessionRepository {
 
     async fn revoke_all_for_user(&self, user_id: UserId, now: OffsetDateTime) -> Result<u64, PortError> {
         let mut ended = 0;
-        for session in lock(&self.sessions).values_mut() {
+        for Stored { session, .. } in lock(&self.sessions).values_mut() {
             if session.user_id == user_id && session.is_active(now) {
                 session.revoked_at = Some(now);
                 ended += 1;
@@ -93,6 +108,7 @@ impl SessionRepository for MemorySessionRepository {
     async fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, PortError> {
         let mut active: Vec<Session> = lock(&self.sessions)
             .values()
+            .map(|stored| &stored.session)
             .filter(|session| session.user_id == user_id && session.is_active(now))
             .cloned()
             .collect();

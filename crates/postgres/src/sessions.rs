@@ -3,12 +3,14 @@
 use std::net::IpAddr;
 
 use async_trait::async_trait;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Bytea};
 use diesel_async::RunQueryDsl;
 use ipnet::IpNet;
 use otp_core::crypto::TokenHash;
 use otp_core::domain::Session;
-use otp_core::ports::{RotateOutcome, SessionRepository};
+use otp_core::ports::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 use otp_core::{PortError, SessionId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -72,7 +74,8 @@ impl SessionRow {
 /// Each session belongs to a row of `users` (a foreign key, deleted with it):
 /// creating a session for an unknown account fails with `PortError::Failed`.
 /// `rotate_refresh` is one conditional `UPDATE`, so of concurrent rotations with one
-/// hash exactly one matches; the others see the new hash and revoke the session.
+/// hash exactly one matches; the others find it among the retired hashes
+/// (`retired_refresh_hashes`, the last [`RETIRED_REFRESH_HASHES`]) and revoke the session.
 #[derive(Debug, Clone)]
 pub struct PgSessionRepository {
     pool: PgPool,
@@ -133,6 +136,8 @@ impl SessionRepository for PgSessionRepository {
         };
         // The row lock of the UPDATE serialises concurrent rotations: a later one
         // re-reads the row after the first commits and no longer matches the old hash.
+        // On the right of SET, `refresh_hash` is the value being replaced.
+        let retire = format!("(ARRAY[refresh_hash] || retired_refresh_hashes)[1:{RETIRED_REFRESH_HASHES}]");
         let rotated = self
             .pool
             .run(ACTION, async |connection| {
@@ -140,6 +145,7 @@ impl SessionRepository for PgSessionRepository {
                     .filter(active().and(sessions::refresh_hash.eq(presented.as_bytes().as_slice())))
                     .set((
                         sessions::refresh_hash.eq(replacement.as_bytes().as_slice()),
+                        sessions::retired_refresh_hashes.eq(sql::<Array<Bytea>>(&retire)),
                         sessions::last_used_at.eq(now),
                         sessions::expires_at.eq(expires_at),
                     ))
@@ -152,24 +158,33 @@ impl SessionRepository for PgSessionRepository {
         if let Some(row) = rotated {
             return row.into_session(ACTION).map(RotateOutcome::Rotated);
         }
-        // Not rotated: either the session is not active (nothing to do), or it is and
-        // holds another hash, which means the presented token was replayed.
-        let revoked = self
+        // Not rotated: the session is not active (nothing to do), or it held the
+        // presented hash before (a replayed token: revoke it), or it never held it (a
+        // forged token: leave the session alone).
+        let revoked =
+            self.pool
+                .run("revoking a session after refresh-token reuse", async |connection| {
+                    diesel::update(sessions::table)
+                        .filter(active().and(
+                            sessions::retired_refresh_hashes.contains(vec![presented.as_bytes().to_vec()]),
+                        ))
+                        .set(sessions::revoked_at.eq(now))
+                        .execute(connection)
+                        .await
+                })
+                .await?;
+        if revoked > 0 {
+            return Ok(RotateOutcome::ReuseDetected);
+        }
+        let live = self
             .pool
-            .run("revoking a session after refresh-token reuse", async |connection| {
-                diesel::update(sessions::table)
-                    .filter(active().and(sessions::refresh_hash.ne(presented.as_bytes().as_slice())))
-                    .set(sessions::revoked_at.eq(now))
-                    .execute(connection)
+            .run("checking a session after an unknown refresh token", async |connection| {
+                diesel::select(diesel::dsl::exists(sessions::table.filter(active())))
+                    .get_result::<bool>(connection)
                     .await
             })
             .await?;
-        if revoked > 0 {
-            tracing::warn!(session_id = %id, "refresh token reused; session revoked");
-            Ok(RotateOutcome::ReuseDetected)
-        } else {
-            Ok(RotateOutcome::Inactive)
-        }
+        Ok(if live { RotateOutcome::Unrecognised } else { RotateOutcome::Inactive })
     }
 
     async fn revoke(&self, id: SessionId, now: OffsetDateTime) -> Result<bool, PortError> {

@@ -121,7 +121,7 @@ mod setup {
         assert_eq!(applied.len(), MIGRATIONS_COUNT, "{applied:?}");
     }
 
-    const MIGRATIONS_COUNT: usize = 6;
+    const MIGRATIONS_COUNT: usize = 7;
 
     #[tokio::test]
     async fn down_migrations_revert_cleanly() {

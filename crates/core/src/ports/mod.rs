@@ -26,5 +26,5 @@ pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthPr
 pub use oauth_state_store::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};
 pub use probe::Probe;
 pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
-pub use session_repository::{RotateOutcome, SessionRepository};
+pub use session_repository::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 pub use user_repository::{UserListQuery, UserRepository};

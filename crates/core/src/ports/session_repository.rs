@@ -5,14 +5,21 @@ use crate::crypto::TokenHash;
 use crate::domain::{Session, SessionId, UserId};
 use crate::error::PortError;
 
+/// How many replaced refresh hashes a session repository remembers per session, at
+/// least: a token replaced more recently than that is recognised as reused.
+pub const RETIRED_REFRESH_HASHES: usize = 32;
+
 /// What [`SessionRepository::rotate_refresh`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
     /// The presented hash was current: the session now holds the replacement.
     Rotated(Session),
-    /// The presented hash was not current (a stolen or replayed token): the session
-    /// has been revoked.
+    /// The presented hash was one the session held before (a stolen or replayed
+    /// token): the session has been revoked.
     ReuseDetected,
+    /// The presented hash never belonged to the session (as far as it remembers): a
+    /// forged or foreign token. Nothing changed; the session stays live.
+    Unrecognised,
     /// The session does not exist, is revoked, or has expired; nothing changed.
     Inactive,
 }
@@ -37,9 +44,14 @@ pub trait SessionRepository: Send + Sync + std::fmt::Debug {
     /// If the session is active at `now` and its hash equals `presented`, the hash
     /// becomes `replacement`, `last_used_at` becomes `now` and `expires_at` becomes
     /// `expires_at`, and the updated session is returned as
-    /// [`RotateOutcome::Rotated`]. If it is active but the hash differs, it MUST be
-    /// revoked at `now` and [`RotateOutcome::ReuseDetected`] returned. Of any number of
-    /// concurrent calls presenting the same hash, at most one rotates.
+    /// [`RotateOutcome::Rotated`]; the replaced hash is remembered as retired. If it is
+    /// active and `presented` is one of its last [`RETIRED_REFRESH_HASHES`] retired
+    /// hashes (or more), it MUST be revoked at `now` and
+    /// [`RotateOutcome::ReuseDetected`] returned. If it is active and `presented` is
+    /// neither its hash nor a remembered retired one, nothing changes and
+    /// [`RotateOutcome::Unrecognised`] is returned: knowing a session id is not enough
+    /// to end the session. Of any number of concurrent calls presenting the same hash,
+    /// at most one rotates.
     ///
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::policy::SessionLifetime;
+
 use crate::crypto::{AccessTokens, KeyedHasher, RefreshToken};
 use crate::domain::{ClientContext, Session, SessionId, User};
 use crate::error::Failure;
@@ -44,19 +46,19 @@ pub struct SessionIssuer {
     sessions: Arc<dyn SessionRepository>,
     tokens: AccessTokens,
     hasher: KeyedHasher,
-    refresh_lifetime: Duration,
+    lifetime: SessionLifetime,
 }
 
 impl SessionIssuer {
     /// Sessions stored in `sessions`, their access tokens signed by `tokens`, their
-    /// refresh tokens hashed with `hasher` and valid for `refresh_lifetime`.
+    /// refresh tokens hashed with `hasher`, the sessions lasting `lifetime`.
     pub fn new(
         sessions: Arc<dyn SessionRepository>,
         tokens: AccessTokens,
         hasher: KeyedHasher,
-        refresh_lifetime: Duration,
+        lifetime: SessionLifetime,
     ) -> Self {
-        Self { sessions, tokens, hasher, refresh_lifetime }
+        Self { sessions, tokens, hasher, lifetime }
     }
 
     /// Opens a session for `user` at `now` and signs its tokens.
@@ -81,14 +83,15 @@ impl SessionIssuer {
             refresh_hash: refresh.hash(&self.hasher),
             created_at: now,
             last_used_at: now,
-            expires_at: now + self.refresh_lifetime,
+            expires_at: self.lifetime.expiry(now, now),
             revoked_at: None,
             ip: client.ip,
             user_agent: client.user_agent.clone(),
         };
         self.sessions.create(&session).await.map_err(Failure::from)?;
         let access_token = self.tokens.issue(user.id, id, now).map_err(Failure::from)?;
-        tracing::info!(user_id = %user.id, session_id = %id, "session started");
+        tracing::info!(user_id = %user.id, "session started");
+        tracing::debug!(session_id = %id, "session started");
         Ok(SignedIn {
             user,
             session,

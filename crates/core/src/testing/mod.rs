@@ -97,6 +97,8 @@ macro_rules! session_repository_contract {
                 created_sessions_are_found,
                 rotating_with_the_current_hash_replaces_it,
                 rotating_with_a_stale_hash_revokes_the_session,
+                a_hash_the_session_never_held_changes_nothing,
+                every_remembered_retired_hash_is_recognised_as_reuse,
                 of_concurrent_rotations_with_one_hash_at_most_one_succeeds,
                 expired_sessions_do_not_rotate,
                 revoking_ends_a_session_once,

@@ -9,7 +9,7 @@ use time::Duration;
 use super::{WithOwners, instant};
 use crate::crypto::{KeyedHasher, TokenHash};
 use crate::domain::Session;
-use crate::ports::{RotateOutcome, SessionRepository};
+use crate::ports::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 use crate::{SessionId, UserId};
 
 type Sessions = WithOwners<dyn SessionRepository>;
@@ -70,6 +70,45 @@ pub async fn rotating_with_a_stale_hash_revokes_the_session(sessions: Sessions) 
         repo.rotate_refresh(stored.id, &hash("second"), &hash("fourth"), start, expires).await.unwrap();
     assert_eq!(after, RotateOutcome::Inactive);
     assert!(repo.find(stored.id).await.unwrap().unwrap().revoked_at.is_some());
+}
+
+pub async fn a_hash_the_session_never_held_changes_nothing(sessions: Sessions) {
+    let repo = &sessions.store;
+    let start = instant();
+    let stored = session(sessions.new_owner().await, start);
+    repo.create(&stored).await.unwrap();
+    let expires = start + Duration::days(30);
+    let forged = repo.rotate_refresh(stored.id, &hash("forged"), &hash("x"), start, expires).await.unwrap();
+    assert_eq!(forged, RotateOutcome::Unrecognised);
+    assert_eq!(repo.find(stored.id).await.unwrap(), Some(stored.clone()), "the session is untouched");
+    let real = repo.rotate_refresh(stored.id, &hash("first"), &hash("second"), start, expires).await.unwrap();
+    assert!(matches!(real, RotateOutcome::Rotated(_)), "{real:?}");
+    let forged = repo.rotate_refresh(stored.id, &hash("forged"), &hash("y"), start, expires).await.unwrap();
+    assert_eq!(forged, RotateOutcome::Unrecognised, "after a rotation too");
+    assert!(repo.find(stored.id).await.unwrap().unwrap().revoked_at.is_none());
+}
+
+pub async fn every_remembered_retired_hash_is_recognised_as_reuse(sessions: Sessions) {
+    let repo = &sessions.store;
+    let start = instant();
+    let owner = sessions.new_owner().await;
+    let expires = start + Duration::days(30);
+    // For each age up to the bound: rotate that many times, then present the hash that
+    // was current `age` rotations ago.
+    for age in [1, 2, RETIRED_REFRESH_HASHES] {
+        let stored = session(owner, start);
+        repo.create(&stored).await.unwrap();
+        let mut current = hash("first");
+        for n in 0..age {
+            let next = hash(&format!("rotation-{n}"));
+            let outcome = repo.rotate_refresh(stored.id, &current, &next, start, expires).await.unwrap();
+            assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");
+            current = next;
+        }
+        let reuse = repo.rotate_refresh(stored.id, &hash("first"), &hash("z"), start, expires).await.unwrap();
+        assert_eq!(reuse, RotateOutcome::ReuseDetected, "a hash retired {age} rotations ago");
+        assert!(repo.find(stored.id).await.unwrap().unwrap().revoked_at.is_some());
+    }
 }
 
 pub async fn of_concurrent_rotations_with_one_hash_at_most_one_succeeds(sessions: Sessions) {

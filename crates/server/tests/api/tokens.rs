@@ -1,9 +1,11 @@
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, spawn_app, token, unique_email};
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with, token, unique_email};
 
 #[tokio::test]
 async fn refresh_rotates_the_pair_and_the_new_access_token_works() {
@@ -37,6 +39,73 @@ async fn reusing_a_rotated_refresh_token_ends_the_whole_session() {
     assert_problem(latest, StatusCode::UNAUTHORIZED, "token_invalid").await;
     let me = app.get_with_token("/auth/me", &token(&rotated, "access_token")).await;
     assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
+}
+
+#[tokio::test]
+async fn a_forged_refresh_token_with_a_live_session_id_ends_nothing() {
+    let app = spawn_app().await;
+    let tokens = app.sign_in(&unique_email()).await;
+    let real = token(&tokens, "refresh_token");
+    let session_id = real.split_once('.').unwrap().0;
+    let random: Vec<u8> =
+        [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()].iter().flat_map(|id| *id.as_bytes()).collect();
+    let forged = format!("{session_id}.{}", URL_SAFE_NO_PAD.encode(random));
+    assert_eq!(forged.len(), real.len());
+
+    for _ in 0..3 {
+        let response = app.post("/auth/refresh", &json!({ "refresh_token": forged })).await;
+        let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
+        assert!(!body["detail"].as_str().unwrap().contains("already used"), "{body}");
+    }
+    let me = app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
+    assert_eq!(me.status(), StatusCode::OK, "the session survives");
+    let rotated = app.post("/auth/refresh", &json!({ "refresh_token": real })).await;
+    assert_eq!(rotated.status(), StatusCode::OK, "its real refresh token still rotates");
+    let rotated: Value = rotated.json().await.unwrap();
+    let again =
+        app.post("/auth/refresh", &json!({ "refresh_token": token(&rotated, "refresh_token") })).await;
+    assert_eq!(again.status(), StatusCode::OK);
+}
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// Refreshes `refresh`; the response.
+async fn refresh(app: &TestApp, refresh: &str) -> reqwest::Response {
+    app.post("/auth/refresh", &json!({ "refresh_token": refresh })).await
+}
+
+#[tokio::test]
+async fn refresh_stops_at_the_absolute_session_lifetime_of_ninety_days() {
+    let app = spawn_app().await;
+    let mut tokens = app.sign_in(&unique_email()).await;
+    // Refreshed well within each 30-day refresh lifetime, up to day 89.
+    for wait in [29, 29, 29, 2] {
+        app.clock.advance(wait * DAY);
+        let response = refresh(&app, &token(&tokens, "refresh_token")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        tokens = response.json().await.unwrap();
+    }
+    app.clock.advance(DAY + Duration::from_secs(1));
+    let response = refresh(&app, &token(&tokens, "refresh_token")).await;
+    let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    assert!(body["detail"].as_str().unwrap().contains("maximum lifetime"), "{body}");
+}
+
+#[tokio::test]
+async fn session_max_lifetime_days_sets_the_absolute_lifetime() {
+    let app = spawn_app_with(|settings| settings.session_max_lifetime_days = 1).await;
+    let tokens = app.sign_in(&unique_email()).await;
+    app.clock.advance(DAY - Duration::from_secs(60));
+    let response = refresh(&app, &token(&tokens, "refresh_token")).await;
+    assert_eq!(response.status(), StatusCode::OK, "within the day");
+    let tokens: Value = response.json().await.unwrap();
+    app.clock.advance(Duration::from_secs(61));
+    let response = refresh(&app, &token(&tokens, "refresh_token")).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    let me = app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
+    assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    let fresh = app.sign_in(&unique_email()).await;
+    assert_eq!(refresh(&app, &token(&fresh, "refresh_token")).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

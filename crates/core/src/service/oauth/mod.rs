@@ -94,7 +94,7 @@ impl OAuthSignIn {
         let tokens = secrets.access_tokens(policy);
         Ok(Self {
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
-            issuer: SessionIssuer::new(ports.sessions, tokens, hasher.clone(), policy.refresh_token_ttl),
+            issuer: SessionIssuer::new(ports.sessions, tokens, hasher.clone(), policy.session_lifetime()),
             states: ports.states,
             identities: ports.identities,
             users: ports.users,

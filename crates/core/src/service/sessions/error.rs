@@ -27,10 +27,18 @@ pub enum SessionError {
     /// The refresh token's session does not exist, was ended, or has expired.
     #[error("refresh token is invalid or expired")]
     RefreshTokenInactive,
+    /// The refresh token names a live session but its secret never belonged to it (a
+    /// forged token); the session is left alone.
+    #[error("refresh token is invalid")]
+    RefreshTokenUnrecognised,
     /// The refresh token was already rotated: it was replayed, so its session has
     /// been ended.
     #[error("refresh token was already used; the session has been ended")]
     RefreshTokenReused,
+    /// The session has reached its absolute lifetime (`SESSION_MAX_LIFETIME_DAYS`);
+    /// signing in again starts a new one.
+    #[error("the session has reached its maximum lifetime; sign in again")]
+    SessionLifetimeOver,
     /// The session is not an active one of the caller's.
     #[error("session not found")]
     SessionNotFound,

@@ -4,7 +4,6 @@
 mod error;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use error::SessionError;
 
@@ -13,7 +12,7 @@ use super::throttle::{Action, Throttle};
 use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, RefreshToken};
 use crate::domain::{ClientContext, Session, SessionId, User};
 use crate::error::Failure;
-use crate::policy::{AuthPolicy, PolicyError};
+use crate::policy::{AuthPolicy, PolicyError, SessionLifetime};
 use crate::ports::{Clock, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
 use crate::service::Secrets;
 
@@ -55,7 +54,7 @@ pub struct SessionService {
     throttle: Throttle,
     tokens: AccessTokens,
     hasher: KeyedHasher,
-    refresh_lifetime: Duration,
+    lifetime: SessionLifetime,
 }
 
 impl SessionService {
@@ -73,7 +72,7 @@ impl SessionService {
             users: ports.users,
             clock: ports.clock,
             hasher,
-            refresh_lifetime: policy.refresh_token_ttl,
+            lifetime: policy.session_lifetime(),
         })
     }
 
@@ -91,7 +90,12 @@ impl SessionService {
         let now = self.clock.now();
         let claims = self.tokens.verify(access_token, now)?;
         let session = self.sessions.find(claims.session_id).await?;
-        if !session.is_some_and(|session| session.is_active(now) && session.user_id == claims.user_id) {
+        let live = |session: &Session| {
+            session.is_active(now)
+                && now < self.lifetime.end(session.created_at)
+                && session.user_id == claims.user_id
+        };
+        if !session.is_some_and(|session| live(&session)) {
             return Err(SessionError::SessionEnded);
         }
         match self.users.find_by_id(claims.user_id).await? {
@@ -101,11 +105,13 @@ impl SessionService {
     }
 
     /// Exchanges a refresh token for a new access token and a new refresh token.
-    /// Presenting a refresh token that was already rotated ends its whole session.
+    /// Presenting a refresh token that was already rotated ends its whole session; one
+    /// whose secret never belonged to the session is refused and changes nothing.
     ///
     /// # Errors
     /// [`SessionError::RefreshTokenMalformed`], [`SessionError::RefreshTokenInactive`],
-    /// [`SessionError::RefreshTokenReused`], [`SessionError::AccountInactive`],
+    /// [`SessionError::RefreshTokenUnrecognised`], [`SessionError::RefreshTokenReused`],
+    /// [`SessionError::SessionLifetimeOver`], [`SessionError::AccountInactive`],
     /// [`SessionError::RateLimited`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn refresh(
@@ -116,8 +122,18 @@ impl SessionService {
         self.throttle.check(Action::Refresh, client, None).await?;
         let presented = RefreshToken::parse(refresh_token).ok_or(SessionError::RefreshTokenMalformed)?;
         let session_id = presented.session_id();
-        let replacement = RefreshToken::generate(session_id);
         let now = self.clock.now();
+        // The start of a session never changes, so reading it before the atomic
+        // rotation is safe.
+        let Some(current) =
+            self.sessions.find(session_id).await?.filter(|session| session.revoked_at.is_none())
+        else {
+            return Err(SessionError::RefreshTokenInactive);
+        };
+        if now >= self.lifetime.end(current.created_at) {
+            return Err(SessionError::SessionLifetimeOver);
+        }
+        let replacement = RefreshToken::generate(session_id);
         let outcome = self
             .sessions
             .rotate_refresh(
@@ -125,15 +141,17 @@ impl SessionService {
                 &presented.hash(&self.hasher),
                 &replacement.hash(&self.hasher),
                 now,
-                now + self.refresh_lifetime,
+                self.lifetime.expiry(current.created_at, now),
             )
             .await?;
         let session = match outcome {
             RotateOutcome::Rotated(session) => session,
             RotateOutcome::ReuseDetected => {
-                tracing::warn!(%session_id, "refresh token reused; session revoked");
+                tracing::warn!("a rotated refresh token was presented again; its session was revoked");
+                tracing::debug!(%session_id, "session revoked for refresh-token reuse");
                 return Err(SessionError::RefreshTokenReused);
             }
+            RotateOutcome::Unrecognised => return Err(SessionError::RefreshTokenUnrecognised),
             RotateOutcome::Inactive => return Err(SessionError::RefreshTokenInactive),
         };
         let user = match self.users.find_by_id(session.user_id).await? {
@@ -159,7 +177,8 @@ impl SessionService {
     /// A failure.
     pub async fn logout(&self, principal: &Principal) -> Result<(), SessionError> {
         self.sessions.revoke(principal.session_id(), self.clock.now()).await?;
-        tracing::info!(user_id = %principal.user.id, session_id = %principal.session_id(), "logged out");
+        tracing::info!(user_id = %principal.user.id, "logged out");
+        tracing::debug!(session_id = %principal.session_id(), "session ended by logout");
         Ok(())
     }
 
@@ -186,7 +205,8 @@ impl SessionService {
         if !owned || !self.sessions.revoke(id, now).await? {
             return Err(SessionError::SessionNotFound);
         }
-        tracing::info!(user_id = %principal.user.id, session_id = %id, "session ended by its owner");
+        tracing::info!(user_id = %principal.user.id, "session ended by its owner");
+        tracing::debug!(session_id = %id, "session ended by its owner");
         Ok(())
     }
 }

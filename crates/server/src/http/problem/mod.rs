@@ -245,6 +245,8 @@ mod tests {
             SessionError::AccountInactive,
             SessionError::RefreshTokenMalformed,
             SessionError::RefreshTokenInactive,
+            SessionError::RefreshTokenUnrecognised,
+            SessionError::SessionLifetimeOver,
             SessionError::RefreshTokenReused,
             SessionError::SessionNotFound,
             SessionError::RateLimited { retry_after: wait },
@@ -258,6 +260,8 @@ mod tests {
                 | SessionError::AccountInactive
                 | SessionError::RefreshTokenMalformed
                 | SessionError::RefreshTokenInactive
+                | SessionError::RefreshTokenUnrecognised
+                | SessionError::SessionLifetimeOver
                 | SessionError::RefreshTokenReused
                 | SessionError::SessionNotFound
                 | SessionError::RateLimited { .. }

@@ -14,6 +14,8 @@ impl From<SessionError> for ApiError {
             | SessionError::AccountInactive
             | SessionError::RefreshTokenMalformed
             | SessionError::RefreshTokenInactive
+            | SessionError::RefreshTokenUnrecognised
+            | SessionError::SessionLifetimeOver
             | SessionError::RefreshTokenReused => ProblemCode::TokenInvalid,
             SessionError::SessionNotFound => ProblemCode::NotFound,
             SessionError::RateLimited { .. } => ProblemCode::RateLimited,
