@@ -9,9 +9,10 @@ use std::time::Duration;
 pub use error::SessionError;
 
 use super::SignedIn;
+use super::admin::roles::effective_role;
 use super::throttle::{Action, Throttle};
-use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, RefreshToken};
-use crate::domain::{ClientContext, Session, SessionId, User};
+use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
+use crate::domain::{ClientContext, EmailAddress, Session, SessionId, User};
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{Clock, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
@@ -56,6 +57,7 @@ pub struct SessionService {
     tokens: AccessTokens,
     hasher: KeyedHasher,
     refresh_lifetime: Duration,
+    admin_email: Option<EmailAddress>,
 }
 
 impl SessionService {
@@ -74,6 +76,7 @@ impl SessionService {
             clock: ports.clock,
             hasher,
             refresh_lifetime: policy.refresh_token_ttl,
+            admin_email: policy.admin_email.clone(),
         })
     }
 
@@ -143,7 +146,13 @@ impl SessionService {
                 return Err(SessionError::AccountInactive);
             }
         };
-        let access_token = self.tokens.issue(user.id, session_id, now).map_err(Failure::from)?;
+        let subject = TokenSubject {
+            user: &user,
+            session_id,
+            auth_methods: &session.auth_methods,
+            role: effective_role(&user, self.admin_email.as_ref()),
+        };
+        let access_token = self.tokens.issue(subject, now).map_err(Failure::from)?;
         Ok(SignedIn {
             user,
             session,
