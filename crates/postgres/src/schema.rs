@@ -25,6 +25,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         ip -> Nullable<Inet>,
         user_agent -> Nullable<Text>,
+        auth_methods -> Array<Text>,
         retired_refresh_hashes -> Array<Bytea>,
     }
 }

@@ -9,7 +9,7 @@ use diesel::sql_types::{Array, Bytea};
 use diesel_async::RunQueryDsl;
 use ipnet::IpNet;
 use otp_core::crypto::TokenHash;
-use otp_core::domain::Session;
+use otp_core::domain::{AuthMethod, Session};
 use otp_core::ports::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 use otp_core::{PortError, SessionId, UserId};
 use time::OffsetDateTime;
@@ -32,6 +32,7 @@ struct SessionRow {
     revoked_at: Option<OffsetDateTime>,
     ip: Option<IpNet>,
     user_agent: Option<String>,
+    auth_methods: Vec<String>,
 }
 
 impl From<&Session> for SessionRow {
@@ -46,6 +47,7 @@ impl From<&Session> for SessionRow {
             revoked_at: session.revoked_at,
             ip: session.ip.map(IpNet::from),
             user_agent: session.user_agent.clone(),
+            auth_methods: session.auth_methods.iter().map(AuthMethod::as_claim).collect(),
         }
     }
 }
@@ -55,6 +57,12 @@ impl SessionRow {
         let hash: [u8; 32] = self.refresh_hash.as_slice().try_into().map_err(|_| {
             corrupt(action, format!("stored refresh hash of session {} is not 32 bytes", self.id))
         })?;
+        let auth_methods = self
+            .auth_methods
+            .iter()
+            .map(|method| method.parse::<AuthMethod>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| corrupt(action, format!("session {}: {error}", self.id)))?;
         Ok(Session {
             id: SessionId::from_uuid(self.id),
             user_id: UserId::from_uuid(self.user_id),
@@ -65,6 +73,7 @@ impl SessionRow {
             revoked_at: self.revoked_at,
             ip: self.ip.map(|network| -> IpAddr { network.addr() }),
             user_agent: self.user_agent,
+            auth_methods,
         })
     }
 }

@@ -101,6 +101,7 @@ mod through_pgbouncer {
                         revoked_at: None,
                         ip: None,
                         user_agent: None,
+                        auth_methods: Vec::new(),
                     };
                     sessions.create(&session).await.unwrap();
                     let expires = now + Duration::from_secs(7200);

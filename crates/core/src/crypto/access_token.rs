@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::keys::Keyring;
-use crate::domain::{SessionId, UserId};
+use crate::domain::{AuthMethod, Role, SessionId, User, UserId};
 use crate::error::BoxError;
 
 /// Longest token text accepted before any parsing.
@@ -30,6 +30,29 @@ pub struct AccessClaims {
     pub issued_at: OffsetDateTime,
     /// Expires at (`exp`).
     pub expires_at: OffsetDateTime,
+    /// The account's address when the token was issued (`email`); `None` in tokens
+    /// issued before the claim existed.
+    pub email: Option<String>,
+    /// Whether that address was verified (`email_verified`); `None` in older tokens.
+    pub email_verified: Option<bool>,
+    /// How the session signed in (`amr`: `otp`, `pwd`, `oauth:{provider}`); empty in
+    /// older tokens.
+    pub amr: Vec<String>,
+    /// `admin` for administrators (`role`); `None` otherwise.
+    pub role: Option<String>,
+}
+
+/// Who a new access token is for, and what it says about them.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSubject<'a> {
+    /// The account (its id, address and verification state go into the token).
+    pub user: &'a User,
+    /// The session the token belongs to.
+    pub session_id: SessionId,
+    /// How the session signed in.
+    pub auth_methods: &'a [AuthMethod],
+    /// The role that counts for the account (only [`Role::Admin`] is written).
+    pub role: Role,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -44,6 +67,15 @@ struct WireClaims {
     exp: OffsetDateTime,
     iss: String,
     aud: String,
+    // The claims below were added later: tokens without them still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -103,25 +135,25 @@ impl AccessTokens {
         self.lifetime
     }
 
-    /// A new token for `session_id` of `user_id`, issued at `now`.
+    /// A new token for `subject`, issued at `now`.
     ///
     /// # Errors
     /// [`SigningError`] when signing fails.
-    pub fn issue(
-        &self,
-        user_id: UserId,
-        session_id: SessionId,
-        now: OffsetDateTime,
-    ) -> Result<String, SigningError> {
+    pub fn issue(&self, subject: TokenSubject<'_>, now: OffsetDateTime) -> Result<String, SigningError> {
         let issued_at = now.replace_nanosecond(0).unwrap_or(now);
+        let user = subject.user;
         let claims = WireClaims {
-            sub: user_id,
-            sid: session_id,
+            sub: user.id,
+            sid: subject.session_id,
             jti: Uuid::new_v4(),
             iat: issued_at,
             exp: issued_at + self.lifetime,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            email: Some(user.email.as_str().to_owned()),
+            email_verified: Some(user.is_verified()),
+            amr: subject.auth_methods.iter().map(AuthMethod::as_claim).collect(),
+            role: (subject.role == Role::Admin).then(|| Role::Admin.as_str().to_owned()),
         };
         let key = self.keyring.current();
         let footer = Footer { kid: key.verifying_key().kid().to_owned() };
@@ -162,6 +194,10 @@ impl AccessTokens {
             token_id: claims.jti,
             issued_at: claims.iat,
             expires_at: claims.exp,
+            email: claims.email,
+            email_verified: claims.email_verified,
+            amr: claims.amr,
+            role: claims.role,
         })
     }
 }
@@ -196,22 +232,78 @@ mod tests {
         OffsetDateTime::now_utc()
     }
 
+    fn user() -> User {
+        User::new_verified(crate::EmailAddress::parse("ada@example.com").unwrap(), now())
+    }
+
+    /// A token for a new session of a new verified user, signed in by code.
+    fn issue(tokens: &AccessTokens, at: OffsetDateTime) -> String {
+        let user = user();
+        let subject = TokenSubject {
+            user: &user,
+            session_id: SessionId::generate(),
+            auth_methods: &[AuthMethod::Otp],
+            role: Role::User,
+        };
+        tokens.issue(subject, at).unwrap()
+    }
+
     #[test]
     fn a_fresh_token_verifies_and_carries_its_claims() {
         let tokens = fresh_tokens();
-        let (user, session, at) = (UserId::generate(), SessionId::generate(), now());
-        let token = tokens.issue(user, session, at).unwrap();
+        let (user, session, at) = (user(), SessionId::generate(), now());
+        let methods = [AuthMethod::Password, AuthMethod::Otp];
+        let subject =
+            TokenSubject { user: &user, session_id: session, auth_methods: &methods, role: Role::Admin };
+        let token = tokens.issue(subject, at).unwrap();
         assert!(token.starts_with("v4.public."));
         let claims = tokens.verify(&token, at).unwrap();
-        assert_eq!((claims.user_id, claims.session_id), (user, session));
+        assert_eq!((claims.user_id, claims.session_id), (user.id, session));
         assert_eq!(claims.expires_at - claims.issued_at, time::Duration::seconds(1800));
+        assert_eq!(claims.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(claims.email_verified, Some(true));
+        assert_eq!(claims.amr, ["pwd", "otp"]);
+        assert_eq!(claims.role.as_deref(), Some("admin"));
+    }
+
+    #[test]
+    fn ordinary_accounts_carry_no_role_and_unverified_addresses_say_so() {
+        let tokens = fresh_tokens();
+        let user = User::new_unverified(crate::EmailAddress::parse("bo@example.com").unwrap(), None, now());
+        let subject = TokenSubject {
+            user: &user,
+            session_id: SessionId::generate(),
+            auth_methods: &[AuthMethod::oauth("github").unwrap()],
+            role: Role::User,
+        };
+        let claims = tokens.verify(&tokens.issue(subject, now()).unwrap(), now()).unwrap();
+        assert_eq!((claims.role, claims.email_verified), (None, Some(false)));
+        assert_eq!(claims.amr, ["oauth:github"]);
+    }
+
+    #[test]
+    fn tokens_signed_before_the_new_claims_still_verify() {
+        let key = SigningKey::generate().unwrap();
+        let tokens = tokens_with(Keyring::new(key.clone(), vec![]));
+        let at = now().replace_nanosecond(0).unwrap();
+        let old = serde_json::json!({
+            "sub": UserId::generate(), "sid": SessionId::generate(), "jti": Uuid::new_v4(),
+            "iat": rfc3339(at), "exp": rfc3339(at + LIFETIME), "iss": "otp-auth", "aud": "otp-auth-clients",
+        });
+        let footer = serde_json::json!({ "kid": key.verifying_key().kid() }).to_string();
+        let token =
+            PublicToken::sign(key.secret(), old.to_string().as_bytes(), Some(footer.as_bytes()), None)
+                .unwrap();
+        let claims = tokens.verify(&token, at).unwrap();
+        assert_eq!((claims.email, claims.email_verified, claims.role), (None, None, None));
+        assert!(claims.amr.is_empty());
     }
 
     #[test]
     fn expired_tokens_are_refused() {
         let tokens = fresh_tokens();
         let at = now();
-        let token = tokens.issue(UserId::generate(), SessionId::generate(), at).unwrap();
+        let token = issue(&tokens, at);
         let error = tokens.verify(&token, at + LIFETIME).unwrap_err();
         assert_eq!(error.to_string(), "access token has expired");
     }
@@ -220,7 +312,7 @@ mod tests {
     fn tampered_and_foreign_tokens_are_refused() {
         let tokens = fresh_tokens();
         let at = now();
-        let token = tokens.issue(UserId::generate(), SessionId::generate(), at).unwrap();
+        let token = issue(&tokens, at);
         let mut tampered = token.clone().into_bytes();
         tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
         assert!(tokens.verify(&String::from_utf8(tampered).unwrap(), at).is_err());
@@ -235,7 +327,7 @@ mod tests {
         let ours = tokens_with(Keyring::new(key.clone(), vec![]));
         let theirs =
             AccessTokens::new(Keyring::new(key, vec![]), "otp-auth".into(), "other".into(), LIFETIME);
-        let token = theirs.issue(UserId::generate(), SessionId::generate(), now()).unwrap();
+        let token = issue(&theirs, now());
         assert!(ours.verify(&token, now()).is_err());
     }
 
@@ -243,11 +335,11 @@ mod tests {
     fn tokens_of_a_previous_key_verify_after_rotation() {
         let old_key = SigningKey::generate().unwrap();
         let old = tokens_with(Keyring::new(old_key.clone(), vec![]));
-        let token = old.issue(UserId::generate(), SessionId::generate(), now()).unwrap();
+        let token = issue(&old, now());
         let previous = VerifyingKey::from_paserk(&old_key.verifying_key().to_paserk()).unwrap();
         let rotated = tokens_with(Keyring::new(SigningKey::generate().unwrap(), vec![previous]));
         assert!(rotated.verify(&token, now()).is_ok());
-        let fresh = rotated.issue(UserId::generate(), SessionId::generate(), now()).unwrap();
+        let fresh = issue(&rotated, now());
         assert!(old.verify(&fresh, now()).is_err());
     }
 }

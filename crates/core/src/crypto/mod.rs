@@ -7,7 +7,9 @@ mod mail_sealer;
 mod password_hasher;
 mod refresh_token;
 
-pub use access_token::{AccessClaims, AccessTokens, MAX_TOKEN_BYTES, SigningError, TokenError, rfc3339};
+pub use access_token::{
+    AccessClaims, AccessTokens, MAX_TOKEN_BYTES, SigningError, TokenError, TokenSubject, rfc3339,
+};
 pub use keyed_hash::{CodeHash, KeyedHasher, MIN_SECRET_BYTES, StateHash, TokenHash};
 pub use keys::{KeyError, Keyring, SigningKey, VerifyingKey};
 pub use mail_sealer::{MailSealer, SealError};

@@ -1,6 +1,7 @@
 //! Domain types: validated values and the records the ports store.
 
 mod audit;
+mod auth_method;
 mod client;
 mod code_purpose;
 mod email;
@@ -13,6 +14,7 @@ mod session;
 mod user;
 
 pub use audit::{AdminAction, AuditEntry};
+pub use auth_method::{AuthMethod, MAX_PROVIDER_NAME_CHARS};
 pub use client::{ClientContext, MAX_USER_AGENT_CHARS};
 pub use code_purpose::CodePurpose;
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH};

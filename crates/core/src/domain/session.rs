@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
-use super::{SessionId, UserId};
+use super::{AuthMethod, SessionId, UserId};
 use crate::crypto::TokenHash;
 
 /// A stored session.
@@ -28,6 +28,9 @@ pub struct Session {
     pub ip: Option<IpAddr>,
     /// Client `User-Agent` seen when the session began (at most 256 characters).
     pub user_agent: Option<String>,
+    /// How the session signed in (the `amr` claim of its access tokens); empty for
+    /// sessions stored before this was recorded.
+    pub auth_methods: Vec<AuthMethod>,
 }
 
 impl Session {

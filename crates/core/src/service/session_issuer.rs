@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::policy::SessionLifetime;
-
-use crate::crypto::{AccessTokens, KeyedHasher, RefreshToken};
-use crate::domain::{ClientContext, Session, SessionId, User};
+use super::admin::roles::effective_role;
+use crate::crypto::{AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
+use crate::domain::{AuthMethod, ClientContext, EmailAddress, Session, SessionId, User};
 use crate::error::Failure;
+use crate::policy::SessionLifetime;
 use crate::ports::SessionRepository;
 
 /// A new session and the tokens that carry it.
@@ -47,21 +47,25 @@ pub struct SessionIssuer {
     tokens: AccessTokens,
     hasher: KeyedHasher,
     lifetime: SessionLifetime,
+    admin_email: Option<EmailAddress>,
 }
 
 impl SessionIssuer {
     /// Sessions stored in `sessions`, their access tokens signed by `tokens`, their
-    /// refresh tokens hashed with `hasher`, the sessions lasting `lifetime`.
+    /// refresh tokens hashed with `hasher`, the sessions lasting `lifetime`; the
+    /// account with the verified address `admin_email` is an administrator.
     pub fn new(
         sessions: Arc<dyn SessionRepository>,
         tokens: AccessTokens,
         hasher: KeyedHasher,
         lifetime: SessionLifetime,
+        admin_email: Option<EmailAddress>,
     ) -> Self {
-        Self { sessions, tokens, hasher, lifetime }
+        Self { sessions, tokens, hasher, lifetime, admin_email }
     }
 
-    /// Opens a session for `user` at `now` and signs its tokens.
+    /// Opens a session for `user`, who signed in by `auth_methods`, at `now` and signs
+    /// its tokens.
     ///
     /// # Errors
     /// [`StartError::AccountDisabled`] for a disabled account; a storage or signing
@@ -69,6 +73,7 @@ impl SessionIssuer {
     pub async fn start(
         &self,
         user: User,
+        auth_methods: Vec<AuthMethod>,
         client: &ClientContext,
         now: OffsetDateTime,
     ) -> Result<SignedIn, StartError> {
@@ -87,9 +92,16 @@ impl SessionIssuer {
             revoked_at: None,
             ip: client.ip,
             user_agent: client.user_agent.clone(),
+            auth_methods,
         };
         self.sessions.create(&session).await.map_err(Failure::from)?;
-        let access_token = self.tokens.issue(user.id, id, now).map_err(Failure::from)?;
+        let subject = TokenSubject {
+            user: &user,
+            session_id: id,
+            auth_methods: &session.auth_methods,
+            role: effective_role(&user, self.admin_email.as_ref()),
+        };
+        let access_token = self.tokens.issue(subject, now).map_err(Failure::from)?;
         tracing::info!(user_id = %user.id, "session started");
         tracing::debug!(session_id = %id, "session started");
         Ok(SignedIn {

@@ -8,7 +8,7 @@ use time::Duration;
 
 use super::{WithOwners, instant};
 use crate::crypto::{KeyedHasher, TokenHash};
-use crate::domain::Session;
+use crate::domain::{AuthMethod, Session};
 use crate::ports::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 use crate::{SessionId, UserId};
 
@@ -29,6 +29,7 @@ fn session(user_id: UserId, created_at: time::OffsetDateTime) -> Session {
         revoked_at: None,
         ip: Some("203.0.113.7".parse().unwrap()),
         user_agent: Some("contract-test/1.0".into()),
+        auth_methods: vec![AuthMethod::Password, AuthMethod::Otp, AuthMethod::OAuth("google".into())],
     }
 }
 

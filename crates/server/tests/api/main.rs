@@ -7,6 +7,7 @@ mod helpers;
 pub const BACKEND: helpers::Backend = helpers::Backend::Memory;
 
 mod admin;
+mod claims;
 mod errors;
 mod health;
 mod login;

@@ -9,7 +9,7 @@ use otp_server::Settings;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, spawn_app_with, token, unique_email};
+use crate::helpers::{TestApp, assert_problem, claims_of, spawn_app_with, token, unique_email};
 
 /// The web page's callback, as the examples use it.
 const REDIRECT_URI: &str = "http://127.0.0.1:8080/oauth/callback";
@@ -129,6 +129,9 @@ async fn assert_full_sign_in(provider: &str) {
     assert_eq!(tokens["user"]["email"], address.as_str());
     assert_eq!(tokens["user"]["email_verified"], true);
     assert_eq!(tokens["user"]["has_password"], false);
+    let claims = claims_of(&token(&tokens, "access_token"));
+    assert_eq!(claims["amr"], json!([format!("oauth:{provider}")]));
+    assert_eq!((&claims["email"], &claims["email_verified"]), (&json!(address), &json!(true)));
 
     let me = oauth.app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
     assert_eq!(me.status(), StatusCode::OK);

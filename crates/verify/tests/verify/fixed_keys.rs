@@ -16,7 +16,9 @@ async fn a_valid_token_is_accepted_with_the_claims_otp_core_signed() {
     assert_eq!(claims.token_id, signed.token_id);
     assert_eq!((claims.issued_at, claims.expires_at), (signed.issued_at, signed.expires_at));
     assert_eq!((claims.issuer.as_str(), claims.audience.as_str()), (ISSUER, AUDIENCE));
-    assert!(claims.amr.is_empty() && claims.email.is_none() && !claims.is_admin());
+    assert_eq!((claims.email.as_deref(), claims.email_verified), (signed.email.as_deref(), Some(true)));
+    assert_eq!(claims.amr, signed.amr);
+    assert!(claims.signed_in_with("otp") && !claims.is_admin());
 }
 
 #[tokio::test]

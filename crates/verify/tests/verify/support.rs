@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use otp_core::crypto::{AccessClaims, AccessTokens, Keyring, SigningKey, VerifyingKey};
-use otp_core::{SessionId, UserId};
+use otp_core::crypto::{AccessClaims, AccessTokens, Keyring, SigningKey, TokenSubject, VerifyingKey};
+use otp_core::domain::{AuthMethod, Role, User};
+use otp_core::{EmailAddress, SessionId};
 use otp_verify::{KeySet, Verifier};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -46,7 +47,14 @@ impl Issuer {
     }
 
     pub fn token_at(&self, at: OffsetDateTime) -> String {
-        self.tokens.issue(UserId::generate(), SessionId::generate(), at).unwrap()
+        let user = User::new_verified(EmailAddress::parse("ada@example.com").unwrap(), at);
+        let subject = TokenSubject {
+            user: &user,
+            session_id: SessionId::generate(),
+            auth_methods: &[AuthMethod::Otp],
+            role: Role::User,
+        };
+        self.tokens.issue(subject, at).unwrap()
     }
 
     /// What otp-core itself reads from `token`.

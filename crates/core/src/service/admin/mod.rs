@@ -8,7 +8,7 @@
 
 mod error;
 mod pages;
-mod roles;
+pub(crate) mod roles;
 
 use std::net::IpAddr;
 use std::sync::Arc;

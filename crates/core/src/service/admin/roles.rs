@@ -8,7 +8,7 @@ pub(super) fn is_configured_admin(user: &User, admin_email: Option<&EmailAddress
 }
 
 /// The role that counts for `user` (see [`super::AdminService::effective_role`]).
-pub(super) fn effective_role(user: &User, admin_email: Option<&EmailAddress>) -> Role {
+pub(crate) fn effective_role(user: &User, admin_email: Option<&EmailAddress>) -> Role {
     if user.is_verified() && (user.role == Role::Admin || is_configured_admin(user, admin_email)) {
         Role::Admin
     } else {

@@ -18,7 +18,7 @@ use super::SignedIn;
 use super::session_issuer::SessionIssuer;
 use super::throttle::{Action, Throttle};
 use crate::crypto::KeyedHasher;
-use crate::domain::{ClientContext, User};
+use crate::domain::{AuthMethod, ClientContext, User};
 use crate::error::{Failure, PortError};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
@@ -94,7 +94,13 @@ impl OAuthSignIn {
         let tokens = secrets.access_tokens(policy);
         Ok(Self {
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
-            issuer: SessionIssuer::new(ports.sessions, tokens, hasher.clone(), policy.session_lifetime()),
+            issuer: SessionIssuer::new(
+                ports.sessions,
+                tokens,
+                hasher.clone(),
+                policy.session_lifetime(),
+                policy.admin_email.clone(),
+            ),
             states: ports.states,
             identities: ports.identities,
             users: ports.users,
@@ -222,7 +228,8 @@ impl OAuthSignIn {
             .into());
         }
         let user = self.account_for_identity(&identity).await?;
-        Ok(self.issuer.start(user, client, self.clock.now()).await?)
+        let method = AuthMethod::oauth(provider).map_err(|error| Failure::internal(error.to_string()))?;
+        Ok(self.issuer.start(user, vec![method], client, self.clock.now()).await?)
     }
 
     /// The account `identity` signs in to, linking or creating it as the rules say.

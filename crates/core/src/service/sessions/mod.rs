@@ -8,9 +8,10 @@ use std::sync::Arc;
 pub use error::SessionError;
 
 use super::SignedIn;
+use super::admin::roles::effective_role;
 use super::throttle::{Action, Throttle};
-use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, RefreshToken};
-use crate::domain::{ClientContext, Session, SessionId, User};
+use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
+use crate::domain::{ClientContext, EmailAddress, Session, SessionId, User};
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError, SessionLifetime};
 use crate::ports::{Clock, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
@@ -55,6 +56,7 @@ pub struct SessionService {
     tokens: AccessTokens,
     hasher: KeyedHasher,
     lifetime: SessionLifetime,
+    admin_email: Option<EmailAddress>,
 }
 
 impl SessionService {
@@ -73,6 +75,7 @@ impl SessionService {
             clock: ports.clock,
             hasher,
             lifetime: policy.session_lifetime(),
+            admin_email: policy.admin_email.clone(),
         })
     }
 
@@ -161,7 +164,13 @@ impl SessionService {
                 return Err(SessionError::AccountInactive);
             }
         };
-        let access_token = self.tokens.issue(user.id, session_id, now).map_err(Failure::from)?;
+        let subject = TokenSubject {
+            user: &user,
+            session_id,
+            auth_methods: &session.auth_methods,
+            role: effective_role(&user, self.admin_email.as_ref()),
+        };
+        let access_token = self.tokens.issue(subject, now).map_err(Failure::from)?;
         Ok(SignedIn {
             user,
             session,

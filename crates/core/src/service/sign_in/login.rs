@@ -5,7 +5,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{SignInError, SignInService, login_check_code};
-use crate::domain::{ClientContext, CodePurpose, EmailAddress, Password, User};
+use crate::domain::{AuthMethod, ClientContext, CodePurpose, EmailAddress, Password, User};
 use crate::error::Failure;
 use crate::service::SignedIn;
 use crate::service::codes::IssueError;
@@ -63,7 +63,8 @@ impl SignInService {
         if self.code_check_is_stale(&user, now) {
             return self.ask_for_code(&user).await;
         }
-        Ok(LoginOutcome::SignedIn(Box::new(self.issuer.start(user, client, now).await?)))
+        let signed_in = self.issuer.start(user, vec![AuthMethod::Password], client, now).await?;
+        Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
     }
 
     fn code_check_is_stale(&self, user: &User, now: OffsetDateTime) -> bool {

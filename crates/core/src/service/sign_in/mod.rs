@@ -66,7 +66,13 @@ impl SignInService {
         Ok(Self {
             codes: OneTimeCodes::new(ports.codes, ports.clock.clone(), hasher.clone(), policy),
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
-            issuer: SessionIssuer::new(ports.sessions.clone(), tokens, hasher, policy.session_lifetime()),
+            issuer: SessionIssuer::new(
+                ports.sessions.clone(),
+                tokens,
+                hasher,
+                policy.session_lifetime(),
+                policy.admin_email.clone(),
+            ),
             users: ports.users,
             sessions: ports.sessions,
             mailer: ports.mailer,

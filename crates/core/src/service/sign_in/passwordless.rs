@@ -1,7 +1,7 @@
 //! Passwordless sign-in: send a code, resend it, verify it.
 
 use super::{SignInError, SignInService, registration_code, sign_in_code};
-use crate::domain::{ClientContext, CodePurpose, EmailAddress, OtpCode, User};
+use crate::domain::{AuthMethod, ClientContext, CodePurpose, EmailAddress, OtpCode, User};
 use crate::error::{Failure, PortError};
 use crate::service::SignedIn;
 use crate::service::throttle::Action;
@@ -76,7 +76,7 @@ impl SignInService {
             .record_code_verified(user.id, now)
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
-        Ok(self.issuer.start(user, client, now).await?)
+        Ok(self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?)
     }
 
     /// Creates the account of a first passwordless sign-in; if a concurrent request
