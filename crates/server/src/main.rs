@@ -103,11 +103,14 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 /// Reads the configuration and starts logging; exit code 78 (EX_CONFIG) when the
 /// configuration cannot be read.
 fn load_settings() -> Result<Settings, ExitCode> {
-    let settings = Settings::load().map_err(|error| {
+    let (settings, notes) = Settings::load_with_notes().map_err(|error| {
         eprintln!("otp-server: {error}");
         ExitCode::from(78)
     })?;
     telemetry::init(settings.log_format());
+    for note in notes {
+        tracing::info!(setting = %note, "configuration alias");
+    }
     Ok(settings)
 }
 
@@ -142,6 +145,15 @@ fn serve() -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
+    let mongodb = Settings::mongodb_keys_set();
+    if !mongodb.is_empty() {
+        tracing::warn!(
+            keys = %mongodb.join(", "),
+            "MongoDB is not a store here: these keys are ignored; accounts live in DATABASE_URL's PostgreSQL \
+             (or in memory without it). Bring the MongoDB accounts over with `otp-server import mongoexport FILE` \
+             (docs/migrating.md)"
+        );
+    }
     let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     runtime.block_on(async {
         let started = match build_components(&settings, Overrides::default()).await {
