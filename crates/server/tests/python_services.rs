@@ -170,3 +170,74 @@ async fn a_key_under_both_names_with_different_values_stops_start_up() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("SMTP_HOST and SMTP_SERVER are both set, to different values"), "{stderr}");
 }
+
+/// The first service's README walk-through, each request as its curl line sends it
+/// (`-H "Content-Type: application/json" -d '...'`, `-H "Authorization: Bearer ..."`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_services_curl_walk_through_works_verbatim() {
+    let smtp = TestSmtpServer::start().await;
+    let server = start_with_dotenv(&first_service_env(&smtp), &TEST_ENV);
+    let client = reqwest::Client::new();
+    let curl_post = |path: &str, body: String| {
+        client
+            .post(format!("{}{path}", server.address))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    // curl -X POST .../api/auth/send-otp -H "Content-Type: application/json" -d '{"email": "user@example.com"}'
+    let sent = curl_post("/api/auth/send-otp", r#"{"email": "user@example.com"}"#.to_owned()).await.unwrap();
+    assert_eq!(sent.status(), 202);
+    let sent: serde_json::Value = sent.json().await.unwrap();
+    assert_eq!(sent["email"], "user@example.com");
+    assert_eq!(sent["expires_in_seconds"], 300, "OTP_EXPIRY_MINUTES=5");
+    // The same shape for an address given in another case: normalised, nothing else.
+    let other =
+        curl_post("/api/auth/send-otp", r#"{"email": " New.Person@Example.COM "}"#.to_owned()).await.unwrap();
+    let other: serde_json::Value = other.json().await.unwrap();
+    assert_eq!(other["email"], "new.person@example.com");
+    let keys = |value: &serde_json::Value| value.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&sent), keys(&other));
+    let messages = smtp.wait_for(2, ARRIVAL).await;
+    let code = messages.iter().map(|raw| code_in(raw)).find(|(to, _)| to == "user@example.com").unwrap().1;
+
+    // curl -X POST .../api/auth/verify-otp -H "Content-Type: application/json" -d '{"email": "user@example.com", "otp": "123456"}'
+    let verify = format!(r#"{{"email": "user@example.com", "otp": "{code}"}}"#);
+    let tokens = curl_post("/api/auth/verify-otp", verify).await.unwrap();
+    assert_eq!(tokens.status(), 200);
+    let tokens: serde_json::Value = tokens.json().await.unwrap();
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(tokens["user"]["email"], "user@example.com");
+
+    // curl -X GET .../api/auth/me -H "Authorization: Bearer <token>"
+    // curl -X POST .../api/auth/logout -H "Authorization: Bearer <token>"
+    let bearer = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{}/api/auth/{path}", server.address))
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+    };
+    let me = bearer(reqwest::Method::GET, "me").await.unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["email"], "user@example.com");
+    assert_eq!(bearer(reqwest::Method::POST, "logout").await.unwrap().status(), 200);
+    let me = bearer(reqwest::Method::GET, "me").await.unwrap();
+    assert_eq!(me.status(), 401);
+    let problem: serde_json::Value = me.json().await.unwrap();
+    assert!(problem["detail"].is_string(), "errors carry `detail`: {problem}");
+
+    // Its health check: GET / with Accept: application/json; a browser still gets the page.
+    let health =
+        client.get(format!("{}/", server.address)).header("Accept", "application/json").send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap(), json!({ "status": "ok" }));
+    let page = client
+        .get(format!("{}/", server.address))
+        .header("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    stop(server);
+}
