@@ -41,6 +41,16 @@ pub enum PgError {
     /// A migration failed, or the task running them did not finish.
     #[error("running the migrations: {0}")]
     Migration(#[source] BoxError),
+    /// Another service's accounts could not be read (a missing table or column, or one
+    /// of another type).
+    #[error("reading the accounts in {table}: {source}")]
+    ReadForeign {
+        /// The table named.
+        table: String,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
 }
 
 /// A port failure with what was being done, kept as the cause of a [`PortError`].

@@ -5,6 +5,7 @@
 mod audit_log;
 mod connection;
 mod error;
+mod foreign_users;
 mod identities;
 mod outbox;
 mod pool;
@@ -16,6 +17,7 @@ mod users;
 
 pub use audit_log::PgAuditLog;
 pub use error::PgError;
+pub use foreign_users::{ForeignUsersTable, read_foreign_users};
 pub use identities::PgIdentityRepository;
 pub use outbox::PgOutbox;
 pub use pool::{PgConfig, PgPool, build_pool, connect};

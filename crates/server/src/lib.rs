@@ -3,5 +3,6 @@
 
 pub mod bootstrap;
 pub mod http;
+pub mod import;
 
 pub use bootstrap::{Application, Components, Overrides, Settings, StartupError, build_components};

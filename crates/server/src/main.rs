@@ -1,45 +1,151 @@
 //! `otp-server`: run the service, migrate its database, print new keys, or check that a
 //! running server is healthy.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
 use otp_core::crypto::{KeyedHasher, SigningKey};
+use otp_postgres::ForeignUsersTable;
 use otp_server::bootstrap::{health_check, storage, telemetry};
+use otp_server::import;
 use otp_server::{Application, Overrides, Settings, build_components};
 use secrecy::ExposeSecret;
 
-const USAGE: &str = "\
-otp-server: email one-time-code authentication service
+/// otp-server: email one-time-code authentication service. Without a command it runs
+/// the HTTP server. Configuration comes from the environment and `.env`; see
+/// .env.example for every key.
+#[derive(Debug, Parser)]
+#[command(name = "otp-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-USAGE:
-    otp-server [serve]   run the HTTP server (configuration from the environment and .env)
-    otp-server migrate   create the database at DATABASE_URL if missing and apply migrations
-    otp-server keygen    print a new TOKEN_SIGNING_KEY and SECRET_KEY
-    otp-server healthcheck [PATH]
-                         ask the server at HOST:PORT for PATH (default /health);
-                         exit 0 on a 2xx answer within 3 seconds, 1 otherwise
-    otp-server --help    print this text
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Create the database at DATABASE_URL if missing and apply migrations.
+    Migrate,
+    /// Print a new TOKEN_SIGNING_KEY and SECRET_KEY.
+    Keygen,
+    /// Ask the server at HOST:PORT for PATH (default /health); exit 0 on a 2xx answer
+    /// within 3 seconds, 1 otherwise.
+    Healthcheck {
+        /// The path to ask for.
+        #[arg(value_name = "PATH")]
+        paths: Vec<String>,
+    },
+    /// Import accounts from the Python services into the store DATABASE_URL names.
+    /// Re-running imports nothing twice; an interrupted run resumes.
+    Import {
+        /// Show what would be imported and skipped; write nothing.
+        #[arg(long, global = true)]
+        dry_run: bool,
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
+}
 
-See .env.example for every configuration key.";
+#[derive(Debug, Subcommand)]
+enum ImportFrom {
+    /// The second service's PostgreSQL `users` table. Column flags name the columns;
+    /// `none` leaves one unread.
+    Postgres {
+        /// The source database (`postgresql+asyncpg://` accepted).
+        #[arg(value_name = "SOURCE_URL")]
+        url: String,
+        /// The table (optionally `schema.table`).
+        #[arg(long, default_value = "users")]
+        table: String,
+        /// The address column.
+        #[arg(long, default_value = "email")]
+        email_column: String,
+        /// The password-hash column (bcrypt, as passlib writes it).
+        #[arg(long, default_value = "hashed_password")]
+        password_column: String,
+        /// The "address proven" column.
+        #[arg(long, default_value = "is_verified")]
+        verified_column: String,
+        /// The "may sign in" column (false: imported disabled).
+        #[arg(long, default_value = "is_active")]
+        active_column: String,
+        /// The creation-time column.
+        #[arg(long, default_value = "created_at")]
+        created_column: String,
+    },
+    /// A `mongoexport` file of the first service's `users` collection (JSON lines or a
+    /// JSON array): email, is_verified, created_at, last_login.
+    Mongoexport {
+        /// The exported file.
+        file: PathBuf,
+    },
+}
 
 fn main() -> ExitCode {
-    let command = std::env::args().nth(1);
-    match command.as_deref() {
-        None | Some("serve") => serve(),
-        Some("keygen") => keygen(),
-        Some("migrate") => migrate(),
-        Some("healthcheck") => healthcheck(std::env::args().skip(2).collect()),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    match cli.command {
+        None | Some(Command::Serve) => serve(),
+        Some(Command::Keygen) => keygen(),
+        Some(Command::Migrate) => migrate(),
+        Some(Command::Healthcheck { paths }) => healthcheck(paths),
+        Some(Command::Import { dry_run, from }) => import_accounts(from, dry_run),
+    }
+}
+
+/// `none` as a column name: the column is not read.
+fn column(name: String) -> Option<String> {
+    (!name.eq_ignore_ascii_case("none")).then_some(name)
+}
+
+fn import_accounts(from: ImportFrom, dry_run: bool) -> ExitCode {
+    let settings = match load_settings_logging(true) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    let source = match from {
+        ImportFrom::Postgres {
+            url,
+            table,
+            email_column,
+            password_column,
+            verified_column,
+            active_column,
+            created_column,
+        } => import::Source::Postgres {
+            url,
+            table: ForeignUsersTable {
+                table,
+                email: email_column,
+                password_hash: column(password_column),
+                verified: column(verified_column),
+                active: column(active_column),
+                created_at: column(created_column),
+            },
+        },
+        ImportFrom::Mongoexport { file } => import::Source::Mongoexport(file),
+    };
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
+    match runtime.block_on(import::run(&settings, &source, dry_run)) {
+        Ok(summary) => {
+            print!("{}", import::report(&summary, dry_run));
             ExitCode::SUCCESS
         }
-        Some("-V" | "--version") => {
-            println!("otp-server {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+        Err(error @ import::ImportFailure::Store(_)) => {
+            eprintln!("otp-server import: {error}");
+            ExitCode::from(78)
         }
-        Some(other) => {
-            eprintln!("unknown command {other:?}\n\n{USAGE}");
-            ExitCode::from(2)
+        Err(error) => {
+            eprintln!("otp-server import: {error}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -65,7 +171,7 @@ fn healthcheck(arguments: Vec<String>) -> ExitCode {
         [] => health_check::DEFAULT_PATH,
         [path] => path.as_str(),
         _ => {
-            eprintln!("otp-server healthcheck takes at most one PATH\n\n{USAGE}");
+            eprintln!("otp-server healthcheck takes at most one PATH");
             return ExitCode::from(2);
         }
     };
@@ -103,11 +209,23 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 /// Reads the configuration and starts logging; exit code 78 (EX_CONFIG) when the
 /// configuration cannot be read.
 fn load_settings() -> Result<Settings, ExitCode> {
-    let settings = Settings::load().map_err(|error| {
+    load_settings_logging(false)
+}
+
+/// As [`load_settings`]; with `on_stderr`, log lines go to standard error.
+fn load_settings_logging(on_stderr: bool) -> Result<Settings, ExitCode> {
+    let (settings, notes) = Settings::load_with_notes().map_err(|error| {
         eprintln!("otp-server: {error}");
         ExitCode::from(78)
     })?;
-    telemetry::init(settings.log_format());
+    if on_stderr {
+        telemetry::init_on_stderr(settings.log_format());
+    } else {
+        telemetry::init(settings.log_format());
+    }
+    for note in notes {
+        tracing::info!(setting = %note, "configuration alias");
+    }
     Ok(settings)
 }
 
@@ -142,6 +260,15 @@ fn serve() -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
+    let mongodb = Settings::mongodb_keys_set();
+    if !mongodb.is_empty() {
+        tracing::warn!(
+            keys = %mongodb.join(", "),
+            "MongoDB is not a store here: these keys are ignored; accounts live in DATABASE_URL's PostgreSQL \
+             (or in memory without it). Bring the MongoDB accounts over with `otp-server import mongoexport FILE` \
+             (docs/migrating.md)"
+        );
+    }
     let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     runtime.block_on(async {
         let started = match build_components(&settings, Overrides::default()).await {

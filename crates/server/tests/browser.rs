@@ -191,3 +191,29 @@ fn sign_in_with_google_and_github_through_the_real_routes() {
         script_env.iter().map(|(key, value)| (*key, value.as_str())).collect();
     scenario_with("oauth-providers", &server_env, &script_env);
 }
+
+/// The second Python service's front end (a copy in `tests/browser/second-service/`)
+/// served from another origin, as its default `http://127.0.0.1:5500` is, runs against
+/// otp-server once its `FRONTEND_URL` names that origin.
+#[test]
+fn the_second_services_front_end_runs_from_another_origin() {
+    let front_port =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let front = format!("http://127.0.0.1:{front_port}");
+    let redirect_uri = format!("{front}/index.html");
+    // Nothing listens there: the scenario intercepts the browser's visit.
+    let provider = "http://127.0.0.1:9";
+    let auth_url = format!("{provider}/o/oauth2/v2/auth");
+    let server_env = [
+        ("FRONTEND_URL", front.as_str()),
+        ("GOOGLE_CLIENT_ID", "front-end-test-client"),
+        ("GOOGLE_CLIENT_SECRET", "front-end-test-secret"),
+        ("GOOGLE_REDIRECT_URI", redirect_uri.as_str()),
+        ("GOOGLE_AUTH_URL", auth_url.as_str()),
+    ];
+    scenario_with(
+        "second-service",
+        &server_env,
+        &[("FRONT_PORT", front_port.as_str()), ("PROVIDER_ORIGIN", provider)],
+    );
+}

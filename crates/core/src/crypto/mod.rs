@@ -13,5 +13,5 @@ pub use access_token::{
 pub use keyed_hash::{CodeHash, KeyedHasher, MIN_SECRET_BYTES, StateHash, TokenHash};
 pub use keys::{KeyError, Keyring, SigningKey, VerifyingKey};
 pub use mail_sealer::{MailSealer, SealError};
-pub use password_hasher::{Argon2Settings, HashingError, PasswordHasher};
+pub use password_hasher::{Argon2Settings, DUMMY_BCRYPT_COST, HashingError, PasswordHasher};
 pub use refresh_token::RefreshToken;

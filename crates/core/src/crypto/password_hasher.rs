@@ -1,4 +1,5 @@
-//! Argon2id password hashing, run on a bounded blocking pool.
+//! Argon2id password hashing, run on a bounded blocking pool; imported bcrypt hashes
+//! are verified too.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::domain::{Password, PasswordHash};
+use crate::domain::{HashScheme, Password, PasswordHash};
 use crate::error::BoxError;
 
 /// Argon2id cost parameters.
@@ -30,6 +31,22 @@ impl Argon2Settings {
 impl Default for Argon2Settings {
     fn default() -> Self {
         Self::OWASP
+    }
+}
+
+/// The cost of the dummy bcrypt hash: passlib's default, and that of the hashes the
+/// Python services wrote.
+pub const DUMMY_BCRYPT_COST: u32 = 12;
+
+/// A bcrypt hash (cost [`DUMMY_BCRYPT_COST`]) of a password nobody has: the bcrypt work
+/// of every check whose stored hash is not bcrypt. Public on purpose; it protects
+/// nothing but timing.
+const DUMMY_BCRYPT: &str = "$2b$12$z5n/YaW5LZNL9sxPrN6JROIqtzJayzkfwY9uifbYy4S1lU25XQUqa";
+
+fn verify_argon2(argon2: &Argon2<'static>, password: &Password, phc: &str) -> bool {
+    match PhcHash::new(phc) {
+        Ok(parsed) => argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
     }
 }
 
@@ -83,9 +100,13 @@ impl PasswordHasher {
         .await?
     }
 
-    /// Whether `password` matches `stored`. With `stored` = `None` (unknown account,
-    /// or one without a password) it verifies against a dummy hash, spending the
-    /// same work, and answers `false`.
+    /// Whether `password` matches `stored`, an Argon2id or an imported bcrypt hash.
+    /// With `stored` = `None` (unknown account, or one without a password) it verifies
+    /// against dummy hashes, spending the same work, and answers `false`.
+    ///
+    /// Every call does one Argon2id and one bcrypt verification (cost
+    /// [`DUMMY_BCRYPT_COST`]), one against the stored hash and the other against a dummy,
+    /// so an unknown account, an Argon2id account and a bcrypt account cost the same.
     ///
     /// # Errors
     /// [`HashingError`] when the worker pool is gone.
@@ -95,21 +116,38 @@ impl PasswordHasher {
         stored: Option<&PasswordHash>,
     ) -> Result<bool, HashingError> {
         let known = stored.is_some();
-        let phc: Arc<str> = stored.map_or_else(|| Arc::clone(&self.dummy), |hash| hash.as_phc().into());
+        let stored = stored.cloned();
+        let dummy = Arc::clone(&self.dummy);
         let argon2 = self.argon2.clone();
-        self.run(move || match PhcHash::new(&phc) {
-            Ok(parsed) => {
-                // Always verify, then look at `known`: `known && verify(..)` would skip
-                // the work for unknown accounts and make them answer faster.
-                let matches = argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok();
-                matches && known
+        self.run(move || {
+            let scheme = stored.as_ref().and_then(PasswordHash::scheme);
+            let stored_text = stored.as_ref().map_or("", PasswordHash::as_phc);
+            let (argon2_target, bcrypt_target) = match scheme {
+                Some(HashScheme::Argon2id) => (stored_text, DUMMY_BCRYPT),
+                Some(HashScheme::Bcrypt) => (&*dummy, stored_text),
+                None => (&*dummy, DUMMY_BCRYPT),
+            };
+            // Always both, then look at the scheme and `known`: skipping either would
+            // make one kind of account answer faster than another.
+            let argon2_matches = verify_argon2(&argon2, &password, argon2_target);
+            let bcrypt_matches = bcrypt::verify(password.expose(), bcrypt_target).unwrap_or(false);
+            if known && scheme.is_none() {
+                tracing::error!("stored password hash is neither Argon2id nor bcrypt");
             }
-            Err(error) => {
-                tracing::error!(%error, "stored password hash is not a valid PHC string");
-                false
-            }
+            let matches = match scheme {
+                Some(HashScheme::Argon2id) => argon2_matches,
+                Some(HashScheme::Bcrypt) => bcrypt_matches,
+                None => false,
+            };
+            matches && known
         })
         .await
+    }
+
+    /// Whether a hash that just verified should be replaced by a fresh Argon2id hash:
+    /// it is in another scheme (an imported bcrypt hash).
+    pub fn needs_rehash(hash: &PasswordHash) -> bool {
+        hash.scheme() != Some(HashScheme::Argon2id)
     }
 
     async fn run<T: Send + 'static>(
@@ -167,6 +205,54 @@ mod tests {
         assert!(!hasher.verify(password("dummy password, never matches a real one"), None).await.unwrap());
         let broken = PasswordHash::from_phc("not a phc string".to_owned());
         assert!(!hasher.verify(password("anything at all"), Some(&broken)).await.unwrap());
+    }
+
+    /// Made with Python's `bcrypt` (as passlib does): `bcrypt.hashpw(b"old python password", gensalt(12))`.
+    const PYTHON_BCRYPT: &str = "$2b$12$aiFaeNMGTsVw8Ln4Ek1l5enBQ/gVoTa7TksyJwQJDaqXLk8ORVLRm";
+
+    #[tokio::test]
+    async fn imported_bcrypt_hashes_verify_and_ask_to_be_replaced() {
+        let hasher = hasher();
+        let imported = PasswordHash::imported(PYTHON_BCRYPT).unwrap();
+        assert!(hasher.verify(password("old python password"), Some(&imported)).await.unwrap());
+        assert!(!hasher.verify(password("another password"), Some(&imported)).await.unwrap());
+        assert!(PasswordHasher::needs_rehash(&imported));
+        let fresh = hasher.hash(password("old python password")).await.unwrap();
+        assert!(!PasswordHasher::needs_rehash(&fresh));
+    }
+
+    #[tokio::test]
+    async fn the_dummy_bcrypt_hash_has_the_documented_cost_and_never_matches() {
+        assert!(DUMMY_BCRYPT.starts_with(&format!("$2b${DUMMY_BCRYPT_COST}$")));
+        let hasher = hasher();
+        let dummy = PasswordHash::imported(DUMMY_BCRYPT).unwrap();
+        assert!(!hasher.verify(password("correct horse"), Some(&dummy)).await.unwrap());
+    }
+
+    /// The median time of five checks.
+    async fn median_check(hasher: &PasswordHasher, stored: Option<&PasswordHash>) -> std::time::Duration {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            let _ = hasher.verify(password("wrong password"), stored).await.unwrap();
+            times.push(started.elapsed());
+        }
+        times.sort();
+        times[2]
+    }
+
+    #[tokio::test]
+    async fn unknown_argon2id_and_bcrypt_accounts_cost_the_same() {
+        let hasher = hasher();
+        let argon = hasher.hash(password("correct horse")).await.unwrap();
+        let bcrypt = PasswordHash::imported(PYTHON_BCRYPT).unwrap();
+        let unknown = median_check(&hasher, None).await.as_secs_f64();
+        for stored in [&argon, &bcrypt] {
+            let known = median_check(&hasher, Some(stored)).await.as_secs_f64();
+            // A bcrypt check at cost 12 alone is several times an Argon2id one: without
+            // the dummy work of the other scheme the ratio would be far outside this band.
+            assert!((0.6..1.6).contains(&(known / unknown)), "known {known:.3}s, unknown {unknown:.3}s");
+        }
     }
 
     #[tokio::test]

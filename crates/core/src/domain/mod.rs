@@ -21,7 +21,9 @@ pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
 pub use ids::{AuditEntryId, OutboxId, SessionId, UserId};
 pub use mail::{MailKind, MailMessage};
 pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
-pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordHash};
+pub use password::{
+    HashScheme, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordHash, UnsupportedHash,
+};
 pub use role::Role;
 pub use session::Session;
 pub use user::User;

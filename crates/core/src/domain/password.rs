@@ -55,14 +55,54 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A password hash as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
+/// A password hash as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`), or a bcrypt
+/// hash imported from another service (`$2b$12$...`; see [`HashScheme`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
+
+/// The schemes a stored password hash may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashScheme {
+    /// Argon2id PHC strings: what this service writes.
+    Argon2id,
+    /// bcrypt (`$2a$`, `$2b$`, `$2y$`, as passlib and Python's `bcrypt` write them):
+    /// accepted from imports, verified at log-in and then replaced by Argon2id.
+    Bcrypt,
+}
+
+/// A hash in a scheme this service does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an Argon2id or bcrypt ($2a$, $2b$, $2y$) password hash")]
+pub struct UnsupportedHash;
 
 impl PasswordHash {
     /// Wraps a PHC string read from storage.
     pub fn from_phc(phc: String) -> Self {
         Self(phc)
+    }
+
+    /// Checks a hash from another service and wraps it as it is.
+    ///
+    /// # Errors
+    /// [`UnsupportedHash`] unless it is an Argon2id PHC string or a well-formed bcrypt
+    /// hash (60 characters, cost 4 to 31).
+    pub fn imported(text: &str) -> Result<Self, UnsupportedHash> {
+        let hash = Self(text.trim().to_owned());
+        hash.scheme().map(|_| hash).ok_or(UnsupportedHash)
+    }
+
+    /// The scheme of this hash, or `None` for a string in no accepted scheme.
+    pub fn scheme(&self) -> Option<HashScheme> {
+        let text = self.0.as_str();
+        if text.starts_with("$argon2id$") {
+            return Some(HashScheme::Argon2id);
+        }
+        let bcrypt = text.len() == 60
+            && ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| text.starts_with(prefix))
+            && text[4..6].parse::<u32>().is_ok_and(|cost| (4..=31).contains(&cost))
+            && &text[6..7] == "$"
+            && text[7..].bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'/');
+        bcrypt.then_some(HashScheme::Bcrypt)
     }
 
     /// The PHC string, for storage.
@@ -93,6 +133,26 @@ mod tests {
     fn counts_characters_not_bytes() {
         assert!(Password::new("é".repeat(8)).is_ok());
         assert!(Password::new("é".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn imported_hashes_are_argon2id_or_bcrypt() {
+        let bcrypt = "$2b$12$z5n/YaW5LZNL9sxPrN6JROIqtzJayzkfwY9uifbYy4S1lU25XQUqa";
+        for prefix in ["$2a$", "$2b$", "$2y$"] {
+            let hash = PasswordHash::imported(&bcrypt.replacen("$2b$", prefix, 1)).unwrap();
+            assert_eq!(hash.scheme(), Some(HashScheme::Bcrypt));
+        }
+        let argon = PasswordHash::imported("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").unwrap();
+        assert_eq!(argon.scheme(), Some(HashScheme::Argon2id));
+        for refused in [
+            "$pbkdf2-sha256$29000$N2bMmZMy$Y5q",
+            "$2x$12$z5n/YaW5LZNL9sxPrN6JROIqtzJayzkfwY9uifbYy4S1lU25XQUqa",
+            "$2b$12$short",
+            "$2b$99$z5n/YaW5LZNL9sxPrN6JROIqtzJayzkfwY9uifbYy4S1lU25XQUqa",
+            "plain text password",
+        ] {
+            assert_eq!(PasswordHash::imported(refused), Err(UnsupportedHash), "{refused}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The bootstrap room: settings, the choice of storage, mail and sign-in providers, the
 //! wiring of the services on them, and start-up. It builds what [`crate::http`] serves.
 
+pub mod aliases;
 pub mod application;
 pub mod error;
 pub mod health_check;

@@ -2,6 +2,7 @@
 //! environment (after `.env`). Keys are the upper-case names documented in
 //! `.env.example`; in the file they are written in lower case.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,6 +10,8 @@ use otp_core::ports::RateLimit;
 use otp_core::{AuthPolicy, EmailAddress, PolicyError};
 use secrecy::SecretString;
 use serde::Deserialize;
+
+use super::aliases;
 
 /// Every key the server reads from the environment: the upper-case names of the
 /// [`Settings`] fields, taken from the struct itself so the list cannot drift.
@@ -234,14 +237,35 @@ impl Settings {
     /// # Errors
     /// [`ConfigError`] when a source is unreadable or a value has the wrong type.
     pub fn load() -> Result<Self, ConfigError> {
+        Self::load_with_notes().map(|(settings, _)| settings)
+    }
+
+    /// As [`Settings::load`], also reading the Python services' keys (see
+    /// [`super::aliases`]) and SQLAlchemy's `DATABASE_URL`; returns one note per
+    /// alias used, for the start-up log once logging runs.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a source is unreadable, a value has the wrong type, or a key
+    /// is given under two names with different values.
+    pub fn load_with_notes() -> Result<(Self, Vec<String>), ConfigError> {
         let _ = dotenvy::dotenv();
-        let environment: config::Map<String, String> = keys()
+        let mut environment: BTreeMap<String, String> = keys()
             .into_iter()
             .filter_map(|key| {
                 let value = std::env::var(&key).ok()?;
-                (!value.trim().is_empty()).then(|| (key.to_lowercase(), value))
+                (!value.trim().is_empty()).then_some((key, value))
             })
             .collect();
+        let mut notes =
+            aliases::apply(&mut environment, |key| std::env::var(key).ok()).map_err(ConfigError::Invalid)?;
+        if let Some((url, driver)) =
+            environment.get("DATABASE_URL").and_then(|url| aliases::strip_driver_suffix(url))
+        {
+            notes.push(format!("DATABASE_URL: SQLAlchemy's driver suffix +{driver} ignored"));
+            environment.insert("DATABASE_URL".to_owned(), url);
+        }
+        let environment: config::Map<String, String> =
+            environment.into_iter().map(|(key, value)| (key.to_lowercase(), value)).collect();
         let mut builder = config::Config::builder();
         if let Ok(path) = std::env::var("OTP_CONFIG_FILE") {
             builder = builder.add_source(config::File::with_name(&path).required(true));
@@ -250,7 +274,17 @@ impl Settings {
             .add_source(config::Environment::default().source(Some(environment)))
             .build()?
             .try_deserialize()?;
-        Ok(settings)
+        Ok((settings, notes))
+    }
+
+    /// The first Python service's MongoDB keys that are set (`MONGODB_URL`,
+    /// `DATABASE_NAME`): MongoDB is not a store here, and its accounts come over with
+    /// `otp-server import mongoexport`.
+    pub fn mongodb_keys_set() -> Vec<&'static str> {
+        ["MONGODB_URL", "DATABASE_NAME"]
+            .into_iter()
+            .filter(|key| std::env::var(key).is_ok_and(|value| !value.trim().is_empty()))
+            .collect()
     }
 
     /// The domain policy these settings describe.
@@ -310,14 +344,23 @@ impl Settings {
         self.redis_url.is_some() || self.redis_cluster_nodes.is_some()
     }
 
-    /// The origins allowed to call the API from a browser.
+    /// The origins allowed to call the API from a browser: `CORS_ALLOWED_ORIGINS` and
+    /// the origin of `FRONTEND_URL` (its scheme, host and port; a path is dropped).
     pub fn cors_origins(&self) -> Vec<String> {
         let listed = self.cors_allowed_origins.split(',').map(str::trim).filter(|origin| !origin.is_empty());
-        let frontend = self.frontend_url.as_deref().map(|url| url.trim_end_matches('/'));
-        let mut origins: Vec<String> = listed.chain(frontend).map(str::to_owned).collect();
+        let frontend = self.frontend_url.as_deref().map(origin_of);
+        let mut origins: Vec<String> = listed.map(str::to_owned).chain(frontend).collect();
         origins.dedup();
         origins
     }
+}
+
+/// The origin of a URL: `scheme://host[:port]`, without path, query or fragment.
+fn origin_of(url: &str) -> String {
+    let url = url.trim();
+    let Some((scheme, rest)) = url.split_once("://") else { return url.trim_end_matches('/').to_owned() };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{authority}")
 }
 
 /// A policy error in the words of the settings that cause it.
@@ -401,6 +444,9 @@ mod tests {
             settings.cors_origins(),
             ["https://a.example", "https://b.example", "https://app.example"]
         );
+        let page =
+            Settings { frontend_url: Some("http://127.0.0.1:5500/index.html".into()), ..Settings::default() };
+        assert_eq!(page.cors_origins(), ["http://127.0.0.1:5500"]);
     }
 
     #[test]

@@ -127,6 +127,21 @@ pub fn email(raw: &str) -> EmailAddress {
 }
 
 /// A fresh address per call, so tests never share state by accident.
+/// Checks that two code-sent answers are the same but for the address each echoes.
+pub async fn assert_same_but_for_email(
+    first: reqwest::Response,
+    first_email: &str,
+    second: reqwest::Response,
+    second_email: &str,
+) {
+    assert_eq!(first.status(), second.status());
+    let mut first: serde_json::Value = first.json().await.unwrap();
+    let mut second: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(first["email"].take(), serde_json::json!(first_email));
+    assert_eq!(second["email"].take(), serde_json::json!(second_email));
+    assert_eq!(first, second);
+}
+
 pub fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
 }

@@ -16,6 +16,8 @@ pub struct Server {
     pub mail_dir: PathBuf,
     _dir: tempfile::TempDir,
     pub log: mpsc::Receiver<String>,
+    /// The log lines before "listening", parsed.
+    pub startup_log: Vec<Value>,
 }
 
 impl Drop for Server {
@@ -33,7 +35,17 @@ pub fn command(dir: &Path) -> Command {
 
 /// Starts the binary with `PORT=0` and JSON logs; waits for its "listening" line.
 pub fn start(extra_env: &[(&str, &str)]) -> Server {
+    start_in(tempfile::tempdir().unwrap(), extra_env)
+}
+
+/// As [`start`], with `dotenv` written to `.env` in the server's working directory.
+pub fn start_with_dotenv(dotenv: &str, extra_env: &[(&str, &str)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), dotenv).unwrap();
+    start_in(dir, extra_env)
+}
+
+fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Server {
     let mail_dir = extra_env
         .iter()
         .find(|(key, _)| *key == "MAIL_DIR")
@@ -55,14 +67,16 @@ pub fn start(extra_env: &[(&str, &str)]) -> Server {
             }
         }
     });
+    let mut startup_log = Vec::new();
     let address = loop {
         let line = log.recv_timeout(Duration::from_secs(30)).expect("the server logs that it listens");
         let entry: Value = serde_json::from_str(&line).unwrap();
         if entry["fields"]["message"] == "listening" {
             break entry["fields"]["address"].as_str().unwrap().to_owned();
         }
+        startup_log.push(entry);
     };
-    Server { child, address, mail_dir, _dir: dir, log }
+    Server { child, address, mail_dir, _dir: dir, log, startup_log }
 }
 
 /// `TOKEN_SIGNING_KEY` and `SECRET_KEY` from `otp-server keygen`.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{SignInError, SignInService, login_check_code};
+use crate::crypto::PasswordHasher;
 use crate::domain::{AuthMethod, ClientContext, CodePurpose, EmailAddress, Password, User};
 use crate::error::Failure;
 use crate::service::SignedIn;
@@ -48,11 +49,17 @@ impl SignInService {
         self.throttle.check(Action::Login, client, Some(email)).await?;
         let user = self.users.find_by_email(email).await?;
         let stored = user.as_ref().and_then(|user| user.password_hash.as_ref());
+        let rehash = stored
+            .filter(|hash| PasswordHasher::needs_rehash(hash))
+            .map(|_| Password::presented(password.expose().to_owned()));
         let matches = self.passwords.verify(password, stored).await.map_err(Failure::from)?;
         let user = match user {
             Some(user) if matches => user,
             _ => return Err(SignInError::InvalidCredentials),
         };
+        if let Some(password) = rehash {
+            self.replace_imported_hash(&user, password).await;
+        }
         if user.disabled {
             return Err(SignInError::AccountDisabled);
         }
@@ -65,6 +72,23 @@ impl SignInService {
         }
         let signed_in = self.issuer.start(user, vec![AuthMethod::Password], client, now).await?;
         Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
+    }
+
+    /// Replaces an imported (bcrypt) hash by an Argon2id one after the password matched
+    /// it. A failure is logged, not reported: the old hash still works next time.
+    async fn replace_imported_hash(&self, user: &User, password: Password) {
+        let replaced = match self.passwords.hash(password).await {
+            Ok(hash) => {
+                self.users.set_password(user.id, Some(&hash), self.clock.now()).await.map_err(Failure::from)
+            }
+            Err(error) => Err(Failure::from(error)),
+        };
+        match replaced {
+            Ok(_) => tracing::info!(user_id = %user.id, "imported password hash replaced by Argon2id"),
+            Err(error) => {
+                tracing::warn!(user_id = %user.id, %error, "could not replace an imported password hash")
+            }
+        }
     }
 
     fn code_check_is_stale(&self, user: &User, now: OffsetDateTime) -> bool {

@@ -8,6 +8,7 @@ mod assets;
 
 use self::assets::PAGE;
 use super::docs::FileProblems;
+use super::operations::types::Health;
 use super::problem::{ApiError, ProblemCode};
 use super::state::AppState;
 
@@ -38,18 +39,40 @@ fn html_page(request: &HttpRequest, state: &AppState) -> HttpResponse {
     if unchanged { response.finish() } else { response.content_type("text/html; charset=utf-8").body(html) }
 }
 
+/// Whether the request asks for JSON rather than a page: its `Accept` names
+/// `application/json` and not `text/html` (a browser's names `text/html`).
+fn wants_json(request: &HttpRequest) -> bool {
+    let accept: Vec<&str> = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|item| item.split(';').next().unwrap_or_default().trim())
+        .collect();
+    accept.iter().any(|kind| kind.eq_ignore_ascii_case("application/json"))
+        && !accept.iter().any(|kind| kind.eq_ignore_ascii_case("text/html"))
+}
+
 /// The web page: passwordless sign-in, registration, password log-in and reset, and
-/// the signed-in view. Revalidated on every load (`no-cache` with an `ETag`).
+/// the signed-in view. Revalidated on every load (`no-cache` with an `ETag`). A request
+/// that accepts `application/json` and not `text/html` gets the `/health` answer
+/// instead, as the first Python service's health check expects.
 #[utoipa::path(
     tag = "web page",
     responses(
-        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 200, description = "The page; or, to `Accept: application/json`, the health answer.",
+            content((String = "text/html"), (Health = "application/json"))),
         (status = 304, description = "The page has not changed since the `ETag` sent in `If-None-Match`."),
     )
 )]
 #[get("/")]
 pub(crate) async fn index(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    html_page(&request, &state)
+    if wants_json(&request) {
+        return HttpResponse::Ok().insert_header((header::VARY, "Accept")).json(Health { status: "ok" });
+    }
+    let mut response = html_page(&request, &state);
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
 }
 
 /// The same page, where an OAuth provider sends the browser back; it completes the

@@ -6,7 +6,7 @@ mod problems;
 pub(crate) mod types;
 
 use actix_web::HttpResponse;
-use otp_core::OtpCode;
+use otp_core::{EmailAddress, OtpCode};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use self::types::CodeSent;
@@ -28,9 +28,16 @@ pub(super) fn mount(cfg: &mut ServiceConfig) {
         .service(password::reset_password);
 }
 
-fn code_sent(state: &AppState) -> HttpResponse {
+/// The same answer for every address: the address as normalised (it was given, so
+/// echoing it reveals nothing) and the code lifetime under both names clients read.
+fn code_sent(state: &AppState, email: &EmailAddress) -> HttpResponse {
     let expires_in = state.sign_in.code_lifetime().as_secs();
-    HttpResponse::Accepted().json(CodeSent { message: CODE_SENT, expires_in })
+    HttpResponse::Accepted().json(CodeSent {
+        message: CODE_SENT,
+        email: email.as_str().to_owned(),
+        expires_in,
+        expires_in_seconds: expires_in,
+    })
 }
 
 fn parse_code(state: &AppState, raw: &Secret) -> Result<OtpCode, ApiError> {

@@ -48,7 +48,7 @@ pub(crate) async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let password = new_password(&body.password)?;
     state.sign_in.register(&body.email, password, &client.0).await?;
-    Ok(code_sent(&state))
+    Ok(code_sent(&state, &body.email))
 }
 
 /// Checks a password. When the account's last code check is older than the
@@ -100,7 +100,7 @@ pub(crate) async fn forgot_password(
     body: web::Json<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.sign_in.forgot_password(&body.email, &client.0).await?;
-    Ok(code_sent(&state))
+    Ok(code_sent(&state, &body.email))
 }
 
 /// Sets a new password with a reset code, marks the address verified and ends every

@@ -33,7 +33,7 @@ pub(crate) async fn send_otp(
     body: web::Json<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.sign_in.send_code(&body.email, &client.0).await?;
-    Ok(code_sent(&state))
+    Ok(code_sent(&state, &body.email))
 }
 
 /// Emails a new code, replacing the previous one (a registration code for an
@@ -53,7 +53,7 @@ pub(crate) async fn resend_otp(
     body: web::Json<EmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.sign_in.resend_code(&body.email, &client.0).await?;
-    Ok(code_sent(&state))
+    Ok(code_sent(&state, &body.email))
 }
 
 /// Checks a code and opens a session: creates the account on a first passwordless

@@ -76,9 +76,16 @@ pub(crate) struct CodeSent {
     /// For people.
     #[schema(example = "If the address can receive mail, a code has been sent to it.")]
     pub message: &'static str,
+    /// The address as given, normalised (trimmed, lower-cased), whether or not it has
+    /// an account.
+    #[schema(example = "ann@example.com")]
+    pub email: String,
     /// The code's lifetime in seconds.
     #[schema(example = 300)]
     pub expires_in: u64,
+    /// The same as `expires_in`, under the name the first Python service's clients read.
+    #[schema(example = 300)]
+    pub expires_in_seconds: u64,
 }
 
 /// The password was right, and a code must now be entered at `verify-otp`.
