@@ -5,6 +5,7 @@ mod keyed_hash;
 mod keys;
 mod mail_sealer;
 mod password_hasher;
+mod random_secret;
 mod refresh_token;
 
 pub use access_token::{AccessClaims, AccessTokens, MAX_TOKEN_BYTES, SigningError, TokenError, rfc3339};
@@ -12,4 +13,5 @@ pub use keyed_hash::{CodeHash, KeyedHasher, MIN_SECRET_BYTES, StateHash, TokenHa
 pub use keys::{KeyError, Keyring, SigningKey, VerifyingKey};
 pub use mail_sealer::{MailSealer, SealError};
 pub use password_hasher::{Argon2Settings, HashingError, PasswordHasher};
+pub use random_secret::{is_random_secret, random_secret};
 pub use refresh_token::RefreshToken;

@@ -13,7 +13,7 @@ mod session;
 mod user;
 
 pub use audit::{AdminAction, AuditEntry};
-pub use client::{ClientContext, MAX_USER_AGENT_CHARS};
+pub use client::{ClientContext, MAX_USER_AGENT_CHARS, PresentedToken};
 pub use code_purpose::CodePurpose;
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
 pub use ids::{AuditEntryId, OutboxId, SessionId, UserId};
@@ -22,4 +22,4 @@ pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordHash};
 pub use role::Role;
 pub use session::Session;
-pub use user::User;
+pub use user::{RegistrationBinding, User};

@@ -27,6 +27,8 @@ mod passwordless;
 mod rate_limits;
 #[path = "../api/registration.rs"]
 mod registration;
+#[path = "../api/security/mod.rs"]
+mod security;
 #[path = "../api/sessions.rs"]
 mod sessions;
 #[path = "../api/tokens.rs"]

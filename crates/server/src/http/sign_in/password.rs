@@ -3,8 +3,10 @@
 use actix_web::{HttpResponse, post, web};
 use otp_core::{LoginOutcome, Password};
 
-use super::types::{CodeRequired, CodeSent, CredentialsRequest, EmailRequest, ResetRequest};
-use super::{code_sent, parse_code};
+use super::types::{
+    CodeRequired, CodeSent, CredentialsRequest, EmailRequest, RegistrationStarted, ResetRequest,
+};
+use super::{CODE_SENT, code_sent, parse_code};
 use crate::http::extract::Client;
 use crate::http::message::Message;
 use crate::http::problem::ApiError;
@@ -28,13 +30,15 @@ fn new_password(raw: &Secret) -> Result<Password, ApiError> {
 }
 
 /// Registers an address with a password and emails a code that verifies it (enter it
-/// at `verify-otp`). The answer is the same for every address: a verified account is
-/// left unchanged and its owner is mailed a notice instead.
+/// at `verify-otp` with the `registration_token` of this answer). The answer is the
+/// same for every address: a verified account is left unchanged and its owner is
+/// mailed a notice instead. The password becomes usable only when this client enters
+/// the code; if anyone else signs in with a code for the address first, it is dropped.
 #[utoipa::path(
     tag = "password",
     request_body = CredentialsRequest,
     responses(
-        (status = 202, description = "A code was issued.", body = CodeSent),
+        (status = 202, description = "A code was issued.", body = RegistrationStarted),
         RegisterProblems,
     )
 )]
@@ -45,8 +49,12 @@ pub(crate) async fn register(
     body: web::Json<CredentialsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = new_password(&body.password)?;
-    state.sign_in.register(&body.email, password, &client.0).await?;
-    Ok(code_sent(&state))
+    let token = state.sign_in.register(&body.email, password, &client.0).await?;
+    Ok(HttpResponse::Accepted().json(RegistrationStarted {
+        message: CODE_SENT,
+        expires_in: state.sign_in.code_lifetime().as_secs(),
+        registration_token: token.expose().to_owned(),
+    }))
 }
 
 /// Checks a password. When the account's last code check is older than the
