@@ -57,7 +57,16 @@ async fn an_unverified_account_cannot_log_in_until_verified() {
     let app = spawn_app().await;
     let address = unique_email();
     app.post("/auth/register", &json!({ "email": address, "password": PASSWORD })).await;
-    assert_problem(app.login(&address, PASSWORD).await, StatusCode::FORBIDDEN, "email_not_verified").await;
+    let pending =
+        assert_problem(app.login(&address, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials")
+            .await;
+    let wrong = assert_problem(
+        app.login(&address, "wrong password").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(pending, wrong, "a pending password answers exactly like a wrong one");
     assert_problem(
         app.login(&address, "wrong password").await,
         StatusCode::UNAUTHORIZED,

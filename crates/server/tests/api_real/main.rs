@@ -17,6 +17,8 @@ mod errors;
 mod health;
 #[path = "../api/login.rs"]
 mod login;
+#[path = "../api/metrics.rs"]
+mod metrics;
 #[path = "../api/oauth.rs"]
 mod oauth;
 #[path = "../api/password_reset.rs"]

@@ -29,7 +29,8 @@ impl Drop for Pair {
 }
 
 async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
-    let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
+    let mut settings =
+        Settings { port: 0, metrics_addr: String::new(), workers: Some(2), ..Settings::default() };
     let stores = use_real_stores(&mut settings).await;
     settings.rate_limit_per_ip = 1000;
     settings.rate_limit_per_email = 1000;
@@ -39,7 +40,7 @@ async fn spawn_pair(configure: impl FnOnce(&mut Settings)) -> Pair {
     let mut instances = Vec::new();
     let mut handles = Vec::new();
     for _ in 0..2 {
-        let (address, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
+        let (address, _, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
         instances.push(address);
         handles.push(handle);
     }

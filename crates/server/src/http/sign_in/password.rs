@@ -17,8 +17,7 @@ use crate::http::state::AppState;
 
 problem_responses!(RegisterProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
-    LoginProblems =
-        json_body + [InvalidCredentials, EmailNotVerified, AccountDisabled, RateLimited, Unavailable]
+    LoginProblems = json_body + [InvalidCredentials, AccountDisabled, RateLimited, Unavailable]
 );
 problem_responses!(ForgotProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
