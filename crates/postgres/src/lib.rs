@@ -4,6 +4,7 @@
 
 mod audit_log;
 mod connection;
+mod devices;
 mod error;
 mod identities;
 mod outbox;
@@ -15,6 +16,7 @@ mod setup;
 mod users;
 
 pub use audit_log::PgAuditLog;
+pub use devices::PgDeviceRepository;
 pub use error::PgError;
 pub use identities::PgIdentityRepository;
 pub use outbox::PgOutbox;

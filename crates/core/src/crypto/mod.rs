@@ -1,6 +1,7 @@
 //! Pure cryptography: password hashing, keyed hashes, access and refresh tokens.
 
 mod access_token;
+mod device_token;
 mod keyed_hash;
 mod keys;
 mod mail_sealer;
@@ -9,6 +10,7 @@ mod random_secret;
 mod refresh_token;
 
 pub use access_token::{AccessClaims, AccessTokens, MAX_TOKEN_BYTES, SigningError, TokenError, rfc3339};
+pub use device_token::DeviceToken;
 pub use keyed_hash::{CodeHash, KeyedHasher, MIN_SECRET_BYTES, StateHash, TokenHash};
 pub use keys::{KeyError, Keyring, SigningKey, VerifyingKey};
 pub use mail_sealer::{MailSealer, SealError};

@@ -3,6 +3,7 @@
 mod audit;
 mod client;
 mod code_purpose;
+mod device;
 mod email;
 mod ids;
 mod mail;
@@ -15,8 +16,9 @@ mod user;
 pub use audit::{AdminAction, AuditEntry};
 pub use client::{ClientContext, MAX_USER_AGENT_CHARS, PresentedToken};
 pub use code_purpose::CodePurpose;
+pub use device::Device;
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
-pub use ids::{AuditEntryId, OutboxId, SessionId, UserId};
+pub use ids::{AuditEntryId, DeviceId, OutboxId, SessionId, UserId};
 pub use mail::{MailKind, MailMessage};
 pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordHash};

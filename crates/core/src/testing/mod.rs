@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod codes;
+pub mod devices;
 mod fixture;
 pub mod identities;
 pub mod oauth_states;
@@ -106,6 +107,24 @@ macro_rules! session_repository_contract {
                 revoking_ends_a_session_once,
                 revoking_all_of_a_user_leaves_others_alone,
                 active_sessions_are_listed_newest_first,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`devices`] contract tests (`$factory` yields a [`Fixture`] of
+/// [`WithOwners<dyn DeviceRepository>`](WithOwners)).
+#[macro_export]
+macro_rules! device_repository_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::devices,
+            [
+                created_devices_are_found,
+                sign_ins_are_recorded_on_active_devices_only,
+                only_the_owner_revokes_a_device_once,
+                active_devices_are_listed_newest_first,
             ]
         );
     };
