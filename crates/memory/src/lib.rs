@@ -5,6 +5,7 @@
 mod audit_log;
 mod clock;
 mod codes;
+mod devices;
 mod folder_mailer;
 mod identities;
 mod lock;
@@ -19,6 +20,7 @@ mod users;
 pub use audit_log::MemoryAuditLog;
 pub use clock::ManualClock;
 pub use codes::MemoryCodeStore;
+pub use devices::MemoryDeviceRepository;
 pub use folder_mailer::FolderMailer;
 pub use identities::MemoryIdentityRepository;
 pub use oauth_states::MemoryOAuthStateStore;

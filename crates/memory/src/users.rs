@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use otp_core::domain::{PasswordHash, Role, User};
+use otp_core::crypto::TokenHash;
+use otp_core::domain::{PasswordHash, RegistrationBinding, Role, User};
 use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
@@ -34,6 +35,18 @@ impl MemoryUserRepository {
         let user = accounts.by_id.get_mut(&id)?;
         change(user);
         Some(user.clone())
+    }
+
+    /// Applies `change` only to an unverified account; whether it did.
+    fn update_unverified(&self, id: UserId, change: impl FnOnce(&mut User)) -> bool {
+        let mut accounts = lock(&self.accounts);
+        match accounts.by_id.get_mut(&id) {
+            Some(user) if !user.is_verified() => {
+                change(user);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -67,9 +80,50 @@ impl UserRepository for MemoryUserRepository {
         Ok(self
             .update(id, |user| {
                 user.password_hash = hash.cloned();
+                user.registration = None;
                 user.updated_at = now;
             })
             .is_some())
+    }
+
+    async fn register_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        binding: &RegistrationBinding,
+        now: OffsetDateTime,
+    ) -> Result<bool, PortError> {
+        Ok(self.update_unverified(id, |user| {
+            user.password_hash = Some(hash.clone());
+            user.registration = Some(binding.clone());
+            user.updated_at = now;
+        }))
+    }
+
+    async fn abandon_registration(&self, id: UserId, now: OffsetDateTime) -> Result<bool, PortError> {
+        Ok(self.update_unverified(id, |user| {
+            user.password_hash = None;
+            user.registration = None;
+            user.updated_at = now;
+        }))
+    }
+
+    async fn record_code_sign_in(
+        &self,
+        id: UserId,
+        now: OffsetDateTime,
+        registrant: Option<&TokenHash>,
+    ) -> Result<Option<User>, PortError> {
+        Ok(self.update(id, |user| {
+            let bound = user.registration.take().map(|binding| binding.token_hash);
+            let by_registrant = bound.is_some() && bound.as_ref() == registrant;
+            if !user.is_verified() && !by_registrant {
+                user.password_hash = None;
+            }
+            user.email_verified_at.get_or_insert(now);
+            user.last_code_verified_at = Some(now);
+            user.updated_at = now;
+        }))
     }
 
     async fn record_code_verified(&self, id: UserId, now: OffsetDateTime) -> Result<Option<User>, PortError> {

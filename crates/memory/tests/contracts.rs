@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use otp_core::ports::{
-    AuditLog, CodeStore, IdentityRepository, MailOutbox, OAuthStateStore, RateLimiter, SessionRepository,
-    UserRepository,
+    AuditLog, CodeStore, DeviceRepository, IdentityRepository, MailOutbox, OAuthStateStore, RateLimiter,
+    SessionRepository, UserRepository,
 };
 use otp_core::testing::WithOwners;
 use otp_memory::{
-    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
-    MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryDeviceRepository, MemoryIdentityRepository, MemoryOAuthStateStore,
+    MemoryOutbox, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
 };
 
 mod users {
@@ -24,6 +24,14 @@ mod sessions {
     otp_core::session_repository_contract!(async {
         let sessions: Arc<dyn SessionRepository> = Arc::new(MemorySessionRepository::new());
         WithOwners::new(sessions, Arc::new(MemoryUserRepository::new()))
+    });
+}
+
+mod devices {
+    use super::*;
+    otp_core::device_repository_contract!(async {
+        let devices: Arc<dyn DeviceRepository> = Arc::new(MemoryDeviceRepository::new());
+        WithOwners::new(devices, Arc::new(MemoryUserRepository::new()))
     });
 }
 

@@ -4,6 +4,7 @@
 
 mod audit_log;
 mod connection;
+mod devices;
 mod error;
 mod foreign_users;
 mod identities;
@@ -16,6 +17,7 @@ mod setup;
 mod users;
 
 pub use audit_log::PgAuditLog;
+pub use devices::PgDeviceRepository;
 pub use error::PgError;
 pub use foreign_users::{ForeignUsersTable, read_foreign_users};
 pub use identities::PgIdentityRepository;

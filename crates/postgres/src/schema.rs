@@ -11,6 +11,24 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         role -> Text,
+        registration_token_hash -> Nullable<Bytea>,
+        registration_client -> Nullable<Text>,
+        registration_expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        client -> Text,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        code_verified_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        ip -> Nullable<Inet>,
+        user_agent -> Nullable<Text>,
     }
 }
 
@@ -54,8 +72,9 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(identities -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, identities, mail_outbox, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, devices, identities, mail_outbox, audit_log);
 
 /// SQL functions the queries use.
 pub(crate) mod functions {

@@ -1,9 +1,12 @@
 //! Accounts in the `users` table.
 
 use async_trait::async_trait;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bytea, Nullable, Text};
 use diesel_async::RunQueryDsl;
-use otp_core::domain::{PasswordHash, Role, User};
+use otp_core::crypto::TokenHash;
+use otp_core::domain::{PasswordHash, RegistrationBinding, Role, User};
 use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
@@ -27,6 +30,9 @@ struct UserRow {
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
     role: String,
+    registration_token_hash: Option<Vec<u8>>,
+    registration_client: Option<String>,
+    registration_expires_at: Option<OffsetDateTime>,
 }
 
 impl From<&User> for UserRow {
@@ -41,6 +47,9 @@ impl From<&User> for UserRow {
             created_at: user.created_at,
             updated_at: user.updated_at,
             role: user.role.as_str().to_owned(),
+            registration_token_hash: user.registration.as_ref().map(|b| b.token_hash.as_bytes().to_vec()),
+            registration_client: user.registration.as_ref().map(|b| b.client.clone()),
+            registration_expires_at: user.registration.as_ref().map(|b| b.expires_at),
         }
     }
 }
@@ -53,7 +62,21 @@ impl UserRow {
         let role = self.role.parse::<Role>().map_err(|error| {
             corrupt(action, format!("stored role of user {} is invalid: {error}", self.id))
         })?;
+        let registration =
+            match (self.registration_token_hash, self.registration_client, self.registration_expires_at) {
+                (Some(hash), Some(client), Some(expires_at)) => {
+                    let hash: [u8; 32] = hash.as_slice().try_into().map_err(|_| {
+                        corrupt(
+                            action,
+                            format!("registration token hash of user {} is not 32 bytes", self.id),
+                        )
+                    })?;
+                    Some(RegistrationBinding { token_hash: TokenHash::from_bytes(hash), client, expires_at })
+                }
+                _ => None,
+            };
         Ok(User {
+            registration,
             id: UserId::from_uuid(self.id),
             email,
             password_hash: self.password_hash.map(PasswordHash::from_phc),
@@ -139,12 +162,97 @@ impl UserRepository for PgUserRepository {
             .pool
             .run(ACTION, async |connection| {
                 diesel::update(users::table.find(id.as_uuid()))
-                    .set((users::password_hash.eq(hash.map(PasswordHash::as_phc)), users::updated_at.eq(now)))
+                    .set((
+                        users::password_hash.eq(hash.map(PasswordHash::as_phc)),
+                        no_registration(),
+                        users::updated_at.eq(now),
+                    ))
                     .execute(connection)
                     .await
             })
             .await?;
         Ok(updated > 0)
+    }
+
+    async fn register_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        binding: &RegistrationBinding,
+        now: OffsetDateTime,
+    ) -> Result<bool, PortError> {
+        const ACTION: &str = "registering a pending password";
+        let updated = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .filter(users::email_verified_at.is_null())
+                    .set((
+                        users::password_hash.eq(Some(hash.as_phc())),
+                        users::registration_token_hash.eq(Some(binding.token_hash.as_bytes().as_slice())),
+                        users::registration_client.eq(Some(binding.client.as_str())),
+                        users::registration_expires_at.eq(Some(binding.expires_at)),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
+        Ok(updated > 0)
+    }
+
+    async fn abandon_registration(&self, id: UserId, now: OffsetDateTime) -> Result<bool, PortError> {
+        const ACTION: &str = "abandoning a registration";
+        let updated = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .filter(users::email_verified_at.is_null())
+                    .set((
+                        users::password_hash.eq(None::<&str>),
+                        no_registration(),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
+        Ok(updated > 0)
+    }
+
+    async fn record_code_sign_in(
+        &self,
+        id: UserId,
+        now: OffsetDateTime,
+        registrant: Option<&TokenHash>,
+    ) -> Result<Option<User>, PortError> {
+        const ACTION: &str = "recording a sign-in by code";
+        let registrant = registrant.map(|hash| hash.as_bytes().to_vec());
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                // In one UPDATE, every right-hand side reads the row as it was: an
+                // unverified account keeps its password only for its registrant.
+                let password = sql::<Nullable<Text>>(
+                    "CASE WHEN email_verified_at IS NULL AND NOT coalesce(registration_token_hash = ",
+                )
+                .bind::<Nullable<Bytea>, _>(registrant.clone())
+                .sql(", false) THEN NULL ELSE password_hash END");
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set((
+                        users::password_hash.eq(password),
+                        no_registration(),
+                        users::email_verified_at.eq(coalesce(users::email_verified_at, Some(now))),
+                        users::last_code_verified_at.eq(now),
+                        users::updated_at.eq(now),
+                    ))
+                    .returning(UserRow::as_returning())
+                    .get_result(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
+        row.map(|row| row.into_user(ACTION)).transpose()
     }
 
     async fn record_code_verified(&self, id: UserId, now: OffsetDateTime) -> Result<Option<User>, PortError> {
@@ -229,6 +337,21 @@ impl UserRepository for PgUserRepository {
             .await?;
         Ok(deleted > 0)
     }
+}
+
+type NoRegistration = (
+    diesel::dsl::Eq<users::registration_token_hash, Option<Vec<u8>>>,
+    diesel::dsl::Eq<users::registration_client, Option<String>>,
+    diesel::dsl::Eq<users::registration_expires_at, Option<OffsetDateTime>>,
+);
+
+/// The assignments that remove a registration binding.
+fn no_registration() -> NoRegistration {
+    (
+        users::registration_token_hash.eq(None),
+        users::registration_client.eq(None),
+        users::registration_expires_at.eq(None),
+    )
 }
 
 /// A `LIKE` pattern matching `text` anywhere, with `LIKE`'s own characters (`%`, `_`

@@ -8,10 +8,13 @@
 
 use std::sync::Arc;
 
-use otp_core::ports::{AuditLog, IdentityRepository, MailOutbox, SessionRepository, UserRepository};
+use otp_core::ports::{
+    AuditLog, DeviceRepository, IdentityRepository, MailOutbox, SessionRepository, UserRepository,
+};
 use otp_core::testing::WithOwners;
 use otp_postgres::{
-    PgAuditLog, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository, PgUserRepository,
+    PgAuditLog, PgDeviceRepository, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository,
+    PgUserRepository,
 };
 use otp_test_support::TestDatabase;
 
@@ -36,6 +39,15 @@ mod sessions {
         let (database, pool) = test_database().await;
         let sessions: Arc<dyn SessionRepository> = Arc::new(PgSessionRepository::new(pool.clone()));
         (WithOwners::new(sessions, Arc::new(PgUserRepository::new(pool))), database)
+    });
+}
+
+mod devices {
+    use super::*;
+    otp_core::device_repository_contract!(async {
+        let (database, pool) = test_database().await;
+        let devices: Arc<dyn DeviceRepository> = Arc::new(PgDeviceRepository::new(pool.clone()));
+        (WithOwners::new(devices, Arc::new(PgUserRepository::new(pool))), database)
     });
 }
 

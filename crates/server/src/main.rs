@@ -283,7 +283,15 @@ fn serve() -> ExitCode {
                 return ExitCode::from(78);
             }
         };
-        tracing::info!(address = %format!("http://{}:{}", settings.host, app.port()), "listening");
+        let metrics = app.metrics_port().map(|port| {
+            let host = settings.metrics_addr.rsplit_once(':').map_or("127.0.0.1", |(host, _)| host);
+            format!("http://{host}:{port}/metrics")
+        });
+        tracing::info!(
+            address = %format!("http://{}:{}", settings.host, app.port()),
+            metrics = metrics.as_deref().unwrap_or("off"),
+            "listening"
+        );
         match app.run_until_stopped().await {
             Ok(()) => {
                 tracing::info!("stopped");

@@ -51,7 +51,8 @@ async fn a_master_killed_under_load_costs_503s_at_worst_and_each_code_signs_in_o
     let cluster = PrivateCluster::start(NODE_TIMEOUT);
     let seed = ports(&cluster.nodes)[0];
     let database = TestDatabase::migrated().await;
-    let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
+    let mut settings =
+        Settings { port: 0, metrics_addr: String::new(), workers: Some(2), ..Settings::default() };
     settings.database_url = Some(database.url().to_owned().into());
     settings.redis_cluster_nodes = Some(cluster.nodes.clone().into());
     settings.redis_key_prefix = fresh_key_prefix();
@@ -62,7 +63,8 @@ async fn a_master_killed_under_load_costs_503s_at_worst_and_each_code_signs_in_o
     let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
     let mut instances = Vec::new();
     for _ in 0..2 {
-        instances.push(start_instance(&settings, mailer.clone(), clock.clone()).await);
+        let (address, _, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
+        instances.push((address, handle));
     }
     let urls: Arc<Vec<String>> = Arc::new(instances.iter().map(|(address, _)| address.clone()).collect());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();

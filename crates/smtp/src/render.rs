@@ -66,6 +66,30 @@ struct AccountExistsHtml<'a> {
     product: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "password_reset_no_account.txt")]
+struct NoAccountText<'a> {
+    product: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "password_reset_no_account.html")]
+struct NoAccountHtml<'a> {
+    product: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "code_sign_in_locked.txt")]
+struct LockedText<'a> {
+    product: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "code_sign_in_locked.html")]
+struct LockedHtml<'a> {
+    product: &'a str,
+}
+
 /// Renders `message` for the product named `product`.
 ///
 /// # Errors
@@ -82,6 +106,10 @@ pub fn render(message: &MailMessage, product: &str) -> Result<RenderedMail, aska
         MailKind::AccountExists => {
             (AccountExistsText { product }.render()?, AccountExistsHtml { product }.render()?)
         }
+        MailKind::PasswordResetNoAccount => {
+            (NoAccountText { product }.render()?, NoAccountHtml { product }.render()?)
+        }
+        MailKind::CodeSignInLocked => (LockedText { product }.render()?, LockedHtml { product }.render()?),
     };
     Ok(RenderedMail { subject: message.subject(product), text, html })
 }
@@ -114,6 +142,8 @@ mod tests {
             MailKind::LoginCheckCode { code: code(), expires_in: ttl },
             MailKind::PasswordResetCode { code: code(), expires_in: ttl },
             MailKind::AccountExists,
+            MailKind::PasswordResetNoAccount,
+            MailKind::CodeSignInLocked,
         ]
     }
 

@@ -136,6 +136,24 @@ impl KeyedHasher {
         TokenHash(self.mac("refresh-token", &[secret.as_bytes()]))
     }
 
+    /// Hash of a registration token, the secret that tells the client who registered an
+    /// address from anyone else completing its verification.
+    pub fn registration_hash(&self, token: &str) -> TokenHash {
+        TokenHash(self.mac("registration-token", &[token.as_bytes()]))
+    }
+
+    /// Hash of a device token's secret part.
+    pub fn device_hash(&self, secret: &str) -> TokenHash {
+        TokenHash(self.mac("device-token", &[secret.as_bytes()]))
+    }
+
+    /// A pseudonym of a client (its network and user agent) for recognising the same
+    /// client again without storing either in clear (hex, 32 characters).
+    pub fn client_fingerprint(&self, network: &str, user_agent: Option<&str>) -> String {
+        let agent = user_agent.unwrap_or_default();
+        hex::encode(&self.mac("client-fingerprint", &[network.as_bytes(), agent.as_bytes()])[..16])
+    }
+
     /// Hash of an OAuth `state` value, the key its pending sign-in is stored under.
     pub fn state_hash(&self, state: &str) -> StateHash {
         StateHash(self.mac("oauth-state", &[state.as_bytes()]))
@@ -214,5 +232,16 @@ mod tests {
         let client = hasher.client_digest("203.0.113.5");
         assert_eq!(client.len(), 32);
         assert_ne!(client, hasher.client_digest("203.0.113.6"));
+    }
+
+    #[test]
+    fn client_fingerprints_tell_agents_and_networks_apart() {
+        let hasher = KeyedHasher::new(&[3; 32]).unwrap();
+        let base = hasher.client_fingerprint("203.0.113.5", Some("Firefox"));
+        assert_eq!(base, hasher.client_fingerprint("203.0.113.5", Some("Firefox")));
+        assert_ne!(base, hasher.client_fingerprint("203.0.113.5", Some("Chrome")));
+        assert_ne!(base, hasher.client_fingerprint("203.0.113.6", Some("Firefox")));
+        assert_ne!(hasher.registration_hash("x"), hasher.device_hash("x"));
+        assert_ne!(hasher.registration_hash("x").as_bytes(), hasher.token_hash("x").as_bytes());
     }
 }

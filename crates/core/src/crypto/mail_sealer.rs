@@ -109,6 +109,8 @@ impl Envelope {
                 code().map(|(code, expires_in)| MailKind::PasswordResetCode { code, expires_in })?
             }
             "account_exists" => MailKind::AccountExists,
+            "password_reset_no_account" => MailKind::PasswordResetNoAccount,
+            "code_sign_in_locked" => MailKind::CodeSignInLocked,
             other => return Err(SealError::Malformed(format!("unknown kind {other:?}"))),
         };
         Ok(MailMessage { to, kind })
@@ -146,6 +148,8 @@ mod tests {
             MailKind::LoginCheckCode { code: code(), expires_in: ttl },
             MailKind::PasswordResetCode { code: code(), expires_in: ttl },
             MailKind::AccountExists,
+            MailKind::PasswordResetNoAccount,
+            MailKind::CodeSignInLocked,
         ];
         for kind in kinds {
             let mail = MailMessage { to: EmailAddress::parse("bo@example.org").unwrap(), kind };

@@ -96,6 +96,29 @@ impl OutboxId {
     }
 }
 
+/// The identifier of a remembered device (a random UUIDv4, the first part of its
+/// device token).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeviceId(Uuid);
+
+impl DeviceId {
+    /// A new random identifier.
+    pub fn generate() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Wraps an identifier read from storage, a token or a URL.
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The underlying UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
 macro_rules! uuid_display {
     ($($name:ident),*) => {$(
         impl fmt::Display for $name {
@@ -120,7 +143,7 @@ macro_rules! uuid_display {
     )*};
 }
 
-uuid_display!(UserId, SessionId, AuditEntryId, OutboxId);
+uuid_display!(UserId, SessionId, AuditEntryId, OutboxId, DeviceId);
 
 #[cfg(test)]
 mod tests {

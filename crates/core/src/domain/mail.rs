@@ -37,6 +37,13 @@ pub enum MailKind {
     },
     /// Someone tried to register the address, which already has an account.
     AccountExists,
+    /// Someone asked to reset the password of an address that has no account (so a
+    /// reset request does the same work, and moves the same counters, for every
+    /// address).
+    PasswordResetNoAccount,
+    /// Code sign-in for the address was locked for clients without one of the
+    /// account's remembered devices, after too many wrong codes in a day.
+    CodeSignInLocked,
 }
 
 impl MailKind {
@@ -48,6 +55,22 @@ impl MailKind {
             Self::LoginCheckCode { .. } => "login_check_code",
             Self::PasswordResetCode { .. } => "password_reset_code",
             Self::AccountExists => "account_exists",
+            Self::PasswordResetNoAccount => "password_reset_no_account",
+            Self::CodeSignInLocked => "code_sign_in_locked",
+        }
+    }
+
+    /// The request flow that sent it, for metrics: the same for every message a flow
+    /// can send, so no series tells an address with an account from one without
+    /// (`register` sends a code or an "account exists" notice, `password/forgot` a
+    /// reset code or a "no account" notice).
+    pub fn flow(&self) -> &'static str {
+        match self {
+            Self::SignInCode { .. } => "sign_in",
+            Self::RegistrationCode { .. } | Self::AccountExists => "registration",
+            Self::LoginCheckCode { .. } => "login",
+            Self::PasswordResetCode { .. } | Self::PasswordResetNoAccount => "password_reset",
+            Self::CodeSignInLocked => "lockout",
         }
     }
 
@@ -58,7 +81,7 @@ impl MailKind {
             | Self::RegistrationCode { code, .. }
             | Self::LoginCheckCode { code, .. }
             | Self::PasswordResetCode { code, .. } => Some(code),
-            Self::AccountExists => None,
+            Self::AccountExists | Self::PasswordResetNoAccount | Self::CodeSignInLocked => None,
         }
     }
 
@@ -74,7 +97,7 @@ impl MailKind {
             | Self::RegistrationCode { expires_in, .. }
             | Self::LoginCheckCode { expires_in, .. }
             | Self::PasswordResetCode { expires_in, .. } => Some(*expires_in),
-            Self::AccountExists => None,
+            Self::AccountExists | Self::PasswordResetNoAccount | Self::CodeSignInLocked => None,
         }
     }
 }
@@ -97,6 +120,8 @@ impl MailMessage {
             MailKind::LoginCheckCode { .. } => format!("Your {product} log-in code"),
             MailKind::PasswordResetCode { .. } => format!("Reset your {product} password"),
             MailKind::AccountExists => format!("You already have a {product} account"),
+            MailKind::PasswordResetNoAccount => format!("No {product} account for this address"),
+            MailKind::CodeSignInLocked => format!("{product} sign-in by code paused for this address"),
         }
     }
 
@@ -120,6 +145,12 @@ impl MailMessage {
             ),
             MailKind::AccountExists => format!(
                 "Someone tried to register a new {product} account with this address, which already has one.\n\nYou can sign in with a code, or reset your password if you forgot it.\n\n{ignore}\n"
+            ),
+            MailKind::PasswordResetNoAccount => format!(
+                "Someone asked to reset the {product} password of this address, but it has no {product} account, so nothing was changed.\n\nYou can create one by signing in with a code sent to this address.\n\n{ignore}\n"
+            ),
+            MailKind::CodeSignInLocked => format!(
+                "Too many wrong sign-in codes were entered for your {product} account today, so sign-in by code is paused for this address on devices you have not used before.\n\nDevices you already signed in on keep working. Nobody got in: a code is still needed.\n"
             ),
         }
     }

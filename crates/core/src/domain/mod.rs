@@ -4,6 +4,7 @@ mod audit;
 mod auth_method;
 mod client;
 mod code_purpose;
+mod device;
 mod email;
 mod ids;
 mod mail;
@@ -15,10 +16,11 @@ mod user;
 
 pub use audit::{AdminAction, AuditEntry};
 pub use auth_method::{AuthMethod, MAX_PROVIDER_NAME_CHARS};
-pub use client::{ClientContext, MAX_USER_AGENT_CHARS};
+pub use client::{ClientContext, MAX_USER_AGENT_CHARS, PresentedToken};
 pub use code_purpose::CodePurpose;
+pub use device::Device;
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
-pub use ids::{AuditEntryId, OutboxId, SessionId, UserId};
+pub use ids::{AuditEntryId, DeviceId, OutboxId, SessionId, UserId};
 pub use mail::{MailKind, MailMessage};
 pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
 pub use password::{
@@ -26,4 +28,4 @@ pub use password::{
 };
 pub use role::Role;
 pub use session::Session;
-pub use user::User;
+pub use user::{RegistrationBinding, User};

@@ -3,6 +3,20 @@
 use time::OffsetDateTime;
 
 use super::{EmailAddress, PasswordHash, Role, UserId};
+use crate::crypto::TokenHash;
+
+/// Who registered an unverified account's password: the password becomes usable only
+/// when this client completes the verification; anyone else's code step drops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationBinding {
+    /// Keyed hash of the registration token handed to the registering client.
+    pub token_hash: TokenHash,
+    /// Keyed pseudonym of the registering client's network and user agent, which
+    /// recognises a client that ignores the token.
+    pub client: String,
+    /// Until when the client is recognised by `client` alone (the code's lifetime).
+    pub expires_at: OffsetDateTime,
+}
 
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +35,8 @@ pub struct User {
     pub disabled: bool,
     /// The stored role (see [`Role`] for the role that counts).
     pub role: Role,
+    /// For an unverified account with a pending password: who registered it.
+    pub registration: Option<RegistrationBinding>,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -42,6 +58,7 @@ impl User {
             last_code_verified_at: None,
             disabled: false,
             role: Role::User,
+            registration: None,
             created_at: now,
             updated_at: now,
         }

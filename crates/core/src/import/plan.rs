@@ -156,6 +156,9 @@ fn account(email: EmailAddress, record: ForeignAccount, now: OffsetDateTime) -> 
         last_code_verified_at: if record.verified { record.last_login } else { None },
         disabled: !record.active,
         role: Role::User,
+        // No client of ours registered it: an unverified import's password follows the
+        // rule for any code step by another client (see docs/security.md).
+        registration: None,
         created_at,
         updated_at: now,
     };

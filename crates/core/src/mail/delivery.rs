@@ -112,11 +112,12 @@ impl DeliveryWorker {
             }
         };
         let kind = message.kind.label();
+        let flow = message.kind.flow();
         match self.transport.send(&message).await {
             Ok(()) => {
                 self.outbox.complete(claimed.id).await?;
                 tracing::info!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, "mail delivered");
-                metrics::counter!("otp_mail_delivered_total", "kind" => kind).increment(1);
+                metrics::counter!("otp_mail_delivered_total", "flow" => flow).increment(1);
                 Ok(Verdict::Delivered)
             }
             Err(PortError::Unavailable(error)) => {
@@ -124,12 +125,12 @@ impl DeliveryWorker {
                 if retried {
                     tracing::warn!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail server unavailable; will retry");
                 }
-                metrics::counter!("otp_mail_send_failures_total", "kind" => kind).increment(1);
+                metrics::counter!("otp_mail_send_failures_total", "flow" => flow).increment(1);
                 Ok(Verdict::TransportDown { retried })
             }
             Err(error) => {
                 tracing::error!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail refused by the mail server; dropped");
-                metrics::counter!("otp_mail_send_failures_total", "kind" => kind).increment(1);
+                metrics::counter!("otp_mail_send_failures_total", "flow" => flow).increment(1);
                 dropped("refused");
                 self.outbox.complete(claimed.id).await?;
                 Ok(Verdict::Dropped)

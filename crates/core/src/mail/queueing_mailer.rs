@@ -43,7 +43,7 @@ impl Mailer for QueueingMailer {
         let lifetime = message.kind.expires_in().unwrap_or(self.notice_lifetime);
         let entry = NewOutboxMessage { id, sealed, expires_at: now + lifetime, queued_at: now };
         self.outbox.enqueue(&entry).await?;
-        metrics::counter!("otp_mail_queued_total", "kind" => message.kind.label()).increment(1);
+        metrics::counter!("otp_mail_queued_total", "flow" => message.kind.flow()).increment(1);
         tracing::debug!(outbox_id = %id, kind = message.kind.label(), "mail queued");
         self.wake.notify_one();
         Ok(())

@@ -6,6 +6,7 @@
 mod audit_log;
 mod clock;
 mod code_store;
+mod device_repository;
 mod identity_repository;
 mod mail_outbox;
 mod mailer;
@@ -19,6 +20,7 @@ mod user_repository;
 pub use audit_log::AuditLog;
 pub use clock::{Clock, SystemClock};
 pub use code_store::{CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
+pub use device_repository::DeviceRepository;
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
 pub use mail_outbox::{ClaimedMessage, MailOutbox, NewOutboxMessage};
 pub use mailer::Mailer;

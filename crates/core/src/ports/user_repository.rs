@@ -1,7 +1,8 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::domain::{EmailAddress, PasswordHash, Role, User, UserId};
+use crate::crypto::TokenHash;
+use crate::domain::{EmailAddress, PasswordHash, RegistrationBinding, Role, User, UserId};
 use crate::error::PortError;
 
 /// Which accounts [`UserRepository::list`] returns: a page of at most `limit`
@@ -46,8 +47,9 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, PortError>;
 
-    /// Replaces the password hash (or removes it, with `None`) and sets `updated_at` to
-    /// `now`. Returns `false` when no account has this identifier.
+    /// Replaces the password hash (or removes it, with `None`), removes any
+    /// registration binding, and sets `updated_at` to `now`. Returns `false` when no
+    /// account has this identifier.
     ///
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
@@ -57,6 +59,46 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
         hash: Option<&PasswordHash>,
         now: OffsetDateTime,
     ) -> Result<bool, PortError>;
+
+    /// Sets the pending password `hash` of an account whose address is NOT verified,
+    /// together with who registered it (`binding`), and `updated_at` to `now`. MUST
+    /// change nothing and return `false` when the account is verified (or unknown), in
+    /// one atomic step, so a registration can never set a verified account's password.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn register_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        binding: &RegistrationBinding,
+        now: OffsetDateTime,
+    ) -> Result<bool, PortError>;
+
+    /// Drops the pending password and registration binding of an account whose
+    /// address is NOT verified, and sets `updated_at` to `now`. MUST change nothing and
+    /// return `false` for a verified (or unknown) account, in one atomic step.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn abandon_registration(&self, id: UserId, now: OffsetDateTime) -> Result<bool, PortError>;
+
+    /// Records a sign-in by code at `now`, in one atomic step: if the address was not
+    /// verified, its pending password is kept only when the stored registration
+    /// binding's token hash equals `registrant` (and dropped otherwise, including when
+    /// `registrant` is `None`); then, as [`UserRepository::record_code_verified`], sets
+    /// `last_code_verified_at` and, if unset, `email_verified_at` to `now`. The binding
+    /// is always removed. A verified account's password is never touched. Returns the
+    /// updated account, or `None` when no account has this id.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn record_code_sign_in(
+        &self,
+        id: UserId,
+        now: OffsetDateTime,
+        registrant: Option<&TokenHash>,
+    ) -> Result<Option<User>, PortError>;
 
     /// Records that a code sent to the account's address was entered correctly at
     /// `now`: sets `last_code_verified_at` to `now`, sets `email_verified_at` to `now`

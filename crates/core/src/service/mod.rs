@@ -65,7 +65,7 @@ pub use codes::{CheckError, IssueError, OneTimeCodes};
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use session_issuer::{SessionIssuer, SignedIn, StartError};
 pub use sessions::{Principal, SessionError, SessionPorts, SessionService};
-pub use sign_in::{LoginOutcome, SignInError, SignInPorts, SignInService};
+pub use sign_in::{LoginOutcome, RegistrationToken, SignInError, SignInPorts, SignInService};
 pub use throttle::{Action, Throttle, ThrottleError, client_network};
 
 use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher};

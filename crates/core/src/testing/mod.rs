@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod codes;
+pub mod devices;
 mod fixture;
 pub mod identities;
 pub mod oauth_states;
@@ -74,6 +75,10 @@ macro_rules! user_repository_contract {
                 concurrent_creates_of_one_email_make_exactly_one_account,
                 set_password_replaces_the_hash,
                 recording_a_code_check_keeps_the_first_verification_time,
+                registration_bindings_are_stored_and_cleared_by_set_password,
+                registration_never_touches_a_verified_account,
+                abandoning_a_registration_drops_its_password,
+                a_code_sign_in_keeps_the_password_only_for_the_registrant,
                 unknown_accounts_are_not_found,
                 listing_pages_through_accounts_newest_first,
                 searching_matches_a_literal_text_in_any_case,
@@ -104,6 +109,24 @@ macro_rules! session_repository_contract {
                 revoking_ends_a_session_once,
                 revoking_all_of_a_user_leaves_others_alone,
                 active_sessions_are_listed_newest_first,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`devices`] contract tests (`$factory` yields a [`Fixture`] of
+/// [`WithOwners<dyn DeviceRepository>`](WithOwners)).
+#[macro_export]
+macro_rules! device_repository_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::devices,
+            [
+                created_devices_are_found,
+                sign_ins_are_recorded_on_active_devices_only,
+                only_the_owner_revokes_a_device_once,
+                active_devices_are_listed_newest_first,
             ]
         );
     };

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use super::{instant, unique_email};
-use crate::domain::{PasswordHash, Role, User};
+use crate::crypto::KeyedHasher;
+use crate::domain::{PasswordHash, RegistrationBinding, Role, User};
 use crate::ports::{UserListQuery, UserRepository};
 use crate::{PortError, UserId};
 
@@ -70,6 +71,81 @@ pub async fn recording_a_code_check_keeps_the_first_verification_time(repo: Repo
     assert_eq!((updated.email_verified_at, updated.last_code_verified_at), (Some(first), Some(second)));
     assert_eq!(repo.find_by_id(user.id).await.unwrap(), Some(updated));
     assert!(repo.record_code_verified(UserId::generate(), second).await.unwrap().is_none());
+}
+
+fn binding(token: &str) -> RegistrationBinding {
+    let hasher = KeyedHasher::new(&[9; 32]).unwrap();
+    RegistrationBinding {
+        token_hash: hasher.registration_hash(token),
+        client: hasher.client_fingerprint("203.0.113.5", Some("agent")),
+        expires_at: time::OffsetDateTime::from_unix_timestamp(2_000_000_000).unwrap(),
+    }
+}
+
+fn hash(text: &str) -> PasswordHash {
+    PasswordHash::from_phc(format!("$argon2id${text}"))
+}
+
+pub async fn registration_bindings_are_stored_and_cleared_by_set_password(repo: Repo) {
+    let user = User {
+        registration: Some(binding("a")),
+        ..User::new_unverified(unique_email(), Some(hash("a")), instant())
+    };
+    repo.create(&user).await.unwrap();
+    assert_eq!(repo.find_by_id(user.id).await.unwrap().unwrap().registration, Some(binding("a")));
+    let later = instant() + time::Duration::seconds(5);
+    assert!(repo.register_password(user.id, &hash("b"), &binding("b"), later).await.unwrap());
+    let stored = repo.find_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.password_hash, stored.registration, stored.updated_at),
+        (Some(hash("b")), Some(binding("b")), later)
+    );
+    assert!(repo.set_password(user.id, Some(&hash("c")), later).await.unwrap());
+    assert_eq!(repo.find_by_id(user.id).await.unwrap().unwrap().registration, None);
+    assert!(!repo.register_password(UserId::generate(), &hash("b"), &binding("b"), later).await.unwrap());
+}
+
+pub async fn registration_never_touches_a_verified_account(repo: Repo) {
+    let user = User { password_hash: Some(hash("owner")), ..User::new_verified(unique_email(), instant()) };
+    repo.create(&user).await.unwrap();
+    let later = instant() + time::Duration::seconds(5);
+    assert!(!repo.register_password(user.id, &hash("stranger"), &binding("s"), later).await.unwrap());
+    assert!(!repo.abandon_registration(user.id, later).await.unwrap());
+    let signed_in = repo.record_code_sign_in(user.id, later, None).await.unwrap().unwrap();
+    assert_eq!(signed_in.password_hash, Some(hash("owner")), "a verified account keeps its password");
+    assert_eq!(repo.find_by_id(user.id).await.unwrap().unwrap().password_hash, Some(hash("owner")));
+}
+
+pub async fn abandoning_a_registration_drops_its_password(repo: Repo) {
+    let user = User {
+        registration: Some(binding("a")),
+        ..User::new_unverified(unique_email(), Some(hash("a")), instant())
+    };
+    repo.create(&user).await.unwrap();
+    let later = instant() + time::Duration::seconds(5);
+    assert!(repo.abandon_registration(user.id, later).await.unwrap());
+    let stored = repo.find_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!((stored.password_hash, stored.registration, stored.email_verified_at), (None, None, None));
+}
+
+pub async fn a_code_sign_in_keeps_the_password_only_for_the_registrant(repo: Repo) {
+    let later = instant() + time::Duration::seconds(5);
+    for (presented, kept) in [(Some("a"), true), (Some("other"), false), (None, false)] {
+        let user = User {
+            registration: Some(binding("a")),
+            ..User::new_unverified(unique_email(), Some(hash("a")), instant())
+        };
+        repo.create(&user).await.unwrap();
+        let registrant = presented.map(|token| binding(token).token_hash);
+        let signed_in = repo.record_code_sign_in(user.id, later, registrant.as_ref()).await.unwrap().unwrap();
+        assert_eq!(signed_in.password_hash.is_some(), kept, "{presented:?}");
+        assert_eq!(
+            (signed_in.registration.clone(), signed_in.email_verified_at, signed_in.last_code_verified_at),
+            (None, Some(later), Some(later))
+        );
+        assert_eq!(repo.find_by_id(user.id).await.unwrap(), Some(signed_in));
+    }
+    assert!(repo.record_code_sign_in(UserId::generate(), later, None).await.unwrap().is_none());
 }
 
 pub async fn unknown_accounts_are_not_found(repo: Repo) {

@@ -16,10 +16,11 @@ use crate::http::client_ip::TrustedProxies;
 use crate::http::metrics::{self, Gauges};
 use crate::http::{self, AppState, RequestSpan, forwarded};
 
-/// A bound, not yet running server, and its mail delivery worker.
+/// A bound, not yet running server, its metrics listener and its mail delivery worker.
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     delivery: Option<MailDelivery>,
 }
 
@@ -49,6 +50,7 @@ impl Application {
         });
         let state =
             web::Data::new(AppState::new(components.services, trusted_proxies, components.probes, gauges));
+        let metrics = bind_metrics(&settings.metrics_addr, state.clone())?;
         let origins = settings.cors_origins();
         let server = HttpServer::new(move || {
             App::new()
@@ -67,7 +69,12 @@ impl Application {
         .listen(listener)
         .map_err(bind_error)?
         .run();
-        Ok(Self { port, server, delivery })
+        Ok(Self { port, server, metrics, delivery })
+    }
+
+    /// The bound port of the metrics listener, unless `METRICS_ADDR` is empty.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The bound port.
@@ -87,10 +94,39 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
+        if let Some((handle, running)) = metrics {
+            handle.stop(true).await;
+            drop(running.await);
+        }
         if let Some(delivery) = self.delivery {
             delivery.stop().await;
         }
         served
     }
+}
+
+/// Binds the metrics listener at `address` (empty: none), serving only `GET /metrics`,
+/// off the public API port.
+fn bind_metrics(address: &str, state: web::Data<AppState>) -> Result<Option<(u16, Server)>, StartupError> {
+    let address = address.trim();
+    if address.is_empty() {
+        return Ok(None);
+    }
+    let bind_error = |source| StartupError::Bind { address: address.to_owned(), source };
+    let listener = TcpListener::bind(address).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).route("/metrics", web::get().to(http::operations::metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok(Some((port, server)))
 }

@@ -33,8 +33,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
         .service(docs::docs_redirect)
         .service(docs::swagger_ui)
         .service(operations::health)
-        .service(operations::ready)
-        .service(operations::metrics);
+        .service(operations::ready);
     for prefix in AUTH_PREFIXES {
         cfg.service(utoipa_actix_web::scope(prefix).configure(auth_routes));
     }

@@ -362,7 +362,7 @@ async fn an_unverified_registration_of_the_admin_address_gets_no_power() {
     let registered = app.post("/auth/register", &json!({ "email": admin_email, "password": PASSWORD })).await;
     assert_eq!(registered.status(), StatusCode::ACCEPTED);
     let login = app.login(&admin_email, PASSWORD).await;
-    assert_problem(login, StatusCode::FORBIDDEN, "email_not_verified").await;
+    assert_problem(login, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     // Once the owner proves the address, the account is the administrator.
     let code = app.last_code(&admin_email);
     let tokens: Value = app.verify_otp(&admin_email, &code).await.json().await.unwrap();

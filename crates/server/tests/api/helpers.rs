@@ -36,6 +36,8 @@ pub struct RealStores {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:<port>` of the metrics listener.
+    pub metrics_address: String,
     pub mailer: Arc<RecordingMailer>,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
@@ -72,12 +74,16 @@ pub fn with_shared_secrets(settings: &mut Settings) {
 
 /// Starts one server for `settings` with the test's mailer and clock, built by the same
 /// wiring as the binary; fails the test with instructions when a store is down.
+#[allow(dead_code, reason = "used by the api_real binary only")]
 pub async fn start_instance(
     settings: &Settings,
     mailer: Arc<RecordingMailer>,
     clock: Arc<ManualClock>,
-) -> (String, actix_web::dev::ServerHandle) {
-    let overrides = Overrides { clock: Some(clock), mailer: Some(mailer) };
+) -> (String, String, actix_web::dev::ServerHandle) {
+    start(settings, Overrides { clock: Some(clock), mailer: Some(mailer) }).await
+}
+
+async fn start(settings: &Settings, overrides: Overrides) -> (String, String, actix_web::dev::ServerHandle) {
     let components = build_components(settings, overrides).await.unwrap_or_else(|error| {
         panic!(
             "cannot prepare the real stores ({error}). These tests need PostgreSQL on 127.0.0.1:5432 \
@@ -87,9 +93,10 @@ pub async fn start_instance(
     });
     let app = Application::build(settings, components).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port().unwrap_or_default());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    (address, handle)
+    (address, metrics_address, handle)
 }
 
 impl Drop for TestApp {
@@ -104,10 +111,22 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(configure, false).await
+}
+
+/// A server whose mail goes through the real outbox and delivery worker (into a
+/// folder of its own) instead of the recording mailer, so the mail counters move as in
+/// production. `mailer` then records nothing.
+pub async fn spawn_app_with_outbox(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(configure, true).await
+}
+
+async fn spawn(configure: impl FnOnce(&mut Settings), outbox: bool) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         otp_server::bootstrap::telemetry::init(otp_server::bootstrap::settings::LogFormat::Pretty);
     }
-    let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
+    let mut settings =
+        Settings { port: 0, metrics_addr: "127.0.0.1:0".to_owned(), workers: Some(2), ..Settings::default() };
     let stores = match crate::BACKEND {
         Backend::Real | Backend::Scaled => Some(use_real_stores(&mut settings).await),
         Backend::Memory => None,
@@ -117,9 +136,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mailer = Arc::new(RecordingMailer::new());
     let clock = Arc::new(ManualClock::starting_now());
     // With no DATABASE_URL or REDIS_URL this gives the in-memory stores.
-    let (address, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
+    if outbox {
+        settings.mail_dir = std::env::temp_dir().join(format!("otp-mail-{}", uuid::Uuid::new_v4().simple()));
+    }
+    let overrides = Overrides { clock: Some(clock.clone()), mailer: (!outbox).then(|| mailer.clone() as _) };
+    let (address, metrics_address, handle) = start(&settings, overrides).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    TestApp { address, mailer, clock, client, handle, _stores: stores }
+    TestApp { address, metrics_address, mailer, clock, client, handle, _stores: stores }
 }
 
 pub fn email(raw: &str) -> EmailAddress {

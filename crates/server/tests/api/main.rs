@@ -17,5 +17,6 @@ mod password_reset;
 mod passwordless;
 mod rate_limits;
 mod registration;
+mod security;
 mod sessions;
 mod tokens;

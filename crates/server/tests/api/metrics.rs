@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, unique_email};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_app_with_outbox, unique_email};
 
 /// Parses one sample line of the Prometheus text format 0.0.4 strictly:
 /// `name{label="value",...} value [timestamp]`, label values with `\\`, `\"` and `\n`
@@ -67,7 +67,7 @@ fn parse_sample(line: &str) -> Result<(String, f64), String> {
 
 /// Every sample of `/metrics`, checked line by line as Prometheus text.
 async fn scrape(app: &crate::helpers::TestApp) -> HashMap<String, f64> {
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let response = app.client.get(format!("{}/metrics", app.metrics_address)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
@@ -150,4 +150,66 @@ async fn lock_outs_are_counted_and_routes_are_labelled_by_pattern_not_path() {
     assert!(!samples.keys().any(|key| key.contains(&session.to_string())), "no raw path becomes a label");
     assert!(samples.keys().any(|key| key.contains(r#"route="unmatched""#)));
     assert!(!samples.keys().any(|key| key.contains(&address)), "no address becomes a label");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_and_not_on_the_api_port() {
+    let app = spawn_app().await;
+    assert_ne!(app.metrics_address, app.address);
+    assert_eq!(app.get("/metrics").await.status(), StatusCode::NOT_FOUND);
+    assert!(!scrape(&app).await.is_empty());
+    let api_on_metrics = app.client.get(format!("{}/auth/keys", app.metrics_address)).send().await.unwrap();
+    assert_eq!(api_on_metrics.status(), StatusCode::NOT_FOUND, "the metrics listener serves nothing else");
+}
+
+/// The series a request moved: every counter and histogram count whose value changed,
+/// with the change (latency buckets and sums, and gauges, depend on timing, not on the
+/// request, and are left out).
+fn moved_series(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> Vec<(String, f64)> {
+    let timing = |key: &str| {
+        key.starts_with("http_request_duration_seconds_bucket")
+            || key.starts_with("http_request_duration_seconds_sum")
+            || key.starts_with("otp_pool_")
+            || key.starts_with("otp_mail_outbox_depth")
+    };
+    let mut moved: Vec<(String, f64)> = after
+        .iter()
+        .filter(|(key, _)| !timing(key))
+        .map(|(key, now)| (key.clone(), now - value(before, key)))
+        .filter(|(_, change)| *change != 0.0)
+        .collect();
+    moved.sort_by(|a, b| a.0.cmp(&b.0));
+    moved
+}
+
+/// Asks for a reset of `address` and waits until its message is delivered; returns the
+/// series the request moved.
+async fn forgot_and_deliver(app: &TestApp, address: &str) -> Vec<(String, f64)> {
+    let delivered = r#"otp_mail_delivered_total{flow="password_reset"}"#;
+    let before = scrape(app).await;
+    let response = app.post("/auth/password/forgot", &json!({ "email": address })).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    for _ in 0..100 {
+        let after = scrape(app).await;
+        if value(&after, delivered) > value(&before, delivered) {
+            return moved_series(&before, &after);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the reset mail was not delivered");
+}
+
+#[tokio::test]
+async fn password_forgot_moves_the_same_series_for_known_and_unknown_addresses() {
+    let app = spawn_app_with_outbox(|_| {}).await;
+    let known = unique_email();
+    let registered =
+        app.post("/auth/register", &json!({ "email": known, "password": crate::helpers::PASSWORD })).await;
+    assert_eq!(registered.status(), StatusCode::ACCEPTED);
+    // Let the registration mail go out before measuring.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let for_known = forgot_and_deliver(&app, &known).await;
+    let for_unknown = forgot_and_deliver(&app, &unique_email()).await;
+    assert_eq!(for_known, for_unknown);
+    assert!(for_known.iter().any(|(key, _)| key.starts_with("otp_mail_queued_total")), "{for_known:?}");
 }

@@ -17,6 +17,8 @@ mod errors;
 mod health;
 #[path = "../api/login.rs"]
 mod login;
+#[path = "../api/metrics.rs"]
+mod metrics;
 #[path = "../api/oauth.rs"]
 mod oauth;
 #[path = "../api/password_reset.rs"]
@@ -27,6 +29,8 @@ mod passwordless;
 mod rate_limits;
 #[path = "../api/registration.rs"]
 mod registration;
+#[path = "../api/security/mod.rs"]
+mod security;
 #[path = "../api/sessions.rs"]
 mod sessions;
 #[path = "../api/tokens.rs"]

@@ -37,7 +37,8 @@ impl Drop for Instances {
 }
 
 async fn spawn_instances(configure: impl FnOnce(&mut Settings)) -> Instances {
-    let mut settings = Settings { port: 0, workers: Some(2), ..Settings::default() };
+    let mut settings =
+        Settings { port: 0, metrics_addr: String::new(), workers: Some(2), ..Settings::default() };
     let stores = use_real_stores(&mut settings).await;
     settings.rate_limit_per_ip = 1000;
     settings.rate_limit_per_email = 1000;
@@ -47,7 +48,7 @@ async fn spawn_instances(configure: impl FnOnce(&mut Settings)) -> Instances {
     let mut instances = Vec::new();
     let mut handles = Vec::new();
     for _ in 0..INSTANCES {
-        let (address, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
+        let (address, _, handle) = start_instance(&settings, mailer.clone(), clock.clone()).await;
         instances.push(address);
         handles.push(handle);
     }
@@ -74,7 +75,7 @@ impl Instances {
         self.handles[index].stop(true).await;
         let mut settings = self.settings.clone();
         configure(&mut settings);
-        let (address, handle) = start_instance(&settings, self.mailer.clone(), self.clock.clone()).await;
+        let (address, _, handle) = start_instance(&settings, self.mailer.clone(), self.clock.clone()).await;
         (self.instances[index], self.handles[index]) = (address, handle);
     }
 

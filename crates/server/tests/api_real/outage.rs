@@ -93,6 +93,7 @@ async fn a_database_outage_gives_503_and_service_returns_by_itself() {
     let through_proxy = database.url().replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
     let mut settings = Settings {
         port: 0,
+        metrics_addr: String::new(),
         workers: Some(2),
         database_url: Some(through_proxy.into()),
         run_migrations: Some(false),
@@ -101,7 +102,7 @@ async fn a_database_outage_gives_503_and_service_returns_by_itself() {
     };
     let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
     with_shared_secrets(&mut settings);
-    let (base, handle) = start_instance(&settings, mailer.clone(), clock).await;
+    let (base, _, handle) = start_instance(&settings, mailer.clone(), clock).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
 
     let address = unique_email();
@@ -139,6 +140,7 @@ async fn a_redis_outage_gives_503_and_service_returns_by_itself() {
     let proxy = Proxy::start("127.0.0.1:6379").await;
     let mut settings = Settings {
         port: 0,
+        metrics_addr: String::new(),
         workers: Some(2),
         redis_url: Some(format!("redis://127.0.0.1:{}", proxy.port).into()),
         redis_key_prefix: redis.key_prefix().to_owned(),
@@ -147,7 +149,7 @@ async fn a_redis_outage_gives_503_and_service_returns_by_itself() {
     };
     let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
     with_shared_secrets(&mut settings);
-    let (base, handle) = start_instance(&settings, mailer, clock).await;
+    let (base, _, handle) = start_instance(&settings, mailer, clock).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let send =
         || client.post(format!("{base}/auth/send-otp")).json(&json!({ "email": unique_email() })).send();

@@ -20,6 +20,8 @@ mod errors;
 mod health;
 #[path = "../api/login.rs"]
 mod login;
+#[path = "../api/metrics.rs"]
+mod metrics;
 #[path = "../api/oauth.rs"]
 mod oauth;
 #[path = "../api/password_reset.rs"]
@@ -30,6 +32,8 @@ mod passwordless;
 mod rate_limits;
 #[path = "../api/registration.rs"]
 mod registration;
+#[path = "../api/security/mod.rs"]
+mod security;
 #[path = "../api/sessions.rs"]
 mod sessions;
 #[path = "../api/tokens.rs"]

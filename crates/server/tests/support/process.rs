@@ -52,6 +52,7 @@ fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Server {
         .map_or_else(|| dir.path().join("var/mail"), |(_, dir)| PathBuf::from(dir));
     let mut child = command(dir.path())
         .env("PORT", "0")
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())

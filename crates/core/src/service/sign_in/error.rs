@@ -9,12 +9,10 @@ use crate::service::codes::{CheckError, IssueError};
 /// failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
-    /// Unknown address, wrong password, or an account without a password.
+    /// Unknown address, wrong password, an account without a password, or the
+    /// pending password of a registration not yet verified.
     #[error("email or password is incorrect")]
     InvalidCredentials,
-    /// The password was right but the address has not been verified.
-    #[error("email address is not verified; enter the code sent to it, or request a new one")]
-    EmailNotVerified,
     /// The account has been disabled by an administrator.
     #[error("account is disabled")]
     AccountDisabled,

@@ -32,10 +32,12 @@ pub enum LoginOutcome {
 impl SignInService {
     /// Checks `password` for `email`.
     ///
-    /// An unknown address, an account without a password and a wrong password all
-    /// answer [`SignInError::InvalidCredentials`] after the same Argon2 work. Only after
-    /// a correct password are [`SignInError::AccountDisabled`] and
-    /// [`SignInError::EmailNotVerified`] reported.
+    /// An unknown address, an account without a password, a wrong password and the
+    /// pending password of a registration not yet verified all answer
+    /// [`SignInError::InvalidCredentials`] after the same Argon2 work, so
+    /// `register {X, P}` then `login {X, P}` answers alike whether or not X has an
+    /// account. Only after a correct password of a verified account is
+    /// [`SignInError::AccountDisabled`] reported.
     ///
     /// # Errors
     /// As above, plus [`SignInError::RateLimited`] and failures.
@@ -54,7 +56,7 @@ impl SignInService {
             .map(|_| Password::presented(password.expose().to_owned()));
         let matches = self.passwords.verify(password, stored).await.map_err(Failure::from)?;
         let user = match user {
-            Some(user) if matches => user,
+            Some(user) if matches && user.is_verified() => user,
             _ => return Err(SignInError::InvalidCredentials),
         };
         if let Some(password) = rehash {
@@ -62,9 +64,6 @@ impl SignInService {
         }
         if user.disabled {
             return Err(SignInError::AccountDisabled);
-        }
-        if !user.is_verified() {
-            return Err(SignInError::EmailNotVerified);
         }
         let now = self.clock.now();
         if self.code_check_is_stale(&user, now) {

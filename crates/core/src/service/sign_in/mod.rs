@@ -12,11 +12,12 @@ use std::time::Duration;
 
 pub use error::SignInError;
 pub use login::LoginOutcome;
+pub use registration::RegistrationToken;
 
 use super::codes::OneTimeCodes;
 use super::session_issuer::SessionIssuer;
 use super::throttle::Throttle;
-use crate::crypto::PasswordHasher;
+use crate::crypto::{KeyedHasher, PasswordHasher};
 use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
@@ -50,6 +51,7 @@ pub struct SignInService {
     throttle: Throttle,
     issuer: SessionIssuer,
     passwords: PasswordHasher,
+    hasher: KeyedHasher,
     /// How old the last code check may be before a password log-in asks for a code.
     code_check_lifetime: Duration,
 }
@@ -69,10 +71,11 @@ impl SignInService {
             issuer: SessionIssuer::new(
                 ports.sessions.clone(),
                 tokens,
-                hasher,
+                hasher.clone(),
                 policy.session_lifetime(),
                 policy.admin_email.clone(),
             ),
+            hasher,
             users: ports.users,
             sessions: ports.sessions,
             mailer: ports.mailer,

@@ -1,14 +1,15 @@
 //! Password reset by emailed code.
 
 use super::{SignInError, SignInService, password_reset_code};
-use crate::domain::{ClientContext, CodePurpose, EmailAddress, OtpCode, Password};
+use crate::domain::{ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, OtpCode, Password};
 use crate::error::Failure;
 use crate::service::throttle::Action;
 
 impl SignInService {
-    /// Emails a reset code to `email` if it has an account. A code is issued either
-    /// way (and only sent to real accounts), so the answer and the cooldown are the
-    /// same for every address.
+    /// Emails a reset code to `email` if it has an account, and a "no account" notice
+    /// otherwise. A code is issued either way (and only sent to real accounts), and one
+    /// message is queued either way, so the answer, the cooldown, the work done and the
+    /// counters moved are the same for every address.
     ///
     /// # Errors
     /// [`SignInError::RateLimited`], [`SignInError::Cooldown`], or a failure.
@@ -20,10 +21,12 @@ impl SignInService {
     ) -> Result<(), SignInError> {
         self.throttle.check(Action::ForgotPassword, client, Some(email)).await?;
         let code = self.codes.issue(CodePurpose::PasswordReset, email).await?;
-        if self.users.find_by_email(email).await?.is_some() {
-            self.deliver(self.code_mail(email, code, password_reset_code)).await?;
-        }
-        Ok(())
+        let message = if self.users.find_by_email(email).await?.is_some() {
+            self.code_mail(email, code, password_reset_code)
+        } else {
+            MailMessage { to: email.clone(), kind: MailKind::PasswordResetNoAccount }
+        };
+        self.deliver(message).await
     }
 
     /// Sets a new password with a reset code, marks the address verified (the code

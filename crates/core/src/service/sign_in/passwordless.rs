@@ -10,8 +10,8 @@ impl SignInService {
     /// Emails a sign-in code to `email`, whether or not it has an account (the
     /// answer is the same either way).
     ///
-    /// A passwordless sign-in supersedes a registration that was never verified: the
-    /// password chosen by whoever registered the address is removed, so a stranger who
+    /// A code asked for by anyone but the client that registered the address drops the
+    /// pending password of a registration that was never verified, so a stranger who
     /// registers someone else's address cannot keep a password on the account its owner
     /// then signs into with a code. The owner can set a password by reset.
     ///
@@ -21,18 +21,15 @@ impl SignInService {
     pub async fn send_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), SignInError> {
         self.throttle.check(Action::SendCode, client, Some(email)).await?;
         let code = self.codes.issue(CodePurpose::SignIn, email).await?;
-        if let Some(user) = self.users.find_by_email(email).await?
-            && !user.is_verified()
-            && user.password_hash.is_some()
-        {
-            self.users.set_password(user.id, None, self.clock.now()).await?;
-            tracing::info!(user_id = %user.id, "unverified registration superseded by a passwordless sign-in");
+        if let Some(user) = self.users.find_by_email(email).await? {
+            self.settle_pending_password(&user, client, self.clock.now()).await?;
         }
         self.deliver(self.code_mail(email, code, sign_in_code)).await
     }
 
-    /// Emails a new code, replacing the previous one: a registration code to an
-    /// account waiting for verification, a sign-in code otherwise.
+    /// Emails a new code, replacing the previous one: a registration code when the
+    /// client that registered the address asks, a sign-in code otherwise (another
+    /// client's request drops the pending password, as [`SignInService::send_code`]).
     ///
     /// # Errors
     /// As [`SignInService::send_code`].
@@ -40,18 +37,18 @@ impl SignInService {
     pub async fn resend_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), SignInError> {
         self.throttle.check(Action::ResendCode, client, Some(email)).await?;
         let code = self.codes.issue(CodePurpose::SignIn, email).await?;
-        let pending_registration = self
-            .users
-            .find_by_email(email)
-            .await?
-            .is_some_and(|user| !user.is_verified() && user.password_hash.is_some());
+        let pending_registration = match self.users.find_by_email(email).await? {
+            Some(user) => self.settle_pending_password(&user, client, self.clock.now()).await?,
+            None => false,
+        };
         let kind = if pending_registration { registration_code } else { sign_in_code };
         self.deliver(self.code_mail(email, code, kind)).await
     }
 
     /// Checks a sign-in code and opens a session: creates the account on a first
     /// passwordless sign-in, verifies a pending registration, or completes a password
-    /// log-in that asked for a code.
+    /// log-in that asked for a code. A pending password is kept only when the client
+    /// that registered it enters the code; anyone else gets the account without it.
     ///
     /// # Errors
     /// [`SignInError::CodeInvalid`], [`SignInError::CodeExpired`],
@@ -71,9 +68,10 @@ impl SignInService {
             Some(user) => user,
             None => self.create_verified_user(email).await?,
         };
+        let registrant = self.registrant(&user, client, now);
         let user = self
             .users
-            .record_code_verified(user.id, now)
+            .record_code_sign_in(user.id, now, registrant.as_ref())
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
         Ok(self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?)

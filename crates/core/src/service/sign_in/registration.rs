@@ -1,21 +1,53 @@
-//! Registration with email and password; the address is then verified by code.
+//! Registration with email and password; the address is then verified by code, and
+//! the password becomes usable only if the client that registered completes it.
+
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
 
 use super::{SignInError, SignInService, registration_code};
-use crate::domain::{ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, Password, User};
+use crate::crypto::{TokenHash, random_secret};
+use crate::domain::{
+    ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, Password, RegistrationBinding, User,
+};
 use crate::error::{Failure, PortError};
-use crate::service::throttle::Action;
+use crate::service::throttle::{Action, client_network};
+
+/// The secret a registration answers with: sent back with the code steps
+/// (`verify-otp`, `resend-otp`, `send-otp`), it tells the client that registered from
+/// anyone else completing the address's verification. The same shape for every
+/// address; it never prints.
+pub struct RegistrationToken(SecretString);
+
+impl RegistrationToken {
+    /// The token text, to hand to the client once.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for RegistrationToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegistrationToken(***)")
+    }
+}
 
 impl SignInService {
     /// Registers `email` with `password` and emails a code that verifies it.
     ///
     /// The outcome is the same for every address, so registration cannot be used to
     /// learn which addresses have accounts:
-    /// - a new address gets an unverified account and a registration code;
-    /// - an address whose account is still unverified gets the new password and a
-    ///   new code (the latest registration wins);
+    /// - a new address gets an unverified account with a pending password and a
+    ///   registration code;
+    /// - an address whose account is still unverified gets the new pending password
+    ///   and a new code (the latest registration wins);
     /// - a verified account is left unchanged and its owner is sent a notice instead
     ///   of a code. A code is still issued (and never sent), so cooldowns and attempt
     ///   counting behave exactly as for a new address.
+    ///
+    /// The pending password is bound to this client: it becomes usable only when the
+    /// same client enters the code (it presents the returned token, or, within the
+    /// code's lifetime, comes from the same network with the same user agent). Anyone
+    /// else completing a code step for the address drops it.
     ///
     /// The password is hashed in every case, so the work done is the same too.
     ///
@@ -27,15 +59,24 @@ impl SignInService {
         email: &EmailAddress,
         password: Password,
         client: &ClientContext,
-    ) -> Result<(), SignInError> {
+    ) -> Result<RegistrationToken, SignInError> {
         self.throttle.check(Action::Register, client, Some(email)).await?;
         let hash = self.passwords.hash(password).await.map_err(Failure::from)?;
         let code = self.codes.issue(CodePurpose::SignIn, email).await?;
         let now = self.clock.now();
+        let token = RegistrationToken(SecretString::from(random_secret()));
+        let binding = RegistrationBinding {
+            token_hash: self.hasher.registration_hash(token.expose()),
+            client: self.fingerprint(client),
+            expires_at: now + self.codes.lifetime(),
+        };
         let existing = match self.users.find_by_email(email).await? {
             Some(user) => Some(user),
             None => {
-                let user = User::new_unverified(email.clone(), Some(hash.clone()), now);
+                let user = User {
+                    registration: Some(binding.clone()),
+                    ..User::new_unverified(email.clone(), Some(hash.clone()), now)
+                };
                 match self.users.create(&user).await {
                     Ok(()) => {
                         tracing::info!(user_id = %user.id, "account registered");
@@ -49,13 +90,58 @@ impl SignInService {
         match existing {
             Some(user) if user.is_verified() => {
                 tracing::info!(user_id = %user.id, "registration attempted for an existing account");
-                self.deliver(MailMessage { to: email.clone(), kind: MailKind::AccountExists }).await
+                self.deliver(MailMessage { to: email.clone(), kind: MailKind::AccountExists }).await?;
             }
             Some(user) => {
-                self.users.set_password(user.id, Some(&hash), now).await?;
-                self.deliver(self.code_mail(email, code, registration_code)).await
+                self.users.register_password(user.id, &hash, &binding, now).await?;
+                self.deliver(self.code_mail(email, code, registration_code)).await?;
             }
-            None => self.deliver(self.code_mail(email, code, registration_code)).await,
+            None => self.deliver(self.code_mail(email, code, registration_code)).await?,
         }
+        Ok(token)
+    }
+
+    /// A keyed pseudonym of the client's network and user agent.
+    pub(super) fn fingerprint(&self, client: &ClientContext) -> String {
+        let network = client.ip.map(client_network).unwrap_or_default();
+        self.hasher.client_fingerprint(&network, client.user_agent.as_deref())
+    }
+
+    /// The registration binding's token hash when `client` is the one that registered
+    /// `user`'s pending password: it presents the registration token, or, before the
+    /// binding expires, has the same network and user agent.
+    pub(super) fn registrant(
+        &self,
+        user: &User,
+        client: &ClientContext,
+        now: OffsetDateTime,
+    ) -> Option<TokenHash> {
+        let binding = user.registration.as_ref()?;
+        let by_token = client
+            .registration_token
+            .as_ref()
+            .is_some_and(|token| self.hasher.registration_hash(token.expose()).ct_eq(&binding.token_hash));
+        let by_client = binding.expires_at > now && self.fingerprint(client) == binding.client;
+        (by_token || by_client).then_some(binding.token_hash)
+    }
+
+    /// Keeps `user`'s pending password if `client` registered it, drops it otherwise;
+    /// whether a pending password remains.
+    pub(super) async fn settle_pending_password(
+        &self,
+        user: &User,
+        client: &ClientContext,
+        now: OffsetDateTime,
+    ) -> Result<bool, SignInError> {
+        if user.is_verified() || user.password_hash.is_none() {
+            return Ok(false);
+        }
+        if self.registrant(user, client, now).is_some() {
+            return Ok(true);
+        }
+        if self.users.abandon_registration(user.id, now).await? {
+            tracing::info!(user_id = %user.id, "pending password dropped: another client asked for a code");
+        }
+        Ok(false)
     }
 }

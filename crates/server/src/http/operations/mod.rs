@@ -5,7 +5,7 @@ pub(crate) mod types;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, route, web};
+use actix_web::{HttpResponse, route, web};
 
 use self::types::{Health, Readiness};
 use super::state::AppState;
@@ -56,15 +56,9 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Counters, latency histograms and gauges in the Prometheus text format (0.0.4); every
-/// metric is described in docs/operations.md. Restrict it at the proxy if it should not
-/// be public: it names routes and counts, never an address, code or token.
-#[utoipa::path(
-    tag = "health",
-    responses((status = 200, description = "The metrics, as `text/plain; version=0.0.4`.", body = String,
-        content_type = "text/plain; version=0.0.4"))
-)]
-#[get("/metrics")]
-pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// metric is described in docs/operations.md. Served only on the metrics listener
+/// (`METRICS_ADDR`), never on the API port.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     state.gauges.sample().await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

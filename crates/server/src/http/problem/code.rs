@@ -60,8 +60,6 @@ problem_codes! {
     /// The access or refresh token is missing, malformed, expired or revoked (with
     /// `WWW-Authenticate: Bearer error="invalid_token"`).
     TokenInvalid = ("token_invalid", UNAUTHORIZED, "Token is invalid");
-    /// The password was right but the address is not verified.
-    EmailNotVerified = ("email_not_verified", FORBIDDEN, "Email address not verified");
     /// The account is disabled.
     AccountDisabled = ("account_disabled", FORBIDDEN, "Account disabled");
     /// The caller is not an administrator.

@@ -216,7 +216,6 @@ mod tests {
         let wait = Duration::from_secs(1);
         let sign_in = [
             SignInError::InvalidCredentials,
-            SignInError::EmailNotVerified,
             SignInError::AccountDisabled,
             SignInError::CodeInvalid { attempts_remaining: None },
             SignInError::CodeExpired,
@@ -228,7 +227,6 @@ mod tests {
         for error in &sign_in {
             match error {
                 SignInError::InvalidCredentials
-                | SignInError::EmailNotVerified
                 | SignInError::AccountDisabled
                 | SignInError::CodeInvalid { .. }
                 | SignInError::CodeExpired

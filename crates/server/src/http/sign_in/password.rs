@@ -4,9 +4,10 @@ use actix_web::{HttpResponse, post, web};
 use otp_core::{LoginOutcome, Password};
 
 use super::types::{
-    CodeRequired, CodeSent, CredentialsRequest, EmailRequest, RegistrationRequest, ResetRequest,
+    CodeRequired, CodeSent, CredentialsRequest, EmailRequest, RegistrationRequest, RegistrationStarted,
+    ResetRequest,
 };
-use super::{code_sent, parse_code};
+use super::{CODE_SENT, code_sent, parse_code};
 use crate::http::extract::Client;
 use crate::http::message::Message;
 use crate::http::problem::ApiError;
@@ -17,8 +18,7 @@ use crate::http::state::AppState;
 
 problem_responses!(RegisterProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
-    LoginProblems =
-        json_body + [InvalidCredentials, EmailNotVerified, AccountDisabled, RateLimited, Unavailable]
+    LoginProblems = json_body + [InvalidCredentials, AccountDisabled, RateLimited, Unavailable]
 );
 problem_responses!(ForgotProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
@@ -30,13 +30,15 @@ fn new_password(raw: &Secret) -> Result<Password, ApiError> {
 }
 
 /// Registers an address with a password and emails a code that verifies it (enter it
-/// at `verify-otp`). The answer is the same for every address: a verified account is
-/// left unchanged and its owner is mailed a notice instead.
+/// at `verify-otp` with the `registration_token` of this answer). The answer is the
+/// same for every address: a verified account is left unchanged and its owner is
+/// mailed a notice instead. The password becomes usable only when this client enters
+/// the code; if anyone else signs in with a code for the address first, it is dropped.
 #[utoipa::path(
     tag = "password",
     request_body = RegistrationRequest,
     responses(
-        (status = 202, description = "A code was issued.", body = CodeSent),
+        (status = 202, description = "A code was issued.", body = RegistrationStarted),
         RegisterProblems,
     )
 )]
@@ -47,8 +49,15 @@ pub(crate) async fn register(
     body: web::Json<RegistrationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = new_password(&body.password)?;
-    state.sign_in.register(&body.email, password, &client.0).await?;
-    Ok(code_sent(&state, &body.email))
+    let token = state.sign_in.register(&body.email, password, &client.0).await?;
+    let expires_in = state.sign_in.code_lifetime().as_secs();
+    Ok(HttpResponse::Accepted().json(RegistrationStarted {
+        message: CODE_SENT,
+        email: body.email.as_str().to_owned(),
+        expires_in,
+        expires_in_seconds: expires_in,
+        registration_token: token.expose().to_owned(),
+    }))
 }
 
 /// Checks a password. When the account's last code check is older than the

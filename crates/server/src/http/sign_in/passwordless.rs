@@ -2,11 +2,12 @@
 
 use actix_web::{HttpResponse, post, web};
 
-use super::types::{CodeSent, EmailRequest, VerifyRequest};
+use super::types::{CodeRequest, CodeSent, VerifyRequest};
 use super::{code_sent, parse_code};
 use crate::http::extract::Client;
 use crate::http::problem::ApiError;
 use crate::http::problem::responses::problem_responses;
+use crate::http::secret::Secret;
 use crate::http::sessions::types::{TokenResponse, signed_in_response};
 use crate::http::state::AppState;
 
@@ -20,7 +21,7 @@ problem_responses!(
 /// account; a new code replaces the address's earlier sign-in code.
 #[utoipa::path(
     tag = "passwordless",
-    request_body = EmailRequest,
+    request_body = CodeRequest,
     responses(
         (status = 202, description = "A code was issued (mailed if the address can receive mail).", body = CodeSent),
         SendCodeProblems,
@@ -30,9 +31,9 @@ problem_responses!(
 pub(crate) async fn send_otp(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<EmailRequest>,
+    body: web::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.sign_in.send_code(&body.email, &client.0).await?;
+    state.sign_in.send_code(&body.email, &with_registration(client, &body.registration_token)).await?;
     Ok(code_sent(&state, &body.email))
 }
 
@@ -40,7 +41,7 @@ pub(crate) async fn send_otp(
 /// unverified password account, else a sign-in code). Enter it at `verify-otp`.
 #[utoipa::path(
     tag = "passwordless",
-    request_body = EmailRequest,
+    request_body = CodeRequest,
     responses(
         (status = 202, description = "A new code was issued.", body = CodeSent),
         SendCodeProblems,
@@ -50,9 +51,9 @@ pub(crate) async fn send_otp(
 pub(crate) async fn resend_otp(
     state: web::Data<AppState>,
     client: Client,
-    body: web::Json<EmailRequest>,
+    body: web::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.sign_in.resend_code(&body.email, &client.0).await?;
+    state.sign_in.resend_code(&body.email, &with_registration(client, &body.registration_token)).await?;
     Ok(code_sent(&state, &body.email))
 }
 
@@ -75,6 +76,12 @@ pub(crate) async fn verify_otp(
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = parse_code(&state, &body.code)?;
-    let signed_in = state.sign_in.verify_code(&body.email, &code, &client.0).await?;
+    let client = with_registration(client, &body.registration_token);
+    let signed_in = state.sign_in.verify_code(&body.email, &code, &client).await?;
     Ok(signed_in_response(signed_in))
+}
+
+/// The client's context with the registration token it sent, if any.
+fn with_registration(client: Client, token: &Option<Secret>) -> otp_core::ClientContext {
+    client.0.with_registration_token(token.as_ref().map(Secret::expose))
 }

@@ -9,7 +9,6 @@ impl From<SignInError> for ApiError {
         let code = match error {
             SignInError::Failure(failure) => return failure.into(),
             SignInError::InvalidCredentials => ProblemCode::InvalidCredentials,
-            SignInError::EmailNotVerified => ProblemCode::EmailNotVerified,
             SignInError::AccountDisabled => ProblemCode::AccountDisabled,
             SignInError::CodeInvalid { .. } => ProblemCode::OtpInvalid,
             SignInError::CodeExpired => ProblemCode::OtpExpired,

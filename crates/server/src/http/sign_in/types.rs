@@ -16,6 +16,21 @@ pub(crate) struct EmailRequest {
     pub email: EmailAddress,
 }
 
+/// An address to mail a code to.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CodeRequest {
+    /// Trimmed and lower-cased; at most 254 characters; a plain `local@domain.tld` address.
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ann@example.com")]
+    pub email: EmailAddress,
+    /// The `registration_token` from `register`, when this client registered the
+    /// address: without it (or the same network and user agent within the code's
+    /// lifetime) the pending password of the registration is dropped.
+    #[schema(value_type = Option<String>, format = Password)]
+    #[serde(default)]
+    pub registration_token: Option<Secret>,
+}
+
 /// A code for an address.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +38,13 @@ pub(crate) struct VerifyRequest {
     /// The address the code was sent to.
     #[schema(value_type = String, format = Email, max_length = 254, example = "ann@example.com")]
     pub email: EmailAddress,
+    /// The `registration_token` from `register`, when this client registered the
+    /// address: the registration's password is kept only for the client that
+    /// registered (recognised by this token, or by the same network and user agent
+    /// within the code's lifetime).
+    #[schema(value_type = Option<String>, format = Password)]
+    #[serde(default)]
+    pub registration_token: Option<Secret>,
     /// Exactly `OTP_LENGTH` digits (6 by default); surrounding white space is ignored.
     /// `otp` is accepted as an alias, for clients of the Python services.
     #[serde(alias = "otp")]
@@ -86,6 +108,27 @@ pub(crate) struct CodeSent {
     /// The same as `expires_in`, under the name the first Python service's clients read.
     #[schema(example = 300)]
     pub expires_in_seconds: u64,
+}
+
+/// A registration code was issued (the same answer for every address).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RegistrationStarted {
+    /// For people.
+    #[schema(example = "If the address can receive mail, a code has been sent to it.")]
+    pub message: &'static str,
+    /// The address as given, normalised, whether or not it has an account.
+    #[schema(example = "ann@example.com")]
+    pub email: String,
+    /// The code's lifetime in seconds.
+    #[schema(example = 300)]
+    pub expires_in: u64,
+    /// The same as `expires_in`, under the name the first Python service's clients read.
+    #[schema(example = 300)]
+    pub expires_in_seconds: u64,
+    /// Send it back as `registration_token` with `verify-otp` (and `resend-otp`): the
+    /// password becomes usable only when the client that registered enters the code.
+    /// Given for every address; keep it only until the code is entered.
+    pub registration_token: String,
 }
 
 /// The password was right, and a code must now be entered at `verify-otp`.

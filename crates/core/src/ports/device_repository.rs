@@ -1,0 +1,48 @@
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::domain::{Device, DeviceId, UserId};
+use crate::error::PortError;
+
+/// Durable storage of remembered devices and their token hashes.
+#[async_trait]
+pub trait DeviceRepository: Send + Sync + std::fmt::Debug {
+    /// Stores a new device.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn create(&self, device: &Device) -> Result<(), PortError>;
+
+    /// The device with this identifier, remembered or revoked.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn find(&self, id: DeviceId) -> Result<Option<Device>, PortError>;
+
+    /// Records a sign-in on an active device at `now`: sets `last_used_at`, and, when
+    /// `code_checked`, `code_verified_at` too. Returns `false` when the device is
+    /// unknown or revoked (nothing changes).
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn record_sign_in(
+        &self,
+        id: DeviceId,
+        now: OffsetDateTime,
+        code_checked: bool,
+    ) -> Result<bool, PortError>;
+
+    /// The user's active (not revoked) devices, newest first.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn list_active(&self, user_id: UserId) -> Result<Vec<Device>, PortError>;
+
+    /// Revokes the device `id` if it belongs to `user_id` and is active. Returns
+    /// whether it did (`false` for another user's device, an unknown one or one
+    /// already revoked, whose earlier revocation time is kept).
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn revoke(&self, user_id: UserId, id: DeviceId, now: OffsetDateTime) -> Result<bool, PortError>;
+}

@@ -1,0 +1,76 @@
+//! Contract of [`DeviceRepository`].
+//!
+//! Every device belongs to an account the suite creates first (see [`WithOwners`]).
+
+use time::Duration;
+
+use super::{WithOwners, instant};
+use crate::crypto::KeyedHasher;
+use crate::domain::{Device, DeviceId, UserId};
+use crate::ports::DeviceRepository;
+
+type Devices = WithOwners<dyn DeviceRepository>;
+
+fn device(user_id: UserId, created_at: time::OffsetDateTime) -> Device {
+    let hasher = KeyedHasher::new(&[9; 32]).unwrap();
+    Device {
+        id: DeviceId::generate(),
+        user_id,
+        token_hash: hasher.device_hash("secret"),
+        client: hasher.client_fingerprint("203.0.113.7", Some("contract-test/1.0")),
+        created_at,
+        last_used_at: created_at,
+        code_verified_at: Some(created_at),
+        revoked_at: None,
+        ip: Some("203.0.113.7".parse().unwrap()),
+        user_agent: Some("contract-test/1.0".into()),
+    }
+}
+
+pub async fn created_devices_are_found(devices: Devices) {
+    let stored = device(devices.new_owner().await, instant());
+    devices.store.create(&stored).await.unwrap();
+    assert_eq!(devices.store.find(stored.id).await.unwrap(), Some(stored));
+    assert_eq!(devices.store.find(DeviceId::generate()).await.unwrap(), None);
+}
+
+pub async fn sign_ins_are_recorded_on_active_devices_only(devices: Devices) {
+    let repo = &devices.store;
+    let owner = devices.new_owner().await;
+    let stored = Device { code_verified_at: None, ..device(owner, instant()) };
+    repo.create(&stored).await.unwrap();
+    let later = instant() + Duration::minutes(5);
+    assert!(repo.record_sign_in(stored.id, later, false).await.unwrap());
+    let found = repo.find(stored.id).await.unwrap().unwrap();
+    assert_eq!((found.last_used_at, found.code_verified_at), (later, None));
+    let latest = later + Duration::minutes(5);
+    assert!(repo.record_sign_in(stored.id, latest, true).await.unwrap());
+    assert_eq!(repo.find(stored.id).await.unwrap().unwrap().code_verified_at, Some(latest));
+    assert!(repo.revoke(owner, stored.id, latest).await.unwrap());
+    assert!(!repo.record_sign_in(stored.id, latest + Duration::minutes(1), true).await.unwrap());
+    assert!(!repo.record_sign_in(DeviceId::generate(), latest, true).await.unwrap());
+}
+
+pub async fn only_the_owner_revokes_a_device_once(devices: Devices) {
+    let repo = &devices.store;
+    let owners = devices.new_owners(2).await;
+    let stored = device(owners[0], instant());
+    repo.create(&stored).await.unwrap();
+    let now = instant() + Duration::minutes(1);
+    assert!(!repo.revoke(owners[1], stored.id, now).await.unwrap(), "another user's device");
+    assert!(repo.revoke(owners[0], stored.id, now).await.unwrap());
+    assert!(!repo.revoke(owners[0], stored.id, now + Duration::minutes(1)).await.unwrap());
+    assert_eq!(repo.find(stored.id).await.unwrap().unwrap().revoked_at, Some(now));
+}
+
+pub async fn active_devices_are_listed_newest_first(devices: Devices) {
+    let repo = &devices.store;
+    let owners = devices.new_owners(2).await;
+    let (older, newer) = (device(owners[0], instant()), device(owners[0], instant() + Duration::minutes(1)));
+    let (revoked, others) = (device(owners[0], instant()), device(owners[1], instant()));
+    for stored in [&older, &newer, &revoked, &others] {
+        repo.create(stored).await.unwrap();
+    }
+    repo.revoke(owners[0], revoked.id, instant()).await.unwrap();
+    assert_eq!(repo.list_active(owners[0]).await.unwrap(), vec![newer, older]);
+}

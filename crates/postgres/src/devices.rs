@@ -1,0 +1,176 @@
+//! Remembered devices in the `devices` table.
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use ipnet::IpNet;
+use otp_core::PortError;
+use otp_core::crypto::TokenHash;
+use otp_core::domain::{Device, DeviceId, UserId};
+use otp_core::ports::DeviceRepository;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::corrupt;
+use crate::pool::PgPool;
+use crate::schema::devices;
+
+/// One row of `devices`.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = devices, check_for_backend(diesel::pg::Pg))]
+struct DeviceRow {
+    id: Uuid,
+    user_id: Uuid,
+    token_hash: Vec<u8>,
+    client: String,
+    created_at: OffsetDateTime,
+    last_used_at: OffsetDateTime,
+    code_verified_at: Option<OffsetDateTime>,
+    revoked_at: Option<OffsetDateTime>,
+    ip: Option<IpNet>,
+    user_agent: Option<String>,
+}
+
+impl From<&Device> for DeviceRow {
+    fn from(device: &Device) -> Self {
+        Self {
+            id: device.id.as_uuid(),
+            user_id: device.user_id.as_uuid(),
+            token_hash: device.token_hash.as_bytes().to_vec(),
+            client: device.client.clone(),
+            created_at: device.created_at,
+            last_used_at: device.last_used_at,
+            code_verified_at: device.code_verified_at,
+            revoked_at: device.revoked_at,
+            ip: device.ip.map(IpNet::from),
+            user_agent: device.user_agent.clone(),
+        }
+    }
+}
+
+impl DeviceRow {
+    fn into_device(self, action: &'static str) -> Result<Device, PortError> {
+        let hash: [u8; 32] = self.token_hash.as_slice().try_into().map_err(|_| {
+            corrupt(action, format!("stored token hash of device {} is not 32 bytes", self.id))
+        })?;
+        Ok(Device {
+            id: DeviceId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            token_hash: TokenHash::from_bytes(hash),
+            client: self.client,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            code_verified_at: self.code_verified_at,
+            revoked_at: self.revoked_at,
+            ip: self.ip.map(|network| -> IpAddr { network.addr() }),
+            user_agent: self.user_agent,
+        })
+    }
+}
+
+/// PostgreSQL [`DeviceRepository`] on the `devices` table. Deleting an account deletes
+/// its devices (foreign key `ON DELETE CASCADE`).
+#[derive(Debug, Clone)]
+pub struct PgDeviceRepository {
+    pool: PgPool,
+}
+
+impl PgDeviceRepository {
+    /// A repository on `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl DeviceRepository for PgDeviceRepository {
+    async fn create(&self, device: &Device) -> Result<(), PortError> {
+        const ACTION: &str = "remembering a device";
+        let row = DeviceRow::from(device);
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::insert_into(devices::table).values(row).execute(connection).await
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn find(&self, id: DeviceId) -> Result<Option<Device>, PortError> {
+        const ACTION: &str = "finding a device";
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                devices::table
+                    .find(id.as_uuid())
+                    .select(DeviceRow::as_select())
+                    .first(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
+        row.map(|row| row.into_device(ACTION)).transpose()
+    }
+
+    async fn record_sign_in(
+        &self,
+        id: DeviceId,
+        now: OffsetDateTime,
+        code_checked: bool,
+    ) -> Result<bool, PortError> {
+        const ACTION: &str = "recording a sign-in on a device";
+        let updated = self
+            .pool
+            .run(ACTION, async |connection| {
+                let active =
+                    devices::table.filter(devices::id.eq(id.as_uuid()).and(devices::revoked_at.is_null()));
+                if code_checked {
+                    diesel::update(active)
+                        .set((devices::last_used_at.eq(now), devices::code_verified_at.eq(Some(now))))
+                        .execute(connection)
+                        .await
+                } else {
+                    diesel::update(active).set(devices::last_used_at.eq(now)).execute(connection).await
+                }
+            })
+            .await?;
+        Ok(updated > 0)
+    }
+
+    async fn list_active(&self, user_id: UserId) -> Result<Vec<Device>, PortError> {
+        const ACTION: &str = "listing the devices of a user";
+        let rows = self
+            .pool
+            .run(ACTION, async |connection| {
+                devices::table
+                    .filter(devices::user_id.eq(user_id.as_uuid()).and(devices::revoked_at.is_null()))
+                    .order((devices::created_at.desc(), devices::id.desc()))
+                    .select(DeviceRow::as_select())
+                    .load(connection)
+                    .await
+            })
+            .await?;
+        rows.into_iter().map(|row| row.into_device(ACTION)).collect()
+    }
+
+    async fn revoke(&self, user_id: UserId, id: DeviceId, now: OffsetDateTime) -> Result<bool, PortError> {
+        const ACTION: &str = "forgetting a device";
+        let revoked = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(devices::table)
+                    .filter(
+                        devices::id
+                            .eq(id.as_uuid())
+                            .and(devices::user_id.eq(user_id.as_uuid()))
+                            .and(devices::revoked_at.is_null()),
+                    )
+                    .set(devices::revoked_at.eq(now))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
+        Ok(revoked > 0)
+    }
+}
