@@ -41,7 +41,8 @@ enum Command {
     /// Import accounts from the Python services into the store DATABASE_URL names.
     /// Re-running imports nothing twice; an interrupted run resumes.
     Import {
-        /// Show what would be imported and skipped; write nothing.
+        /// Show what would be imported and skipped; write no account (the schema is
+        /// still prepared, as at start-up).
         #[arg(long, global = true)]
         dry_run: bool,
         #[command(subcommand)]

@@ -220,7 +220,8 @@ async fn the_first_services_curl_walk_through_works_verbatim() {
     };
     let me = bearer(reqwest::Method::GET, "me").await.unwrap();
     assert_eq!(me.status(), 200);
-    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["email"], "user@example.com");
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!((&me["email"], &me["is_verified"]), (&json!("user@example.com"), &json!(true)));
     assert_eq!(bearer(reqwest::Method::POST, "logout").await.unwrap().status(), 200);
     let me = bearer(reqwest::Method::GET, "me").await.unwrap();
     assert_eq!(me.status(), 401);

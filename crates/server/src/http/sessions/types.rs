@@ -42,6 +42,8 @@ pub(crate) struct UserView {
     pub email: String,
     /// Whether a code sent to the address has been entered.
     pub email_verified: bool,
+    /// The same as `email_verified`, under the name the Python services' clients read.
+    pub is_verified: bool,
     /// Whether the account can log in with a password.
     pub has_password: bool,
     /// When the account was created (RFC 3339).
@@ -162,6 +164,7 @@ impl From<&User> for UserView {
             id: user.id.to_string(),
             email: user.email.to_string(),
             email_verified: user.is_verified(),
+            is_verified: user.is_verified(),
             has_password: user.password_hash.is_some(),
             created_at: rfc3339(user.created_at),
             email_verified_at: user.email_verified_at.map(rfc3339),
