@@ -116,6 +116,8 @@ async fn the_second_services_users_log_in_with_their_old_passwords() {
     assert!(first.contains("(dup@example.com): same address after normalisation as users row"), "{first}");
     assert!(first.contains("(DUP@example.com): same address after normalisation as users row"), "{first}");
     assert!(!first.contains("$2"), "no hash is printed");
+    assert!(first.contains("3 of them keep a bcrypt password hash"), "{first}");
+    assert!(first.contains("IMPORTED_BCRYPT_HASHES=true"), "the summary says what to set: {first}");
     let stored = stored_hashes(&store).await;
     let emails: Vec<&str> = stored.iter().map(|(email, _)| email.as_str()).collect();
     assert_eq!(
@@ -127,7 +129,11 @@ async fn the_second_services_users_log_in_with_their_old_passwords() {
         assert!(hash.as_deref().unwrap().starts_with(&format!("{prefix}12$")), "stored as it was: {hash:?}");
     }
 
-    let server = start(&[("DATABASE_URL", store.url()), ("RATE_LIMIT_PER_IP", "1000")]);
+    let server = start(&[
+        ("DATABASE_URL", store.url()),
+        ("RATE_LIMIT_PER_IP", "1000"),
+        ("IMPORTED_BCRYPT_HASHES", "true"),
+    ]);
     let client = reqwest::Client::new();
     let base = format!("{}/auth", server.address);
     for (email, password, _) in PEOPLE {
@@ -176,7 +182,11 @@ async fn the_first_services_mongoexport_users_sign_in_with_a_code() {
         "{first}"
     );
 
-    let server = start(&[("DATABASE_URL", store.url()), ("RATE_LIMIT_PER_IP", "1000")]);
+    let server = start(&[
+        ("DATABASE_URL", store.url()),
+        ("RATE_LIMIT_PER_IP", "1000"),
+        ("IMPORTED_BCRYPT_HASHES", "true"),
+    ]);
     let client = reqwest::Client::new();
     let base = format!("{}/api/auth", server.address);
     for (email, verified_at) in

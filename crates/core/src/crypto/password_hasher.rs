@@ -50,6 +50,32 @@ fn verify_argon2(argon2: &Argon2<'static>, password: &Password, phc: &str) -> bo
     }
 }
 
+/// The verifications one password check runs: one Argon2id, against the stored hash
+/// or the dummy; one bcrypt, against the stored hash or [`DUMMY_BCRYPT`], when the
+/// stored hash is bcrypt or when every check must spend bcrypt work.
+#[derive(Debug, PartialEq, Eq)]
+struct Work<'a> {
+    argon2: &'a str,
+    bcrypt: Option<&'a str>,
+}
+
+impl<'a> Work<'a> {
+    fn for_check(
+        scheme: Option<HashScheme>,
+        stored: &'a str,
+        dummy: &'a str,
+        equal_bcrypt_work: bool,
+    ) -> Self {
+        let (argon2, bcrypt) = match scheme {
+            Some(HashScheme::Argon2id) => (stored, DUMMY_BCRYPT),
+            Some(HashScheme::Bcrypt) => (dummy, stored),
+            None => (dummy, DUMMY_BCRYPT),
+        };
+        let bcrypt_needed = equal_bcrypt_work || scheme == Some(HashScheme::Bcrypt);
+        Self { argon2, bcrypt: bcrypt_needed.then_some(bcrypt) }
+    }
+}
+
 /// A password could not be hashed or checked (a bug or a lost worker pool, never the
 /// caller's doing).
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +92,10 @@ pub struct PasswordHasher {
     argon2: Argon2<'static>,
     permits: Arc<Semaphore>,
     dummy: Arc<str>,
+    /// Whether every check also spends one bcrypt verification, so that accounts with
+    /// an imported bcrypt hash cannot be told apart by time (see
+    /// [`PasswordHasher::with_imported_bcrypt`]).
+    equal_bcrypt_work: bool,
 }
 
 impl PasswordHasher {
@@ -82,7 +112,23 @@ impl PasswordHasher {
             .hash_password(b"dummy password, never matches a real one")
             .map_err(|error| format!("hashing the dummy password: {error}"))?
             .to_string();
-        Ok(Self { argon2, permits: Arc::new(Semaphore::new(max_concurrent.max(1))), dummy: dummy.into() })
+        Ok(Self {
+            argon2,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            dummy: dummy.into(),
+            equal_bcrypt_work: false,
+        })
+    }
+
+    /// With `imported` = `true` (the store still holds bcrypt hashes imported from
+    /// elsewhere), every check also spends one bcrypt verification (cost
+    /// [`DUMMY_BCRYPT_COST`]) against a dummy when the stored hash is not bcrypt, so an
+    /// unknown account, an Argon2id account and a bcrypt account cost the same. Without
+    /// it, bcrypt hashes still verify, and the other checks cost one Argon2id each.
+    #[must_use]
+    pub fn with_imported_bcrypt(mut self, imported: bool) -> Self {
+        self.equal_bcrypt_work = imported;
+        self
     }
 
     /// Hashes `password` with a fresh random salt into a PHC string.
@@ -104,9 +150,10 @@ impl PasswordHasher {
     /// With `stored` = `None` (unknown account, or one without a password) it verifies
     /// against dummy hashes, spending the same work, and answers `false`.
     ///
-    /// Every call does one Argon2id and one bcrypt verification (cost
-    /// [`DUMMY_BCRYPT_COST`]), one against the stored hash and the other against a dummy,
-    /// so an unknown account, an Argon2id account and a bcrypt account cost the same.
+    /// Every call does one Argon2id verification (against the stored hash or a dummy).
+    /// With [`PasswordHasher::with_imported_bcrypt`] every call also does one bcrypt
+    /// verification (cost [`DUMMY_BCRYPT_COST`]), against the stored hash or a dummy, so
+    /// an unknown account, an Argon2id account and a bcrypt account cost the same.
     ///
     /// # Errors
     /// [`HashingError`] when the worker pool is gone.
@@ -119,18 +166,16 @@ impl PasswordHasher {
         let stored = stored.cloned();
         let dummy = Arc::clone(&self.dummy);
         let argon2 = self.argon2.clone();
+        let equal_bcrypt_work = self.equal_bcrypt_work;
         self.run(move || {
             let scheme = stored.as_ref().and_then(PasswordHash::scheme);
             let stored_text = stored.as_ref().map_or("", PasswordHash::as_phc);
-            let (argon2_target, bcrypt_target) = match scheme {
-                Some(HashScheme::Argon2id) => (stored_text, DUMMY_BCRYPT),
-                Some(HashScheme::Bcrypt) => (&*dummy, stored_text),
-                None => (&*dummy, DUMMY_BCRYPT),
-            };
-            // Always both, then look at the scheme and `known`: skipping either would
-            // make one kind of account answer faster than another.
-            let argon2_matches = verify_argon2(&argon2, &password, argon2_target);
-            let bcrypt_matches = bcrypt::verify(password.expose(), bcrypt_target).unwrap_or(false);
+            // The same work whatever the account, then a look at the scheme and `known`:
+            // skipping a step for one kind of account would make it answer faster.
+            let work = Work::for_check(scheme, stored_text, &dummy, equal_bcrypt_work);
+            let argon2_matches = verify_argon2(&argon2, &password, work.argon2);
+            let bcrypt_matches =
+                work.bcrypt.is_some_and(|hash| bcrypt::verify(password.expose(), hash).unwrap_or(false));
             if known && scheme.is_none() {
                 tracing::error!("stored password hash is neither Argon2id nor bcrypt");
             }
@@ -229,33 +274,38 @@ mod tests {
         assert!(!hasher.verify(password("correct horse"), Some(&dummy)).await.unwrap());
     }
 
-    async fn timed_check(hasher: &PasswordHasher, stored: Option<&PasswordHash>) -> f64 {
-        let started = std::time::Instant::now();
-        let _ = hasher.verify(password("wrong password"), stored).await.unwrap();
-        started.elapsed().as_secs_f64()
+    /// The bcrypt cost of a hash, from its `$2b$<cost>$` prefix.
+    fn bcrypt_cost(hash: &str) -> u32 {
+        hash.split('$').nth(2).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn with_imported_bcrypt_every_kind_of_account_costs_one_argon2id_and_one_bcrypt_of_cost_12() {
+        let argon_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+        let dummy = "$argon2id$v=19$m=19456,t=2,p=1$ZHVtbXk$ZHVtbXlkdW1teQ";
+        for (scheme, stored) in
+            [(None, ""), (Some(HashScheme::Argon2id), argon_hash), (Some(HashScheme::Bcrypt), PYTHON_BCRYPT)]
+        {
+            let work = Work::for_check(scheme, stored, dummy, true);
+            assert!(work.argon2.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{scheme:?}");
+            let bcrypt = work.bcrypt.expect("one bcrypt check for every account");
+            assert_eq!(bcrypt_cost(bcrypt), DUMMY_BCRYPT_COST, "{scheme:?}");
+        }
+        // Without imports, no bcrypt work but for a bcrypt hash itself.
+        assert_eq!(Work::for_check(None, "", dummy, false).bcrypt, None);
+        assert_eq!(Work::for_check(Some(HashScheme::Argon2id), argon_hash, dummy, false).bcrypt, None);
+        assert_eq!(
+            Work::for_check(Some(HashScheme::Bcrypt), PYTHON_BCRYPT, dummy, false).bcrypt,
+            Some(PYTHON_BCRYPT)
+        );
     }
 
     #[tokio::test]
-    async fn unknown_argon2id_and_bcrypt_accounts_cost_the_same() {
-        let hasher = hasher();
-        let argon = hasher.hash(password("correct horse")).await.unwrap();
-        let bcrypt = PasswordHash::imported(PYTHON_BCRYPT).unwrap();
-        // Interleaved rounds, so a change of load on the machine touches all three alike.
-        let mut times = [Vec::new(), Vec::new(), Vec::new()];
-        for _ in 0..7 {
-            times[0].push(timed_check(&hasher, None).await);
-            times[1].push(timed_check(&hasher, Some(&argon)).await);
-            times[2].push(timed_check(&hasher, Some(&bcrypt)).await);
-        }
-        let [unknown, argon, bcrypt] = times.map(|mut runs| {
-            runs.sort_by(f64::total_cmp);
-            runs[3]
-        });
-        // A bcrypt check at cost 12 alone is several times an Argon2id one: without the
-        // dummy work of the other scheme the ratios would be far outside this band.
-        for (name, known) in [("argon2id", argon), ("bcrypt", bcrypt)] {
-            let ratio = known / unknown;
-            assert!((0.5..2.0).contains(&ratio), "{name} {known:.3}s, unknown {unknown:.3}s");
+    async fn bcrypt_hashes_verify_with_or_without_equal_work() {
+        let imported = PasswordHash::imported(PYTHON_BCRYPT).unwrap();
+        for hasher in [hasher(), hasher().with_imported_bcrypt(true)] {
+            assert!(hasher.verify(password("old python password"), Some(&imported)).await.unwrap());
+            assert!(!hasher.verify(password("another password"), Some(&imported)).await.unwrap());
         }
     }
 

@@ -1,6 +1,7 @@
 //! Storing a plan: each account once, whatever the number of runs.
 
 use super::plan::{ImportPlan, PlannedAccount, SkipReason, Skipped};
+use crate::domain::{HashScheme, PasswordHash};
 use crate::error::PortError;
 use crate::ports::UserRepository;
 
@@ -9,6 +10,8 @@ use crate::ports::UserRepository;
 pub struct ImportSummary {
     /// Accounts stored (in a dry run: that would be).
     pub imported: usize,
+    /// Of those, how many keep a bcrypt password hash until their first log-in.
+    pub bcrypt_hashes: usize,
     /// Sources of the imported accounts whose password hash was dropped (a scheme not
     /// accepted); they sign in by code, or set a password by reset.
     pub without_password: Vec<String>,
@@ -51,6 +54,10 @@ pub async fn run(
         })?;
         if stored {
             summary.imported += 1;
+            if planned.user.password_hash.as_ref().and_then(PasswordHash::scheme) == Some(HashScheme::Bcrypt)
+            {
+                summary.bcrypt_hashes += 1;
+            }
             if planned.password_dropped {
                 summary.without_password.push(planned.source);
             }

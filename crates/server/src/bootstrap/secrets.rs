@@ -52,6 +52,7 @@ pub fn build_secrets(settings: &Settings) -> Result<Secrets, StartupError> {
         .argon2_max_concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let password_hasher = PasswordHasher::new(Argon2Settings::OWASP, concurrency)
-        .map_err(|error| config_error(error.to_string()))?;
+        .map_err(|error| config_error(error.to_string()))?
+        .with_imported_bcrypt(settings.imported_bcrypt_hashes);
     Ok(Secrets { keyed_hasher, password_hasher, keyring: Keyring::new(signing_key, previous) })
 }

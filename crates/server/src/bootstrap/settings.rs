@@ -129,6 +129,7 @@ pub struct Settings {
     pub mail_max_attempts: u32,
     pub mail_retry_max_seconds: u64,
     pub argon2_max_concurrency: Option<usize>,
+    pub imported_bcrypt_hashes: bool,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
     pub oauth_state_ttl_seconds: u64,
@@ -200,6 +201,7 @@ impl Default for Settings {
             mail_max_attempts: delivery.max_attempts,
             mail_retry_max_seconds: delivery.max_retry.as_secs(),
             argon2_max_concurrency: None,
+            imported_bcrypt_hashes: false,
             shutdown_timeout_seconds: 30,
             workers: None,
             oauth_state_ttl_seconds: policy.oauth_state_ttl.as_secs(),
@@ -470,7 +472,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            63,
+            64,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

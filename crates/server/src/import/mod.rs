@@ -132,6 +132,14 @@ pub fn report(summary: &ImportSummary, dry_run: bool) -> String {
             summary.without_password.join(", ")
         );
     }
+    if summary.bcrypt_hashes > 0 {
+        let _ = writeln!(
+            text,
+            "{} of them keep a bcrypt password hash until their first log-in: set IMPORTED_BCRYPT_HASHES=true \
+             so that every log-in spends the same work (see docs/migrating.md#password-hashes)",
+            summary.bcrypt_hashes
+        );
+    }
     if dry_run {
         text.push_str("dry run: no account was written\n");
     }
@@ -148,6 +156,7 @@ mod tests {
     fn the_report_counts_and_names_each_skipped_record() {
         let summary = ImportSummary {
             imported: 2,
+            bcrypt_hashes: 1,
             without_password: vec!["users row 3".into()],
             skipped: vec![Skipped {
                 source: "users row 4".into(),
@@ -159,6 +168,10 @@ mod tests {
         assert!(text.starts_with("imported 2 accounts, skipped 1\n"), "{text}");
         assert!(text.contains("  skipped users row 4 (ann@example.com): already present\n"), "{text}");
         assert!(text.contains("without a password") && text.contains("users row 3"), "{text}");
+        assert!(
+            text.contains("1 of them keep a bcrypt password hash")
+                && text.contains("IMPORTED_BCRYPT_HASHES=true")
+        );
         assert!(
             report(&summary, true).contains("would import 2 accounts")
                 && report(&summary, true).contains("dry run")
