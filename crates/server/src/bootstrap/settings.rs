@@ -472,7 +472,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            64,
+            65,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }
