@@ -43,6 +43,11 @@
     switch (problem.code) {
       case "validation_failed":
         return `Please check what you entered: ${detail || "a value is not valid"}.`;
+      case "password_too_weak": {
+        // The detail starts with our own sentence; what follows is the advice.
+        const advice = detail.replace(/^[^)]*\)\.\s*/, "");
+        return `That password is too easy to guess. ${advice || "Try a passphrase of four or more unrelated words."}`;
+      }
       case "invalid_credentials":
         return "The email address or password is incorrect.";
       case "email_not_verified":

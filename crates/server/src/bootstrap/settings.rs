@@ -101,6 +101,7 @@ pub struct Settings {
     pub access_token_expire_minutes: u64,
     pub refresh_token_expire_days: u64,
     pub session_max_lifetime_days: u64,
+    pub password_min_strength: u8,
     pub otp_length: usize,
     pub otp_expire_seconds: u64,
     pub otp_max_attempts: u32,
@@ -168,6 +169,7 @@ impl Default for Settings {
             access_token_expire_minutes: policy.access_token_ttl.as_secs() / 60,
             refresh_token_expire_days: policy.refresh_token_ttl.as_secs() / 86_400,
             session_max_lifetime_days: policy.session_max_lifetime.as_secs() / 86_400,
+            password_min_strength: policy.password_min_strength,
             otp_length: policy.code_length,
             otp_expire_seconds: policy.code_ttl.as_secs(),
             otp_max_attempts: policy.max_code_attempts,
@@ -269,6 +271,7 @@ impl Settings {
             access_token_ttl: Duration::from_secs(self.access_token_expire_minutes.saturating_mul(60)),
             refresh_token_ttl: Duration::from_secs(self.refresh_token_expire_days.saturating_mul(86_400)),
             session_max_lifetime: Duration::from_secs(self.session_max_lifetime_days.saturating_mul(86_400)),
+            password_min_strength: self.password_min_strength,
             token_issuer: self.token_issuer.clone(),
             token_audience: self.token_audience.clone(),
             oauth_state_ttl: Duration::from_secs(self.oauth_state_ttl_seconds),
@@ -314,6 +317,7 @@ fn policy_error_message(error: PolicyError) -> String {
             "REFRESH_TOKEN_EXPIRE_DAYS must be longer than the access-token lifetime"
         }
         PolicyError::SessionLifetime => "SESSION_MAX_LIFETIME_DAYS must be between 1 and 3650",
+        PolicyError::PasswordStrength => "PASSWORD_MIN_STRENGTH must be between 2 and 4",
         PolicyError::TokenClaims => "TOKEN_ISSUER and TOKEN_AUDIENCE must not be empty",
         PolicyError::OAuthStateLifetime => "OAUTH_STATE_TTL_SECONDS must be between 60 and 3600",
     };
@@ -353,6 +357,10 @@ mod tests {
         }
         let limits = Settings { rate_limit_per_email: 0, ..Settings::default() };
         assert!(refused(limits).contains("RATE_LIMIT_PER_EMAIL"));
+        for score in [1, 5] {
+            let strength = Settings { password_min_strength: score, ..Settings::default() };
+            assert!(refused(strength).contains("PASSWORD_MIN_STRENGTH"));
+        }
         for days in [0, 3651] {
             let lifetime = Settings { session_max_lifetime_days: days, ..Settings::default() };
             assert!(refused(lifetime).contains("SESSION_MAX_LIFETIME_DAYS"));
@@ -404,7 +412,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            60,
+            61,
             "a key was added or removed: document it in .env.example and docs/operations.md"
         );
     }

@@ -21,6 +21,8 @@ mod login;
 mod oauth;
 #[path = "../api/password_reset.rs"]
 mod password_reset;
+#[path = "../api/password_strength.rs"]
+mod password_strength;
 #[path = "../api/passwordless.rs"]
 mod passwordless;
 #[path = "../api/rate_limits.rs"]

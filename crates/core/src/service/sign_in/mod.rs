@@ -17,7 +17,8 @@ use super::codes::OneTimeCodes;
 use super::session_issuer::SessionIssuer;
 use super::throttle::Throttle;
 use crate::crypto::PasswordHasher;
-use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
+use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode, Password, PasswordStrength};
+use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
 use crate::service::Secrets;
@@ -50,6 +51,7 @@ pub struct SignInService {
     throttle: Throttle,
     issuer: SessionIssuer,
     passwords: PasswordHasher,
+    strength: PasswordStrength,
     /// How old the last code check may be before a password log-in asks for a code.
     code_check_lifetime: Duration,
 }
@@ -72,6 +74,7 @@ impl SignInService {
             mailer: ports.mailer,
             clock: ports.clock,
             passwords: secrets.password_hasher.clone(),
+            strength: policy.password_strength()?,
             code_check_lifetime: policy.access_token_ttl,
         })
     }
@@ -94,6 +97,21 @@ impl SignInService {
         kind: fn(OtpCode, Duration) -> MailKind,
     ) -> MailMessage {
         MailMessage { to: email.clone(), kind: kind(code, self.codes.lifetime()) }
+    }
+
+    /// `password` back if it is strong enough for the account of `email`. The estimate
+    /// (a few milliseconds for the longest password) runs off the async workers.
+    async fn strong_password(
+        &self,
+        password: Password,
+        email: &EmailAddress,
+    ) -> Result<Password, SignInError> {
+        let (strength, email) = (self.strength, email.clone());
+        let checked =
+            tokio::task::spawn_blocking(move || strength.check(&password, &email).map(|()| password))
+                .await
+                .map_err(Failure::internal)?;
+        checked.map_err(SignInError::PasswordTooWeak)
     }
 
     async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {

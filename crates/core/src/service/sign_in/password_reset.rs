@@ -30,8 +30,8 @@ impl SignInService {
     /// proves it), and ends every session of the account.
     ///
     /// # Errors
-    /// The code errors of [`SignInService::verify_code`], [`SignInError::RateLimited`],
-    /// or a failure.
+    /// [`SignInError::PasswordTooWeak`], the code errors of
+    /// [`SignInService::verify_code`], [`SignInError::RateLimited`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
@@ -41,6 +41,8 @@ impl SignInService {
         client: &ClientContext,
     ) -> Result<(), SignInError> {
         self.throttle.check(Action::ResetPassword, client, Some(email)).await?;
+        // Before the code check, so a refused password does not use up the code.
+        let new_password = self.strong_password(new_password, email).await?;
         self.codes.check_code(CodePurpose::PasswordReset, email, code).await?;
         let user = self
             .users

@@ -228,6 +228,11 @@ mod tests {
             SignInError::InvalidCredentials,
             SignInError::EmailNotVerified,
             SignInError::AccountDisabled,
+            SignInError::PasswordTooWeak(otp_core::domain::WeakPassword {
+                score: 0,
+                required: 3,
+                advice: "Add another word or two.".into(),
+            }),
             SignInError::CodeInvalid { attempts_remaining: None },
             SignInError::CodeExpired,
             SignInError::CodeAttemptsExceeded,
@@ -240,6 +245,7 @@ mod tests {
                 SignInError::InvalidCredentials
                 | SignInError::EmailNotVerified
                 | SignInError::AccountDisabled
+                | SignInError::PasswordTooWeak(_)
                 | SignInError::CodeInvalid { .. }
                 | SignInError::CodeExpired
                 | SignInError::CodeAttemptsExceeded

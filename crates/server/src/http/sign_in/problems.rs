@@ -11,6 +11,7 @@ impl From<SignInError> for ApiError {
             SignInError::InvalidCredentials => ProblemCode::InvalidCredentials,
             SignInError::EmailNotVerified => ProblemCode::EmailNotVerified,
             SignInError::AccountDisabled => ProblemCode::AccountDisabled,
+            SignInError::PasswordTooWeak(_) => ProblemCode::PasswordTooWeak,
             SignInError::CodeInvalid { .. } => ProblemCode::OtpInvalid,
             SignInError::CodeExpired => ProblemCode::OtpExpired,
             SignInError::CodeAttemptsExceeded => ProblemCode::OtpAttemptsExceeded,
