@@ -593,9 +593,10 @@ mod redis {
         let pool = redis.pool();
         let mailer = Arc::new(RecordingMailer::new());
         let clock = Arc::new(ManualClock::starting_now());
+        let sessions = Arc::new(MemorySessionRepository::new());
         let ports = SignInPorts {
-            users: Arc::new(MemoryUserRepository::new()),
-            sessions: Arc::new(MemorySessionRepository::new()),
+            users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
+            sessions,
             codes: Arc::new(RedisCodeStore::new(pool.clone())),
             rate_limiter: Arc::new(RedisRateLimiter::new(pool)),
             mailer: mailer.clone(),

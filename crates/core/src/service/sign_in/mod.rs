@@ -28,7 +28,8 @@ use crate::service::Secrets;
 pub struct SignInPorts {
     /// Accounts.
     pub users: Arc<dyn UserRepository>,
-    /// Sessions: opened at sign-in, ended by a password reset.
+    /// Sessions, opened at sign-in. A password reset ends them through
+    /// [`UserRepository::reset_password`], so `users` must end sessions in this store.
     pub sessions: Arc<dyn SessionRepository>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
@@ -44,7 +45,6 @@ pub struct SignInPorts {
 #[derive(Debug, Clone)]
 pub struct SignInService {
     users: Arc<dyn UserRepository>,
-    sessions: Arc<dyn SessionRepository>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     codes: OneTimeCodes,
@@ -68,9 +68,8 @@ impl SignInService {
         Ok(Self {
             codes: OneTimeCodes::new(ports.codes, ports.clock.clone(), hasher.clone(), policy),
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
-            issuer: SessionIssuer::new(ports.sessions.clone(), tokens, hasher, policy.session_lifetime()),
+            issuer: SessionIssuer::new(ports.sessions, tokens, hasher, policy.session_lifetime()),
             users: ports.users,
-            sessions: ports.sessions,
             mailer: ports.mailer,
             clock: ports.clock,
             passwords: secrets.password_hasher.clone(),

@@ -50,10 +50,11 @@ impl SignInService {
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
         let hash = self.passwords.hash(new_password).await.map_err(Failure::from)?;
-        let now = self.clock.now();
-        self.users.set_password(user.id, Some(&hash), now).await?;
-        self.users.record_code_verified(user.id, now).await?;
-        let ended = self.sessions.revoke_all_for_user(user.id, now).await?;
+        let ended = self
+            .users
+            .reset_password(user.id, &hash, self.clock.now())
+            .await?
+            .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");
         Ok(())
     }
