@@ -109,8 +109,10 @@ pub struct Settings {
     pub rate_limit_per_ip: u32,
     pub rate_limit_per_email: u32,
     pub trusted_proxies: String,
+    pub trusted_proxy_header: String,
     pub cors_allowed_origins: String,
     pub frontend_url: Option<String>,
+    pub public_url: Option<String>,
     pub mail_dir: PathBuf,
     pub from_email: String,
     pub smtp_server: Option<String>,
@@ -177,8 +179,10 @@ impl Default for Settings {
             rate_limit_per_ip: policy.per_ip_limit.max,
             rate_limit_per_email: policy.per_email_limit.max,
             trusted_proxies: String::new(),
+            trusted_proxy_header: "x-forwarded-for".to_owned(),
             cors_allowed_origins: String::new(),
             frontend_url: None,
+            public_url: None,
             mail_dir: PathBuf::from("var/mail"),
             from_email: "no-reply@localhost.localdomain".to_owned(),
             smtp_server: None,
@@ -293,6 +297,15 @@ impl Settings {
     /// production.
     pub fn run_migrations(&self) -> bool {
         self.run_migrations.unwrap_or(self.app_env != Environment::Production)
+    }
+
+    /// Whether answers carry `Strict-Transport-Security`: when `PUBLIC_URL` or
+    /// `FRONTEND_URL` is an `https://` address, so the service is reached over TLS.
+    pub fn hsts(&self) -> bool {
+        [&self.public_url, &self.frontend_url]
+            .into_iter()
+            .flatten()
+            .any(|url| url.trim().get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")))
     }
 
     /// The origins allowed to call the API from a browser.
@@ -412,9 +425,20 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            61,
+            63,
             "a key was added or removed: document it in .env.example and docs/operations.md"
         );
+    }
+
+    #[test]
+    fn hsts_follows_an_https_public_or_frontend_url() {
+        assert!(!Settings::default().hsts());
+        let public = Settings { public_url: Some("HTTPS://auth.example".into()), ..Settings::default() };
+        assert!(public.hsts());
+        let frontend = Settings { frontend_url: Some("https://app.example".into()), ..Settings::default() };
+        assert!(frontend.hsts());
+        let plain = Settings { public_url: Some("http://localhost:8080".into()), ..Settings::default() };
+        assert!(!plain.hsts());
     }
 
     #[test]
