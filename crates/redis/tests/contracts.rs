@@ -494,6 +494,7 @@ mod redis {
             code_verifier: "v".repeat(43),
             nonce: "n".repeat(43),
             redirect_uri: "http://127.0.0.1:8080/oauth/callback".to_owned(),
+            client_binding: hasher().binding_hash("the-binding"),
             expires_at: now + Duration::from_secs(600),
         };
         let key = hasher().state_hash(state);

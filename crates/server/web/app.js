@@ -804,7 +804,12 @@
       );
       const target = safeNavigation(data.auth_url);
       if (!target) throw new ApiError(502, { code: "internal" }, null);
-      sessionStorage.setItem(OAUTH_KEY, JSON.stringify({ provider: data.provider || provider, state: data.state }));
+      // The binding proves at the callback that this tab started the sign-in; it never
+      // leaves the tab except in that request.
+      sessionStorage.setItem(
+        OAUTH_KEY,
+        JSON.stringify({ provider: data.provider || provider, state: data.state, binding: data.client_binding }),
+      );
       showStatus(`Taking you to ${providerName(provider)}…`);
       location.assign(target);
     } catch (error) {
@@ -843,6 +848,7 @@
         code: params.get("code"),
         state: params.get("state"),
         redirect_uri: `${location.origin}/oauth/callback`,
+        client_binding: pending.binding,
       });
       await signedIn(data);
       showStatus(`You're signed in with ${name}.`);

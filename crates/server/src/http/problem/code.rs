@@ -102,6 +102,10 @@ problem_codes! {
     /// The sign-in `state` was issued for another provider.
     OauthStateProviderMismatch =
         ("oauth_state_provider_mismatch", BAD_REQUEST, "Sign-in state is for another provider");
+    /// The callback's `client_binding` is missing or is not the one `start` gave the
+    /// client that began this sign-in (a callback lured from another sign-in).
+    OauthClientBindingInvalid =
+        ("oauth_client_binding_invalid", BAD_REQUEST, "Sign-in was started by another client");
     /// The provider refused the authorization code (wrong, used, expired, or a wrong
     /// PKCE verifier).
     OauthCodeRejected = ("oauth_code_rejected", BAD_REQUEST, "Provider refused the code");

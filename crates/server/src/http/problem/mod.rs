@@ -292,6 +292,8 @@ mod tests {
             OAuthSignInError::StateExpired,
             OAuthSignInError::StateProviderMismatch,
             OAuthSignInError::RedirectUriMismatch,
+            OAuthSignInError::ClientBindingMissing,
+            OAuthSignInError::ClientBindingMismatch,
             OAuthSignInError::AuthorizationCode(ValidationError::new("code", "must not be empty")),
             OAuthSignInError::Provider(OAuthError::CodeRejected),
             OAuthSignInError::Provider(OAuthError::InvalidIdToken("bad signature".into())),
@@ -313,6 +315,8 @@ mod tests {
                 | OAuthSignInError::StateExpired
                 | OAuthSignInError::StateProviderMismatch
                 | OAuthSignInError::RedirectUriMismatch
+                | OAuthSignInError::ClientBindingMissing
+                | OAuthSignInError::ClientBindingMismatch
                 | OAuthSignInError::AuthorizationCode(_)
                 | OAuthSignInError::AccountExists
                 | OAuthSignInError::AccountDisabled
