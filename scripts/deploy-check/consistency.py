@@ -13,6 +13,7 @@ period, and the Secret template holds placeholders only.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 import sys
 from pathlib import Path
@@ -224,6 +225,15 @@ def check_k8s(data: dict, docker: dict, report: Report) -> None:
         missing = PRODUCTION_REQUIRED - set(config) - set(secrets)
         report.check(not missing, f"k8s: production mode lacks {sorted(missing)}")
     report.check(config.get("RUN_MIGRATIONS", "").lower() == "false", "k8s ConfigMap: RUN_MIGRATIONS must be false (the Job migrates)")
+    for entry in filter(None, (part.strip() for part in config.get("TRUSTED_PROXIES", "").split(","))):
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            report.check(False, f"k8s ConfigMap: TRUSTED_PROXIES entry {entry!r} is not an address or range")
+            continue
+        # Trusting a whole private range lets any pod in it choose its client address.
+        widest = 24 if network.version == 4 else 64
+        report.check(network.prefixlen >= widest, f"k8s ConfigMap: TRUSTED_PROXIES {entry} is wider than /{widest}: trust the ingress controller's addresses only")
     for key, value in secrets.items():
         report.check(PLACEHOLDER in value, f"k8s {secret_file}: {key} must be a {PLACEHOLDER}... placeholder")
         for pattern in REAL_KEY_PATTERNS:
@@ -333,6 +343,7 @@ def self_test(root: Path) -> list[str]:
         ("secret in the ConfigMap", lambda d: d["k8s"]["configmap.yaml"]["data"].__setitem__("SECRET_KEY", "x"), "are secrets"),
         ("Service selects nothing", lambda d: d["k8s"]["service.yaml"]["spec"]["selector"].__setitem__("app.kubernetes.io/name", "other"), "k8s Service: selector"),
         ("writable root", lambda d: deployment(d)["containers"][0]["securityContext"].__setitem__("readOnlyRootFilesystem", False), "read-only"),
+        ("proxies trusted too widely", lambda d: d["k8s"]["configmap.yaml"]["data"].__setitem__("TRUSTED_PROXIES", "10.0.0.0/8"), "TRUSTED_PROXIES 10.0.0.0/8 is wider than /24"),
         ("port mismatch", lambda d: d["k8s"]["configmap.yaml"]["data"].__setitem__("PORT", "9090"), "PORT 9090 but the Dockerfile exposes"),
         ("root user", lambda d: d.__setitem__("dockerfile", d["dockerfile"].replace("USER 65532:65532", "USER root")), "numeric non-root user"),
         ("server does not wait for migrate", lambda d: d["compose"]["services"]["otp-server"]["depends_on"].pop("migrate"), "wait for migrate"),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::domain::{EmailAddress, MAX_CODE_LENGTH, MIN_CODE_LENGTH};
+use crate::domain::{EmailAddress, MAX_CODE_LENGTH, MIN_CODE_LENGTH, PasswordStrength};
 use crate::ports::RateLimit;
 
 /// Longest code lifetime allowed (NIST SP 800-63B: short-lived out-of-band secrets).
@@ -60,6 +60,8 @@ pub struct AuthPolicy {
     pub refresh_token_ttl: Duration,
     /// Absolute session lifetime from sign-in: refresh stops past it (90 days).
     pub session_max_lifetime: Duration,
+    /// Least strength of a new password (a zxcvbn score, 3; between 2 and 4).
+    pub password_min_strength: u8,
     /// `iss` of access tokens.
     pub token_issuer: String,
     /// `aud` of access tokens.
@@ -84,6 +86,7 @@ impl Default for AuthPolicy {
             access_token_ttl: Duration::from_secs(30 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             session_max_lifetime: Duration::from_secs(90 * 24 * 3600),
+            password_min_strength: PasswordStrength::default().min_score(),
             token_issuer: "otp-auth".to_owned(),
             token_audience: "otp-auth".to_owned(),
             oauth_state_ttl: Duration::from_secs(600),
@@ -118,6 +121,11 @@ pub enum PolicyError {
     /// or longer than [`MAX_SESSION_LIFETIME`].
     #[error("a session's absolute lifetime must be between the access-token lifetime and ten years")]
     SessionLifetime,
+    /// [`AuthPolicy::password_min_strength`] is not between
+    /// [`MIN_STRENGTH`](crate::domain::MIN_STRENGTH) and
+    /// [`MAX_STRENGTH`](crate::domain::MAX_STRENGTH).
+    #[error("the minimum password strength must be between 2 and 4")]
+    PasswordStrength,
     /// The token issuer or audience is empty.
     #[error("the token issuer and audience must not be empty")]
     TokenClaims,
@@ -130,6 +138,14 @@ impl AuthPolicy {
     /// The lifetime of sessions under this policy.
     pub fn session_lifetime(&self) -> SessionLifetime {
         SessionLifetime { refresh: self.refresh_token_ttl, max: self.session_max_lifetime }
+    }
+
+    /// The strength new passwords must have.
+    ///
+    /// # Errors
+    /// [`PolicyError::PasswordStrength`] when the minimum is out of range.
+    pub fn password_strength(&self) -> Result<PasswordStrength, PolicyError> {
+        PasswordStrength::new(self.password_min_strength).ok_or(PolicyError::PasswordStrength)
     }
 
     /// Checks every value against its allowed range.
@@ -160,6 +176,7 @@ impl AuthPolicy {
         {
             return Err(PolicyError::SessionLifetime);
         }
+        self.password_strength()?;
         if self.token_issuer.is_empty() || self.token_audience.is_empty() {
             return Err(PolicyError::TokenClaims);
         }
@@ -186,6 +203,7 @@ mod tests {
         assert_eq!(policy.access_token_ttl.as_secs(), 1800);
         assert_eq!(policy.oauth_state_ttl.as_secs(), 600);
         assert_eq!(policy.session_max_lifetime.as_secs(), 90 * 86_400);
+        assert_eq!(policy.password_min_strength, 3);
         policy.validate().unwrap();
     }
 
@@ -223,6 +241,10 @@ mod tests {
         assert_eq!(no_tries.validate().unwrap_err(), PolicyError::CodeAttempts);
         let refresh = AuthPolicy { refresh_token_ttl: Duration::from_secs(60), ..AuthPolicy::default() };
         assert_eq!(refresh.validate().unwrap_err(), PolicyError::RefreshTokenLifetime);
+        for score in [0, 1, 5] {
+            let strength = AuthPolicy { password_min_strength: score, ..AuthPolicy::default() };
+            assert_eq!(strength.validate().unwrap_err(), PolicyError::PasswordStrength);
+        }
         for seconds in [59, 3601] {
             let state = AuthPolicy { oauth_state_ttl: Duration::from_secs(seconds), ..AuthPolicy::default() };
             assert_eq!(state.validate().unwrap_err(), PolicyError::OAuthStateLifetime);

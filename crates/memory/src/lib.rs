@@ -37,9 +37,10 @@ use otp_core::Stores;
 
 /// Every store on its in-memory adapter (a fresh, empty one each).
 pub fn memory_stores() -> Stores {
+    let sessions = Arc::new(MemorySessionRepository::new());
     Stores {
-        users: Arc::new(MemoryUserRepository::new()),
-        sessions: Arc::new(MemorySessionRepository::new()),
+        users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
+        sessions,
         identities: Arc::new(MemoryIdentityRepository::new()),
         oauth_states: Arc::new(MemoryOAuthStateStore::new()),
         codes: Arc::new(MemoryCodeStore::new()),

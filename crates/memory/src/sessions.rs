@@ -32,6 +32,18 @@ impl MemorySessionRepository {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Revokes every session of `user_id` active at `now`; how many were.
+    pub(crate) fn revoke_all_now(&self, user_id: UserId, now: OffsetDateTime) -> u64 {
+        let mut ended = 0;
+        for Stored { session, .. } in lock(&self.sessions).values_mut() {
+            if session.user_id == user_id && session.is_active(now) {
+                session.revoked_at = Some(now);
+                ended += 1;
+            }
+        }
+        ended
+    }
 }
 
 fn long_gone(Stored { session, .. }: &Stored, now: OffsetDateTime) -> bool {
@@ -95,14 +107,7 @@ impl SessionRepository for MemorySessionRepository {
     }
 
     async fn revoke_all_for_user(&self, user_id: UserId, now: OffsetDateTime) -> Result<u64, PortError> {
-        let mut ended = 0;
-        for Stored { session, .. } in lock(&self.sessions).values_mut() {
-            if session.user_id == user_id && session.is_active(now) {
-                session.revoked_at = Some(now);
-                ended += 1;
-            }
-        }
-        Ok(ended)
+        Ok(self.revoke_all_now(user_id, now))
     }
 
     async fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, PortError> {

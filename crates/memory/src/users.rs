@@ -1,7 +1,7 @@
 //! Accounts in a map, unique by normalised address.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use otp_core::crypto::TokenHash;
@@ -10,6 +10,7 @@ use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 
+use crate::MemorySessionRepository;
 use crate::lock::lock;
 
 #[derive(Debug, Default)]
@@ -19,15 +20,25 @@ struct Accounts {
 }
 
 /// In-memory [`UserRepository`].
+///
+/// A password reset ends the account's sessions in the [`MemorySessionRepository`]
+/// given to [`MemoryUserRepository::with_sessions`]: give it the one the services use.
 #[derive(Debug, Default)]
 pub struct MemoryUserRepository {
     accounts: Mutex<Accounts>,
+    sessions: Arc<MemorySessionRepository>,
 }
 
 impl MemoryUserRepository {
-    /// An empty repository.
+    /// An empty repository whose password resets end sessions in a session repository
+    /// of its own (for tests that use no sessions).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty repository whose password resets end the sessions in `sessions`.
+    pub fn with_sessions(sessions: Arc<MemorySessionRepository>) -> Self {
+        Self { accounts: Mutex::default(), sessions }
     }
 
     fn update(&self, id: UserId, change: impl FnOnce(&mut User)) -> Option<User> {
@@ -132,6 +143,25 @@ impl UserRepository for MemoryUserRepository {
             user.last_code_verified_at = Some(now);
             user.updated_at = now;
         }))
+    }
+
+    async fn reset_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<u64>, PortError> {
+        // The accounts stay locked until the sessions are revoked, so no one logs in
+        // with the new password while an old session still works.
+        let mut accounts = lock(&self.accounts);
+        let Some(user) = accounts.by_id.get_mut(&id) else { return Ok(None) };
+        user.password_hash = Some(hash.clone());
+        user.email_verified_at.get_or_insert(now);
+        user.last_code_verified_at = Some(now);
+        user.updated_at = now;
+        let ended = self.sessions.revoke_all_now(id, now);
+        drop(accounts);
+        Ok(Some(ended))
     }
 
     async fn list(&self, query: &UserListQuery) -> Result<Vec<User>, PortError> {

@@ -22,8 +22,9 @@ mod users {
 mod sessions {
     use super::*;
     otp_core::session_repository_contract!(async {
-        let sessions: Arc<dyn SessionRepository> = Arc::new(MemorySessionRepository::new());
-        WithOwners::new(sessions, Arc::new(MemoryUserRepository::new()))
+        let sessions = Arc::new(MemorySessionRepository::new());
+        let users = Arc::new(MemoryUserRepository::with_sessions(sessions.clone()));
+        WithOwners::new(sessions as Arc<dyn SessionRepository>, users)
     });
 }
 

@@ -83,21 +83,42 @@ impl PgPool {
         if self.statement_cache {
             return work(connection).await.map_err(|error| from_query(action, error));
         }
-        AnsiTransactionManager::begin_transaction(connection)
-            .await
-            .map_err(|error| from_query(action, error))?;
-        match work(&mut *connection).await {
-            Ok(value) => {
-                AnsiTransactionManager::commit_transaction(connection)
-                    .await
-                    .map_err(|error| from_query(action, error))?;
-                Ok(value)
-            }
-            Err(error) => {
-                // A connection whose rollback fails is marked broken and not reused.
-                let _ = AnsiTransactionManager::rollback_transaction(connection).await;
-                Err(from_query(action, error))
-            }
+        within_transaction(connection, action, work).await
+    }
+
+    /// Runs several statements (`work`) as one transaction, whatever the statement
+    /// cache: all of their changes are committed, or none.
+    pub(crate) async fn transaction<T, F>(&self, action: &'static str, work: F) -> Result<T, PortError>
+    where
+        F: for<'c> Work<'c, T> + Send,
+        T: Send,
+    {
+        let mut connection = self.connection(action).await?;
+        within_transaction(&mut connection, action, work).await
+    }
+}
+
+async fn within_transaction<T, F>(
+    connection: &mut AsyncPgConnection,
+    action: &'static str,
+    work: F,
+) -> Result<T, PortError>
+where
+    F: for<'c> Work<'c, T> + Send,
+    T: Send,
+{
+    AnsiTransactionManager::begin_transaction(connection).await.map_err(|error| from_query(action, error))?;
+    match work(&mut *connection).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(connection)
+                .await
+                .map_err(|error| from_query(action, error))?;
+            Ok(value)
+        }
+        Err(error) => {
+            // A connection whose rollback fails is marked broken and not reused.
+            let _ = AnsiTransactionManager::rollback_transaction(connection).await;
+            Err(from_query(action, error))
         }
     }
 }

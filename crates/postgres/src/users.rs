@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::error::corrupt;
 use crate::pool::PgPool;
 use crate::schema::functions::{coalesce, lower};
-use crate::schema::users;
+use crate::schema::{sessions, users};
 
 /// One row of `users`.
 #[derive(Queryable, Selectable, Insertable)]
@@ -273,6 +273,42 @@ impl UserRepository for PgUserRepository {
             })
             .await?;
         row.map(|row| row.into_user(ACTION)).transpose()
+    }
+
+    async fn reset_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<u64>, PortError> {
+        const ACTION: &str = "resetting a password and ending the account's sessions";
+        self.pool
+            .transaction(ACTION, async |connection| {
+                let updated = diesel::update(users::table.find(id.as_uuid()))
+                    .set((
+                        users::password_hash.eq(Some(hash.as_phc())),
+                        users::email_verified_at.eq(coalesce(users::email_verified_at, Some(now))),
+                        users::last_code_verified_at.eq(now),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(connection)
+                    .await?;
+                if updated == 0 {
+                    return Ok(None);
+                }
+                let ended = diesel::update(sessions::table)
+                    .filter(
+                        sessions::user_id
+                            .eq(id.as_uuid())
+                            .and(sessions::revoked_at.is_null())
+                            .and(sessions::expires_at.gt(now)),
+                    )
+                    .set(sessions::revoked_at.eq(now))
+                    .execute(connection)
+                    .await?;
+                Ok(Some(u64::try_from(ended).unwrap_or(u64::MAX)))
+            })
+            .await
     }
 
     async fn list(&self, query: &UserListQuery) -> Result<Vec<User>, PortError> {

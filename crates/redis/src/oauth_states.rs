@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use deadpool_redis::redis;
 use otp_core::PortError;
-use otp_core::crypto::StateHash;
+use otp_core::crypto::{StateHash, TokenHash};
 use otp_core::ports::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -20,6 +20,10 @@ struct StoredState {
     code_verifier: String,
     nonce: String,
     redirect_uri: String,
+    /// Hex of the client-binding hash. Records written before it existed have none
+    /// and match no binding (their sign-in is started again).
+    #[serde(default)]
+    client_binding: String,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
 }
@@ -31,6 +35,7 @@ impl From<&PendingAuthorization> for StoredState {
             code_verifier: pending.code_verifier.clone(),
             nonce: pending.nonce.clone(),
             redirect_uri: pending.redirect_uri.clone(),
+            client_binding: pending.client_binding.to_hex(),
             expires_at: pending.expires_at,
         }
     }
@@ -43,6 +48,8 @@ impl From<StoredState> for PendingAuthorization {
             code_verifier: stored.code_verifier,
             nonce: stored.nonce,
             redirect_uri: stored.redirect_uri,
+            client_binding: TokenHash::from_hex(&stored.client_binding)
+                .unwrap_or(TokenHash::from_bytes([0; 32])),
             expires_at: stored.expires_at,
         }
     }
@@ -143,6 +150,7 @@ mod tests {
             code_verifier: "v".repeat(43),
             nonce: "n".repeat(43),
             redirect_uri: "http://127.0.0.1:8080/oauth/callback".to_owned(),
+            client_binding: TokenHash::from_bytes([7; 32]),
             expires_at: OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap(),
         };
         let json = serde_json::to_string(&StoredState::from(&pending)).unwrap();

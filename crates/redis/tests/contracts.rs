@@ -494,6 +494,7 @@ mod redis {
             code_verifier: "v".repeat(43),
             nonce: "n".repeat(43),
             redirect_uri: "http://127.0.0.1:8080/oauth/callback".to_owned(),
+            client_binding: hasher().binding_hash("the-binding"),
             expires_at: now + Duration::from_secs(600),
         };
         let key = hasher().state_hash(state);
@@ -593,9 +594,10 @@ mod redis {
         let pool = redis.pool();
         let mailer = Arc::new(RecordingMailer::new());
         let clock = Arc::new(ManualClock::starting_now());
+        let sessions = Arc::new(MemorySessionRepository::new());
         let ports = SignInPorts {
-            users: Arc::new(MemoryUserRepository::new()),
-            sessions: Arc::new(MemorySessionRepository::new()),
+            users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
+            sessions,
             codes: Arc::new(RedisCodeStore::new(pool.clone())),
             rate_limiter: Arc::new(RedisRateLimiter::new(pool)),
             mailer: mailer.clone(),

@@ -43,6 +43,11 @@
     switch (problem.code) {
       case "validation_failed":
         return `Please check what you entered: ${detail || "a value is not valid"}.`;
+      case "password_too_weak": {
+        // The detail starts with our own sentence; what follows is the advice.
+        const advice = detail.replace(/^[^)]*\)\.\s*/, "");
+        return `That password is too easy to guess. ${advice || "Try a passphrase of four or more unrelated words."}`;
+      }
       case "invalid_credentials":
         return "The email address or password is incorrect.";
       case "email_not_verified":
@@ -799,7 +804,12 @@
       );
       const target = safeNavigation(data.auth_url);
       if (!target) throw new ApiError(502, { code: "internal" }, null);
-      sessionStorage.setItem(OAUTH_KEY, JSON.stringify({ provider: data.provider || provider, state: data.state }));
+      // The binding proves at the callback that this tab started the sign-in; it never
+      // leaves the tab except in that request.
+      sessionStorage.setItem(
+        OAUTH_KEY,
+        JSON.stringify({ provider: data.provider || provider, state: data.state, binding: data.client_binding }),
+      );
       showStatus(`Taking you to ${providerName(provider)}…`);
       location.assign(target);
     } catch (error) {
@@ -838,6 +848,7 @@
         code: params.get("code"),
         state: params.get("state"),
         redirect_uri: `${location.origin}/oauth/callback`,
+        client_binding: pending.binding,
       });
       await signedIn(data);
       showStatus(`You're signed in with ${name}.`);

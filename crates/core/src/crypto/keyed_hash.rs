@@ -159,6 +159,12 @@ impl KeyedHasher {
         StateHash(self.mac("oauth-state", &[state.as_bytes()]))
     }
 
+    /// Hash of the client-binding secret of a provider sign-in (kept with its pending
+    /// record; compared in constant time with [`TokenHash::ct_eq`]).
+    pub fn binding_hash(&self, binding: &str) -> TokenHash {
+        TokenHash(self.mac("oauth-client-binding", &[binding.as_bytes()]))
+    }
+
     /// A stable pseudonym of an address for storage keys (hex, 32 characters), so
     /// caches and rate limiters never hold addresses in clear.
     pub fn email_digest(&self, email: &EmailAddress) -> String {

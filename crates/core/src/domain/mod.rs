@@ -10,6 +10,7 @@ mod ids;
 mod mail;
 mod otp_code;
 mod password;
+mod password_strength;
 mod role;
 mod session;
 mod user;
@@ -26,6 +27,7 @@ pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
 pub use password::{
     HashScheme, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordHash, UnsupportedHash,
 };
+pub use password_strength::{MAX_STRENGTH, MIN_STRENGTH, PasswordStrength, WeakPassword};
 pub use role::Role;
 pub use session::Session;
 pub use user::{RegistrationBinding, User};

@@ -4,7 +4,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::crypto::StateHash;
+use crate::crypto::{StateHash, TokenHash};
 use crate::error::PortError;
 
 /// How long past its expiry a pending authorization is kept, so that a state presented
@@ -25,6 +25,9 @@ pub struct PendingAuthorization {
     pub nonce: String,
     /// The redirect URI the provider was given; the code is only valid with it.
     pub redirect_uri: String,
+    /// Keyed hash of the client-binding secret `start` gave the client that began the
+    /// sign-in; the callback must present that secret.
+    pub client_binding: TokenHash,
     /// When the state stops being accepted.
     pub expires_at: OffsetDateTime,
 }
@@ -36,6 +39,7 @@ impl fmt::Debug for PendingAuthorization {
             .field("code_verifier", &"***")
             .field("nonce", &"***")
             .field("redirect_uri", &self.redirect_uri)
+            .field("client_binding", &"***")
             .field("expires_at", &self.expires_at)
             .finish()
     }

@@ -109,6 +109,22 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn record_code_verified(&self, id: UserId, now: OffsetDateTime) -> Result<Option<User>, PortError>;
 
+    /// Completes a password reset as one atomic step: sets the password hash to `hash`,
+    /// records a code check at `now` (as [`UserRepository::record_code_verified`]), and
+    /// revokes at `now` every session of the account that is active at `now`, in the
+    /// session storage of the same deployment. Either all of it is stored or none of
+    /// it. Returns how many sessions were ended, or `None` when no account has this
+    /// identifier (nothing changes then).
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached (then nothing changed).
+    async fn reset_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<u64>, PortError>;
+
     /// A page of accounts, as [`UserListQuery`] describes: descending id order, ids
     /// below `before`, addresses containing `email_contains`, at most `limit`.
     ///

@@ -109,6 +109,8 @@ macro_rules! session_repository_contract {
                 revoking_ends_a_session_once,
                 revoking_all_of_a_user_leaves_others_alone,
                 active_sessions_are_listed_newest_first,
+                a_password_reset_sets_the_hash_records_the_check_and_ends_every_session,
+                a_password_reset_verifies_an_unverified_address,
             ]
         );
     };

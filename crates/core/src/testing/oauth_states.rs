@@ -21,6 +21,7 @@ fn pending(provider: &str, expires_at: OffsetDateTime) -> PendingAuthorization {
         code_verifier: format!("verifier-{}", uuid::Uuid::new_v4().simple()),
         nonce: format!("nonce-{}", uuid::Uuid::new_v4().simple()),
         redirect_uri: "http://127.0.0.1:8080/oauth/callback?from=contract".to_owned(),
+        client_binding: KeyedHasher::new(&[6; 32]).unwrap().binding_hash(&uuid::Uuid::new_v4().to_string()),
         expires_at,
     }
 }

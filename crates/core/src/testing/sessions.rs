@@ -196,3 +196,42 @@ pub async fn active_sessions_are_listed_newest_first(sessions: Sessions) {
         .collect();
     assert_eq!(listed, [newer.id, older.id]);
 }
+
+pub async fn a_password_reset_sets_the_hash_records_the_check_and_ends_every_session(sessions: Sessions) {
+    let (repo, accounts) = (&sessions.store, &sessions.accounts);
+    let start = instant();
+    let (owner, other) = (sessions.new_owner().await, sessions.new_owner().await);
+    let live = [session(owner, start), session(owner, start + Duration::seconds(1))];
+    let ended = session(owner, start);
+    let others = session(other, start);
+    for stored in live.iter().chain([&ended, &others]) {
+        repo.create(stored).await.unwrap();
+    }
+    repo.revoke(ended.id, start).await.unwrap();
+    let later = start + Duration::minutes(3);
+    let hash = crate::domain::PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+
+    assert_eq!(accounts.reset_password(owner, &hash, later).await.unwrap(), Some(2));
+
+    let user = accounts.find_by_id(owner).await.unwrap().unwrap();
+    assert_eq!(user.password_hash.as_ref(), Some(&hash));
+    assert_eq!((user.last_code_verified_at, user.updated_at), (Some(later), later));
+    assert!(user.email_verified_at.is_some_and(|verified| verified <= later));
+    for stored in &live {
+        assert_eq!(repo.find(stored.id).await.unwrap().unwrap().revoked_at, Some(later));
+    }
+    assert_eq!(repo.find(ended.id).await.unwrap().unwrap().revoked_at, Some(start), "kept");
+    assert!(repo.find(others.id).await.unwrap().unwrap().is_active(later), "other accounts untouched");
+    assert_eq!(accounts.reset_password(UserId::generate(), &hash, later).await.unwrap(), None);
+}
+
+pub async fn a_password_reset_verifies_an_unverified_address(sessions: Sessions) {
+    let accounts = &sessions.accounts;
+    let now = instant();
+    let user = crate::domain::User::new_unverified(super::unique_email(), None, now);
+    accounts.create(&user).await.unwrap();
+    let hash = crate::domain::PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+    assert_eq!(accounts.reset_password(user.id, &hash, now).await.unwrap(), Some(0));
+    let stored = accounts.find_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!((stored.email_verified_at, stored.last_code_verified_at), (Some(now), Some(now)));
+}

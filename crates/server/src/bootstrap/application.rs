@@ -12,7 +12,7 @@ use super::error::StartupError;
 use super::mail_delivery::MailDelivery;
 use super::settings::Settings;
 use super::wiring::Components;
-use crate::http::client_ip::TrustedProxies;
+use crate::http::client_ip::{ForwardingHeader, TrustedProxies};
 use crate::http::metrics::{self, Gauges};
 use crate::http::{self, AppState, RequestSpan, forwarded};
 
@@ -40,8 +40,11 @@ impl Application {
         let bind_error = |source| StartupError::Bind { address: address.clone(), source };
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let trusted_proxies =
-            TrustedProxies::parse(&settings.trusted_proxies).map_err(StartupError::Config)?;
+        let trusted_proxies = TrustedProxies::parse(&settings.trusted_proxies)
+            .and_then(|proxies| {
+                ForwardingHeader::parse(&settings.trusted_proxy_header).map(|header| proxies.reading(header))
+            })
+            .map_err(StartupError::Config)?;
         // Installed before the first request, so no early count is lost.
         metrics::handle();
         let gauges = Gauges { pools: components.pools, delivery: components.delivery.clone() };
@@ -52,10 +55,11 @@ impl Application {
             web::Data::new(AppState::new(components.services, trusted_proxies, components.probes, gauges));
         let metrics = bind_metrics(&settings.metrics_addr, state.clone())?;
         let origins = settings.cors_origins();
+        let hsts = settings.hsts();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(http::cors(origins.clone()))
-                .wrap(http::security_headers())
+                .wrap(http::security_headers(hsts))
                 .wrap(from_fn(metrics::record_request))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(forwarded::normalise_forwarded_headers))

@@ -108,6 +108,7 @@ pub struct Settings {
     pub access_token_expire_minutes: u64,
     pub refresh_token_expire_days: u64,
     pub session_max_lifetime_days: u64,
+    pub password_min_strength: u8,
     pub otp_length: usize,
     pub otp_expire_seconds: u64,
     pub otp_max_attempts: u32,
@@ -115,8 +116,10 @@ pub struct Settings {
     pub rate_limit_per_ip: u32,
     pub rate_limit_per_email: u32,
     pub trusted_proxies: String,
+    pub trusted_proxy_header: String,
     pub cors_allowed_origins: String,
     pub frontend_url: Option<String>,
+    pub public_url: Option<String>,
     pub mail_dir: PathBuf,
     pub from_email: String,
     pub smtp_server: Option<String>,
@@ -180,6 +183,7 @@ impl Default for Settings {
             access_token_expire_minutes: policy.access_token_ttl.as_secs() / 60,
             refresh_token_expire_days: policy.refresh_token_ttl.as_secs() / 86_400,
             session_max_lifetime_days: policy.session_max_lifetime.as_secs() / 86_400,
+            password_min_strength: policy.password_min_strength,
             otp_length: policy.code_length,
             otp_expire_seconds: policy.code_ttl.as_secs(),
             otp_max_attempts: policy.max_code_attempts,
@@ -187,8 +191,10 @@ impl Default for Settings {
             rate_limit_per_ip: policy.per_ip_limit.max,
             rate_limit_per_email: policy.per_email_limit.max,
             trusted_proxies: String::new(),
+            trusted_proxy_header: "x-forwarded-for".to_owned(),
             cors_allowed_origins: String::new(),
             frontend_url: None,
+            public_url: None,
             mail_dir: PathBuf::from("var/mail"),
             from_email: "no-reply@localhost.localdomain".to_owned(),
             smtp_server: None,
@@ -313,6 +319,7 @@ impl Settings {
             access_token_ttl: Duration::from_secs(self.access_token_expire_minutes.saturating_mul(60)),
             refresh_token_ttl: Duration::from_secs(self.refresh_token_expire_days.saturating_mul(86_400)),
             session_max_lifetime: Duration::from_secs(self.session_max_lifetime_days.saturating_mul(86_400)),
+            password_min_strength: self.password_min_strength,
             token_issuer: self.token_issuer.clone(),
             token_audience: self.token_audience.clone(),
             oauth_state_ttl: Duration::from_secs(self.oauth_state_ttl_seconds),
@@ -348,6 +355,15 @@ impl Settings {
         self.redis_url.is_some() || self.redis_cluster_nodes.is_some()
     }
 
+    /// Whether answers carry `Strict-Transport-Security`: when `PUBLIC_URL` or
+    /// `FRONTEND_URL` is an `https://` address, so the service is reached over TLS.
+    pub fn hsts(&self) -> bool {
+        [&self.public_url, &self.frontend_url]
+            .into_iter()
+            .flatten()
+            .any(|url| url.trim().get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")))
+    }
+
     /// The origins allowed to call the API from a browser: `CORS_ALLOWED_ORIGINS` and
     /// the origin of `FRONTEND_URL` (its scheme, host and port; a path is dropped).
     pub fn cors_origins(&self) -> Vec<String> {
@@ -379,6 +395,7 @@ fn policy_error_message(error: PolicyError) -> String {
             "REFRESH_TOKEN_EXPIRE_DAYS must be longer than the access-token lifetime"
         }
         PolicyError::SessionLifetime => "SESSION_MAX_LIFETIME_DAYS must be between 1 and 3650",
+        PolicyError::PasswordStrength => "PASSWORD_MIN_STRENGTH must be between 2 and 4",
         PolicyError::TokenClaims => "TOKEN_ISSUER and TOKEN_AUDIENCE must not be empty",
         PolicyError::OAuthStateLifetime => "OAUTH_STATE_TTL_SECONDS must be between 60 and 3600",
     };
@@ -418,6 +435,10 @@ mod tests {
         }
         let limits = Settings { rate_limit_per_email: 0, ..Settings::default() };
         assert!(refused(limits).contains("RATE_LIMIT_PER_EMAIL"));
+        for score in [1, 5] {
+            let strength = Settings { password_min_strength: score, ..Settings::default() };
+            assert!(refused(strength).contains("PASSWORD_MIN_STRENGTH"));
+        }
         for days in [0, 3651] {
             let lifetime = Settings { session_max_lifetime_days: days, ..Settings::default() };
             assert!(refused(lifetime).contains("SESSION_MAX_LIFETIME_DAYS"));
@@ -472,9 +493,20 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            65,
+            68,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
+    }
+
+    #[test]
+    fn hsts_follows_an_https_public_or_frontend_url() {
+        assert!(!Settings::default().hsts());
+        let public = Settings { public_url: Some("HTTPS://auth.example".into()), ..Settings::default() };
+        assert!(public.hsts());
+        let frontend = Settings { frontend_url: Some("https://app.example".into()), ..Settings::default() };
+        assert!(frontend.hsts());
+        let plain = Settings { public_url: Some("http://localhost:8080".into()), ..Settings::default() };
+        assert!(!plain.hsts());
     }
 
     #[test]

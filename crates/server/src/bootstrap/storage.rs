@@ -134,9 +134,10 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             tracing::info!(
                 "accounts, sessions, linked identities, the audit log and the mail outbox in memory"
             );
+            let sessions = Arc::new(MemorySessionRepository::new());
             Durable {
-                users: Arc::new(MemoryUserRepository::new()),
-                sessions: Arc::new(MemorySessionRepository::new()),
+                users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
+                sessions,
                 identities: Arc::new(MemoryIdentityRepository::new()),
                 audit_log: Arc::new(MemoryAuditLog::new()),
                 outbox: Arc::new(MemoryOutbox::new()),

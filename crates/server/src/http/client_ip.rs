@@ -1,5 +1,6 @@
 //! The client address: the peer, or, behind trusted proxies, the nearest untrusted
-//! address in `X-Forwarded-For`.
+//! address in `X-Forwarded-For` or in the RFC 7239 `Forwarded` header, whichever the
+//! proxies are configured to set.
 
 use std::net::IpAddr;
 
@@ -59,9 +60,53 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The proxies whose `X-Forwarded-For` is believed.
+/// Which header the trusted proxies write the client chain into. Only that one is read:
+/// a proxy passes the other on as the client sent it, so reading both would let a
+/// client choose its address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardingHeader {
+    /// `X-Forwarded-For: client, proxy1` (nginx, HAProxy, most load balancers).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for="[2001:db8::1]:4711"` (Envoy, Traefik,
+    /// Caddy can be set to it).
+    Forwarded,
+}
+
+impl ForwardingHeader {
+    /// Parses `x-forwarded-for` or `forwarded` (any case).
+    ///
+    /// # Errors
+    /// A message naming the setting.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            _ => Err(format!("TRUSTED_PROXY_HEADER: {text:?} is neither x-forwarded-for nor forwarded")),
+        }
+    }
+
+    /// The hops these header values list, in order: an address, or `None` for an entry
+    /// that is not one (`unknown`, an obfuscated name, garbage).
+    pub fn hops<'a>(self, values: impl Iterator<Item = &'a str>) -> Vec<Option<IpAddr>> {
+        let entries = values.flat_map(|value| value.split(','));
+        match self {
+            Self::XForwardedFor => entries.map(|entry| entry.trim().parse().ok()).collect(),
+            Self::Forwarded => entries
+                .map(|element| {
+                    rfc7239::parse(element)
+                        .next()
+                        .and_then(Result::ok)
+                        .and_then(|forwarded| forwarded.forwarded_for.and_then(|node| node.ip().copied()))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The proxies whose forwarding header is believed, and which header that is.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<IpRange>);
+pub struct TrustedProxies(Vec<IpRange>, ForwardingHeader);
 
 impl TrustedProxies {
     /// Parses a comma-separated list of addresses and ranges.
@@ -73,32 +118,43 @@ impl TrustedProxies {
             .filter(|entry| !entry.trim().is_empty())
             .map(IpRange::parse)
             .collect::<Result<_, _>>()
-            .map(Self)
+            .map(|ranges| Self(ranges, ForwardingHeader::default()))
+    }
+
+    /// The same proxies, read through `header`.
+    #[must_use]
+    pub fn reading(self, header: ForwardingHeader) -> Self {
+        Self(self.0, header)
+    }
+
+    /// The header the proxies write the client chain into.
+    pub fn header(&self) -> ForwardingHeader {
+        self.1
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|range| range.contains(ip))
     }
 
-    /// The client address for a connection from `peer` carrying these
-    /// `X-Forwarded-For` header values (in header order).
+    /// The client address for a connection from `peer` carrying these values of the
+    /// configured forwarding header (in header order).
     ///
     /// The header is only read when `peer` is trusted; it is then walked from the
     /// right, skipping trusted proxies, and the first other address is the client.
-    /// An unparsable entry stops the walk at the last address known to be good.
+    /// An entry that is not an address stops the walk at the last address known to be
+    /// good.
     pub fn client_ip<'a>(
         &self,
         peer: Option<IpAddr>,
-        forwarded_for: impl Iterator<Item = &'a str>,
+        values: impl Iterator<Item = &'a str>,
     ) -> Option<IpAddr> {
         let peer = canonical(peer?);
         if !self.trusts(peer) {
             return Some(peer);
         }
-        let hops: Vec<&str> = forwarded_for.flat_map(|value| value.split(',')).map(str::trim).collect();
         let mut client = peer;
-        for hop in hops.iter().rev() {
-            let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        for hop in self.1.hops(values).into_iter().rev() {
+            let Some(ip) = hop else { break };
             client = canonical(ip);
             if !self.trusts(client) {
                 break;
@@ -152,5 +208,30 @@ mod tests {
             Some(ip("10.0.0.7"))
         );
         assert_eq!(proxies.client_ip(Some(ip("10.0.0.2")), std::iter::empty()), Some(ip("10.0.0.2")));
+    }
+
+    #[test]
+    fn the_forwarded_header_is_walked_the_same_way() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap().reading(ForwardingHeader::Forwarded);
+        let peer = Some(ip("10.0.0.2"));
+        let chain = ["for=6.6.6.6;proto=https, for=\"[2001:db8:cafe::17]:4711\"", "for=10.0.0.7;by=10.0.0.2"];
+        assert_eq!(proxies.client_ip(peer, chain.into_iter()), Some(ip("2001:db8:cafe::17")));
+        assert_eq!(proxies.client_ip(peer, ["For=198.51.100.7:80"].into_iter()), Some(ip("198.51.100.7")));
+        assert_eq!(proxies.client_ip(peer, ["for=unknown, for=10.0.0.9"].into_iter()), Some(ip("10.0.0.9")));
+        assert_eq!(proxies.client_ip(peer, ["for=_hidden"].into_iter()), Some(ip("10.0.0.2")));
+        assert_eq!(
+            proxies.client_ip(Some(ip("198.51.100.4")), ["for=1.2.3.4"].into_iter()),
+            Some(ip("198.51.100.4")),
+            "only from a trusted peer"
+        );
+    }
+
+    #[test]
+    fn only_the_configured_header_is_read() {
+        assert_eq!(ForwardingHeader::parse("Forwarded").unwrap(), ForwardingHeader::Forwarded);
+        assert_eq!(ForwardingHeader::parse("").unwrap(), ForwardingHeader::XForwardedFor);
+        assert!(ForwardingHeader::parse("x-real-ip").unwrap_err().contains("TRUSTED_PROXY_HEADER"));
+        let hops = ForwardingHeader::Forwarded.hops(["1.2.3.4"].into_iter());
+        assert_eq!(hops, [None], "an X-Forwarded-For value is not a Forwarded element");
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Before anything reads them (the request log included), `Forwarded`, `X-Real-IP` and
 //! `X-Forwarded-For` are removed, and behind a trusted proxy `X-Forwarded-For` is
-//! replaced by the one client address resolved through `TRUSTED_PROXIES`. A client
+//! replaced by the one client address resolved through `TRUSTED_PROXIES` from the header
+//! `TRUSTED_PROXY_HEADER` names (`X-Forwarded-For` or RFC 7239 `Forwarded`). A client
 //! that is not a trusted proxy therefore cannot put an address of its choosing into
 //! logs or rate-limit keys.
 
@@ -14,7 +15,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
-use super::client_ip::TrustedProxies;
+use super::client_ip::{ForwardingHeader, TrustedProxies};
 use super::state::AppState;
 
 const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
@@ -30,8 +31,12 @@ pub(crate) fn resolve_client_ip(
     peer: Option<IpAddr>,
     proxies: &TrustedProxies,
 ) -> Option<IpAddr> {
-    let forwarded = headers.get_all(header::X_FORWARDED_FOR).filter_map(|value| value.to_str().ok());
-    proxies.client_ip(peer, forwarded)
+    let name = match proxies.header() {
+        ForwardingHeader::XForwardedFor => header::X_FORWARDED_FOR,
+        ForwardingHeader::Forwarded => header::FORWARDED,
+    };
+    let values = headers.get_all(name).filter_map(|value| value.to_str().ok());
+    proxies.client_ip(peer, values)
 }
 
 /// Middleware function; install with `actix_web::middleware::from_fn`.

@@ -54,13 +54,19 @@ pub fn app(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// The headers every answer carries (pages and `/docs` set their own policy).
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// `Strict-Transport-Security` when the service is reached over https: a year, this
+/// host and its subdomains (ASVS 3.4.1).
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// The headers every answer carries (pages and `/docs` set their own policy), with
+/// [`HSTS`] when `hsts` is set.
+pub fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::CONTENT_SECURITY_POLICY, API_CSP))
+        .add((header::CONTENT_SECURITY_POLICY, API_CSP));
+    if hsts { headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS)) } else { headers }
 }
 
 /// Browsers may call the API from the listed origins; requests from the server's own

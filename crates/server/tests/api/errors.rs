@@ -98,6 +98,26 @@ async fn responses_carry_the_security_headers() {
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    assert!(response.headers().get("strict-transport-security").is_none(), "not over plain http");
+}
+
+#[tokio::test]
+async fn an_https_public_or_frontend_url_turns_on_hsts() {
+    for configure in [
+        (|settings: &mut otp_server::Settings| settings.public_url = Some("https://auth.example".into()))
+            as fn(&mut otp_server::Settings),
+        |settings| settings.frontend_url = Some("https://app.example".into()),
+    ] {
+        let app = crate::helpers::spawn_app_with(configure).await;
+        for response in
+            [app.send_otp(&unique_email()).await, app.get("/health").await, app.get("/nowhere").await]
+        {
+            assert_eq!(
+                response.headers()["strict-transport-security"],
+                "max-age=31536000; includeSubDomains"
+            );
+        }
+    }
 }
 
 #[tokio::test]

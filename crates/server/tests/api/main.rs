@@ -14,6 +14,7 @@ mod login;
 mod metrics;
 mod oauth;
 mod password_reset;
+mod password_strength;
 mod passwordless;
 mod rate_limits;
 mod registration;

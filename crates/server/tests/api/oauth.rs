@@ -1,7 +1,8 @@
 //! Sign-in with Google and GitHub, against fake providers over real HTTP (wiremock):
 //! full sign-ins, every refusal with its own code, and the linking rules.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use otp_oauth::testing::{CLIENT_ID, CLIENT_SECRET, FakePerson, FakeProvider, IdTokenTweak};
@@ -18,6 +19,8 @@ struct OAuthApp {
     app: TestApp,
     google: FakeProvider,
     github: FakeProvider,
+    /// The client binding `start` answered for each state, as the web page keeps it.
+    bindings: Mutex<HashMap<String, String>>,
 }
 
 fn configure_google(settings: &mut Settings, google: &FakeProvider) {
@@ -48,7 +51,7 @@ async fn spawn_with_providers(extra: impl FnOnce(&mut Settings)) -> OAuthApp {
         extra(settings);
     })
     .await;
-    OAuthApp { app, google, github }
+    OAuthApp { app, google, github, bindings: Mutex::default() }
 }
 
 async fn spawn() -> OAuthApp {
@@ -84,10 +87,26 @@ impl OAuthApp {
         assert_eq!(response.headers()["cache-control"], "no-store");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["provider"], provider);
-        Started { auth_url: token(&body, "auth_url"), state: token(&body, "state") }
+        let (state, binding) = (token(&body, "state"), token(&body, "client_binding"));
+        assert!(!token(&body, "auth_url").contains(&binding), "the binding never goes to the provider");
+        self.bindings.lock().unwrap().insert(state.clone(), binding);
+        Started { auth_url: token(&body, "auth_url"), state }
     }
 
+    /// Posts the callback as the client that started the sign-in of its `state` would:
+    /// with that start's client binding, unless `body` names one.
     async fn callback(&self, provider: &str, body: &Value) -> Response {
+        let mut body = body.clone();
+        let binding =
+            body["state"].as_str().and_then(|state| self.bindings.lock().unwrap().get(state).cloned());
+        if let (Some(binding), None) = (binding, body.get("client_binding")) {
+            body["client_binding"] = Value::String(binding);
+        }
+        self.raw_callback(provider, &body).await
+    }
+
+    /// Posts `body` to the callback as it is.
+    async fn raw_callback(&self, provider: &str, body: &Value) -> Response {
         self.app.post(&format!("/auth/oauth/{provider}/callback"), body).await
     }
 
@@ -179,7 +198,7 @@ async fn the_python_clients_prefix_serves_the_same_routes() {
         .app
         .post(
             "/api/auth/oauth/github/callback",
-            &json!({ "code": authorized.code, "state": authorized.state }),
+            &json!({ "code": authorized.code, "state": authorized.state, "client_binding": body["client_binding"] }),
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK, "redirect_uri may be left out");
@@ -433,7 +452,12 @@ async fn an_allowed_redirect_uri_is_bound_to_the_state() {
     let response = oauth.start("github", Some(OTHER)).await;
     let body: Value = response.json().await.unwrap();
     let authorized = oauth.github.authorize(&token(&body, "auth_url"), &FakePerson::random(unique_email()));
-    let matching = json!({ "code": authorized.code, "state": authorized.state, "redirect_uri": OTHER });
+    let matching = json!({
+        "code": authorized.code,
+        "state": authorized.state,
+        "redirect_uri": OTHER,
+        "client_binding": body["client_binding"],
+    });
     assert_eq!(oauth.callback("github", &matching).await.status(), StatusCode::OK);
 }
 
@@ -553,9 +577,38 @@ async fn a_provider_that_cannot_be_reached_is_a_bad_gateway() {
     .await;
     let body: Value = app.get("/auth/oauth/google/start").await.json().await.unwrap();
     let authorized = google.authorize(&token(&body, "auth_url"), &FakePerson::random(unique_email()));
-    let response = app
-        .post("/auth/oauth/google/callback", &json!({ "code": authorized.code, "state": authorized.state }))
-        .await;
+    let callback = json!({ "code": authorized.code, "state": authorized.state, "client_binding": body["client_binding"] });
+    let response = app.post("/auth/oauth/google/callback", &callback).await;
     let body = assert_problem(response, StatusCode::BAD_GATEWAY, "oauth_provider_unavailable").await;
     assert!(!body["detail"].as_str().unwrap().contains("127.0.0.1"), "{body}");
+}
+
+/// Login CSRF: an attacker starts a sign-in, consents with their own provider account,
+/// and lures the victim's client into posting the callback. The victim's client does
+/// not hold that sign-in's binding, so the callback is refused and no code is redeemed.
+#[tokio::test]
+async fn a_callback_without_the_starting_clients_binding_is_refused() {
+    let oauth = spawn().await;
+    for provider in ["google", "github"] {
+        let attacker = oauth.started(provider).await;
+        let victims_own = oauth.started(provider).await;
+        let lure = oauth.fake(provider).authorize(&attacker.auth_url, &FakePerson::random(unique_email()));
+        let victims_binding = oauth.bindings.lock().unwrap()[&victims_own.state].clone();
+        let body = json!({ "code": lure.code, "state": lure.state, "client_binding": victims_binding });
+        let refused = oauth.raw_callback(provider, &body).await;
+        let detail = assert_problem(refused, StatusCode::BAD_REQUEST, "oauth_client_binding_invalid").await;
+        assert!(detail["detail"].as_str().unwrap().contains("another client"), "{detail}");
+
+        let unbound = oauth.started(provider).await;
+        let lure = oauth.fake(provider).authorize(&unbound.auth_url, &FakePerson::random(unique_email()));
+        let body = json!({ "code": lure.code, "state": lure.state });
+        let refused = oauth.raw_callback(provider, &body).await;
+        let detail = assert_problem(refused, StatusCode::BAD_REQUEST, "oauth_client_binding_invalid").await;
+        assert!(detail["detail"].as_str().unwrap().contains("required"), "{detail}");
+        // The state was used up by the refused callback: the lure cannot be retried.
+        let retried = oauth.callback(provider, &body).await;
+        assert_problem(retried, StatusCode::BAD_REQUEST, "oauth_state_invalid").await;
+    }
+    assert_eq!(oauth.google.requests_to("/token").await, 0, "no code is redeemed without the binding");
+    assert_eq!(oauth.github.requests_to("/token").await, 0);
 }

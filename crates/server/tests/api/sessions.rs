@@ -68,8 +68,22 @@ async fn sessions_need_a_token() {
 }
 
 async fn session_ip_seen_through(trusted_proxies: &str, forwarded_for: &str) -> String {
-    let app =
-        crate::helpers::spawn_app_with(|settings| settings.trusted_proxies = trusted_proxies.into()).await;
+    session_ip_seen_with("x-forwarded-for", trusted_proxies, forwarded_for, "for=192.0.2.99").await
+}
+
+/// The session address recorded for a sign-in through `header_setting`
+/// (`TRUSTED_PROXY_HEADER`) with these `X-Forwarded-For` and `Forwarded` values.
+async fn session_ip_seen_with(
+    header_setting: &str,
+    trusted_proxies: &str,
+    forwarded_for: &str,
+    forwarded: &str,
+) -> String {
+    let app = crate::helpers::spawn_app_with(|settings| {
+        settings.trusted_proxies = trusted_proxies.into();
+        settings.trusted_proxy_header = header_setting.into();
+    })
+    .await;
     let address = unique_email();
     app.send_otp(&address).await;
     let code = app.last_code(&address);
@@ -77,7 +91,7 @@ async fn session_ip_seen_through(trusted_proxies: &str, forwarded_for: &str) -> 
         .client
         .post(app.url("/auth/verify-otp"))
         .header("x-forwarded-for", forwarded_for)
-        .header("forwarded", "for=192.0.2.99")
+        .header("forwarded", forwarded)
         .json(&serde_json::json!({ "email": address, "code": code }))
         .send()
         .await
@@ -92,4 +106,13 @@ async fn session_ip_seen_through(trusted_proxies: &str, forwarded_for: &str) -> 
 async fn the_recorded_client_address_honours_only_trusted_proxies() {
     assert_eq!(session_ip_seen_through("", "198.51.100.20").await, "127.0.0.1");
     assert_eq!(session_ip_seen_through("127.0.0.1", "6.6.6.6, 198.51.100.20").await, "198.51.100.20");
+}
+
+#[tokio::test]
+async fn behind_proxies_that_set_forwarded_only_that_header_is_read() {
+    let chain = "for=6.6.6.6, for=\"[2001:db8:cafe::17]:4711\";proto=https";
+    let seen = session_ip_seen_with("forwarded", "127.0.0.1", "198.51.100.20", chain).await;
+    assert_eq!(seen, "2001:db8:cafe::17", "the Forwarded chain decides; X-Forwarded-For is ignored");
+    let untrusted = session_ip_seen_with("forwarded", "", "198.51.100.20", chain).await;
+    assert_eq!(untrusted, "127.0.0.1", "only from a trusted proxy");
 }

@@ -23,6 +23,8 @@ mod metrics;
 mod oauth;
 #[path = "../api/password_reset.rs"]
 mod password_reset;
+#[path = "../api/password_strength.rs"]
+mod password_strength;
 #[path = "../api/passwordless.rs"]
 mod passwordless;
 #[path = "../api/rate_limits.rs"]

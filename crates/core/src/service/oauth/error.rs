@@ -29,6 +29,15 @@ pub enum OAuthSignInError {
     /// The callback named another redirect URI than the sign-in was started with.
     #[error("redirect_uri differs from the one the sign-in was started with")]
     RedirectUriMismatch,
+    /// The callback did not present the client binding `start` answered.
+    #[error("client_binding is required: send the one the start of this sign-in answered")]
+    ClientBindingMissing,
+    /// The callback presented another client binding than the one `start` gave: the
+    /// callback belongs to a sign-in begun elsewhere (possibly a lure).
+    #[error(
+        "client_binding does not match this sign-in; it was started by another client, so start it again"
+    )]
+    ClientBindingMismatch,
     /// The authorization code presented at the callback is malformed.
     #[error(transparent)]
     AuthorizationCode(ValidationError),

@@ -38,6 +38,10 @@ pub struct OAuthStart {
     /// The single-use state (also in `auth_url`); the client keeps it to check that the
     /// callback it receives answers its own sign-in.
     pub state: String,
+    /// A secret only the client that started the sign-in holds (never in `auth_url`):
+    /// the callback must present it, so a callback URL lured from someone else's
+    /// sign-in cannot complete in this client (login CSRF).
+    pub client_binding: String,
 }
 
 impl fmt::Debug for OAuthStart {
@@ -142,6 +146,7 @@ impl OAuthSignIn {
             Some(_) => return Err(OAuthSignInError::RedirectUriNotAllowed),
         };
         let (state, code_verifier, nonce) = (random_token(), random_token(), random_token());
+        let client_binding = random_token();
         let request = AuthorizationRequest {
             state: state.clone(),
             code_challenge: pkce_challenge(&code_verifier),
@@ -155,16 +160,17 @@ impl OAuthSignIn {
             code_verifier,
             nonce,
             redirect_uri,
+            client_binding: self.hasher.binding_hash(&client_binding),
             expires_at: now + self.state_lifetime,
         };
         self.states.put(&self.hasher.state_hash(&state), &pending, now).await?;
         tracing::info!("provider sign-in started");
-        Ok(OAuthStart { provider: provider.to_owned(), auth_url, state })
+        Ok(OAuthStart { provider: provider.to_owned(), auth_url, state, client_binding })
     }
 
     /// Completes a sign-in with `provider`: consumes the state (whatever happens next, it
-    /// never works again), checks it was issued for this provider and redirect URI and
-    /// is still fresh, exchanges the code with the PKCE verifier, and signs in the
+    /// never works again), checks it was issued for this provider and redirect URI, is
+    /// still fresh and is presented with the client binding `start` gave, exchanges the code with the PKCE verifier, and signs in the
     /// account of the identity the provider vouches for.
     ///
     /// The identity is keyed by (provider, subject). A known identity signs in its
@@ -178,6 +184,7 @@ impl OAuthSignIn {
     /// [`OAuthSignInError::AuthorizationCode`] for a malformed code,
     /// [`OAuthSignInError::StateInvalid`], [`OAuthSignInError::StateExpired`],
     /// [`OAuthSignInError::StateProviderMismatch`], [`OAuthSignInError::RedirectUriMismatch`],
+    /// [`OAuthSignInError::ClientBindingMissing`], [`OAuthSignInError::ClientBindingMismatch`],
     /// [`OAuthSignInError::Provider`] when the provider refuses or fails,
     /// [`OAuthSignInError::AccountExists`], [`OAuthSignInError::AccountDisabled`],
     /// [`OAuthSignInError::RateLimited`], or a failure.
@@ -188,6 +195,7 @@ impl OAuthSignIn {
         code: &str,
         state: &str,
         redirect_uri: Option<&str>,
+        client_binding: Option<&str>,
         client: &ClientContext,
     ) -> Result<SignedIn, OAuthSignInError> {
         let provider = self.providers.supported(provider)?;
@@ -209,6 +217,11 @@ impl OAuthSignIn {
         }
         if redirect_uri.is_some_and(|uri| uri != pending.redirect_uri) {
             return Err(OAuthSignInError::RedirectUriMismatch);
+        }
+        let presented = client_binding.ok_or(OAuthSignInError::ClientBindingMissing)?;
+        if !self.hasher.binding_hash(presented).ct_eq(&pending.client_binding) {
+            tracing::warn!("provider callback presented with another client's binding");
+            return Err(OAuthSignInError::ClientBindingMismatch);
         }
         let exchange = CodeExchange {
             code: code.to_owned(),

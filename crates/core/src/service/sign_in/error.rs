@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::domain::WeakPassword;
 use crate::error::Failure;
 use crate::service::codes::{CheckError, IssueError};
 
@@ -16,6 +17,9 @@ pub enum SignInError {
     /// The account has been disabled by an administrator.
     #[error("account is disabled")]
     AccountDisabled,
+    /// The new password is too easy to guess; the detail says why and what helps.
+    #[error("{0}")]
+    PasswordTooWeak(WeakPassword),
     /// The code is wrong, already used, or none was issued.
     #[error("{}", code_invalid_detail(*attempts_remaining))]
     CodeInvalid {

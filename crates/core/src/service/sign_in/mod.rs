@@ -18,7 +18,8 @@ use super::codes::OneTimeCodes;
 use super::session_issuer::SessionIssuer;
 use super::throttle::Throttle;
 use crate::crypto::{KeyedHasher, PasswordHasher};
-use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
+use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode, Password, PasswordStrength};
+use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
 use crate::service::Secrets;
@@ -28,7 +29,8 @@ use crate::service::Secrets;
 pub struct SignInPorts {
     /// Accounts.
     pub users: Arc<dyn UserRepository>,
-    /// Sessions: opened at sign-in, ended by a password reset.
+    /// Sessions, opened at sign-in. A password reset ends them through
+    /// [`UserRepository::reset_password`], so `users` must end sessions in this store.
     pub sessions: Arc<dyn SessionRepository>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
@@ -44,7 +46,6 @@ pub struct SignInPorts {
 #[derive(Debug, Clone)]
 pub struct SignInService {
     users: Arc<dyn UserRepository>,
-    sessions: Arc<dyn SessionRepository>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     codes: OneTimeCodes,
@@ -52,6 +53,7 @@ pub struct SignInService {
     issuer: SessionIssuer,
     passwords: PasswordHasher,
     hasher: KeyedHasher,
+    strength: PasswordStrength,
     /// How old the last code check may be before a password log-in asks for a code.
     code_check_lifetime: Duration,
 }
@@ -77,10 +79,10 @@ impl SignInService {
             ),
             hasher,
             users: ports.users,
-            sessions: ports.sessions,
             mailer: ports.mailer,
             clock: ports.clock,
             passwords: secrets.password_hasher.clone(),
+            strength: policy.password_strength()?,
             code_check_lifetime: policy.access_token_ttl,
         })
     }
@@ -103,6 +105,21 @@ impl SignInService {
         kind: fn(OtpCode, Duration) -> MailKind,
     ) -> MailMessage {
         MailMessage { to: email.clone(), kind: kind(code, self.codes.lifetime()) }
+    }
+
+    /// `password` back if it is strong enough for the account of `email`. The estimate
+    /// (a few milliseconds for the longest password) runs off the async workers.
+    async fn strong_password(
+        &self,
+        password: Password,
+        email: &EmailAddress,
+    ) -> Result<Password, SignInError> {
+        let (strength, email) = (self.strength, email.clone());
+        let checked =
+            tokio::task::spawn_blocking(move || strength.check(&password, &email).map(|()| password))
+                .await
+                .map_err(Failure::internal)?;
+        checked.map_err(SignInError::PasswordTooWeak)
     }
 
     async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {

@@ -33,8 +33,8 @@ impl SignInService {
     /// proves it), and ends every session of the account.
     ///
     /// # Errors
-    /// The code errors of [`SignInService::verify_code`], [`SignInError::RateLimited`],
-    /// or a failure.
+    /// [`SignInError::PasswordTooWeak`], the code errors of
+    /// [`SignInService::verify_code`], [`SignInError::RateLimited`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
@@ -44,6 +44,8 @@ impl SignInService {
         client: &ClientContext,
     ) -> Result<(), SignInError> {
         self.throttle.check(Action::ResetPassword, client, Some(email)).await?;
+        // Before the code check, so a refused password does not use up the code.
+        let new_password = self.strong_password(new_password, email).await?;
         self.codes.check_code(CodePurpose::PasswordReset, email, code).await?;
         let user = self
             .users
@@ -51,10 +53,11 @@ impl SignInService {
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
         let hash = self.passwords.hash(new_password).await.map_err(Failure::from)?;
-        let now = self.clock.now();
-        self.users.set_password(user.id, Some(&hash), now).await?;
-        self.users.record_code_verified(user.id, now).await?;
-        let ended = self.sessions.revoke_all_for_user(user.id, now).await?;
+        let ended = self
+            .users
+            .reset_password(user.id, &hash, self.clock.now())
+            .await?
+            .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");
         Ok(())
     }

@@ -52,6 +52,7 @@ impl SignInService {
     /// The password is hashed in every case, so the work done is the same too.
     ///
     /// # Errors
+    /// [`SignInError::PasswordTooWeak`] (for every address alike),
     /// [`SignInError::RateLimited`], [`SignInError::Cooldown`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn register(
@@ -61,6 +62,7 @@ impl SignInService {
         client: &ClientContext,
     ) -> Result<RegistrationToken, SignInError> {
         self.throttle.check(Action::Register, client, Some(email)).await?;
+        let password = self.strong_password(password, email).await?;
         let hash = self.passwords.hash(password).await.map_err(Failure::from)?;
         let code = self.codes.issue(CodePurpose::SignIn, email).await?;
         let now = self.clock.now();

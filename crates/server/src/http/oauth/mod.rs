@@ -12,6 +12,7 @@ use self::types::{
 use super::extract::Client;
 use super::problem::ApiError;
 use super::problem::responses::problem_responses;
+use super::secret::Secret;
 use super::sessions::types::{TokenResponse, private_ok};
 use super::state::AppState;
 
@@ -32,6 +33,7 @@ problem_responses!(
             OauthStateExpired,
             OauthStateProviderMismatch,
             OauthRedirectUriMismatch,
+            OauthClientBindingInvalid,
             OauthCodeRejected,
             OauthIdTokenInvalid,
             OauthIdTokenAudience,
@@ -92,6 +94,7 @@ pub(crate) async fn start(
         provider: started.provider,
         auth_url: started.auth_url,
         state: started.state,
+        client_binding: started.client_binding,
     }))
 }
 
@@ -116,7 +119,14 @@ pub(crate) async fn callback(
 ) -> Result<HttpResponse, ApiError> {
     let signed_in = state
         .oauth
-        .callback(&provider, body.code.expose(), body.state.expose(), body.redirect_uri.as_deref(), &client.0)
+        .callback(
+            &provider,
+            body.code.expose(),
+            body.state.expose(),
+            body.redirect_uri.as_deref(),
+            body.client_binding.as_ref().map(Secret::expose),
+            &client.0,
+        )
         .await?;
     Ok(private_ok()
         .json(OAuthSignedIn { tokens: TokenResponse::from(signed_in), provider: provider.into_inner() }))

@@ -23,6 +23,9 @@ impl From<OAuthSignInError> for ApiError {
             OAuthSignInError::StateExpired => ProblemCode::OauthStateExpired,
             OAuthSignInError::StateProviderMismatch => ProblemCode::OauthStateProviderMismatch,
             OAuthSignInError::RedirectUriMismatch => ProblemCode::OauthRedirectUriMismatch,
+            OAuthSignInError::ClientBindingMissing | OAuthSignInError::ClientBindingMismatch => {
+                ProblemCode::OauthClientBindingInvalid
+            }
             OAuthSignInError::AuthorizationCode(_) => ProblemCode::ValidationFailed,
             OAuthSignInError::Provider(ref refusal) => match refusal {
                 OAuthError::CodeRejected => ProblemCode::OauthCodeRejected,

@@ -32,6 +32,11 @@ pub(crate) struct OAuthCallbackRequest {
     #[serde(default)]
     #[schema(example = "http://127.0.0.1:8080/oauth/callback")]
     pub redirect_uri: Option<String>,
+    /// The `client_binding` that `start` answered to this client (kept, for example, in
+    /// `sessionStorage`); required.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub client_binding: Option<Secret>,
 }
 
 /// The providers one can sign in with here.
@@ -53,6 +58,9 @@ pub(crate) struct OAuthStartResponse {
     pub auth_url: String,
     /// The sign-in's `state` (also in `auth_url`); the provider sends it back.
     pub state: String,
+    /// A secret for this client alone (it is not in `auth_url`): keep it, and send it
+    /// with the callback. A callback without it, or with another, is refused.
+    pub client_binding: String,
 }
 
 /// The usual token response, plus the provider signed in with.

@@ -54,6 +54,10 @@ problem_codes! {
     PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE, "Request body too large");
     /// The body is not sent as `application/json`.
     UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Body must be JSON");
+    /// The new password (at `register` or `password/reset`) is too easy to guess: a
+    /// common password, a keyboard pattern, a word with digits, or the address itself.
+    /// The detail says why and what would help; see `PASSWORD_MIN_STRENGTH`.
+    PasswordTooWeak = ("password_too_weak", UNPROCESSABLE_ENTITY, "Password too easy to guess");
     /// Unknown address, wrong password, or an account without a password: the same
     /// answer for each.
     InvalidCredentials = ("invalid_credentials", UNAUTHORIZED, "Email or password is incorrect");
@@ -96,6 +100,10 @@ problem_codes! {
     /// The sign-in `state` was issued for another provider.
     OauthStateProviderMismatch =
         ("oauth_state_provider_mismatch", BAD_REQUEST, "Sign-in state is for another provider");
+    /// The callback's `client_binding` is missing or is not the one `start` gave the
+    /// client that began this sign-in (a callback lured from another sign-in).
+    OauthClientBindingInvalid =
+        ("oauth_client_binding_invalid", BAD_REQUEST, "Sign-in was started by another client");
     /// The provider refused the authorization code (wrong, used, expired, or a wrong
     /// PKCE verifier).
     OauthCodeRejected = ("oauth_code_rejected", BAD_REQUEST, "Provider refused the code");

@@ -217,6 +217,11 @@ mod tests {
         let sign_in = [
             SignInError::InvalidCredentials,
             SignInError::AccountDisabled,
+            SignInError::PasswordTooWeak(otp_core::domain::WeakPassword {
+                score: 0,
+                required: 3,
+                advice: "Add another word or two.".into(),
+            }),
             SignInError::CodeInvalid { attempts_remaining: None },
             SignInError::CodeExpired,
             SignInError::CodeAttemptsExceeded,
@@ -228,6 +233,7 @@ mod tests {
             match error {
                 SignInError::InvalidCredentials
                 | SignInError::AccountDisabled
+                | SignInError::PasswordTooWeak(_)
                 | SignInError::CodeInvalid { .. }
                 | SignInError::CodeExpired
                 | SignInError::CodeAttemptsExceeded
@@ -274,6 +280,8 @@ mod tests {
             OAuthSignInError::StateExpired,
             OAuthSignInError::StateProviderMismatch,
             OAuthSignInError::RedirectUriMismatch,
+            OAuthSignInError::ClientBindingMissing,
+            OAuthSignInError::ClientBindingMismatch,
             OAuthSignInError::AuthorizationCode(ValidationError::new("code", "must not be empty")),
             OAuthSignInError::Provider(OAuthError::CodeRejected),
             OAuthSignInError::Provider(OAuthError::InvalidIdToken("bad signature".into())),
@@ -295,6 +303,8 @@ mod tests {
                 | OAuthSignInError::StateExpired
                 | OAuthSignInError::StateProviderMismatch
                 | OAuthSignInError::RedirectUriMismatch
+                | OAuthSignInError::ClientBindingMissing
+                | OAuthSignInError::ClientBindingMismatch
                 | OAuthSignInError::AuthorizationCode(_)
                 | OAuthSignInError::AccountExists
                 | OAuthSignInError::AccountDisabled

@@ -16,13 +16,14 @@ use crate::http::secret::Secret;
 use crate::http::sessions::types::{TokenResponse, signed_in_response};
 use crate::http::state::AppState;
 
-problem_responses!(RegisterProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
+problem_responses!(RegisterProblems = json_body + [PasswordTooWeak, OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
     LoginProblems = json_body + [InvalidCredentials, AccountDisabled, RateLimited, Unavailable]
 );
 problem_responses!(ForgotProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
-    ResetProblems = json_body + [OtpInvalid, OtpExpired, OtpAttemptsExceeded, RateLimited, Unavailable]
+    ResetProblems =
+        json_body + [PasswordTooWeak, OtpInvalid, OtpExpired, OtpAttemptsExceeded, RateLimited, Unavailable]
 );
 
 fn new_password(raw: &Secret) -> Result<Password, ApiError> {

@@ -10,6 +10,7 @@ impl From<SignInError> for ApiError {
             SignInError::Failure(failure) => return failure.into(),
             SignInError::InvalidCredentials => ProblemCode::InvalidCredentials,
             SignInError::AccountDisabled => ProblemCode::AccountDisabled,
+            SignInError::PasswordTooWeak(_) => ProblemCode::PasswordTooWeak,
             SignInError::CodeInvalid { .. } => ProblemCode::OtpInvalid,
             SignInError::CodeExpired => ProblemCode::OtpExpired,
             SignInError::CodeAttemptsExceeded => ProblemCode::OtpAttemptsExceeded,
