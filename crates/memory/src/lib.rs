@@ -40,6 +40,7 @@ pub fn memory_stores() -> Stores {
     Stores {
         users: Arc::new(MemoryUserRepository::new()),
         sessions: Arc::new(MemorySessionRepository::new()),
+        devices: Arc::new(MemoryDeviceRepository::new()),
         identities: Arc::new(MemoryIdentityRepository::new()),
         oauth_states: Arc::new(MemoryOAuthStateStore::new()),
         codes: Arc::new(MemoryCodeStore::new()),

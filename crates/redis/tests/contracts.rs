@@ -596,6 +596,7 @@ mod redis {
         let ports = SignInPorts {
             users: Arc::new(MemoryUserRepository::new()),
             sessions: Arc::new(MemorySessionRepository::new()),
+            devices: Arc::new(otp_memory::MemoryDeviceRepository::new()),
             codes: Arc::new(RedisCodeStore::new(pool.clone())),
             rate_limiter: Arc::new(RedisRateLimiter::new(pool)),
             mailer: mailer.clone(),

@@ -24,6 +24,9 @@ pub struct SignedIn {
     pub expires_in: Duration,
     /// Opaque refresh token; shown to the client once, stored only hashed.
     pub refresh_token: String,
+    /// The device token of a sign-in (none on a refresh): the client keeps it and
+    /// sends it back as `X-Device-Token`.
+    pub device_token: Option<String>,
 }
 
 /// Why no session was opened.
@@ -88,13 +91,15 @@ impl SessionIssuer {
         };
         self.sessions.create(&session).await.map_err(Failure::from)?;
         let access_token = self.tokens.issue(user.id, id, now).map_err(Failure::from)?;
-        tracing::info!(user_id = %user.id, session_id = %id, "session started");
+        tracing::info!(user_id = %user.id, "session started");
+        tracing::debug!(session_id = %id, "session id");
         Ok(SignedIn {
             user,
             session,
             access_token,
             expires_in: self.tokens.lifetime(),
             refresh_token: refresh.expose(),
+            device_token: None,
         })
     }
 }

@@ -15,12 +15,15 @@ pub use login::LoginOutcome;
 pub use registration::RegistrationToken;
 
 use super::codes::OneTimeCodes;
+use super::devices::RememberedDevices;
 use super::session_issuer::SessionIssuer;
 use super::throttle::Throttle;
 use crate::crypto::{KeyedHasher, PasswordHasher};
-use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
+use crate::domain::{ClientContext, Device, EmailAddress, MailKind, MailMessage, OtpCode, User};
 use crate::policy::{AuthPolicy, PolicyError};
-use crate::ports::{Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
+use crate::ports::{
+    Clock, CodeStore, DeviceRepository, Mailer, RateLimiter, SessionRepository, UserRepository,
+};
 use crate::service::Secrets;
 
 /// The ports the sign-in service runs on.
@@ -30,6 +33,8 @@ pub struct SignInPorts {
     pub users: Arc<dyn UserRepository>,
     /// Sessions: opened at sign-in, ended by a password reset.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Remembered devices.
+    pub devices: Arc<dyn DeviceRepository>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
@@ -52,8 +57,7 @@ pub struct SignInService {
     issuer: SessionIssuer,
     passwords: PasswordHasher,
     hasher: KeyedHasher,
-    /// How old the last code check may be before a password log-in asks for a code.
-    code_check_lifetime: Duration,
+    devices: RememberedDevices,
 }
 
 impl SignInService {
@@ -74,13 +78,13 @@ impl SignInService {
                 hasher.clone(),
                 policy.refresh_token_ttl,
             ),
+            devices: RememberedDevices::new(ports.devices, hasher.clone(), policy.access_token_ttl),
             hasher,
             users: ports.users,
             sessions: ports.sessions,
             mailer: ports.mailer,
             clock: ports.clock,
             passwords: secrets.password_hasher.clone(),
-            code_check_lifetime: policy.access_token_ttl,
         })
     }
 
@@ -102,6 +106,17 @@ impl SignInService {
         kind: fn(OtpCode, Duration) -> MailKind,
     ) -> MailMessage {
         MailMessage { to: email.clone(), kind: kind(code, self.codes.lifetime()) }
+    }
+
+    /// The account of `email`, if any, and the client's remembered device for it.
+    async fn account_and_device(
+        &self,
+        email: &EmailAddress,
+        client: &ClientContext,
+    ) -> Result<(Option<User>, Option<Device>), SignInError> {
+        let user = self.users.find_by_email(email).await?;
+        let device = self.devices.recognise(client, user.as_ref()).await?;
+        Ok((user, device))
     }
 
     async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {

@@ -10,7 +10,8 @@ use crate::domain::{
     ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, Password, RegistrationBinding, User,
 };
 use crate::error::{Failure, PortError};
-use crate::service::throttle::{Action, client_network};
+use crate::service::devices::client_fingerprint;
+use crate::service::throttle::Action;
 
 /// The secret a registration answers with: sent back with the code steps
 /// (`verify-otp`, `resend-otp`, `send-otp`), it tells the client that registered from
@@ -103,8 +104,7 @@ impl SignInService {
 
     /// A keyed pseudonym of the client's network and user agent.
     pub(super) fn fingerprint(&self, client: &ClientContext) -> String {
-        let network = client.ip.map(client_network).unwrap_or_default();
-        self.hasher.client_fingerprint(&network, client.user_agent.as_deref())
+        client_fingerprint(&self.hasher, client)
     }
 
     /// The registration binding's token hash when `client` is the one that registered

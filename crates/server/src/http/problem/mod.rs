@@ -255,6 +255,7 @@ mod tests {
             SessionError::RefreshTokenInactive,
             SessionError::RefreshTokenReused,
             SessionError::SessionNotFound,
+            SessionError::DeviceNotFound,
             SessionError::RateLimited { retry_after: wait },
             SessionError::Failure(Failure::from(otp_core::PortError::unavailable("down"))),
         ];
@@ -268,6 +269,7 @@ mod tests {
                 | SessionError::RefreshTokenInactive
                 | SessionError::RefreshTokenReused
                 | SessionError::SessionNotFound
+                | SessionError::DeviceNotFound
                 | SessionError::RateLimited { .. }
                 | SessionError::Failure(_) => {}
             }

@@ -15,7 +15,7 @@ impl From<SessionError> for ApiError {
             | SessionError::RefreshTokenMalformed
             | SessionError::RefreshTokenInactive
             | SessionError::RefreshTokenReused => ProblemCode::TokenInvalid,
-            SessionError::SessionNotFound => ProblemCode::NotFound,
+            SessionError::SessionNotFound | SessionError::DeviceNotFound => ProblemCode::NotFound,
             SessionError::RateLimited { .. } => ProblemCode::RateLimited,
         };
         let wait = match error {

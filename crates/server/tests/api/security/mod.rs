@@ -2,6 +2,7 @@
 //! trusted proxy (`TRUSTED_PROXIES=127.0.0.1`) and each client is told apart as in
 //! production: its own forwarded address, user agent and device token.
 
+mod devices;
 mod enumeration;
 mod takeover;
 
