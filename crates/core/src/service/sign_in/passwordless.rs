@@ -1,7 +1,9 @@
 //! Passwordless sign-in: send a code, resend it, verify it.
 
 use super::{SignInError, SignInService, registration_code, sign_in_code};
-use crate::domain::{ClientContext, CodePurpose, DeviceId, EmailAddress, OtpCode, User};
+use crate::domain::{
+    ClientContext, CodePurpose, DeviceId, EmailAddress, MailKind, MailMessage, OtpCode, User,
+};
 use crate::error::{Failure, PortError};
 use crate::service::SignedIn;
 use crate::service::codes::CheckError;
@@ -69,6 +71,9 @@ impl SignInService {
         let (user, device) = self.account_and_device(email, client).await?;
         let device_id = device.as_ref().map(|device| device.id);
         self.throttle.check_for(Action::VerifyCode, client, Some(email), device_id).await?;
+        if device_id.is_none() {
+            self.spend_guess(email, user.as_ref()).await?;
+        }
         self.check_sign_in_code(email, code, device_id).await?;
         let now = self.clock.now();
         let user = match user {
@@ -85,6 +90,24 @@ impl SignInService {
         let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, true).await?;
         signed_in.device_token = Some(token);
         Ok(signed_in)
+    }
+
+    /// Counts a code check from a client without a remembered device against the
+    /// address's daily cap; past it, refuses the check and tells the owner once.
+    async fn spend_guess(&self, email: &EmailAddress, user: Option<&User>) -> Result<(), SignInError> {
+        let Some(retry_after) = self.guesses.spend(email).await? else {
+            return Ok(());
+        };
+        if self.guesses.first_lock_today(email).await? {
+            tracing::warn!(
+                user_id = user.map(|user| user.id.to_string()),
+                "code sign-in locked for new devices"
+            );
+            if user.is_some() {
+                self.deliver(MailMessage { to: email.clone(), kind: MailKind::CodeSignInLocked }).await?;
+            }
+        }
+        Err(SignInError::CodeSignInLocked { retry_after })
     }
 
     /// Checks a sign-in code: on a remembered device, its own code first, then the

@@ -231,6 +231,7 @@ mod tests {
             SignInError::CodeExpired,
             SignInError::CodeAttemptsExceeded,
             SignInError::Cooldown { retry_after: wait },
+            SignInError::CodeSignInLocked { retry_after: wait },
             SignInError::RateLimited { retry_after: wait },
             SignInError::Failure(Failure::internal("bug")),
         ];
@@ -242,6 +243,7 @@ mod tests {
                 | SignInError::CodeExpired
                 | SignInError::CodeAttemptsExceeded
                 | SignInError::Cooldown { .. }
+                | SignInError::CodeSignInLocked { .. }
                 | SignInError::RateLimited { .. }
                 | SignInError::Failure(_) => {}
             }

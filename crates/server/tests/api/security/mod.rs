@@ -4,6 +4,7 @@
 
 mod devices;
 mod enumeration;
+mod guessing;
 mod takeover;
 
 use reqwest::Response;
@@ -13,7 +14,16 @@ use crate::helpers::{TestApp, spawn_app_with};
 
 /// A server that trusts the test's loopback connection as its proxy.
 pub async fn spawn_behind_proxy() -> TestApp {
-    spawn_app_with(|settings| settings.trusted_proxies = "127.0.0.1".to_owned()).await
+    spawn_behind_proxy_with(|_| {}).await
+}
+
+/// As [`spawn_behind_proxy`], with settings changed by `configure`.
+pub async fn spawn_behind_proxy_with(configure: impl FnOnce(&mut otp_server::Settings)) -> TestApp {
+    spawn_app_with(|settings| {
+        settings.trusted_proxies = "127.0.0.1".to_owned();
+        configure(settings);
+    })
+    .await
 }
 
 /// One client: a network address, a user agent, and the tokens it keeps.
