@@ -90,6 +90,16 @@ impl SignInService {
         };
         match existing {
             Some(user) if user.is_verified() => {
+                // Equal work: a new address costs an account insert, so this one tries
+                // the same insert, which the unique address refuses (nothing changes).
+                let decoy = User::new_unverified(email.clone(), Some(hash.clone()), now);
+                match self.users.create(&decoy).await {
+                    Err(PortError::EmailTaken) => {}
+                    Err(other) => return Err(other.into()),
+                    Ok(()) => {
+                        return Err(Failure::internal("an address with an account was taken twice").into());
+                    }
+                }
                 tracing::info!(user_id = %user.id, "registration attempted for an existing account");
                 self.deliver(MailMessage { to: email.clone(), kind: MailKind::AccountExists }).await?;
             }

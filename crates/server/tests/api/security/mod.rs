@@ -6,6 +6,7 @@ mod devices;
 mod enumeration;
 mod guessing;
 mod takeover;
+mod timing;
 
 use reqwest::Response;
 use serde_json::{Value, json};
