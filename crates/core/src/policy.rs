@@ -38,6 +38,10 @@ impl SessionLifetime {
     }
 }
 
+/// The most failed code guesses per address per day that may ever be allowed
+/// (NIST SP 800-63B §5.2.2).
+pub const MAX_CODE_FAILURES_PER_DAY: u32 = 100;
+
 /// Every tunable rule of the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthPolicy {
@@ -49,6 +53,10 @@ pub struct AuthPolicy {
     pub max_code_attempts: u32,
     /// Least time between two codes to one address (60 seconds).
     pub resend_cooldown: Duration,
+    /// Code checks per address per 24 hours from clients without one of the account's
+    /// remembered devices (100; never more, NIST SP 800-63B §5.2.2); past it, code
+    /// sign-in for the address from such clients is refused.
+    pub max_code_failures_per_day: u32,
     /// Requests per client address per endpoint (20 a minute).
     pub per_ip_limit: RateLimit,
     /// Requests per address per endpoint (10 an hour).
@@ -81,6 +89,7 @@ impl Default for AuthPolicy {
             code_ttl: Duration::from_secs(300),
             max_code_attempts: 5,
             resend_cooldown: Duration::from_secs(60),
+            max_code_failures_per_day: MAX_CODE_FAILURES_PER_DAY,
             per_ip_limit: RateLimit { max: 20, window: Duration::from_secs(60) },
             per_email_limit: RateLimit { max: 10, window: Duration::from_secs(3600) },
             access_token_ttl: Duration::from_secs(30 * 60),
@@ -108,6 +117,10 @@ pub enum PolicyError {
     /// [`AuthPolicy::max_code_attempts`] is not between 1 and 10.
     #[error("a code must allow between 1 and 10 tries")]
     CodeAttempts,
+    /// [`AuthPolicy::max_code_failures_per_day`] is not between 1 and
+    /// [`MAX_CODE_FAILURES_PER_DAY`].
+    #[error("the daily cap on wrong codes must be between 1 and 100")]
+    CodeFailureCap,
     /// A rate limit allows no request at all.
     #[error("rate limits must allow at least 1 request per client and per address")]
     RateLimit,
@@ -161,6 +174,9 @@ impl AuthPolicy {
         }
         if !(1..=10).contains(&self.max_code_attempts) {
             return Err(PolicyError::CodeAttempts);
+        }
+        if !(1..=MAX_CODE_FAILURES_PER_DAY).contains(&self.max_code_failures_per_day) {
+            return Err(PolicyError::CodeFailureCap);
         }
         if self.per_ip_limit.max == 0 || self.per_email_limit.max == 0 {
             return Err(PolicyError::RateLimit);
@@ -237,6 +253,8 @@ mod tests {
     fn refuses_out_of_range_values() {
         let short = AuthPolicy { code_length: 4, ..AuthPolicy::default() };
         assert_eq!(short.validate().unwrap_err(), PolicyError::CodeLength);
+        let cap = AuthPolicy { max_code_failures_per_day: 101, ..AuthPolicy::default() };
+        assert_eq!(cap.validate().unwrap_err(), PolicyError::CodeFailureCap);
         let no_tries = AuthPolicy { max_code_attempts: 0, ..AuthPolicy::default() };
         assert_eq!(no_tries.validate().unwrap_err(), PolicyError::CodeAttempts);
         let refresh = AuthPolicy { refresh_token_ttl: Duration::from_secs(60), ..AuthPolicy::default() };

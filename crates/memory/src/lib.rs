@@ -41,6 +41,7 @@ pub fn memory_stores() -> Stores {
     Stores {
         users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
         sessions,
+        devices: Arc::new(MemoryDeviceRepository::new()),
         identities: Arc::new(MemoryIdentityRepository::new()),
         oauth_states: Arc::new(MemoryOAuthStateStore::new()),
         codes: Arc::new(MemoryCodeStore::new()),

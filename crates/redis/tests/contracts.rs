@@ -598,6 +598,7 @@ mod redis {
         let ports = SignInPorts {
             users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
             sessions,
+            devices: Arc::new(otp_memory::MemoryDeviceRepository::new()),
             codes: Arc::new(RedisCodeStore::new(pool.clone())),
             rate_limiter: Arc::new(RedisRateLimiter::new(pool)),
             mailer: mailer.clone(),

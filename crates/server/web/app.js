@@ -5,6 +5,10 @@
 // tab closes and is never shared with other tabs. The page loads scripts only from this
 // server (Content-Security-Policy: script-src 'self', no inline code), and every refresh
 // token works once: a stolen one that is used after the page rotated it ends the session.
+// The device token of the last sign-in is kept in localStorage and sent as
+// X-Device-Token on every request: it tells this browser from a stranger's (its own
+// rate-limit budgets, and no code at log-in right after a code was entered here). The
+// registration token of a registration in progress lives only in memory.
 "use strict";
 
 (() => {
@@ -12,6 +16,15 @@
   const configuredLength = Number.parseInt(document.body.dataset.codeLength || "", 10);
   const CODE_LENGTH = configuredLength >= 4 && configuredLength <= 12 ? configuredLength : 6;
   const REFRESH_KEY = "otp-auth.refresh_token";
+  const DEVICE_KEY = "otp-auth.device_token";
+
+  function deviceToken() {
+    try {
+      return localStorage.getItem(DEVICE_KEY);
+    } catch {
+      return null;
+    }
+  }
   const OAUTH_KEY = "otp-auth.oauth";
 
   const $ = (id) => document.getElementById(id);
@@ -121,6 +134,8 @@
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (auth && state.accessToken) headers.Authorization = `Bearer ${state.accessToken}`;
+    const device = deviceToken();
+    if (device) headers["X-Device-Token"] = device;
     let response;
     try {
       response = await fetch(path, {
@@ -316,6 +331,11 @@
   function keepTokens(tokens) {
     state.accessToken = tokens.access_token;
     try {
+      if (tokens.device_token) localStorage.setItem(DEVICE_KEY, tokens.device_token);
+    } catch {
+      // Storage refused: this browser is a new device at each sign-in.
+    }
+    try {
       sessionStorage.setItem(REFRESH_KEY, tokens.refresh_token);
     } catch {
       // Storage refused (private mode): the session lasts as long as this page.
@@ -464,10 +484,13 @@
   /** What the code view is confirming, and how to ask for a new code. */
   let codePurpose = { resend: "resend-otp" };
 
-  function openCodeView(email, { resend = "resend-otp", resendAfter = null, message = "" } = {}) {
+  function openCodeView(
+    email,
+    { resend = "resend-otp", resendAfter = null, message = "", registrationToken = null } = {},
+  ) {
     state.codeEmail = email;
     state.email = email;
-    codePurpose = { resend };
+    codePurpose = { resend, registrationToken };
     $("code-email").textContent = email;
     code.clear();
     code.setInvalid(false);
@@ -541,7 +564,9 @@
     busy(form, async () => {
       try {
         showStatus("Checking the code…");
-        const { data } = await call("POST", `${API}/verify-otp`, { email: state.codeEmail, code: code.value() });
+        const body = { email: state.codeEmail, code: code.value() };
+        if (codePurpose.registrationToken) body.registration_token = codePurpose.registrationToken;
+        const { data } = await call("POST", `${API}/verify-otp`, body);
         stopCountdown($("code-resend"));
         await signedIn(data);
       } catch (error) {
@@ -558,7 +583,9 @@
     clearMessages();
     button.disabled = true;
     try {
-      await call("POST", `${API}/${codePurpose.resend}`, { email: state.codeEmail });
+      const body = { email: state.codeEmail };
+      if (codePurpose.registrationToken) body.registration_token = codePurpose.registrationToken;
+      await call("POST", `${API}/${codePurpose.resend}`, body);
       code.clear();
       code.setInvalid(false);
       showStatus(`We sent a new code to ${state.codeEmail}. Earlier codes no longer work.`);
@@ -618,10 +645,13 @@
     }
     busy(event.currentTarget, async () => {
       try {
-        await call("POST", `${API}/register`, { email, password });
+        const { data } = await call("POST", `${API}/register`, { email, password });
         $("register-password").value = "";
         stopCountdown($("code-resend"));
-        openCodeView(email, { message: `To confirm your address, enter the code we sent to ${email}.` });
+        openCodeView(email, {
+          message: `To confirm your address, enter the code we sent to ${email}.`,
+          registrationToken: data && data.registration_token,
+        });
       } catch (error) {
         fail(error);
       }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::crypto::KeyedHasher;
-use crate::domain::{CodePurpose, EmailAddress, OtpCode};
+use crate::domain::{CodePurpose, DeviceId, EmailAddress, OtpCode};
 use crate::error::Failure;
 use crate::policy::AuthPolicy;
 use crate::ports::{Clock, CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
@@ -91,8 +91,15 @@ impl OneTimeCodes {
         self.cooldown
     }
 
-    fn key(&self, purpose: CodePurpose, email: &EmailAddress) -> CodeKey {
-        CodeKey { purpose, subject: self.hasher.email_digest(email) }
+    /// The key of the address's shared code, or, for one of its remembered devices, of
+    /// that device's own code (so strangers' sends and wrong guesses on the shared code
+    /// never touch it).
+    fn key(&self, purpose: CodePurpose, email: &EmailAddress, device: Option<DeviceId>) -> CodeKey {
+        let mut subject = self.hasher.email_digest(email);
+        if let Some(device) = device {
+            subject.push_str(&device.as_uuid().simple().to_string());
+        }
+        CodeKey { purpose, subject }
     }
 
     /// Generates and stores a new code for `email`, replacing any earlier one of the
@@ -101,6 +108,20 @@ impl OneTimeCodes {
     /// # Errors
     /// [`IssueError::Cooldown`] when a code was issued too recently; a store failure.
     pub async fn issue(&self, purpose: CodePurpose, email: &EmailAddress) -> Result<OtpCode, IssueError> {
+        self.issue_for(purpose, email, None).await
+    }
+
+    /// As [`OneTimeCodes::issue`], under the code key of `device` when given (its own
+    /// code and cooldown).
+    ///
+    /// # Errors
+    /// [`IssueError::Cooldown`] when a code was issued too recently; a store failure.
+    pub async fn issue_for(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        device: Option<DeviceId>,
+    ) -> Result<OtpCode, IssueError> {
         let now = self.clock.now();
         let code = OtpCode::generate(self.length);
         let new = NewCode {
@@ -109,7 +130,7 @@ impl OneTimeCodes {
             max_attempts: self.max_attempts,
             cooldown: self.cooldown,
         };
-        match self.store.issue(&self.key(purpose, email), &new, now).await.map_err(Failure::from)? {
+        match self.store.issue(&self.key(purpose, email, device), &new, now).await.map_err(Failure::from)? {
             IssueOutcome::Issued => {
                 metrics::counter!("otp_codes_issued_total", "purpose" => purpose.as_str()).increment(1);
                 Ok(code)
@@ -128,10 +149,24 @@ impl OneTimeCodes {
         email: &EmailAddress,
         code: &OtpCode,
     ) -> Result<(), CheckError> {
+        self.check_code_for(purpose, email, code, None).await
+    }
+
+    /// As [`OneTimeCodes::check_code`], against the code of `device` when given.
+    ///
+    /// # Errors
+    /// [`CheckError`] saying why it was refused; a store failure.
+    pub async fn check_code_for(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        code: &OtpCode,
+        device: Option<DeviceId>,
+    ) -> Result<(), CheckError> {
         let candidate = self.hasher.code_hash(purpose, email, code);
         let outcome = self
             .store
-            .verify(&self.key(purpose, email), &candidate, self.clock.now())
+            .verify(&self.key(purpose, email, device), &candidate, self.clock.now())
             .await
             .map_err(Failure::from)?;
         let label = match outcome {

@@ -52,6 +52,8 @@ macro_rules! service_error_conversions {
 
 pub mod admin;
 mod codes;
+mod devices;
+mod guess_cap;
 pub mod oauth;
 mod session_issuer;
 pub mod sessions;
@@ -62,6 +64,7 @@ use std::sync::Arc;
 
 pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
 pub use codes::{CheckError, IssueError, OneTimeCodes};
+pub use devices::{RememberedDevices, client_fingerprint};
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use session_issuer::{SessionIssuer, SignedIn, StartError};
 pub use sessions::{Principal, SessionError, SessionPorts, SessionService};
@@ -71,8 +74,8 @@ pub use throttle::{Action, Throttle, ThrottleError, client_network};
 use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
-    AuditLog, Clock, CodeStore, IdentityRepository, Mailer, OAuthStateStore, RateLimiter, SessionRepository,
-    UserRepository,
+    AuditLog, Clock, CodeStore, DeviceRepository, IdentityRepository, Mailer, OAuthStateStore, RateLimiter,
+    SessionRepository, UserRepository,
 };
 
 /// Every store the services run on; [`Services::new`] gives each service the ones it
@@ -83,6 +86,8 @@ pub struct Stores {
     pub users: Arc<dyn UserRepository>,
     /// Sessions and refresh-token hashes.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Remembered devices and their token hashes.
+    pub devices: Arc<dyn DeviceRepository>,
     /// Provider identities linked to accounts.
     pub identities: Arc<dyn IdentityRepository>,
     /// Provider sign-ins started and not yet completed.
@@ -149,6 +154,7 @@ impl Services {
             SignInPorts {
                 users: stores.users.clone(),
                 sessions: stores.sessions.clone(),
+                devices: stores.devices.clone(),
                 codes: stores.codes,
                 rate_limiter: stores.rate_limiter.clone(),
                 mailer,
@@ -161,6 +167,7 @@ impl Services {
             SessionPorts {
                 sessions: stores.sessions.clone(),
                 users: stores.users.clone(),
+                devices: stores.devices.clone(),
                 rate_limiter: stores.rate_limiter.clone(),
                 clock: clock.clone(),
             },
@@ -173,6 +180,7 @@ impl Services {
                 identities: stores.identities,
                 users: stores.users.clone(),
                 sessions: stores.sessions.clone(),
+                devices: stores.devices,
                 rate_limiter: stores.rate_limiter,
                 clock: clock.clone(),
             },

@@ -26,6 +26,9 @@ pub struct SignedIn {
     pub expires_in: Duration,
     /// Opaque refresh token; shown to the client once, stored only hashed.
     pub refresh_token: String,
+    /// The device token of a sign-in (none on a refresh): the client keeps it and
+    /// sends it back as `X-Device-Token`.
+    pub device_token: Option<String>,
 }
 
 /// Why no session was opened.
@@ -110,6 +113,7 @@ impl SessionIssuer {
             access_token,
             expires_in: self.tokens.lifetime(),
             refresh_token: refresh.expose(),
+            device_token: None,
         })
     }
 }

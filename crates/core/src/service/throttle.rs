@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::crypto::KeyedHasher;
-use crate::domain::{ClientContext, EmailAddress};
+use crate::domain::{ClientContext, DeviceId, EmailAddress};
 use crate::error::Failure;
 use crate::policy::AuthPolicy;
 use crate::ports::{Clock, RateDecision, RateLimit, RateLimiter};
@@ -119,16 +119,34 @@ impl Throttle {
         client: &ClientContext,
         email: Option<&EmailAddress>,
     ) -> Result<(), ThrottleError> {
+        self.check_for(action, client, email, None).await
+    }
+
+    /// As [`Throttle::check`], except that a request from one of the address's
+    /// remembered devices (`device`) spends that device's own budget (the same size)
+    /// instead of the address's shared one, so strangers spending the address's budget
+    /// never lock its owner's device out.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Limited`] when a budget is spent; a limiter failure.
+    pub async fn check_for(
+        &self,
+        action: Action,
+        client: &ClientContext,
+        email: Option<&EmailAddress>,
+        device: Option<DeviceId>,
+    ) -> Result<(), ThrottleError> {
         let now = self.clock.now();
         if let Some(ip) = client.ip {
             let key = format!("ip:{}:{}", action.as_str(), self.hasher.client_digest(&client_network(ip)));
             self.spend(&key, self.per_client, now).await?;
         }
-        if let Some(email) = email {
-            let key = format!("email:{}:{}", action.as_str(), self.hasher.email_digest(email));
-            self.spend(&key, self.per_address, now).await?;
-        }
-        Ok(())
+        let key = match (device, email) {
+            (Some(device), Some(_)) => format!("device:{}:{}", action.as_str(), device.as_uuid().simple()),
+            (None, Some(email)) => format!("email:{}:{}", action.as_str(), self.hasher.email_digest(email)),
+            (_, None) => return Ok(()),
+        };
+        self.spend(&key, self.per_address, now).await
     }
 
     async fn spend(

@@ -112,6 +112,7 @@ pub struct Settings {
     pub otp_length: usize,
     pub otp_expire_seconds: u64,
     pub otp_max_attempts: u32,
+    pub otp_max_failures_per_day: u32,
     pub otp_resend_cooldown_seconds: u64,
     pub rate_limit_per_ip: u32,
     pub rate_limit_per_email: u32,
@@ -187,6 +188,7 @@ impl Default for Settings {
             otp_length: policy.code_length,
             otp_expire_seconds: policy.code_ttl.as_secs(),
             otp_max_attempts: policy.max_code_attempts,
+            otp_max_failures_per_day: policy.max_code_failures_per_day,
             otp_resend_cooldown_seconds: policy.resend_cooldown.as_secs(),
             rate_limit_per_ip: policy.per_ip_limit.max,
             rate_limit_per_email: policy.per_email_limit.max,
@@ -313,6 +315,7 @@ impl Settings {
             code_length: self.otp_length,
             code_ttl: Duration::from_secs(self.otp_expire_seconds),
             max_code_attempts: self.otp_max_attempts,
+            max_code_failures_per_day: self.otp_max_failures_per_day,
             resend_cooldown: Duration::from_secs(self.otp_resend_cooldown_seconds),
             per_ip_limit: RateLimit { max: self.rate_limit_per_ip, window: Duration::from_secs(60) },
             per_email_limit: RateLimit { max: self.rate_limit_per_email, window: Duration::from_secs(3600) },
@@ -389,6 +392,7 @@ fn policy_error_message(error: PolicyError) -> String {
         PolicyError::CodeLength => "OTP_LENGTH must be between 6 and 10",
         PolicyError::CodeLifetime => "OTP_EXPIRE_SECONDS must be between 1 and 600",
         PolicyError::CodeAttempts => "OTP_MAX_ATTEMPTS must be between 1 and 10",
+        PolicyError::CodeFailureCap => "OTP_MAX_FAILURES_PER_DAY must be between 1 and 100",
         PolicyError::RateLimit => "RATE_LIMIT_PER_IP and RATE_LIMIT_PER_EMAIL must be at least 1",
         PolicyError::AccessTokenLifetime => "ACCESS_TOKEN_EXPIRE_MINUTES must be at least 1",
         PolicyError::RefreshTokenLifetime => {
@@ -424,6 +428,10 @@ mod tests {
     fn each_out_of_range_rule_names_its_setting() {
         let refused = |settings: Settings| settings.policy().unwrap_err().to_string();
         assert!(refused(Settings { otp_length: 4, ..Settings::default() }).contains("OTP_LENGTH"));
+        assert!(
+            refused(Settings { otp_max_failures_per_day: 101, ..Settings::default() })
+                .contains("OTP_MAX_FAILURES_PER_DAY")
+        );
         assert!(
             refused(Settings { otp_max_attempts: 0, ..Settings::default() }).contains("OTP_MAX_ATTEMPTS")
         );
@@ -493,7 +501,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            68,
+            69,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use otp_core::Stores;
 use otp_core::ports::{
-    AuditLog, CodeStore, IdentityRepository, MailOutbox, OAuthStateStore, Probe, RateLimiter,
-    SessionRepository, UserRepository,
+    AuditLog, CodeStore, DeviceRepository, IdentityRepository, MailOutbox, OAuthStateStore, Probe,
+    RateLimiter, SessionRepository, UserRepository,
 };
 use otp_memory::{
     MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
@@ -43,6 +43,7 @@ pub struct Storage {
 struct Durable {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
+    devices: Arc<dyn DeviceRepository>,
     identities: Arc<dyn IdentityRepository>,
     audit_log: Arc<dyn AuditLog>,
     outbox: Arc<dyn MailOutbox>,
@@ -101,7 +102,7 @@ fn redis_config(settings: &Settings) -> Result<Option<(RedisConfig, &'static str
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
     let mut pools: Vec<Arc<dyn PoolGauge>> = Vec::new();
-    let Durable { users, sessions, identities, audit_log, outbox } = match &settings.database_url {
+    let Durable { users, sessions, devices, identities, audit_log, outbox } = match &settings.database_url {
         Some(url) => {
             if settings.run_migrations()
                 && let Some(migration_url) = settings.migration_url()
@@ -125,6 +126,7 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             Durable {
                 users: Arc::new(PgUserRepository::new(pool.clone())),
                 sessions: Arc::new(PgSessionRepository::new(pool.clone())),
+                devices: Arc::new(otp_postgres::PgDeviceRepository::new(pool.clone())),
                 identities: Arc::new(PgIdentityRepository::new(pool.clone())),
                 audit_log: Arc::new(PgAuditLog::new(pool.clone())),
                 outbox: Arc::new(PgOutbox::new(pool)),
@@ -138,6 +140,7 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             Durable {
                 users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
                 sessions,
+                devices: Arc::new(otp_memory::MemoryDeviceRepository::new()),
                 identities: Arc::new(MemoryIdentityRepository::new()),
                 audit_log: Arc::new(MemoryAuditLog::new()),
                 outbox: Arc::new(MemoryOutbox::new()),
@@ -173,7 +176,8 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
     if settings.database_url.is_none() || !settings.uses_redis() {
         probes.push(Arc::new(MemoryProbe));
     }
-    let stores = Stores { users, sessions, identities, oauth_states, codes, rate_limiter, audit_log };
+    let stores =
+        Stores { users, sessions, devices, identities, oauth_states, codes, rate_limiter, audit_log };
     Ok(Storage { stores, outbox, probes, pools })
 }
 

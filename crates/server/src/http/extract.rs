@@ -23,7 +23,11 @@ fn state(request: &HttpRequest) -> Result<Arc<AppState>, ApiError> {
         .ok_or_else(|| ApiError::new(ProblemCode::Internal, "application state missing"))
 }
 
-/// The caller's address (resolved through trusted proxies) and user agent.
+/// The header a client sends its device token in.
+pub const DEVICE_TOKEN_HEADER: &str = "x-device-token";
+
+/// The caller's address (resolved through trusted proxies), user agent and device
+/// token (`X-Device-Token`).
 #[derive(Debug)]
 pub struct Client(pub ClientContext);
 
@@ -48,7 +52,8 @@ fn client_context(request: &HttpRequest, state: &AppState) -> ClientContext {
         |resolved| resolved.0,
     );
     let agent = request.headers().get(header::USER_AGENT).and_then(|value| value.to_str().ok());
-    ClientContext::new(ip, agent)
+    let device = request.headers().get(DEVICE_TOKEN_HEADER).and_then(|value| value.to_str().ok());
+    ClientContext::new(ip, agent).with_device_token(device)
 }
 
 /// The caller, proven by a Bearer access token of a live session.

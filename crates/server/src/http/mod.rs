@@ -85,7 +85,11 @@ pub fn cors(origins: Vec<String>) -> Cors {
             same_host || origins.iter().any(|allowed| allowed == origin)
         })
         .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static(extract::DEVICE_TOKEN_HEADER),
+        ])
         .expose_headers([header::RETRY_AFTER])
         .max_age(3600)
 }

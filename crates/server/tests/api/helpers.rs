@@ -38,6 +38,8 @@ pub struct TestApp {
     pub address: String,
     /// `http://127.0.0.1:<port>` of the metrics listener.
     pub metrics_address: String,
+    /// The mail folder of a server started with [`spawn_app_with_outbox`].
+    pub mail_dir: Option<std::path::PathBuf>,
     pub mailer: Arc<RecordingMailer>,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
@@ -142,7 +144,8 @@ async fn spawn(configure: impl FnOnce(&mut Settings), outbox: bool) -> TestApp {
     let overrides = Overrides { clock: Some(clock.clone()), mailer: (!outbox).then(|| mailer.clone() as _) };
     let (address, metrics_address, handle) = start(&settings, overrides).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    TestApp { address, metrics_address, mailer, clock, client, handle, _stores: stores }
+    let mail_dir = outbox.then(|| settings.mail_dir.clone());
+    TestApp { address, metrics_address, mail_dir, mailer, clock, client, handle, _stores: stores }
 }
 
 pub fn email(raw: &str) -> EmailAddress {
@@ -192,6 +195,23 @@ impl TestApp {
 
     pub async fn delete_with_token(&self, path: &str, token: &str) -> Response {
         self.client.delete(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// The code of the newest message to `address` in the mail folder, if any (servers
+    /// started with [`spawn_app_with_outbox`]).
+    #[allow(dead_code, reason = "used by the benchmark only")]
+    pub fn folder_code(&self, address: &str) -> Option<String> {
+        let mut files: Vec<_> =
+            std::fs::read_dir(self.mail_dir.as_ref()?).ok()?.flatten().map(|e| e.path()).collect();
+        files.sort();
+        files.iter().rev().find_map(|path| {
+            let text = std::fs::read_to_string(path).ok()?;
+            text.contains(&format!("To: {address}")).then_some(())?;
+            text.lines()
+                .map(str::trim)
+                .find(|line| line.len() == 6 && line.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned)
+        })
     }
 
     pub fn last_code(&self, address: &str) -> String {

@@ -15,6 +15,7 @@ pub use secrets::{MAX_AUTHORIZATION_CODE_CHARS, pkce_challenge};
 use secrets::{check_authorization_code, is_well_formed_state, random_token};
 
 use super::SignedIn;
+use super::devices::RememberedDevices;
 use super::session_issuer::SessionIssuer;
 use super::throttle::{Action, Throttle};
 use crate::crypto::KeyedHasher;
@@ -22,8 +23,8 @@ use crate::domain::{AuthMethod, ClientContext, User};
 use crate::error::{Failure, PortError};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
-    AuthorizationRequest, Clock, CodeExchange, IdentityRepository, LinkedIdentity, OAuthStateStore,
-    PendingAuthorization, ProviderIdentity, RateLimiter, SessionRepository, UserRepository,
+    AuthorizationRequest, Clock, CodeExchange, DeviceRepository, IdentityRepository, LinkedIdentity,
+    OAuthStateStore, PendingAuthorization, ProviderIdentity, RateLimiter, SessionRepository, UserRepository,
 };
 use crate::service::Secrets;
 
@@ -61,6 +62,8 @@ pub struct OAuthPorts {
     pub users: Arc<dyn UserRepository>,
     /// Sessions, opened when the sign-in completes.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Remembered devices: a completed sign-in answers a device token.
+    pub devices: Arc<dyn DeviceRepository>,
     /// Rate limits.
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Time.
@@ -76,6 +79,7 @@ pub struct OAuthSignIn {
     clock: Arc<dyn Clock>,
     throttle: Throttle,
     issuer: SessionIssuer,
+    devices: RememberedDevices,
     hasher: KeyedHasher,
     providers: OAuthProviders,
     state_lifetime: Duration,
@@ -105,6 +109,7 @@ impl OAuthSignIn {
                 policy.session_lifetime(),
                 policy.admin_email.clone(),
             ),
+            devices: RememberedDevices::new(ports.devices, hasher.clone(), policy.access_token_ttl),
             states: ports.states,
             identities: ports.identities,
             users: ports.users,
@@ -242,7 +247,12 @@ impl OAuthSignIn {
         }
         let user = self.account_for_identity(&identity).await?;
         let method = AuthMethod::oauth(provider).map_err(|error| Failure::internal(error.to_string()))?;
-        Ok(self.issuer.start(user, vec![method], client, self.clock.now()).await?)
+        let now = self.clock.now();
+        let device = self.devices.recognise(client, Some(&user)).await?;
+        let mut signed_in = self.issuer.start(user, vec![method], client, now).await?;
+        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, false).await?;
+        signed_in.device_token = Some(token);
+        Ok(signed_in)
     }
 
     /// The account `identity` signs in to, linking or creating it as the rules say.

@@ -42,6 +42,9 @@ pub enum SessionError {
     /// The session is not an active one of the caller's.
     #[error("session not found")]
     SessionNotFound,
+    /// The device is not an active one of the caller's.
+    #[error("device not found")]
+    DeviceNotFound,
     /// Too many refreshes from this client.
     #[error("too many requests; try again later")]
     RateLimited {

@@ -11,10 +11,10 @@ use super::SignedIn;
 use super::admin::roles::effective_role;
 use super::throttle::{Action, Throttle};
 use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
-use crate::domain::{ClientContext, EmailAddress, Session, SessionId, User};
+use crate::domain::{ClientContext, Device, DeviceId, EmailAddress, Session, SessionId, User};
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError, SessionLifetime};
-use crate::ports::{Clock, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
+use crate::ports::{Clock, DeviceRepository, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
 use crate::service::Secrets;
 
 /// A verified caller: a live session of an enabled account.
@@ -40,6 +40,8 @@ pub struct SessionPorts {
     pub sessions: Arc<dyn SessionRepository>,
     /// Accounts (a token of a disabled or deleted account is refused).
     pub users: Arc<dyn UserRepository>,
+    /// Remembered devices, listed and forgotten with the sessions.
+    pub devices: Arc<dyn DeviceRepository>,
     /// Rate limits (refresh).
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Time.
@@ -51,6 +53,7 @@ pub struct SessionPorts {
 pub struct SessionService {
     sessions: Arc<dyn SessionRepository>,
     users: Arc<dyn UserRepository>,
+    devices: Arc<dyn DeviceRepository>,
     clock: Arc<dyn Clock>,
     throttle: Throttle,
     tokens: AccessTokens,
@@ -72,6 +75,7 @@ impl SessionService {
             tokens: secrets.access_tokens(policy),
             sessions: ports.sessions,
             users: ports.users,
+            devices: ports.devices,
             clock: ports.clock,
             hasher,
             lifetime: policy.session_lifetime(),
@@ -177,6 +181,7 @@ impl SessionService {
             access_token,
             expires_in: self.tokens.lifetime(),
             refresh_token: replacement.expose(),
+            device_token: None,
         })
     }
 
@@ -216,6 +221,28 @@ impl SessionService {
         }
         tracing::info!(user_id = %principal.user.id, "session ended by its owner");
         tracing::debug!(session_id = %id, "session ended by its owner");
+        Ok(())
+    }
+
+    /// The caller's remembered devices, newest first.
+    ///
+    /// # Errors
+    /// A failure.
+    pub async fn devices(&self, principal: &Principal) -> Result<Vec<Device>, SessionError> {
+        Ok(self.devices.list_active(principal.user.id).await?)
+    }
+
+    /// Forgets one of the caller's devices: its token no longer tells it apart from a
+    /// stranger's (its own budgets and code re-check window are gone).
+    ///
+    /// # Errors
+    /// [`SessionError::DeviceNotFound`] when the device is not an active one of the
+    /// caller's; a failure.
+    pub async fn forget_device(&self, principal: &Principal, id: DeviceId) -> Result<(), SessionError> {
+        if !self.devices.revoke(principal.user.id, id, self.clock.now()).await? {
+            return Err(SessionError::DeviceNotFound);
+        }
+        tracing::info!(user_id = %principal.user.id, device_id = %id, "device forgotten by its owner");
         Ok(())
     }
 }

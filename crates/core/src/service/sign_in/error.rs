@@ -32,6 +32,16 @@ pub enum SignInError {
     /// Too many wrong tries: the code is dead even if the right digits are entered now.
     #[error("too many wrong codes; request a new one")]
     CodeAttemptsExceeded,
+    /// Too many code guesses for this address today from clients without one of the
+    /// account's remembered devices: code sign-in is refused for them, even with the
+    /// right code.
+    #[error(
+        "too many wrong codes for this address today; sign in on a device you used before, or try again later"
+    )]
+    CodeSignInLocked {
+        /// How long until a guess may be made again.
+        retry_after: Duration,
+    },
     /// A new code for this address was sent too recently.
     #[error("a code was sent recently; wait before asking for another")]
     Cooldown {
@@ -63,7 +73,9 @@ impl SignInError {
     /// How long the client should wait, for the refusals that have a wait.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Cooldown { retry_after } | Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::Cooldown { retry_after }
+            | Self::RateLimited { retry_after }
+            | Self::CodeSignInLocked { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
 use super::{SignInError, SignInService, login_check_code};
 use crate::crypto::PasswordHasher;
-use crate::domain::{AuthMethod, ClientContext, CodePurpose, EmailAddress, Password, User};
+use crate::domain::{AuthMethod, ClientContext, CodePurpose, DeviceId, EmailAddress, Password, User};
 use crate::error::Failure;
 use crate::service::SignedIn;
 use crate::service::codes::IssueError;
@@ -17,8 +15,8 @@ use crate::service::throttle::Action;
 pub enum LoginOutcome {
     /// Signed in.
     SignedIn(Box<SignedIn>),
-    /// The last code check is older than the access-token lifetime: a code was
-    /// emailed and must be entered through `verify_code`.
+    /// This device has not passed a code check within the access-token lifetime: a
+    /// code was emailed and must be entered through `verify_code`.
     CodeRequired {
         /// How long the code stays valid (the earlier code's remaining lifetime when
         /// no new one was sent).
@@ -39,6 +37,11 @@ impl SignInService {
     /// account. Only after a correct password of a verified account is
     /// [`SignInError::AccountDisabled`] reported.
     ///
+    /// The code re-check is per device: a correct password signs in only on a device
+    /// that passed a code check within the access-token lifetime (recognised by its
+    /// device token, or, for a client that sends none, by its network and user agent);
+    /// anywhere else a code is mailed and [`LoginOutcome::CodeRequired`] answered.
+    ///
     /// # Errors
     /// As above, plus [`SignInError::RateLimited`] and failures.
     #[tracing::instrument(skip_all)]
@@ -48,8 +51,9 @@ impl SignInService {
         password: Password,
         client: &ClientContext,
     ) -> Result<LoginOutcome, SignInError> {
-        self.throttle.check(Action::Login, client, Some(email)).await?;
-        let user = self.users.find_by_email(email).await?;
+        let (user, device) = self.account_and_device(email, client).await?;
+        let device_id = device.as_ref().map(|device| device.id);
+        self.throttle.check_for(Action::Login, client, Some(email), device_id).await?;
         let stored = user.as_ref().and_then(|user| user.password_hash.as_ref());
         let rehash = stored
             .filter(|hash| PasswordHasher::needs_rehash(hash))
@@ -66,10 +70,12 @@ impl SignInService {
             return Err(SignInError::AccountDisabled);
         }
         let now = self.clock.now();
-        if self.code_check_is_stale(&user, now) {
-            return self.ask_for_code(&user).await;
+        if !self.devices.code_checked_recently(client, &user, device.as_ref(), now).await? {
+            return self.ask_for_code(&user, device_id).await;
         }
-        let signed_in = self.issuer.start(user, vec![AuthMethod::Password], client, now).await?;
+        let mut signed_in = self.issuer.start(user, vec![AuthMethod::Password], client, now).await?;
+        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, false).await?;
+        signed_in.device_token = Some(token);
         Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
     }
 
@@ -90,13 +96,9 @@ impl SignInService {
         }
     }
 
-    fn code_check_is_stale(&self, user: &User, now: OffsetDateTime) -> bool {
-        user.last_code_verified_at.is_none_or(|checked| now - checked > self.code_check_lifetime)
-    }
-
-    async fn ask_for_code(&self, user: &User) -> Result<LoginOutcome, SignInError> {
+    async fn ask_for_code(&self, user: &User, device: Option<DeviceId>) -> Result<LoginOutcome, SignInError> {
         let expires_in = self.codes.lifetime();
-        match self.codes.issue(CodePurpose::SignIn, &user.email).await {
+        match self.codes.issue_for(CodePurpose::SignIn, &user.email, device).await {
             Ok(code) => {
                 self.deliver(self.code_mail(&user.email, code, login_check_code)).await?;
                 tracing::info!(user_id = %user.id, "log-in needs a fresh code");

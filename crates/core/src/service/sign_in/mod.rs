@@ -15,13 +15,19 @@ pub use login::LoginOutcome;
 pub use registration::RegistrationToken;
 
 use super::codes::OneTimeCodes;
+use super::devices::RememberedDevices;
+use super::guess_cap::GuessCap;
 use super::session_issuer::SessionIssuer;
 use super::throttle::Throttle;
 use crate::crypto::{KeyedHasher, PasswordHasher};
-use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode, Password, PasswordStrength};
+use crate::domain::{
+    ClientContext, Device, EmailAddress, MailKind, MailMessage, OtpCode, Password, PasswordStrength, User,
+};
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError};
-use crate::ports::{Clock, CodeStore, Mailer, RateLimiter, SessionRepository, UserRepository};
+use crate::ports::{
+    Clock, CodeStore, DeviceRepository, Mailer, RateLimiter, SessionRepository, UserRepository,
+};
 use crate::service::Secrets;
 
 /// The ports the sign-in service runs on.
@@ -32,6 +38,8 @@ pub struct SignInPorts {
     /// Sessions, opened at sign-in. A password reset ends them through
     /// [`UserRepository::reset_password`], so `users` must end sessions in this store.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Remembered devices.
+    pub devices: Arc<dyn DeviceRepository>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
     /// Rate limits.
@@ -54,8 +62,8 @@ pub struct SignInService {
     passwords: PasswordHasher,
     hasher: KeyedHasher,
     strength: PasswordStrength,
-    /// How old the last code check may be before a password log-in asks for a code.
-    code_check_lifetime: Duration,
+    devices: RememberedDevices,
+    guesses: GuessCap,
 }
 
 impl SignInService {
@@ -69,6 +77,7 @@ impl SignInService {
         let tokens = secrets.access_tokens(policy);
         Ok(Self {
             codes: OneTimeCodes::new(ports.codes, ports.clock.clone(), hasher.clone(), policy),
+            guesses: GuessCap::new(ports.rate_limiter.clone(), ports.clock.clone(), hasher.clone(), policy),
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
             issuer: SessionIssuer::new(
                 ports.sessions.clone(),
@@ -77,13 +86,13 @@ impl SignInService {
                 policy.session_lifetime(),
                 policy.admin_email.clone(),
             ),
+            devices: RememberedDevices::new(ports.devices, hasher.clone(), policy.access_token_ttl),
             hasher,
             users: ports.users,
             mailer: ports.mailer,
             clock: ports.clock,
             passwords: secrets.password_hasher.clone(),
             strength: policy.password_strength()?,
-            code_check_lifetime: policy.access_token_ttl,
         })
     }
 
@@ -120,6 +129,17 @@ impl SignInService {
                 .await
                 .map_err(Failure::internal)?;
         checked.map_err(SignInError::PasswordTooWeak)
+    }
+
+    /// The account of `email`, if any, and the client's remembered device for it.
+    async fn account_and_device(
+        &self,
+        email: &EmailAddress,
+        client: &ClientContext,
+    ) -> Result<(Option<User>, Option<Device>), SignInError> {
+        let user = self.users.find_by_email(email).await?;
+        let device = self.devices.recognise(client, user.as_ref()).await?;
+        Ok((user, device))
     }
 
     async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {

@@ -1,9 +1,12 @@
 //! Passwordless sign-in: send a code, resend it, verify it.
 
 use super::{SignInError, SignInService, registration_code, sign_in_code};
-use crate::domain::{AuthMethod, ClientContext, CodePurpose, EmailAddress, OtpCode, User};
+use crate::domain::{
+    AuthMethod, ClientContext, CodePurpose, DeviceId, EmailAddress, MailKind, MailMessage, OtpCode, User,
+};
 use crate::error::{Failure, PortError};
 use crate::service::SignedIn;
+use crate::service::codes::CheckError;
 use crate::service::throttle::Action;
 
 impl SignInService {
@@ -19,9 +22,11 @@ impl SignInService {
     /// [`SignInError::RateLimited`], [`SignInError::Cooldown`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn send_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), SignInError> {
-        self.throttle.check(Action::SendCode, client, Some(email)).await?;
-        let code = self.codes.issue(CodePurpose::SignIn, email).await?;
-        if let Some(user) = self.users.find_by_email(email).await? {
+        let (user, device) = self.account_and_device(email, client).await?;
+        let device = device.map(|device| device.id);
+        self.throttle.check_for(Action::SendCode, client, Some(email), device).await?;
+        let code = self.codes.issue_for(CodePurpose::SignIn, email, device).await?;
+        if let Some(user) = user {
             self.settle_pending_password(&user, client, self.clock.now()).await?;
         }
         self.deliver(self.code_mail(email, code, sign_in_code)).await
@@ -35,9 +40,11 @@ impl SignInService {
     /// As [`SignInService::send_code`].
     #[tracing::instrument(skip_all)]
     pub async fn resend_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), SignInError> {
-        self.throttle.check(Action::ResendCode, client, Some(email)).await?;
-        let code = self.codes.issue(CodePurpose::SignIn, email).await?;
-        let pending_registration = match self.users.find_by_email(email).await? {
+        let (user, device) = self.account_and_device(email, client).await?;
+        let device = device.map(|device| device.id);
+        self.throttle.check_for(Action::ResendCode, client, Some(email), device).await?;
+        let code = self.codes.issue_for(CodePurpose::SignIn, email, device).await?;
+        let pending_registration = match user {
             Some(user) => self.settle_pending_password(&user, client, self.clock.now()).await?,
             None => false,
         };
@@ -61,10 +68,15 @@ impl SignInService {
         code: &OtpCode,
         client: &ClientContext,
     ) -> Result<SignedIn, SignInError> {
-        self.throttle.check(Action::VerifyCode, client, Some(email)).await?;
-        self.codes.check_code(CodePurpose::SignIn, email, code).await?;
+        let (user, device) = self.account_and_device(email, client).await?;
+        let device_id = device.as_ref().map(|device| device.id);
+        self.throttle.check_for(Action::VerifyCode, client, Some(email), device_id).await?;
+        if device_id.is_none() {
+            self.spend_guess(email, user.as_ref()).await?;
+        }
+        self.check_sign_in_code(email, code, device_id).await?;
         let now = self.clock.now();
-        let user = match self.users.find_by_email(email).await? {
+        let user = match user {
             Some(user) => user,
             None => self.create_verified_user(email).await?,
         };
@@ -74,7 +86,45 @@ impl SignInService {
             .record_code_sign_in(user.id, now, registrant.as_ref())
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
-        Ok(self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?)
+        let mut signed_in = self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?;
+        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, true).await?;
+        signed_in.device_token = Some(token);
+        Ok(signed_in)
+    }
+
+    /// Counts a code check from a client without a remembered device against the
+    /// address's daily cap; past it, refuses the check and tells the owner once.
+    async fn spend_guess(&self, email: &EmailAddress, user: Option<&User>) -> Result<(), SignInError> {
+        let Some(retry_after) = self.guesses.spend(email).await? else {
+            return Ok(());
+        };
+        if self.guesses.first_lock_today(email).await? {
+            tracing::warn!(
+                user_id = user.map(|user| user.id.to_string()),
+                "code sign-in locked for new devices"
+            );
+            if user.is_some() {
+                self.deliver(MailMessage { to: email.clone(), kind: MailKind::CodeSignInLocked }).await?;
+            }
+        }
+        Err(SignInError::CodeSignInLocked { retry_after })
+    }
+
+    /// Checks a sign-in code: on a remembered device, its own code first, then the
+    /// address's shared one when the device has none.
+    async fn check_sign_in_code(
+        &self,
+        email: &EmailAddress,
+        code: &OtpCode,
+        device: Option<DeviceId>,
+    ) -> Result<(), SignInError> {
+        if device.is_some() {
+            match self.codes.check_code_for(CodePurpose::SignIn, email, code, device).await {
+                Err(CheckError::Invalid { attempts_remaining: None }) => {}
+                other => return Ok(other?),
+            }
+        }
+        Ok(self.codes.check_code(CodePurpose::SignIn, email, code).await?)
     }
 
     /// Creates the account of a first passwordless sign-in; if a concurrent request

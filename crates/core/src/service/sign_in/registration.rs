@@ -10,7 +10,8 @@ use crate::domain::{
     ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, Password, RegistrationBinding, User,
 };
 use crate::error::{Failure, PortError};
-use crate::service::throttle::{Action, client_network};
+use crate::service::devices::client_fingerprint;
+use crate::service::throttle::Action;
 
 /// The secret a registration answers with: sent back with the code steps
 /// (`verify-otp`, `resend-otp`, `send-otp`), it tells the client that registered from
@@ -91,6 +92,16 @@ impl SignInService {
         };
         match existing {
             Some(user) if user.is_verified() => {
+                // Equal work: a new address costs an account insert, so this one tries
+                // the same insert, which the unique address refuses (nothing changes).
+                let decoy = User::new_unverified(email.clone(), Some(hash.clone()), now);
+                match self.users.create(&decoy).await {
+                    Err(PortError::EmailTaken) => {}
+                    Err(other) => return Err(other.into()),
+                    Ok(()) => {
+                        return Err(Failure::internal("an address with an account was taken twice").into());
+                    }
+                }
                 tracing::info!(user_id = %user.id, "registration attempted for an existing account");
                 self.deliver(MailMessage { to: email.clone(), kind: MailKind::AccountExists }).await?;
             }
@@ -105,8 +116,7 @@ impl SignInService {
 
     /// A keyed pseudonym of the client's network and user agent.
     pub(super) fn fingerprint(&self, client: &ClientContext) -> String {
-        let network = client.ip.map(client_network).unwrap_or_default();
-        self.hasher.client_fingerprint(&network, client.user_agent.as_deref())
+        client_fingerprint(&self.hasher, client)
     }
 
     /// The registration binding's token hash when `client` is the one that registered

@@ -84,6 +84,10 @@ problem_codes! {
     /// A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still
     /// works); `Retry-After` says when a new one may be asked for.
     OtpCooldown = ("otp_cooldown", TOO_MANY_REQUESTS, "Code sent recently");
+    /// Too many code guesses for this address in 24 hours (`OTP_MAX_FAILURES_PER_DAY`)
+    /// from clients without one of the account's remembered devices: code sign-in is
+    /// refused for them, even with the right code; `Retry-After` says when it opens.
+    OtpLocked = ("otp_locked", TOO_MANY_REQUESTS, "Code sign-in locked");
     /// Too many requests from this client or for this address; `Retry-After` says when
     /// to try again.
     RateLimited = ("rate_limited", TOO_MANY_REQUESTS, "Too many requests");

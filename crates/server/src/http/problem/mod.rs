@@ -226,6 +226,7 @@ mod tests {
             SignInError::CodeExpired,
             SignInError::CodeAttemptsExceeded,
             SignInError::Cooldown { retry_after: wait },
+            SignInError::CodeSignInLocked { retry_after: wait },
             SignInError::RateLimited { retry_after: wait },
             SignInError::Failure(Failure::internal("bug")),
         ];
@@ -238,6 +239,7 @@ mod tests {
                 | SignInError::CodeExpired
                 | SignInError::CodeAttemptsExceeded
                 | SignInError::Cooldown { .. }
+                | SignInError::CodeSignInLocked { .. }
                 | SignInError::RateLimited { .. }
                 | SignInError::Failure(_) => {}
             }
@@ -253,6 +255,7 @@ mod tests {
             SessionError::SessionLifetimeOver,
             SessionError::RefreshTokenReused,
             SessionError::SessionNotFound,
+            SessionError::DeviceNotFound,
             SessionError::RateLimited { retry_after: wait },
             SessionError::Failure(Failure::from(otp_core::PortError::unavailable("down"))),
         ];
@@ -268,6 +271,7 @@ mod tests {
                 | SessionError::SessionLifetimeOver
                 | SessionError::RefreshTokenReused
                 | SessionError::SessionNotFound
+                | SessionError::DeviceNotFound
                 | SessionError::RateLimited { .. }
                 | SessionError::Failure(_) => {}
             }

@@ -6,9 +6,10 @@ pub(crate) mod types;
 
 use actix_web::{HttpResponse, delete, get, web};
 use otp_core::SessionId;
+use otp_core::domain::DeviceId;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use self::types::{SessionView, SessionsResponse, private_ok};
+use self::types::{DeviceView, SessionView, SessionsResponse, private_ok};
 use super::extract::Authenticated;
 use super::problem::ApiError;
 use super::problem::responses::problem_responses;
@@ -27,10 +28,11 @@ pub(super) fn mount(cfg: &mut ServiceConfig) {
         .service(tokens::me)
         .service(tokens::keys)
         .service(list)
-        .service(end);
+        .service(end)
+        .service(forget_device);
 }
 
-/// The caller's active sessions, newest first.
+/// The caller's active sessions and remembered devices, newest first.
 #[utoipa::path(
     tag = "sessions",
     security(("bearer" = [])),
@@ -47,7 +49,8 @@ pub(crate) async fn list(
     let current = caller.0.session_id();
     let sessions = state.sessions.list(&caller.0).await?;
     let sessions = sessions.iter().map(|session| SessionView::new(session, current)).collect();
-    Ok(private_ok().json(SessionsResponse { sessions }))
+    let devices = state.sessions.devices(&caller.0).await?.iter().map(DeviceView::from).collect();
+    Ok(private_ok().json(SessionsResponse { sessions, devices }))
 }
 
 /// Ends one of the caller's sessions (for example a lost device). Ending the current
@@ -68,5 +71,27 @@ pub(crate) async fn end(
     id: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     state.sessions.end(&caller.0, SessionId::from_uuid(id.into_inner())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Forgets one of the caller's remembered devices (a lost or sold one): its device
+/// token no longer gives it its own budgets or skips the code at `login`. Its sessions
+/// are not ended; end them with `DELETE sessions/{id}`.
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The device id, from `GET sessions`")),
+    responses(
+        (status = 204, description = "The device is forgotten."),
+        EndSessionProblems,
+    )
+)]
+#[delete("/devices/{id}")]
+pub(crate) async fn forget_device(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state.sessions.forget_device(&caller.0, DeviceId::from_uuid(id.into_inner())).await?;
     Ok(HttpResponse::NoContent().finish())
 }

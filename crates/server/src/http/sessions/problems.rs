@@ -17,7 +17,7 @@ impl From<SessionError> for ApiError {
             | SessionError::RefreshTokenUnrecognised
             | SessionError::SessionLifetimeOver
             | SessionError::RefreshTokenReused => ProblemCode::TokenInvalid,
-            SessionError::SessionNotFound => ProblemCode::NotFound,
+            SessionError::SessionNotFound | SessionError::DeviceNotFound => ProblemCode::NotFound,
             SessionError::RateLimited { .. } => ProblemCode::RateLimited,
         };
         let wait = match error {

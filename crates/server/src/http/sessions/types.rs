@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use otp_core::crypto::rfc3339;
-use otp_core::domain::{Session, User};
+use otp_core::domain::{Device, Session, User};
 use otp_core::{SessionId, SignedIn};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -68,6 +68,13 @@ pub(crate) struct TokenResponse {
     pub expires_in: u64,
     /// Opaque; exchange it at `refresh`. Shown once.
     pub refresh_token: String,
+    /// Answered by every sign-in (not by `refresh`): this device's token. Keep it
+    /// (the web page keeps it in `localStorage`) and send it as `X-Device-Token` on
+    /// every auth request: it gives the device its own rate-limit budgets and its own
+    /// code re-check window at `login`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0b6f1c1e4a5d4f4f9a3b2c1d0e9f8a7b.PLBp-cqHZ9IXuznxZ7vWoee9oky-20KyiuR_zr9H38k")]
+    pub device_token: Option<String>,
     /// The account.
     pub user: UserView,
 }
@@ -79,6 +86,7 @@ impl From<SignedIn> for TokenResponse {
             token_type: "Bearer",
             expires_in: signed_in.expires_in.as_secs(),
             refresh_token: signed_in.refresh_token,
+            device_token: signed_in.device_token,
             user: UserView::from(&signed_in.user),
         }
     }
@@ -121,11 +129,48 @@ impl SessionView {
     }
 }
 
-/// The caller's active sessions, newest first.
+/// One remembered device.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DeviceView {
+    /// The device id (the first part of its device token); forget it with
+    /// `DELETE devices/{id}`.
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// When it was first remembered (RFC 3339).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When it last signed in (RFC 3339).
+    #[schema(format = DateTime)]
+    pub last_used_at: String,
+    /// When a code was last entered on it (RFC 3339), if ever.
+    #[schema(format = DateTime)]
+    pub code_verified_at: Option<String>,
+    /// The client address when it was remembered.
+    pub ip: Option<String>,
+    /// The `User-Agent` when it was remembered, cut to 256 characters.
+    pub user_agent: Option<String>,
+}
+
+impl From<&Device> for DeviceView {
+    fn from(device: &Device) -> Self {
+        Self {
+            id: device.id.to_string(),
+            created_at: rfc3339(device.created_at),
+            last_used_at: rfc3339(device.last_used_at),
+            code_verified_at: device.code_verified_at.map(rfc3339),
+            ip: device.ip.map(|ip| ip.to_string()),
+            user_agent: device.user_agent.clone(),
+        }
+    }
+}
+
+/// The caller's active sessions and remembered devices, newest first.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct SessionsResponse {
     /// Newest first.
     pub sessions: Vec<SessionView>,
+    /// The remembered devices, newest first.
+    pub devices: Vec<DeviceView>,
 }
 
 /// A public key that verifies access tokens.

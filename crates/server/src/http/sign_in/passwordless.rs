@@ -13,8 +13,8 @@ use crate::http::state::AppState;
 
 problem_responses!(SendCodeProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
-    VerifyCodeProblems =
-        json_body + [OtpInvalid, OtpExpired, OtpAttemptsExceeded, AccountDisabled, RateLimited, Unavailable]
+    VerifyCodeProblems = json_body
+        + [OtpInvalid, OtpExpired, OtpAttemptsExceeded, AccountDisabled, OtpLocked, RateLimited, Unavailable]
 );
 
 /// Emails a sign-in code. The answer is the same whether or not the address has an

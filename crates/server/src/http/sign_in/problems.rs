@@ -15,6 +15,7 @@ impl From<SignInError> for ApiError {
             SignInError::CodeExpired => ProblemCode::OtpExpired,
             SignInError::CodeAttemptsExceeded => ProblemCode::OtpAttemptsExceeded,
             SignInError::Cooldown { .. } => ProblemCode::OtpCooldown,
+            SignInError::CodeSignInLocked { .. } => ProblemCode::OtpLocked,
             SignInError::RateLimited { .. } => ProblemCode::RateLimited,
         };
         Self::new(code, error.to_string()).retry_after(error.retry_after())

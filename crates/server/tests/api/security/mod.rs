@@ -2,8 +2,11 @@
 //! trusted proxy (`TRUSTED_PROXIES=127.0.0.1`) and each client is told apart as in
 //! production: its own forwarded address, user agent and device token.
 
+mod devices;
 mod enumeration;
+mod guessing;
 mod takeover;
+mod timing;
 
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -12,7 +15,16 @@ use crate::helpers::{TestApp, spawn_app_with};
 
 /// A server that trusts the test's loopback connection as its proxy.
 pub async fn spawn_behind_proxy() -> TestApp {
-    spawn_app_with(|settings| settings.trusted_proxies = "127.0.0.1".to_owned()).await
+    spawn_behind_proxy_with(|_| {}).await
+}
+
+/// As [`spawn_behind_proxy`], with settings changed by `configure`.
+pub async fn spawn_behind_proxy_with(configure: impl FnOnce(&mut otp_server::Settings)) -> TestApp {
+    spawn_app_with(|settings| {
+        settings.trusted_proxies = "127.0.0.1".to_owned();
+        configure(settings);
+    })
+    .await
 }
 
 /// One client: a network address, a user agent, and the tokens it keeps.

@@ -82,7 +82,7 @@ async fn the_registrants_own_register_verify_login_flow_still_works_without_the_
 }
 
 #[tokio::test]
-async fn the_registration_token_keeps_the_password_from_another_network_and_an_expired_fallback() {
+async fn the_registration_token_keeps_the_password_from_another_network() {
     let app = spawn_behind_proxy().await;
     let registrant = Browser::new(&app, 4);
     let address = unique_email();

@@ -1,0 +1,129 @@
+//! Remembered devices: telling the owner's device from a stranger's by the device
+//! token it presents, and handing out a token at every sign-in. A small value the
+//! sign-in and OAuth services hold.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::throttle::client_network;
+use crate::crypto::{DeviceToken, KeyedHasher};
+use crate::domain::{ClientContext, Device, User};
+use crate::error::Failure;
+use crate::ports::DeviceRepository;
+
+/// A keyed pseudonym of the client's network and user agent.
+pub fn client_fingerprint(hasher: &KeyedHasher, client: &ClientContext) -> String {
+    let network = client.ip.map(client_network).unwrap_or_default();
+    hasher.client_fingerprint(&network, client.user_agent.as_deref())
+}
+
+/// Recognises and remembers devices.
+#[derive(Debug, Clone)]
+pub struct RememberedDevices {
+    devices: Arc<dyn DeviceRepository>,
+    hasher: KeyedHasher,
+    code_check_lifetime: Duration,
+}
+
+impl RememberedDevices {
+    /// Devices stored in `devices`, their tokens hashed with `hasher`; a code check on
+    /// a device counts for `code_check_lifetime` (the access-token lifetime).
+    pub fn new(
+        devices: Arc<dyn DeviceRepository>,
+        hasher: KeyedHasher,
+        code_check_lifetime: Duration,
+    ) -> Self {
+        Self { devices, hasher, code_check_lifetime }
+    }
+
+    /// The active device of `user` whose token the client presented, if any.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn recognise(
+        &self,
+        client: &ClientContext,
+        user: Option<&User>,
+    ) -> Result<Option<Device>, Failure> {
+        let (Some(user), Some(presented)) = (user, client.device_token.as_ref()) else {
+            return Ok(None);
+        };
+        let Some(token) = DeviceToken::parse(presented.expose()) else {
+            return Ok(None);
+        };
+        let device = self.devices.find(token.device_id()).await?;
+        Ok(device.filter(|device| {
+            device.is_active()
+                && device.user_id == user.id
+                && device.token_hash.ct_eq(&token.hash(&self.hasher))
+        }))
+    }
+
+    /// Whether the client passed a code check for `user` within the code-check
+    /// lifetime: on its recognised device, or, for a client that sends no device token
+    /// at all, on a device remembered with the same network and user agent.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn code_checked_recently(
+        &self,
+        client: &ClientContext,
+        user: &User,
+        recognised: Option<&Device>,
+        now: OffsetDateTime,
+    ) -> Result<bool, Failure> {
+        let fresh =
+            |device: &Device| device.code_verified_at.is_some_and(|at| now - at <= self.code_check_lifetime);
+        if let Some(device) = recognised {
+            return Ok(fresh(device));
+        }
+        if client.device_token.is_some() {
+            return Ok(false);
+        }
+        let fingerprint = client_fingerprint(&self.hasher, client);
+        Ok(self
+            .devices
+            .list_active(user.id)
+            .await?
+            .iter()
+            .any(|device| device.client == fingerprint && fresh(device)))
+    }
+
+    /// Records a sign-in of `user` at `now` and returns the device token to answer
+    /// with: the recognised device's own token, or a new device's.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn remember(
+        &self,
+        user: &User,
+        client: &ClientContext,
+        recognised: Option<&Device>,
+        now: OffsetDateTime,
+        code_checked: bool,
+    ) -> Result<String, Failure> {
+        if let (Some(device), Some(presented)) = (recognised, client.device_token.as_ref())
+            && self.devices.record_sign_in(device.id, now, code_checked).await?
+        {
+            return Ok(presented.expose().to_owned());
+        }
+        let token = DeviceToken::generate();
+        let device = Device {
+            id: token.device_id(),
+            user_id: user.id,
+            token_hash: token.hash(&self.hasher),
+            client: client_fingerprint(&self.hasher, client),
+            created_at: now,
+            last_used_at: now,
+            code_verified_at: code_checked.then_some(now),
+            revoked_at: None,
+            ip: client.ip,
+            user_agent: client.user_agent.clone(),
+        };
+        self.devices.create(&device).await?;
+        tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
+        Ok(token.expose())
+    }
+}
