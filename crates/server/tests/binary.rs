@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 #[path = "support/process.rs"]
 mod process;
 use otp_test_support::{TestDatabase, TestRedis};
-use process::{Server, command, contains_number, generated_keys, newest_code, post, start, stop};
+use process::{Server, command, contains_number, generated_keys, get_json, newest_code, post, start, stop};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_embedded_default_serves_every_flow_with_codes_from_the_mail_folder() {
@@ -50,15 +50,8 @@ async fn the_embedded_default_serves_every_flow_with_codes_from_the_mail_folder(
     let (status, refreshed) =
         post(&client, format!("{base}/refresh"), json!({ "refresh_token": login["refresh_token"] })).await;
     assert_eq!(status, 200, "{refreshed}");
-    let sessions: Value = client
-        .get(format!("{base}/sessions"))
-        .bearer_auth(refreshed["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sessions =
+        get_json(&client, format!("{base}/sessions"), refreshed["access_token"].as_str().unwrap()).await;
     assert_eq!(sessions["sessions"].as_array().unwrap().len(), 2);
     assert_eq!(
         post(&client, format!("{base}/password/forgot"), json!({ "email": "bob@example.com" })).await.0,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 #[path = "support/process.rs"]
 mod process;
 use otp_test_support::TestDatabase;
-use process::{command, newest_code, post, start, stop, wait_stopped};
+use process::{command, get_json, newest_code, post, start, stop, wait_stopped};
 
 /// A key pair from `otp-server keygen`: the secret, the public key and its id.
 struct KeyPair {
@@ -168,4 +168,34 @@ async fn every_log_line_of_a_request_carries_its_request_id_and_client_errors_ar
     }
     let warnings: Vec<&Value> = lines.iter().filter(|line| line["level"] == "WARN").collect();
     assert!(warnings.is_empty(), "a refused log-in is not a warning: {warnings:?}");
+}
+
+/// A session id is what a forged refresh token names: it stays out of the INFO log, the
+/// request log's path included, through sign-in, refresh and ending the session by id.
+#[tokio::test(flavor = "multi_thread")]
+async fn session_ids_are_not_logged_at_info() {
+    let server = start(&[("RUST_LOG", "info")]);
+    let base = format!("{}/auth", server.address);
+    let client = reqwest::Client::new();
+    let address = "ann@example.com";
+    assert_eq!(post(&client, format!("{base}/send-otp"), json!({ "email": address })).await.0, 202);
+    let code = newest_code(&server.mail_dir);
+    let (status, tokens) =
+        post(&client, format!("{base}/verify-otp"), json!({ "email": address, "code": code })).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (status, tokens) =
+        post(&client, format!("{base}/refresh"), json!({ "refresh_token": tokens["refresh_token"] })).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let listed = get_json(&client, format!("{base}/sessions"), access).await;
+    let id = listed["sessions"][0]["id"].as_str().unwrap().to_owned();
+    let ended = client.delete(format!("{base}/sessions/{id}")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(ended.status().as_u16(), 204);
+    let log = stop(server);
+
+    let simple = id.replace('-', "");
+    assert!(log.iter().any(|line| line.contains("session ended by its owner")), "{log:?}");
+    for line in &log {
+        assert!(!line.contains(&id) && !line.contains(&simple), "a session id was logged: {line}");
+    }
 }

@@ -10,7 +10,11 @@ pub struct RequestSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_start(request)
+        let span = tracing_actix_web::DefaultRootSpanBuilder::on_request_start(request);
+        if let Some(target) = without_session_ids(request.uri().path()) {
+            span.record("http.target", target);
+        }
+        span
     }
 
     fn on_request_end<B: actix_web::body::MessageBody>(
@@ -24,5 +28,42 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             }
             _ => tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome),
         }
+    }
+}
+
+/// The path with the session id of `.../sessions/{id}` replaced, or `None` when it names
+/// none. A session id is what a forged refresh token would name, so it stays out of the
+/// request log (the route, `http.route`, still says which endpoint was called).
+fn without_session_ids(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let named = segments.windows(2).any(|pair| pair[0] == "sessions" && !pair[1].is_empty());
+    named.then(|| {
+        let mut previous = "";
+        let kept: Vec<&str> = segments
+            .iter()
+            .map(|segment| {
+                let shown = if previous == "sessions" && !segment.is_empty() { "{id}" } else { segment };
+                previous = segment;
+                shown
+            })
+            .collect();
+        kept.join("/")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_session_ids;
+
+    #[test]
+    fn session_ids_stay_out_of_the_logged_path() {
+        let id = "0192f7d2c1a87b3e9f00aa11bb22cc33";
+        assert_eq!(without_session_ids(&format!("/auth/sessions/{id}")).unwrap(), "/auth/sessions/{id}");
+        assert_eq!(
+            without_session_ids(&format!("/api/auth/sessions/{id}")).unwrap(),
+            "/api/auth/sessions/{id}"
+        );
+        assert_eq!(without_session_ids("/auth/sessions"), None);
+        assert_eq!(without_session_ids("/auth/me"), None);
     }
 }

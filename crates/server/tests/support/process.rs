@@ -152,3 +152,8 @@ pub async fn post(client: &reqwest::Client, url: String, body: Value) -> (u16, V
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// The JSON body of a GET of `url` with `token` as Bearer.
+pub async fn get_json(client: &reqwest::Client, url: String, token: &str) -> Value {
+    client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
