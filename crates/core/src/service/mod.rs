@@ -64,11 +64,11 @@ pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
 pub use codes::{CheckError, IssueError, OneTimeCodes};
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use session_issuer::{SessionIssuer, SignedIn, StartError};
-pub use sessions::{Principal, SessionError, SessionPorts, SessionService};
+pub use sessions::{Introspection, Principal, ServiceCaller, SessionError, SessionPorts, SessionService};
 pub use sign_in::{LoginOutcome, SignInError, SignInPorts, SignInService};
 pub use throttle::{Action, Throttle, ThrottleError, client_network};
 
-use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher};
+use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher, ServiceCredentials};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
     AuditLog, Clock, CodeStore, IdentityRepository, Mailer, OAuthStateStore, RateLimiter, SessionRepository,
@@ -104,6 +104,9 @@ pub struct Secrets {
     pub password_hasher: PasswordHasher,
     /// Access-token signing and verification keys.
     pub keyring: Keyring,
+    /// The credentials back-end services present to introspect tokens (none: the
+    /// endpoint refuses every caller).
+    pub service_credentials: ServiceCredentials,
 }
 
 impl Secrets {

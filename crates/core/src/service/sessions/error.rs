@@ -34,7 +34,11 @@ pub enum SessionError {
     /// The session is not an active one of the caller's.
     #[error("session not found")]
     SessionNotFound,
-    /// Too many refreshes from this client.
+    /// The service credential presented to introspect a token is missing or not one
+    /// of the configured ones.
+    #[error("a valid service credential is required")]
+    ServiceCredentialInvalid,
+    /// Too many refreshes from this client, or introspections with this credential.
     #[error("too many requests; try again later")]
     RateLimited {
         /// How long until the next request would be accepted.

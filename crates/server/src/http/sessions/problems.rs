@@ -16,6 +16,7 @@ impl From<SessionError> for ApiError {
             | SessionError::RefreshTokenInactive
             | SessionError::RefreshTokenReused => ProblemCode::TokenInvalid,
             SessionError::SessionNotFound => ProblemCode::NotFound,
+            SessionError::ServiceCredentialInvalid => ProblemCode::ServiceCredentialInvalid,
             SessionError::RateLimited { .. } => ProblemCode::RateLimited,
         };
         let wait = match error {
