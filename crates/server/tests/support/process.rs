@@ -46,15 +46,7 @@ pub fn start(extra_env: &[(&str, &str)]) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let log = output_lines(child.stdout.take().unwrap());
     let address = loop {
         let line = log.recv_timeout(Duration::from_secs(30)).expect("the server logs that it listens");
         let entry: Value = serde_json::from_str(&line).unwrap();
@@ -63,6 +55,19 @@ pub fn start(extra_env: &[(&str, &str)]) -> Server {
         }
     };
     Server { child, address, mail_dir, _dir: dir, log }
+}
+
+/// The lines a child writes to `stdout`, read by a thread of their own.
+pub fn output_lines(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 /// `TOKEN_SIGNING_KEY` and `SECRET_KEY` from `otp-server keygen`.
