@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds otp-verify's axum and actix examples, which crates/server/tests/other_services.rs
-# starts as processes in front of a real otp-server. nextest runs it as a setup script
-# (see .config/nextest.toml) and passes the folder on as OTP_VERIFY_EXAMPLES; quick when
-# they are built already.
+# Prepares the other services that crates/server/tests/other_services.rs runs in front of
+# a real otp-server: builds otp-verify's axum and actix examples, and installs the npm
+# `paseto` package of clients/node-verify (pinned by its package-lock.json) with its
+# script into target/tools/node-verify. nextest runs it as a setup script (see
+# .config/nextest.toml) and passes OTP_VERIFY_EXAMPLES and OTP_NODE_VERIFY on; quick when
+# everything is in place already. Needs Node.js 18 or newer with npm.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,7 +15,18 @@ examples="$target/debug/examples"
 for name in axum actix; do
   [ -x "$examples/$name" ] || { echo "no $examples/$name after the build" >&2; exit 1; }
 done
+
+node_dir="$target/tools/node-verify"
+mkdir -p "$node_dir"
+if [ ! -d "$node_dir/node_modules/paseto" ] || ! cmp -s clients/node-verify/package-lock.json "$node_dir/package-lock.json"; then
+  echo "installing the npm packages of clients/node-verify into $node_dir" >&2
+  cp clients/node-verify/package.json clients/node-verify/package-lock.json "$node_dir/"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+cp clients/node-verify/verify.mjs "$node_dir/"
+
 if [ -n "${NEXTEST_ENV:-}" ]; then
   echo "OTP_VERIFY_EXAMPLES=$examples" >> "$NEXTEST_ENV"
+  echo "OTP_NODE_VERIFY=$node_dir/verify.mjs" >> "$NEXTEST_ENV"
 fi
-echo "otp-verify examples in $examples" >&2
+echo "otp-verify examples in $examples; node $(node --version) with paseto in $node_dir" >&2

@@ -234,3 +234,38 @@ async fn the_axum_example_with_liveness_refuses_a_logged_out_session_within_seco
 async fn the_actix_example_with_liveness_refuses_a_logged_out_session_within_seconds() {
     refuses_a_logged_out_session_within_seconds("actix").await;
 }
+
+/// Runs clients/node-verify/verify.mjs (the npm `paseto` package) on `token`; returns
+/// whether it accepted it and what it printed.
+fn node_verify(server: &Server, token: &str) -> (bool, Value) {
+    let script = std::env::var("OTP_NODE_VERIFY").unwrap_or_else(|_| {
+        panic!("OTP_NODE_VERIFY is unset: run these tests with `cargo nextest run`, or run scripts/verify-examples.sh and set it to target/tools/node-verify/verify.mjs")
+    });
+    let output = Command::new("node").arg(script).arg(&server.address).arg(token).output().unwrap();
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let value = serde_json::from_str(printed.trim()).unwrap_or_else(|_| panic!("{printed}{stderr}"));
+    (output.status.success(), value)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_with_the_npm_paseto_package_verifies_real_tokens_and_refuses_forged_ones() {
+    let (key, secret) = generated_keys();
+    let server = start(&[("TOKEN_SIGNING_KEY", &key), ("SECRET_KEY", &secret)]);
+    let tokens = sign_in(&server, "dee@example.com").await;
+    let token = access(&tokens);
+    let (accepted, claims) = node_verify(&server, &token);
+    assert!(accepted, "{claims}");
+    assert_eq!(claims["sub"], tokens["user"]["id"]);
+    assert_eq!((&claims["email"], &claims["amr"]), (&json!("dee@example.com"), &json!(["otp"])));
+    assert_eq!((&claims["iss"], &claims["aud"]), (&json!("otp-auth"), &json!("otp-auth")));
+
+    let (accepted, refused) = node_verify(&server, &tampered(&token));
+    assert!(!accepted, "a tampered token was accepted: {refused}");
+    let (accepted, refused) = node_verify(&server, &expired_token(&key));
+    assert!(!accepted && refused["refused"].as_str().unwrap().contains("expired"), "{refused}");
+    let (other_key, _) = generated_keys();
+    let (accepted, refused) = node_verify(&server, &expired_token(&other_key));
+    assert!(!accepted && refused["refused"].as_str().unwrap().contains("unknown key id"), "{refused}");
+    stop(server);
+}
