@@ -269,3 +269,47 @@ async fn node_with_the_npm_paseto_package_verifies_real_tokens_and_refuses_forge
     assert!(!accepted && refused["refused"].as_str().unwrap().contains("unknown key id"), "{refused}");
     stop(server);
 }
+
+fn typescript_client() -> PathBuf {
+    std::env::var_os("OTP_TYPESCRIPT_CLIENT").map(PathBuf::from).unwrap_or_else(|| {
+        panic!("OTP_TYPESCRIPT_CLIENT is unset: run these tests with `cargo nextest run`, or run scripts/verify-examples.sh and set it to target/tools/typescript-client")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typescript_client_signs_in_refreshes_and_logs_out_against_the_binary() {
+    let server = start(&[]);
+    let client = typescript_client();
+    let output = Command::new("node")
+        .args(["--test", "dist/test/"])
+        .current_dir(&client)
+        .env("OTP_BASE_URL", &server.address)
+        .env("OTP_MAIL_DIR", &server.mail_dir)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(report.contains("# pass 4") && report.contains("# fail 0"), "{report}");
+    stop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typescript_clients_generated_types_match_the_servers_openapi_document() {
+    let server = start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("schema.d.ts");
+    let output = Command::new("node")
+        .arg(typescript_client().join("node_modules/openapi-typescript/bin/cli.js"))
+        .arg(format!("{}/openapi.json", server.address))
+        .arg("-o")
+        .arg(&generated)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../clients/typescript/src/schema.d.ts");
+    assert!(
+        std::fs::read_to_string(committed).unwrap() == std::fs::read_to_string(&generated).unwrap(),
+        "clients/typescript/src/schema.d.ts is out of date: run `npm run generate` there against a running server (see its README)"
+    );
+    stop(server);
+}
