@@ -11,10 +11,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --quiet -p otp-verify --examples --features actix,axum
+cargo build --quiet -p otp-server --example embedded_actix
 target=${CARGO_TARGET_DIR:-$root/target}
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
 examples="$target/debug/examples"
-for name in axum actix; do
+for name in axum actix embedded_actix; do
   [ -x "$examples/$name" ] || { echo "no $examples/$name after the build" >&2; exit 1; }
 done
 

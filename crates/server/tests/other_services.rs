@@ -313,3 +313,34 @@ async fn the_typescript_clients_generated_types_match_the_servers_openapi_docume
     );
     stop(server);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_actix_app_serves_the_auth_routes_under_its_own_scope_beside_its_own_routes() {
+    let mail = tempfile::tempdir().unwrap();
+    let mail_dir = mail.path().to_str().unwrap();
+    let app = start_example("embedded_actix", &[("MAIL_DIR", mail_dir), ("PATH", env!("PATH"))]);
+    let client = reqwest::Client::new();
+    assert_eq!(get(&app, "/", None).await, (200, "the shop's home page".to_owned()));
+    let auth = format!("{}/identity/auth", app.base);
+    let (status, _) = post(&client, format!("{auth}/send-otp"), json!({ "email": "eve@example.com" })).await;
+    assert_eq!(status, 202);
+    let code = newest_code(mail.path());
+    let (status, tokens) =
+        post(&client, format!("{auth}/verify-otp"), json!({ "email": "eve@example.com", "code": code }))
+            .await;
+    assert_eq!(status, 200, "{tokens}");
+    let token = access(&tokens);
+    let (status, orders) = get(&app, "/shop/orders", Some(&token)).await;
+    assert_eq!(status, 200, "{orders}");
+    assert_eq!(serde_json::from_str::<Value>(&orders).unwrap()["for"], "eve@example.com");
+    let (status, refused) = get(&app, "/shop/orders", None).await;
+    assert_eq!(status, 401);
+    assert_eq!(serde_json::from_str::<Value>(&refused).unwrap()["code"], "token_invalid");
+    assert_eq!(get(&app, "/identity/auth/me", Some(&token)).await.0, 200);
+    let (status, missing) = get(&app, "/identity/nothing-here", None).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&missing).unwrap()["code"].clone()),
+        (404, json!("not_found"))
+    );
+    assert_eq!(get(&app, "/auth/me", Some(&token)).await.0, 404, "only under the app's scope");
+}
