@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares the other services that crates/server/tests/other_services.rs runs in front of
-# a real otp-server: builds otp-verify's axum and actix examples, and installs the npm
+# a real otp-server: builds otp-verify's axum and actix examples and the embedding examples
+# (otp-server's embedded_actix, otp-memory's axum_service), and installs the npm
 # `paseto` package of clients/node-verify (pinned by its package-lock.json) with its
 # script into target/tools/node-verify, and installs and compiles the TypeScript client
 # of clients/typescript in target/tools/typescript-client. nextest runs it as a setup script (see
@@ -12,10 +13,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --quiet -p otp-verify --examples --features actix,axum
 cargo build --quiet -p otp-server --example embedded_actix
+cargo build --quiet -p otp-memory --example axum_service
 target=${CARGO_TARGET_DIR:-$root/target}
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
 examples="$target/debug/examples"
-for name in axum actix embedded_actix; do
+for name in axum actix embedded_actix axum_service; do
   [ -x "$examples/$name" ] || { echo "no $examples/$name after the build" >&2; exit 1; }
 done
 

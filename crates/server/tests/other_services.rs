@@ -318,7 +318,7 @@ async fn the_typescript_clients_generated_types_match_the_servers_openapi_docume
 async fn an_actix_app_serves_the_auth_routes_under_its_own_scope_beside_its_own_routes() {
     let mail = tempfile::tempdir().unwrap();
     let mail_dir = mail.path().to_str().unwrap();
-    let app = start_example("embedded_actix", &[("MAIL_DIR", mail_dir), ("PATH", env!("PATH"))]);
+    let app = start_example("embedded_actix", &[("MAIL_DIR", mail_dir)]);
     let client = reqwest::Client::new();
     assert_eq!(get(&app, "/", None).await, (200, "the shop's home page".to_owned()));
     let auth = format!("{}/identity/auth", app.base);
@@ -343,4 +343,34 @@ async fn an_actix_app_serves_the_auth_routes_under_its_own_scope_beside_its_own_
         (404, json!("not_found"))
     );
     assert_eq!(get(&app, "/auth/me", Some(&token)).await.0, 404, "only under the app's scope");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_axum_service_on_otp_core_and_the_memory_adapters_signs_in_and_out() {
+    let mail = tempfile::tempdir().unwrap();
+    let service = start_example("axum_service", &[("MAIL_DIR", mail.path().to_str().unwrap())]);
+    let client = reqwest::Client::new();
+    let (status, _) =
+        post(&client, format!("{}/send-code", service.base), json!({ "email": "fay@example.com" })).await;
+    assert_eq!(status, 202);
+    let code = newest_code(mail.path());
+    let verify = |code: String| {
+        post(
+            &client,
+            format!("{}/verify-code", service.base),
+            json!({ "email": "fay@example.com", "code": code }),
+        )
+    };
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(verify(wrong.to_owned()).await.0, 400);
+    let (status, tokens) = verify(code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let token = access(&tokens);
+    let (status, me) = get(&service, "/me", Some(&token)).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(serde_json::from_str::<Value>(&me).unwrap()["email"], "fay@example.com");
+    let logout = client.post(format!("{}/logout", service.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(logout.status(), 204);
+    assert_eq!(get(&service, "/me", Some(&token)).await.0, 401);
+    assert_eq!(get(&service, "/me", None).await.0, 401);
 }
