@@ -89,10 +89,10 @@ fn smtp_transport(settings: &Settings) -> Result<Option<Arc<dyn Mailer>>, Startu
 }
 
 /// The SMTP settings, when `SMTP_SERVER` is set.
-#[cfg(feature = "smtp")]
 ///
 /// # Errors
 /// [`StartupError::Config`] for an unknown `SMTP_TLS` or a password without a user.
+#[cfg(feature = "smtp")]
 pub fn smtp_config(settings: &Settings) -> Result<Option<SmtpConfig>, StartupError> {
     let Some(host) = settings.smtp_server.as_deref().map(str::trim).filter(|host| !host.is_empty()) else {
         return Ok(None);
