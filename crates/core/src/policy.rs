@@ -80,6 +80,8 @@ pub struct AuthPolicy {
     /// The account that is an administrator whenever its address is verified
     /// (unset by default: then only accounts given the role are).
     pub admin_email: Option<EmailAddress>,
+    /// Token introspections per service credential (1200 a minute).
+    pub per_credential_limit: RateLimit,
 }
 
 impl Default for AuthPolicy {
@@ -100,6 +102,7 @@ impl Default for AuthPolicy {
             token_audience: "otp-auth".to_owned(),
             oauth_state_ttl: Duration::from_secs(600),
             admin_email: None,
+            per_credential_limit: RateLimit { max: 1200, window: Duration::from_secs(60) },
         }
     }
 }
@@ -122,7 +125,7 @@ pub enum PolicyError {
     #[error("the daily cap on wrong codes must be between 1 and 100")]
     CodeFailureCap,
     /// A rate limit allows no request at all.
-    #[error("rate limits must allow at least 1 request per client and per address")]
+    #[error("rate limits must allow at least 1 request per client, per address and per credential")]
     RateLimit,
     /// [`AuthPolicy::access_token_ttl`] is shorter than a minute.
     #[error("access tokens must live at least 1 minute")]
@@ -178,7 +181,7 @@ impl AuthPolicy {
         if !(1..=MAX_CODE_FAILURES_PER_DAY).contains(&self.max_code_failures_per_day) {
             return Err(PolicyError::CodeFailureCap);
         }
-        if self.per_ip_limit.max == 0 || self.per_email_limit.max == 0 {
+        if self.per_ip_limit.max == 0 || self.per_email_limit.max == 0 || self.per_credential_limit.max == 0 {
             return Err(PolicyError::RateLimit);
         }
         if self.access_token_ttl < Duration::from_secs(60) {
@@ -216,6 +219,7 @@ mod tests {
         assert_eq!(policy.resend_cooldown.as_secs(), 60);
         assert_eq!(policy.per_ip_limit.max, 20);
         assert_eq!(policy.per_email_limit.max, 10);
+        assert_eq!(policy.per_credential_limit.max, 1200);
         assert_eq!(policy.access_token_ttl.as_secs(), 1800);
         assert_eq!(policy.oauth_state_ttl.as_secs(), 600);
         assert_eq!(policy.session_max_lifetime.as_secs(), 90 * 86_400);

@@ -18,6 +18,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         keyed_hasher: KeyedHasher::random(),
         password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).map_err(|error| error.to_string())?,
         keyring: Keyring::new(SigningKey::generate()?, vec![]),
+        service_credentials: otp_core::crypto::ServiceCredentials::none(),
     };
     let policy = AuthPolicy::default();
     let services = Services::new(

@@ -608,6 +608,7 @@ mod redis {
             keyed_hasher: KeyedHasher::random(),
             password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 1).unwrap(),
             keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
+            service_credentials: otp_core::crypto::ServiceCredentials::none(),
         };
         let service = SignInService::new(ports, &secrets, &AuthPolicy::default()).unwrap();
         let email = EmailAddress::parse("Ann.Lee@Example.com").unwrap();

@@ -8,6 +8,7 @@ mod mail_sealer;
 mod password_hasher;
 mod random_secret;
 mod refresh_token;
+mod service_credentials;
 
 pub use access_token::{
     AccessClaims, AccessTokens, MAX_TOKEN_BYTES, SigningError, TokenError, TokenSubject, rfc3339,
@@ -19,3 +20,6 @@ pub use mail_sealer::{MailSealer, SealError};
 pub use password_hasher::{Argon2Settings, DUMMY_BCRYPT_COST, HashingError, PasswordHasher};
 pub use random_secret::{is_random_secret, random_secret};
 pub use refresh_token::RefreshToken;
+pub use service_credentials::{
+    CredentialError, CredentialId, MAX_CREDENTIAL_CHARS, MIN_CREDENTIAL_CHARS, ServiceCredentials,
+};

@@ -67,11 +67,11 @@ pub use codes::{CheckError, IssueError, OneTimeCodes};
 pub use devices::{RememberedDevices, client_fingerprint};
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use session_issuer::{SessionIssuer, SignedIn, StartError};
-pub use sessions::{Principal, SessionError, SessionPorts, SessionService};
+pub use sessions::{Introspection, Principal, ServiceCaller, SessionError, SessionPorts, SessionService};
 pub use sign_in::{LoginOutcome, RegistrationToken, SignInError, SignInPorts, SignInService};
 pub use throttle::{Action, Throttle, ThrottleError, client_network};
 
-use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher};
+use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher, ServiceCredentials};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
     AuditLog, Clock, CodeStore, DeviceRepository, IdentityRepository, Mailer, OAuthStateStore, RateLimiter,
@@ -109,6 +109,9 @@ pub struct Secrets {
     pub password_hasher: PasswordHasher,
     /// Access-token signing and verification keys.
     pub keyring: Keyring,
+    /// The credentials back-end services present to introspect tokens (none: the
+    /// endpoint refuses every caller).
+    pub service_credentials: ServiceCredentials,
 }
 
 impl Secrets {

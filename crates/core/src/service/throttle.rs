@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::crypto::KeyedHasher;
+use crate::crypto::{CredentialId, KeyedHasher};
 use crate::domain::{ClientContext, DeviceId, EmailAddress};
 use crate::error::Failure;
 use crate::policy::AuthPolicy;
@@ -34,6 +34,8 @@ pub enum Action {
     OAuthStart,
     /// `oauth/{provider}/callback`.
     OAuthCallback,
+    /// `introspect`, limited per service credential.
+    Introspect,
 }
 
 impl Action {
@@ -50,6 +52,7 @@ impl Action {
             Self::ResetPassword => "reset_password",
             Self::OAuthStart => "oauth_start",
             Self::OAuthCallback => "oauth_callback",
+            Self::Introspect => "introspect",
         }
     }
 }
@@ -94,6 +97,7 @@ pub struct Throttle {
     hasher: KeyedHasher,
     per_client: RateLimit,
     per_address: RateLimit,
+    per_credential: RateLimit,
 }
 
 impl Throttle {
@@ -104,7 +108,14 @@ impl Throttle {
         hasher: KeyedHasher,
         policy: &AuthPolicy,
     ) -> Self {
-        Self { limiter, clock, hasher, per_client: policy.per_ip_limit, per_address: policy.per_email_limit }
+        Self {
+            limiter,
+            clock,
+            hasher,
+            per_client: policy.per_ip_limit,
+            per_address: policy.per_email_limit,
+            per_credential: policy.per_credential_limit,
+        }
     }
 
     /// Counts one `action` against the client's network budget and, when given, the
@@ -147,6 +158,19 @@ impl Throttle {
             (_, None) => return Ok(()),
         };
         self.spend(&key, self.per_address, now).await
+    }
+
+    /// Counts one `action` against the budget of the service credential `credential`.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Limited`] when the budget is spent; a limiter failure.
+    pub async fn check_service(
+        &self,
+        action: Action,
+        credential: &CredentialId,
+    ) -> Result<(), ThrottleError> {
+        let key = format!("service:{}:{credential}", action.as_str());
+        self.spend(&key, self.per_credential, self.clock.now()).await
     }
 
     async fn spend(

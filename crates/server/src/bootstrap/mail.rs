@@ -9,6 +9,7 @@ use otp_core::crypto::{KeyedHasher, MailSealer};
 use otp_core::mail::{DeliveryPolicy, DeliveryWorker, QueueingMailer};
 use otp_core::ports::{Clock, MailOutbox, Mailer, Probe};
 use otp_memory::FolderMailer;
+#[cfg(feature = "smtp")]
 use otp_smtp::{SmtpConfig, SmtpCredentials, SmtpMailer, TlsMode};
 
 use super::error::StartupError;
@@ -36,12 +37,8 @@ pub fn build_mail(
     clock: Arc<dyn Clock>,
 ) -> Result<MailComponents, StartupError> {
     let policy = delivery_policy(settings);
-    let (transport, probe): (Arc<dyn Mailer>, Option<Arc<dyn Probe>>) = match smtp_config(settings)? {
-        Some(config) => {
-            tracing::info!(host = %config.host, port = config.port, tls = ?config.tls, "mail sent over SMTP");
-            let mailer = SmtpMailer::new(config).map_err(|error| StartupError::Config(error.to_string()))?;
-            (Arc::new(mailer), None)
-        }
+    let (transport, probe): (Arc<dyn Mailer>, Option<Arc<dyn Probe>>) = match smtp_transport(settings)? {
+        Some(mailer) => (mailer, None),
         None => {
             let folder = FolderMailer::new(&settings.mail_dir, &settings.from_email, &settings.app_name)
                 .map_err(|error| {
@@ -73,10 +70,29 @@ pub fn delivery_policy(settings: &Settings) -> DeliveryPolicy {
     }
 }
 
+/// The SMTP mailer, when `SMTP_SERVER` is set.
+#[cfg(feature = "smtp")]
+fn smtp_transport(settings: &Settings) -> Result<Option<Arc<dyn Mailer>>, StartupError> {
+    let Some(config) = smtp_config(settings)? else { return Ok(None) };
+    tracing::info!(host = %config.host, port = config.port, tls = ?config.tls, "mail sent over SMTP");
+    let mailer = SmtpMailer::new(config).map_err(|error| StartupError::Config(error.to_string()))?;
+    Ok(Some(Arc::new(mailer)))
+}
+
+/// Without the `smtp` feature, an `SMTP_SERVER` stops start-up.
+#[cfg(not(feature = "smtp"))]
+fn smtp_transport(settings: &Settings) -> Result<Option<Arc<dyn Mailer>>, StartupError> {
+    match settings.smtp_server.as_deref().map(str::trim) {
+        Some(host) if !host.is_empty() => Err(StartupError::missing_feature("SMTP_SERVER", "smtp")),
+        _ => Ok(None),
+    }
+}
+
 /// The SMTP settings, when `SMTP_SERVER` is set.
 ///
 /// # Errors
 /// [`StartupError::Config`] for an unknown `SMTP_TLS` or a password without a user.
+#[cfg(feature = "smtp")]
 pub fn smtp_config(settings: &Settings) -> Result<Option<SmtpConfig>, StartupError> {
     let Some(host) = settings.smtp_server.as_deref().map(str::trim).filter(|host| !host.is_empty()) else {
         return Ok(None);
@@ -111,7 +127,7 @@ pub fn smtp_config(settings: &Settings) -> Result<Option<SmtpConfig>, StartupErr
     Ok(Some(config))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "smtp"))]
 mod tests {
     use super::*;
 

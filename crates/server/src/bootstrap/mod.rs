@@ -7,7 +7,12 @@ pub mod error;
 pub mod health_check;
 pub mod mail;
 mod mail_delivery;
+#[cfg(any(feature = "postgres", feature = "redis"))]
 mod pools;
+#[cfg(feature = "oauth")]
+pub mod providers;
+#[cfg(not(feature = "oauth"))]
+#[path = "providers_without_oauth.rs"]
 pub mod providers;
 pub mod secrets;
 pub mod settings;

@@ -1,14 +1,18 @@
 //! The connection pools' usage, for `/metrics`.
 
+#[cfg(feature = "postgres")]
 use otp_postgres::PgPool;
+#[cfg(feature = "redis")]
 use otp_redis::RedisPool;
 
 use crate::http::metrics::{PoolGauge, PoolUsage};
 
 /// The PostgreSQL pool.
+#[cfg(feature = "postgres")]
 #[derive(Debug)]
 pub struct PostgresGauge(pub PgPool);
 
+#[cfg(feature = "postgres")]
 impl PoolGauge for PostgresGauge {
     fn name(&self) -> &'static str {
         "postgres"
@@ -26,9 +30,11 @@ impl PoolGauge for PostgresGauge {
 }
 
 /// The Redis pool.
+#[cfg(feature = "redis")]
 #[derive(Debug)]
 pub struct RedisGauge(pub RedisPool);
 
+#[cfg(feature = "redis")]
 impl PoolGauge for RedisGauge {
     fn name(&self) -> &'static str {
         "redis"

@@ -1,7 +1,9 @@
 //! The server secret, the token signing keys and the password hasher.
 
 use otp_core::Secrets;
-use otp_core::crypto::{Argon2Settings, KeyedHasher, Keyring, PasswordHasher, SigningKey, VerifyingKey};
+use otp_core::crypto::{
+    Argon2Settings, KeyedHasher, Keyring, PasswordHasher, ServiceCredentials, SigningKey, VerifyingKey,
+};
 use secrecy::ExposeSecret;
 
 use super::error::StartupError;
@@ -54,5 +56,15 @@ pub fn build_secrets(settings: &Settings) -> Result<Secrets, StartupError> {
     let password_hasher = PasswordHasher::new(Argon2Settings::OWASP, concurrency)
         .map_err(|error| config_error(error.to_string()))?
         .with_imported_bcrypt(settings.imported_bcrypt_hashes);
-    Ok(Secrets { keyed_hasher, password_hasher, keyring: Keyring::new(signing_key, previous) })
+    let service_credentials = match &settings.introspection_tokens {
+        Some(list) => ServiceCredentials::parse(list.expose_secret())
+            .map_err(|error| config_error(format!("INTROSPECTION_TOKENS: {error}")))?,
+        None => ServiceCredentials::none(),
+    };
+    Ok(Secrets {
+        keyed_hasher,
+        password_hasher,
+        keyring: Keyring::new(signing_key, previous),
+        service_credentials,
+    })
 }

@@ -152,6 +152,8 @@ pub struct Settings {
     pub github_token_url: Option<String>,
     pub github_api_url: Option<String>,
     pub admin_email: Option<String>,
+    pub introspection_tokens: Option<SecretString>,
+    pub introspection_rate_limit_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -228,6 +230,8 @@ impl Default for Settings {
             github_token_url: None,
             github_api_url: None,
             admin_email: None,
+            introspection_tokens: None,
+            introspection_rate_limit_per_minute: policy.per_credential_limit.max,
         }
     }
 }
@@ -327,6 +331,10 @@ impl Settings {
             token_audience: self.token_audience.clone(),
             oauth_state_ttl: Duration::from_secs(self.oauth_state_ttl_seconds),
             admin_email,
+            per_credential_limit: RateLimit {
+                max: self.introspection_rate_limit_per_minute,
+                window: Duration::from_secs(60),
+            },
         };
         policy.validate().map_err(|error| ConfigError::Invalid(policy_error_message(error)))?;
         Ok(policy)
@@ -393,7 +401,9 @@ fn policy_error_message(error: PolicyError) -> String {
         PolicyError::CodeLifetime => "OTP_EXPIRE_SECONDS must be between 1 and 600",
         PolicyError::CodeAttempts => "OTP_MAX_ATTEMPTS must be between 1 and 10",
         PolicyError::CodeFailureCap => "OTP_MAX_FAILURES_PER_DAY must be between 1 and 100",
-        PolicyError::RateLimit => "RATE_LIMIT_PER_IP and RATE_LIMIT_PER_EMAIL must be at least 1",
+        PolicyError::RateLimit => {
+            "RATE_LIMIT_PER_IP, RATE_LIMIT_PER_EMAIL and INTROSPECTION_RATE_LIMIT_PER_MINUTE must be at least 1"
+        }
         PolicyError::AccessTokenLifetime => "ACCESS_TOKEN_EXPIRE_MINUTES must be at least 1",
         PolicyError::RefreshTokenLifetime => {
             "REFRESH_TOKEN_EXPIRE_DAYS must be longer than the access-token lifetime"
@@ -501,7 +511,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            69,
+            71,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

@@ -1,9 +1,10 @@
 //! The stores the settings select: PostgreSQL for accounts, sessions, linked provider
 //! identities, the audit log and the mail outbox when `DATABASE_URL` is set, Redis for
-//! codes, rate limits and pending provider sign-ins when `REDIS_URL` is set, and the
-//! in-memory adapters otherwise.
+//! codes, rate limits and pending provider sign-ins when `REDIS_URL` (one node) or
+//! `REDIS_CLUSTER_NODES` (a cluster) is set, and the in-memory adapters otherwise.
 
 use std::sync::Arc;
+#[cfg(any(feature = "postgres", feature = "redis"))]
 use std::time::Duration;
 
 use otp_core::Stores;
@@ -12,17 +13,25 @@ use otp_core::ports::{
     RateLimiter, SessionRepository, UserRepository,
 };
 use otp_memory::{
-    MemoryAuditLog, MemoryCodeStore, MemoryIdentityRepository, MemoryOAuthStateStore, MemoryOutbox,
-    MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+    MemoryAuditLog, MemoryCodeStore, MemoryDeviceRepository, MemoryIdentityRepository, MemoryOAuthStateStore,
+    MemoryOutbox, MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
 };
+#[cfg(feature = "postgres")]
 use otp_postgres::{
-    PgAuditLog, PgConfig, PgIdentityRepository, PgOutbox, PgProbe, PgSessionRepository, PgUserRepository,
+    PgAuditLog, PgConfig, PgDeviceRepository, PgIdentityRepository, PgOutbox, PgProbe, PgSessionRepository,
+    PgUserRepository,
 };
+#[cfg(feature = "redis")]
 use otp_redis::{RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisProbe, RedisRateLimiter};
+#[cfg(feature = "postgres")]
 use secrecy::ExposeSecret;
+use secrecy::SecretString;
 
 use super::error::StartupError;
-use super::pools::{PostgresGauge, RedisGauge};
+#[cfg(feature = "postgres")]
+use super::pools::PostgresGauge;
+#[cfg(feature = "redis")]
+use super::pools::RedisGauge;
 use super::settings::Settings;
 use crate::http::metrics::PoolGauge;
 
@@ -57,41 +66,26 @@ type ShortLived = (Arc<dyn CodeStore>, Arc<dyn RateLimiter>, Arc<dyn OAuthStateS
 ///
 /// # Errors
 /// [`StartupError::Database`] when the server cannot be reached or a migration fails.
+#[cfg(feature = "postgres")]
 pub async fn migrate(database_url: &str) -> Result<Vec<String>, StartupError> {
     otp_postgres::create_database_if_missing(database_url).await.map_err(StartupError::database)?;
     otp_postgres::run_migrations(database_url).await.map_err(StartupError::database)
 }
 
-/// The Redis that `REDIS_URL` (one node) or `REDIS_CLUSTER_NODES` (a cluster) names,
-/// with the setting it came from; `None` when neither is set.
+/// Without the `postgres` feature there is no database to migrate.
 ///
 /// # Errors
-/// [`StartupError::Config`] when both are set, or the list of nodes is empty.
-fn redis_config(settings: &Settings) -> Result<Option<(RedisConfig, &'static str)>, StartupError> {
-    let (base, key) = match (&settings.redis_url, &settings.redis_cluster_nodes) {
-        (None, None) => return Ok(None),
-        (Some(_), Some(_)) => {
-            return Err(StartupError::Config(
-                "REDIS_URL (one node) and REDIS_CLUSTER_NODES (a cluster) are both set; set one".to_owned(),
-            ));
-        }
-        (Some(url), None) => (RedisConfig::new(url.clone()), "REDIS_URL"),
-        (None, Some(nodes)) => (
-            RedisConfig::cluster_from_list(nodes)
-                .map_err(|error| StartupError::Config(format!("REDIS_CLUSTER_NODES: {error}")))?,
-            "REDIS_CLUSTER_NODES",
-        ),
-    };
-    let timeout = Duration::from_millis(settings.redis_timeout_ms.max(10));
-    let config = RedisConfig {
-        key_prefix: settings.redis_key_prefix.clone(),
-        pool_size: settings.redis_pool_size.max(1),
-        connect_timeout: timeout,
-        wait_timeout: timeout,
-        response_timeout: timeout / 2,
-        ..base
-    };
-    Ok(Some((config, key)))
+/// Always [`StartupError::Config`], naming the missing feature.
+#[cfg(not(feature = "postgres"))]
+pub async fn migrate(_database_url: &str) -> Result<Vec<String>, StartupError> {
+    Err(StartupError::missing_feature("DATABASE_URL", "postgres"))
+}
+
+/// Pools and readiness checks collected while the stores are built.
+#[derive(Default)]
+struct Monitored {
+    probes: Vec<Arc<dyn Probe>>,
+    pools: Vec<Arc<dyn PoolGauge>>,
 }
 
 /// Builds the stores for `settings`. Pools connect lazily, so a database or Redis that
@@ -100,38 +94,9 @@ fn redis_config(settings: &Settings) -> Result<Option<(RedisConfig, &'static str
 /// # Errors
 /// [`StartupError`] when a URL is invalid or start-up migrations fail.
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
-    let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
-    let mut pools: Vec<Arc<dyn PoolGauge>> = Vec::new();
+    let mut monitored = Monitored::default();
     let Durable { users, sessions, devices, identities, audit_log, outbox } = match &settings.database_url {
-        Some(url) => {
-            if settings.run_migrations()
-                && let Some(migration_url) = settings.migration_url()
-            {
-                migrate(migration_url.expose_secret()).await?;
-            }
-            let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
-            let config = PgConfig {
-                max_connections: settings.database_pool_size.max(1),
-                connect_timeout: timeout,
-                wait_timeout: timeout,
-                statement_cache: settings.database_statement_cache,
-                ..PgConfig::new(url.expose_secret())
-            };
-            let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
-            probes.push(Arc::new(PgProbe::new(pool.clone())));
-            pools.push(Arc::new(PostgresGauge(pool.clone())));
-            tracing::info!(
-                "accounts, sessions, linked identities, the audit log and the mail outbox in PostgreSQL"
-            );
-            Durable {
-                users: Arc::new(PgUserRepository::new(pool.clone())),
-                sessions: Arc::new(PgSessionRepository::new(pool.clone())),
-                devices: Arc::new(otp_postgres::PgDeviceRepository::new(pool.clone())),
-                identities: Arc::new(PgIdentityRepository::new(pool.clone())),
-                audit_log: Arc::new(PgAuditLog::new(pool.clone())),
-                outbox: Arc::new(PgOutbox::new(pool)),
-            }
-        }
+        Some(url) => postgres_stores(settings, url, &mut monitored).await?,
         None => {
             tracing::info!(
                 "accounts, sessions, linked identities, the audit log and the mail outbox in memory"
@@ -140,30 +105,15 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             Durable {
                 users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
                 sessions,
-                devices: Arc::new(otp_memory::MemoryDeviceRepository::new()),
+                devices: Arc::new(MemoryDeviceRepository::new()),
                 identities: Arc::new(MemoryIdentityRepository::new()),
                 audit_log: Arc::new(MemoryAuditLog::new()),
                 outbox: Arc::new(MemoryOutbox::new()),
             }
         }
     };
-    let (codes, rate_limiter, oauth_states): ShortLived = match redis_config(settings)? {
-        Some((config, key)) => {
-            let pool = otp_redis::connect(&config)
-                .map_err(|error| StartupError::Config(format!("{key}: {error}")))?;
-            probes.push(Arc::new(RedisProbe::new(pool.clone())));
-            pools.push(Arc::new(RedisGauge(pool.clone())));
-            tracing::info!(
-                prefix = %settings.redis_key_prefix,
-                cluster = config.is_cluster(),
-                "codes, rate limits and pending provider sign-ins in Redis"
-            );
-            (
-                Arc::new(RedisCodeStore::new(pool.clone())),
-                Arc::new(RedisRateLimiter::new(pool.clone())),
-                Arc::new(RedisOAuthStateStore::new(pool)),
-            )
-        }
+    let (codes, rate_limiter, oauth_states): ShortLived = match redis_setting(settings)? {
+        Some((key, value)) => redis_stores(settings, key, value, &mut monitored)?,
         None => {
             tracing::info!("codes, rate limits and pending provider sign-ins in memory (this instance only)");
             (
@@ -173,6 +123,7 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             )
         }
     };
+    let Monitored { mut probes, pools } = monitored;
     if settings.database_url.is_none() || !settings.uses_redis() {
         probes.push(Arc::new(MemoryProbe));
     }
@@ -181,12 +132,137 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
     Ok(Storage { stores, outbox, probes, pools })
 }
 
-#[cfg(test)]
+#[cfg(feature = "postgres")]
+async fn postgres_stores(
+    settings: &Settings,
+    url: &SecretString,
+    monitored: &mut Monitored,
+) -> Result<Durable, StartupError> {
+    if settings.run_migrations()
+        && let Some(migration_url) = settings.migration_url()
+    {
+        migrate(migration_url.expose_secret()).await?;
+    }
+    let timeout = Duration::from_secs(settings.database_timeout_seconds.max(1));
+    let config = PgConfig {
+        max_connections: settings.database_pool_size.max(1),
+        connect_timeout: timeout,
+        wait_timeout: timeout,
+        statement_cache: settings.database_statement_cache,
+        ..PgConfig::new(url.expose_secret())
+    };
+    let pool = otp_postgres::build_pool(&config).map_err(StartupError::database)?;
+    monitored.probes.push(Arc::new(PgProbe::new(pool.clone())));
+    monitored.pools.push(Arc::new(PostgresGauge(pool.clone())));
+    tracing::info!("accounts, sessions, linked identities, the audit log and the mail outbox in PostgreSQL");
+    Ok(Durable {
+        users: Arc::new(PgUserRepository::new(pool.clone())),
+        sessions: Arc::new(PgSessionRepository::new(pool.clone())),
+        devices: Arc::new(PgDeviceRepository::new(pool.clone())),
+        identities: Arc::new(PgIdentityRepository::new(pool.clone())),
+        audit_log: Arc::new(PgAuditLog::new(pool.clone())),
+        outbox: Arc::new(PgOutbox::new(pool)),
+    })
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres_stores(
+    _settings: &Settings,
+    _url: &SecretString,
+    _monitored: &mut Monitored,
+) -> Result<Durable, StartupError> {
+    Err(StartupError::missing_feature("DATABASE_URL", "postgres"))
+}
+
+/// Which Redis setting is given, `REDIS_URL` (one node) or `REDIS_CLUSTER_NODES` (a
+/// cluster), with its value; `None` when neither is.
+///
+/// # Errors
+/// [`StartupError::Config`] when both are set.
+fn redis_setting(settings: &Settings) -> Result<Option<(&'static str, &SecretString)>, StartupError> {
+    match (&settings.redis_url, &settings.redis_cluster_nodes) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(StartupError::Config(
+            "REDIS_URL (one node) and REDIS_CLUSTER_NODES (a cluster) are both set; set one".to_owned(),
+        )),
+        (Some(url), None) => Ok(Some(("REDIS_URL", url))),
+        (None, Some(nodes)) => Ok(Some(("REDIS_CLUSTER_NODES", nodes))),
+    }
+}
+
+/// The Redis configuration for the setting `key` (`REDIS_URL` or
+/// `REDIS_CLUSTER_NODES`) with `value`, and the prefix, pool and time-outs of `settings`.
+///
+/// # Errors
+/// [`StartupError::Config`] when the list of cluster nodes is empty.
+#[cfg(feature = "redis")]
+fn redis_config(settings: &Settings, key: &str, value: &SecretString) -> Result<RedisConfig, StartupError> {
+    let base = if key == "REDIS_CLUSTER_NODES" {
+        RedisConfig::cluster_from_list(value)
+            .map_err(|error| StartupError::Config(format!("{key}: {error}")))?
+    } else {
+        RedisConfig::new(value.clone())
+    };
+    let timeout = Duration::from_millis(settings.redis_timeout_ms.max(10));
+    Ok(RedisConfig {
+        key_prefix: settings.redis_key_prefix.clone(),
+        pool_size: settings.redis_pool_size.max(1),
+        connect_timeout: timeout,
+        wait_timeout: timeout,
+        response_timeout: timeout / 2,
+        ..base
+    })
+}
+
+#[cfg(feature = "redis")]
+fn redis_stores(
+    settings: &Settings,
+    key: &str,
+    value: &SecretString,
+    monitored: &mut Monitored,
+) -> Result<ShortLived, StartupError> {
+    let config = redis_config(settings, key, value)?;
+    let pool =
+        otp_redis::connect(&config).map_err(|error| StartupError::Config(format!("{key}: {error}")))?;
+    monitored.probes.push(Arc::new(RedisProbe::new(pool.clone())));
+    monitored.pools.push(Arc::new(RedisGauge(pool.clone())));
+    tracing::info!(
+        prefix = %settings.redis_key_prefix,
+        cluster = config.is_cluster(),
+        "codes, rate limits and pending provider sign-ins in Redis"
+    );
+    Ok((
+        Arc::new(RedisCodeStore::new(pool.clone())),
+        Arc::new(RedisRateLimiter::new(pool.clone())),
+        Arc::new(RedisOAuthStateStore::new(pool)),
+    ))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_stores(
+    _settings: &Settings,
+    key: &'static str,
+    _value: &SecretString,
+    _monitored: &mut Monitored,
+) -> Result<ShortLived, StartupError> {
+    Err(StartupError::missing_feature(key, "redis"))
+}
+
+#[cfg(all(test, feature = "redis"))]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
+    fn config_of(settings: &Settings) -> Result<Option<(RedisConfig, &'static str)>, StartupError> {
+        match redis_setting(settings)? {
+            None => Ok(None),
+            Some((key, value)) => Ok(Some((redis_config(settings, key, value)?, key))),
+        }
+    }
+
     fn error_of(settings: &Settings) -> String {
-        match redis_config(settings) {
+        match config_of(settings) {
             Err(StartupError::Config(message)) => message,
             other => panic!("expected a configuration error, got {other:?}"),
         }
@@ -194,16 +270,16 @@ mod tests {
 
     #[test]
     fn one_node_or_a_cluster_is_chosen_by_which_setting_is_given() {
-        assert!(redis_config(&Settings::default()).unwrap().is_none());
+        assert!(config_of(&Settings::default()).unwrap().is_none());
 
         let single = Settings { redis_url: Some("redis://127.0.0.1:6379".into()), ..Settings::default() };
-        let (config, key) = redis_config(&single).unwrap().unwrap();
+        let (config, key) = config_of(&single).unwrap().unwrap();
         assert!(!config.is_cluster());
         assert_eq!(key, "REDIS_URL");
 
         let nodes = Some("10.0.0.1:6379, 10.0.0.2:6379,".into());
         let cluster = Settings { redis_cluster_nodes: nodes, redis_pool_size: 3, ..Settings::default() };
-        let (config, key) = redis_config(&cluster).unwrap().unwrap();
+        let (config, key) = config_of(&cluster).unwrap().unwrap();
         assert!(config.is_cluster());
         assert_eq!(config.cluster_nodes.len(), 2);
         assert_eq!(config.pool_size, 3);

@@ -1,9 +1,13 @@
 //! The API description: the OpenAPI document and Swagger UI, served from the binary.
 
+#[cfg(feature = "swagger-ui")]
 use std::sync::{Arc, LazyLock};
 
-use actix_web::http::header::{self, HeaderValue};
+#[cfg(feature = "swagger-ui")]
+use actix_web::http::header::HeaderValue;
+use actix_web::http::header::{self};
 use actix_web::{HttpResponse, ResponseError, get, web};
+#[cfg(feature = "swagger-ui")]
 use utoipa_swagger_ui::Config;
 
 use super::openapi::document_json;
@@ -25,6 +29,7 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
 
 /// Swagger UI's settings: the document from this server, and no online validator
 /// badge (it would call a third-party service).
+#[cfg(feature = "swagger-ui")]
 static SWAGGER: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
     Arc::new(Config::new(["/openapi.json"]).validator_url("none").try_it_out_enabled(false))
 });
@@ -58,7 +63,8 @@ pub(crate) async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
 }
 
-/// Swagger UI (vendored in the binary; it loads nothing from elsewhere).
+/// Swagger UI (vendored in the binary; it loads nothing from elsewhere). A build
+/// without the `swagger-ui` feature answers 404 here.
 #[utoipa::path(
     tag = "documentation",
     params(("file" = String, Path, description = "A Swagger UI file; empty for its page")),
@@ -72,8 +78,18 @@ pub(crate) async fn docs_redirect() -> HttpResponse {
 )]
 #[get("/docs/{file:.*}")]
 pub(crate) async fn swagger_ui(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    serve_swagger_ui(&file)
+}
+
+#[cfg(not(feature = "swagger-ui"))]
+fn serve_swagger_ui(_file: &str) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ProblemCode::NotFound, "Swagger UI is not in this build (feature `swagger-ui`)"))
+}
+
+#[cfg(feature = "swagger-ui")]
+fn serve_swagger_ui(file: &str) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::new(ProblemCode::NotFound, "no such file");
-    let served = utoipa_swagger_ui::serve(&file, SWAGGER.clone()).map_err(|error| {
+    let served = utoipa_swagger_ui::serve(file, SWAGGER.clone()).map_err(|error| {
         tracing::error!(%error, "Swagger UI could not be served");
         ApiError::new(ProblemCode::Internal, "an unexpected error occurred")
     })?;

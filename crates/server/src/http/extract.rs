@@ -60,15 +60,17 @@ fn client_context(request: &HttpRequest, state: &AppState) -> ClientContext {
 #[derive(Debug)]
 pub struct Authenticated(pub Principal);
 
+/// The value of `Authorization: Bearer <value>`, if the request has one.
+pub(crate) fn bearer_value(request: &HttpRequest) -> Option<String> {
+    let text = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, value) = text.split_once(' ')?;
+    let value = value.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !value.is_empty()).then(|| value.to_owned())
+}
+
 fn bearer_token(request: &HttpRequest) -> Result<String, ApiError> {
-    let missing = || ApiError::new(ProblemCode::TokenInvalid, "a Bearer access token is required");
-    let value = request.headers().get(header::AUTHORIZATION).ok_or_else(missing)?;
-    let text = value.to_str().map_err(|_| missing())?;
-    let (scheme, token) = text.split_once(' ').ok_or_else(missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(missing());
-    }
-    Ok(token.trim().to_owned())
+    bearer_value(request)
+        .ok_or_else(|| ApiError::new(ProblemCode::TokenInvalid, "a Bearer access token is required"))
 }
 
 impl FromRequest for Authenticated {

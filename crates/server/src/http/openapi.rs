@@ -54,7 +54,8 @@ pub const COMPATIBILITY_TAG: &str = "compatibility: /api/auth";
 )]
 struct ApiDoc;
 
-/// Declares the `bearer` security scheme the Bearer routes name.
+/// Declares the `bearer` security scheme the Bearer routes name, and the
+/// `service_credential` one of token introspection.
 struct BearerScheme;
 
 impl Modify for BearerScheme {
@@ -67,6 +68,15 @@ impl Modify for BearerScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("PASETO v4.public")
                     .description(Some("An access token from `verify-otp`, `login` or `refresh`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "service_credential",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A back-end service's credential from `INTROSPECTION_TOKENS`."))
                     .build(),
             ),
         );

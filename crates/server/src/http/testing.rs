@@ -18,6 +18,7 @@ pub(crate) fn memory_state(trusted: &str, admin_email: Option<&str>) -> (AppStat
         keyed_hasher: KeyedHasher::random(),
         password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 1).unwrap(),
         keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
+        service_credentials: otp_core::crypto::ServiceCredentials::none(),
     };
     let mailer = Arc::new(RecordingMailer::new());
     let policy = AuthPolicy {

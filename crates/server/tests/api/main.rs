@@ -10,6 +10,7 @@ mod admin;
 mod claims;
 mod errors;
 mod health;
+mod introspection;
 mod login;
 mod metrics;
 mod oauth;

@@ -59,15 +59,7 @@ fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let log = output_lines(child.stdout.take().unwrap());
     let mut startup_log = Vec::new();
     let address = loop {
         let line = log.recv_timeout(Duration::from_secs(30)).expect("the server logs that it listens");
@@ -78,6 +70,19 @@ fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Server {
         startup_log.push(entry);
     };
     Server { child, address, mail_dir, _dir: dir, log, startup_log }
+}
+
+/// The lines a child writes to `stdout`, read by a thread of their own.
+pub fn output_lines(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+    let (sender, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 /// `TOKEN_SIGNING_KEY` and `SECRET_KEY` from `otp-server keygen`.

@@ -45,7 +45,11 @@ pub enum SessionError {
     /// The device is not an active one of the caller's.
     #[error("device not found")]
     DeviceNotFound,
-    /// Too many refreshes from this client.
+    /// The service credential presented to introspect a token is missing or not one
+    /// of the configured ones.
+    #[error("a valid service credential is required")]
+    ServiceCredentialInvalid,
+    /// Too many refreshes from this client, or introspections with this credential.
     #[error("too many requests; try again later")]
     RateLimited {
         /// How long until the next request would be accepted.

@@ -10,7 +10,9 @@ pub use error::SessionError;
 use super::SignedIn;
 use super::admin::roles::effective_role;
 use super::throttle::{Action, Throttle};
-use crate::crypto::{AccessClaims, AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
+use crate::crypto::{
+    AccessClaims, AccessTokens, CredentialId, KeyedHasher, RefreshToken, ServiceCredentials, TokenSubject,
+};
 use crate::domain::{ClientContext, Device, DeviceId, EmailAddress, Session, SessionId, User};
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError, SessionLifetime};
@@ -31,6 +33,23 @@ impl Principal {
     pub fn session_id(&self) -> SessionId {
         self.claims.session_id
     }
+}
+
+/// What [`SessionService::introspect`] found out about a token (RFC 7662).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Introspection {
+    /// The token verifies, has not expired, its session is live and its account
+    /// enabled: its claims, as signed.
+    Active(AccessClaims),
+    /// Anything else: malformed, forged, expired, of an ended session or of a disabled
+    /// or deleted account. Which of these is not said.
+    Inactive,
+}
+
+/// A back-end service whose credential [`SessionService::authorize_service`] accepted.
+#[derive(Debug, Clone)]
+pub struct ServiceCaller {
+    credential: CredentialId,
 }
 
 /// The ports the session service runs on.
@@ -60,6 +79,7 @@ pub struct SessionService {
     hasher: KeyedHasher,
     lifetime: SessionLifetime,
     admin_email: Option<EmailAddress>,
+    service_credentials: ServiceCredentials,
 }
 
 impl SessionService {
@@ -80,6 +100,7 @@ impl SessionService {
             hasher,
             lifetime: policy.session_lifetime(),
             admin_email: policy.admin_email.clone(),
+            service_credentials: secrets.service_credentials.clone(),
         })
     }
 
@@ -108,6 +129,45 @@ impl SessionService {
         match self.users.find_by_id(claims.user_id).await? {
             Some(user) if !user.disabled => Ok(Principal { user, claims }),
             _ => Err(SessionError::AccountInactive),
+        }
+    }
+
+    /// Checks the credential a back-end service presents to introspect tokens, and
+    /// counts one introspection against its budget.
+    ///
+    /// # Errors
+    /// [`SessionError::ServiceCredentialInvalid`] for a credential that is not
+    /// configured, [`SessionError::RateLimited`] when its budget is spent, or a failure.
+    pub async fn authorize_service(&self, credential: &str) -> Result<ServiceCaller, SessionError> {
+        let Some(credential) = self.service_credentials.identify(credential) else {
+            tracing::info!("introspection refused: unknown service credential");
+            return Err(SessionError::ServiceCredentialInvalid);
+        };
+        self.throttle.check_service(Action::Introspect, &credential).await?;
+        Ok(ServiceCaller { credential })
+    }
+
+    /// Token introspection for back-end services (RFC 7662): whether `access_token` is
+    /// live right now. The token is checked exactly as [`Self::authenticate`] checks it.
+    ///
+    /// # Errors
+    /// A failure (a token that does not check out is [`Introspection::Inactive`], not
+    /// an error).
+    #[tracing::instrument(skip_all, fields(credential = %caller.credential))]
+    pub async fn introspect(
+        &self,
+        caller: &ServiceCaller,
+        access_token: &str,
+    ) -> Result<Introspection, SessionError> {
+        match self.authenticate(access_token).await {
+            Ok(principal) => Ok(Introspection::Active(principal.claims)),
+            Err(
+                SessionError::AccessTokenInvalid
+                | SessionError::AccessTokenExpired
+                | SessionError::SessionEnded
+                | SessionError::AccountInactive,
+            ) => Ok(Introspection::Inactive),
+            Err(other) => Err(other),
         }
     }
 

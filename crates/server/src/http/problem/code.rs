@@ -64,6 +64,9 @@ problem_codes! {
     /// The access or refresh token is missing, malformed, expired or revoked (with
     /// `WWW-Authenticate: Bearer error="invalid_token"`).
     TokenInvalid = ("token_invalid", UNAUTHORIZED, "Token is invalid");
+    /// `POST /auth/introspect` was called without a Bearer service credential, or with
+    /// one that is not in `INTROSPECTION_TOKENS` (with `WWW-Authenticate: Bearer`).
+    ServiceCredentialInvalid = ("service_credential_invalid", UNAUTHORIZED, "Service credential is invalid");
     /// The account is disabled.
     AccountDisabled = ("account_disabled", FORBIDDEN, "Account disabled");
     /// The caller is not an administrator.

@@ -123,6 +123,9 @@ impl ResponseError for ApiError {
         if self.code == ProblemCode::TokenInvalid {
             response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
         }
+        if self.code == ProblemCode::ServiceCredentialInvalid {
+            response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="introspection""#));
+        }
         response.json(problem)
     }
 }
@@ -256,6 +259,7 @@ mod tests {
             SessionError::RefreshTokenReused,
             SessionError::SessionNotFound,
             SessionError::DeviceNotFound,
+            SessionError::ServiceCredentialInvalid,
             SessionError::RateLimited { retry_after: wait },
             SessionError::Failure(Failure::from(otp_core::PortError::unavailable("down"))),
         ];
@@ -272,6 +276,7 @@ mod tests {
                 | SessionError::RefreshTokenReused
                 | SessionError::SessionNotFound
                 | SessionError::DeviceNotFound
+                | SessionError::ServiceCredentialInvalid
                 | SessionError::RateLimited { .. }
                 | SessionError::Failure(_) => {}
             }

@@ -68,7 +68,9 @@ fn problem_response(status: u16, codes: &[ProblemCode], extra: Option<&str>) -> 
                 .build(),
         ),
         401 => response
-            .header("WWW-Authenticate", header("`Bearer error=\"invalid_token\"` for `token_invalid`.")),
+            .header("WWW-Authenticate", header(
+                "`Bearer error=\"invalid_token\"` for `token_invalid`; `Bearer realm=\"introspection\"` for `service_credential_invalid`.",
+            )),
         405 => response.header("Allow", header("The methods the path answers.")),
         _ => response,
     };

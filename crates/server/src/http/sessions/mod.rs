@@ -1,5 +1,6 @@
 //! Tokens and sessions: the routes of [`otp_core::SessionService`].
 
+mod introspect;
 mod problems;
 mod tokens;
 pub(crate) mod types;
@@ -27,6 +28,7 @@ pub(super) fn mount(cfg: &mut ServiceConfig) {
         .service(tokens::logout)
         .service(tokens::me)
         .service(tokens::keys)
+        .service(introspect::introspect)
         .service(list)
         .service(end)
         .service(forget_device);

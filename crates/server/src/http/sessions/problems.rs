@@ -18,6 +18,7 @@ impl From<SessionError> for ApiError {
             | SessionError::SessionLifetimeOver
             | SessionError::RefreshTokenReused => ProblemCode::TokenInvalid,
             SessionError::SessionNotFound | SessionError::DeviceNotFound => ProblemCode::NotFound,
+            SessionError::ServiceCredentialInvalid => ProblemCode::ServiceCredentialInvalid,
             SessionError::RateLimited { .. } => ProblemCode::RateLimited,
         };
         let wait = match error {

@@ -2,7 +2,7 @@
 //! every sign-in answers with.
 
 use actix_web::{HttpResponse, HttpResponseBuilder};
-use otp_core::crypto::rfc3339;
+use otp_core::crypto::{AccessClaims, rfc3339};
 use otp_core::domain::{Device, Session, User};
 use otp_core::{SessionId, SignedIn};
 use serde::{Deserialize, Serialize};
@@ -213,6 +213,111 @@ impl From<&User> for UserView {
             has_password: user.password_hash.is_some(),
             created_at: rfc3339(user.created_at),
             email_verified_at: user.email_verified_at.map(rfc3339),
+        }
+    }
+}
+
+/// An introspection request (RFC 7662), sent as a form.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct IntrospectRequest {
+    /// The access token to check.
+    pub token: String,
+    /// `access_token` (optional; other hints are ignored: only access tokens are
+    /// introspected).
+    #[allow(dead_code)]
+    pub token_type_hint: Option<String>,
+}
+
+/// What an introspection found (RFC 7662). Inactive tokens are answered with exactly
+/// `{"active": false}`; the other fields are present only for an active one.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "active": true, "sub": "0190b7a2-1b6e-7c1e-9a4e-5a1f2b3c4d5e", "sid": "6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e",
+    "jti": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", "iss": "otp-auth", "aud": "otp-auth", "exp": 1767263400,
+    "iat": 1767261600, "token_type": "access_token", "email": "ada@example.com", "email_verified": true,
+    "amr": ["otp"]
+}))]
+pub(crate) struct IntrospectionResponse {
+    /// Whether the token is live: valid signature, not expired, its session not
+    /// ended, its account enabled.
+    pub active: bool,
+    /// The user's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
+    pub sub: Option<String>,
+    /// The session's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
+    pub sid: Option<String>,
+    /// The token's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
+    pub jti: Option<String>,
+    /// The issuer (`TOKEN_ISSUER`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// The audience (`TOKEN_AUDIENCE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Expiry, in seconds since the Unix epoch (RFC 7662; the token itself says RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Issue time, in seconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Always `access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    /// The account's address when the token was signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether that address was verified then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// How the session signed in (`otp`, `pwd`, `oauth:google`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// `admin` for administrators; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+impl IntrospectionResponse {
+    /// The answer for a live token with `claims`, issued by `issuer` for `audience`.
+    pub fn active(claims: AccessClaims, issuer: &str, audience: &str) -> Self {
+        Self {
+            active: true,
+            sub: Some(claims.user_id.to_string()),
+            sid: Some(claims.session_id.to_string()),
+            jti: Some(claims.token_id.to_string()),
+            iss: Some(issuer.to_owned()),
+            aud: Some(audience.to_owned()),
+            exp: Some(claims.expires_at.unix_timestamp()),
+            iat: Some(claims.issued_at.unix_timestamp()),
+            token_type: Some("access_token"),
+            email: claims.email,
+            email_verified: claims.email_verified,
+            amr: (!claims.amr.is_empty()).then_some(claims.amr),
+            role: claims.role,
+        }
+    }
+
+    /// `{"active": false}`.
+    pub fn inactive() -> Self {
+        Self {
+            active: false,
+            sub: None,
+            sid: None,
+            jti: None,
+            iss: None,
+            aud: None,
+            exp: None,
+            iat: None,
+            token_type: None,
+            email: None,
+            email_verified: None,
+            amr: None,
+            role: None,
         }
     }
 }
