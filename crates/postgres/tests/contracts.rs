@@ -111,7 +111,7 @@ mod setup {
         let db = TestDatabase::migrated().await;
         assert_eq!(
             tables(&db).await,
-            ["__diesel_schema_migrations", "audit_log", "identities", "mail_outbox", "sessions", "users"]
+            ["__diesel_schema_migrations", "audit_log", "devices", "identities", "mail_outbox", "sessions", "users"]
         );
         let again = run_migrations(db.url()).await.unwrap();
         assert!(again.is_empty(), "applied again: {again:?}");
@@ -133,7 +133,7 @@ mod setup {
         assert_eq!(applied.len(), MIGRATIONS_COUNT, "{applied:?}");
     }
 
-    const MIGRATIONS_COUNT: usize = 6;
+    const MIGRATIONS_COUNT: usize = 7;
 
     #[tokio::test]
     async fn down_migrations_revert_cleanly() {
@@ -150,7 +150,7 @@ mod setup {
         assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
         assert_eq!(
             tables(&db).await,
-            ["__diesel_schema_migrations", "audit_log", "identities", "mail_outbox", "sessions", "users"]
+            ["__diesel_schema_migrations", "audit_log", "devices", "identities", "mail_outbox", "sessions", "users"]
         );
     }
 
@@ -176,7 +176,7 @@ mod setup {
         assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
         assert_eq!(
             tables(&db).await,
-            ["__diesel_schema_migrations", "audit_log", "identities", "mail_outbox", "sessions", "users"]
+            ["__diesel_schema_migrations", "audit_log", "devices", "identities", "mail_outbox", "sessions", "users"]
         );
     }
 
