@@ -111,7 +111,15 @@ mod setup {
         let db = TestDatabase::migrated().await;
         assert_eq!(
             tables(&db).await,
-            ["__diesel_schema_migrations", "audit_log", "devices", "identities", "mail_outbox", "sessions", "users"]
+            [
+                "__diesel_schema_migrations",
+                "audit_log",
+                "devices",
+                "identities",
+                "mail_outbox",
+                "sessions",
+                "users"
+            ]
         );
         let again = run_migrations(db.url()).await.unwrap();
         assert!(again.is_empty(), "applied again: {again:?}");
@@ -150,7 +158,15 @@ mod setup {
         assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
         assert_eq!(
             tables(&db).await,
-            ["__diesel_schema_migrations", "audit_log", "devices", "identities", "mail_outbox", "sessions", "users"]
+            [
+                "__diesel_schema_migrations",
+                "audit_log",
+                "devices",
+                "identities",
+                "mail_outbox",
+                "sessions",
+                "users"
+            ]
         );
     }
 
@@ -176,7 +192,15 @@ mod setup {
         assert_eq!(run_migrations(db.url()).await.unwrap().len(), MIGRATIONS_COUNT);
         assert_eq!(
             tables(&db).await,
-            ["__diesel_schema_migrations", "audit_log", "devices", "identities", "mail_outbox", "sessions", "users"]
+            [
+                "__diesel_schema_migrations",
+                "audit_log",
+                "devices",
+                "identities",
+                "mail_outbox",
+                "sessions",
+                "users"
+            ]
         );
     }
 
