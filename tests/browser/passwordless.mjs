@@ -51,9 +51,14 @@ await scenario("passwordless", async (browser) => {
   const stored = await page.evaluate(() => ({
     session: Object.keys(sessionStorage),
     local: Object.keys(localStorage),
+    localValues: Object.values(localStorage).join(" "),
     values: Object.values(sessionStorage).join(" "),
   }));
-  check(stored.local.length === 0, "nothing in localStorage");
+  check(
+    stored.local.length === 1 && stored.local[0] === "otp-auth.device_token",
+    `only the device token is in localStorage: ${stored.local}`,
+  );
+  check(/^[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$/.test(stored.localValues), "the device token has its shape");
   check(stored.session.length === 1 && stored.session[0] === "otp-auth.refresh_token", `only the refresh token is stored: ${stored.session}`);
   check(!stored.values.includes("v4.public."), "the access token is never stored");
 

@@ -53,7 +53,6 @@ macro_rules! service_error_conversions {
 pub mod admin;
 mod codes;
 mod devices;
-mod guess_cap;
 pub mod oauth;
 mod session_issuer;
 pub mod sessions;

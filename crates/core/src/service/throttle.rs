@@ -11,6 +11,9 @@ use crate::error::Failure;
 use crate::policy::AuthPolicy;
 use crate::ports::{Clock, RateDecision, RateLimit, RateLimiter};
 
+/// The window of the daily cap on code guesses.
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
 /// The rate-limited actions; each has its own budget per client and per address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -98,6 +101,7 @@ pub struct Throttle {
     per_client: RateLimit,
     per_address: RateLimit,
     per_credential: RateLimit,
+    guesses_per_day: u32,
 }
 
 impl Throttle {
@@ -115,6 +119,7 @@ impl Throttle {
             per_client: policy.per_ip_limit,
             per_address: policy.per_email_limit,
             per_credential: policy.per_credential_limit,
+            guesses_per_day: policy.max_code_failures_per_day,
         }
     }
 
@@ -171,6 +176,37 @@ impl Throttle {
     ) -> Result<(), ThrottleError> {
         let key = format!("service:{}:{credential}", action.as_str());
         self.spend(&key, self.per_credential, self.clock.now()).await
+    }
+
+    /// Counts one code check for `email`, from a client without one of the account's
+    /// remembered devices, against the address's daily cap
+    /// (`max_code_failures_per_day`) before it is made. Every check counts, a right one
+    /// too, so no more than the cap of wrong guesses can ever be made in a day.
+    /// Returns `None` when the check may go ahead, or how long until it may when the
+    /// address is locked (nothing is counted then).
+    ///
+    /// # Errors
+    /// A limiter failure.
+    pub async fn spend_guess(&self, email: &EmailAddress) -> Result<Option<Duration>, Failure> {
+        let key = format!("email:code_guesses:{}", self.hasher.email_digest(email));
+        let limit = RateLimit { max: self.guesses_per_day, window: DAY };
+        match self.limiter.hit(&key, limit, self.clock.now()).await? {
+            RateDecision::Allowed => Ok(None),
+            RateDecision::Limited { retry_after } => {
+                metrics::counter!("otp_code_guesses_locked_total").increment(1);
+                Ok(Some(retry_after.max(Duration::from_secs(1))))
+            }
+        }
+    }
+
+    /// Whether this is the first lock of `email` in a day: the owner is told once.
+    ///
+    /// # Errors
+    /// A limiter failure.
+    pub async fn first_lock_today(&self, email: &EmailAddress) -> Result<bool, Failure> {
+        let key = format!("email:code_lock_notice:{}", self.hasher.email_digest(email));
+        let decision = self.limiter.hit(&key, RateLimit { max: 1, window: DAY }, self.clock.now()).await?;
+        Ok(decision == RateDecision::Allowed)
     }
 
     async fn spend(

@@ -508,6 +508,8 @@ async fn an_account_created_by_a_provider_is_the_accounts_for_email_codes_too() 
     let oauth = spawn().await;
     let address = unique_email();
     let created = oauth.signed_in("github", &FakePerson::random(&address)).await;
+    let device = created["device_token"].as_str().expect("a provider sign-in answers a device token");
+    assert_eq!(device.len(), 32 + 1 + 43);
     let by_code = oauth.app.sign_in(&address).await;
     assert_eq!(by_code["user"]["id"], created["user"]["id"]);
     assert_eq!(by_code["user"]["has_password"], false);

@@ -16,7 +16,6 @@ pub use registration::RegistrationToken;
 
 use super::codes::OneTimeCodes;
 use super::devices::RememberedDevices;
-use super::guess_cap::GuessCap;
 use super::session_issuer::SessionIssuer;
 use super::throttle::Throttle;
 use crate::crypto::{KeyedHasher, PasswordHasher};
@@ -63,7 +62,6 @@ pub struct SignInService {
     hasher: KeyedHasher,
     strength: PasswordStrength,
     devices: RememberedDevices,
-    guesses: GuessCap,
 }
 
 impl SignInService {
@@ -77,7 +75,6 @@ impl SignInService {
         let tokens = secrets.access_tokens(policy);
         Ok(Self {
             codes: OneTimeCodes::new(ports.codes, ports.clock.clone(), hasher.clone(), policy),
-            guesses: GuessCap::new(ports.rate_limiter.clone(), ports.clock.clone(), hasher.clone(), policy),
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
             issuer: SessionIssuer::new(
                 ports.sessions.clone(),

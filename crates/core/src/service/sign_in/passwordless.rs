@@ -95,10 +95,10 @@ impl SignInService {
     /// Counts a code check from a client without a remembered device against the
     /// address's daily cap; past it, refuses the check and tells the owner once.
     async fn spend_guess(&self, email: &EmailAddress, user: Option<&User>) -> Result<(), SignInError> {
-        let Some(retry_after) = self.guesses.spend(email).await? else {
+        let Some(retry_after) = self.throttle.spend_guess(email).await? else {
             return Ok(());
         };
-        if self.guesses.first_lock_today(email).await? {
+        if self.throttle.first_lock_today(email).await? {
             tracing::warn!(
                 user_id = user.map(|user| user.id.to_string()),
                 "code sign-in locked for new devices"
