@@ -13,7 +13,9 @@ export interface paths {
         };
         /**
          * The web page: passwordless sign-in, registration, password log-in and reset, and
-         *     the signed-in view. Revalidated on every load (`no-cache` with an `ETag`).
+         *     the signed-in view. Revalidated on every load (`no-cache` with an `ETag`). A request
+         *     that accepts `application/json` and not `text/html` gets the `/health` answer
+         *     instead, as the first Python service's health check expects.
          */
         get: operations["index"];
         put?: never;
@@ -24,787 +26,17 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/oauth/callback": {
+    "/admin/audit-log": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * The same page, where an OAuth provider sends the browser back; it completes the
-         *     sign-in with the `code` and `state` in its query string.
-         */
-        get: operations["oauth_callback"];
+        /** `GET /admin/audit-log?limit=&cursor=`: entries, newest first. */
+        get: operations["audit_log"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/assets/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The page's script, style sheet and icon, under names that carry a digest of their
-         *     content, so they are cached for a year.
-         */
-        get: operations["asset"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/openapi.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The OpenAPI 3.1 document of every route, generated from the code. */
-        get: operations["openapi_json"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/docs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Sends `/docs` to `/docs/`, where Swagger UI's relative links work. */
-        get: operations["docs_redirect"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/docs/{file}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Swagger UI (vendored in the binary; it loads nothing from elsewhere). A build
-         *     without the `swagger-ui` feature answers 404 here.
-         */
-        get: operations["swagger_ui"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The process is up; it checks nothing else. */
-        get: operations["health"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        /** The process is up; it checks nothing else. */
-        head: operations["health_head"];
-        patch?: never;
-        trace?: never;
-    };
-    "/ready": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Whether every backing service answers; each check has 3 seconds. */
-        get: operations["ready"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        /** Whether every backing service answers; each check has 3 seconds. */
-        head: operations["ready_head"];
-        patch?: never;
-        trace?: never;
-    };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Counters, latency histograms and gauges in the Prometheus text format (0.0.4); every
-         *     metric is described in docs/operations.md. Restrict it at the proxy if it should not
-         *     be public: it names routes and counts, never an address, code or token.
-         */
-        get: operations["metrics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/send-otp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Emails a sign-in code. The answer is the same whether or not the address has an
-         *     account; a new code replaces the address's earlier sign-in code.
-         */
-        post: operations["send_otp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/resend-otp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Emails a new code, replacing the previous one (a registration code for an
-         *     unverified password account, else a sign-in code). Enter it at `verify-otp`.
-         */
-        post: operations["resend_otp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/verify-otp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Checks a code and opens a session: creates the account on a first passwordless
-         *     sign-in, verifies a pending registration, or completes a password log-in that
-         *     answered `otp_required`. A code works once; each wrong try spends one of
-         *     `OTP_MAX_ATTEMPTS`.
-         */
-        post: operations["verify_otp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/register": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Registers an address with a password and emails a code that verifies it (enter it
-         *     at `verify-otp`). The answer is the same for every address: a verified account is
-         *     left unchanged and its owner is mailed a notice instead.
-         */
-        post: operations["register"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Checks a password. When the account's last code check is older than the
-         *     access-token lifetime (or it never had one), no session is opened: a code is
-         *     mailed and the answer is 202 `otp_required`; send the code to `verify-otp`.
-         */
-        post: operations["login"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/password/forgot": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Emails a password-reset code if the address has an account. The answer and the
-         *     cooldown are the same for every address.
-         */
-        post: operations["forgot_password"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/password/reset": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Sets a new password with a reset code, marks the address verified and ends every
-         *     session of the account.
-         */
-        post: operations["reset_password"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Exchanges a refresh token for a new token pair (rotation): the old refresh token
-         *     stops working, and presenting it again ends the whole session.
-         */
-        post: operations["refresh"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Ends the caller's session: its access and refresh tokens stop working at once. */
-        post: operations["logout"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The caller's account. */
-        get: operations["me"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/keys": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The public keys that verify access tokens, as PASERK, for services that check
-         *     tokens offline. Sent with `Cache-Control: public, max-age=300`.
-         */
-        get: operations["keys"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        /**
-         * The public keys that verify access tokens, as PASERK, for services that check
-         *     tokens offline. Sent with `Cache-Control: public, max-age=300`.
-         */
-        head: operations["keys_head"];
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/introspect": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Token introspection (RFC 7662), for back-end services: is this access token live
-         *     right now? Authenticated with a service credential from `INTROSPECTION_TOKENS`
-         *     (`Authorization: Bearer …`), checked before the body is read; rate-limited per
-         *     credential. The body is a form: `token=…&token_type_hint=access_token` (the hint is
-         *     optional). A live token (valid signature, not expired, its session not ended, its
-         *     account enabled) is answered with `active: true` and its claims; anything else with
-         *     exactly `{"active": false}`.
-         */
-        post: operations["introspect"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/sessions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The caller's active sessions, newest first. */
-        get: operations["list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/sessions/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Ends one of the caller's sessions (for example a lost device). Ending the current
-         *     session works like `logout`.
-         */
-        delete: operations["end"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/oauth/providers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The providers one can sign in with on this server (those whose client id, secret
-         *     and redirect URI are set), in a stable order.
-         */
-        get: operations["providers"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/oauth/{provider}/start": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Starts a sign-in with a provider (authorization code with PKCE): send the browser to
-         *     `auth_url`; the provider sends it back to the redirect URI with `code` and `state`,
-         *     which go to `callback` within `OAUTH_STATE_TTL_SECONDS`.
-         */
-        get: operations["start"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/auth/oauth/{provider}/callback": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Finishes a sign-in with a provider: exchanges the code, checks the identity, and
-         *     signs in its account (linking it to the account with its verified address, or
-         *     creating one).
-         */
-        post: operations["callback"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/send-otp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/send-otp */
-        post: operations["compat_send_otp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/resend-otp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/resend-otp */
-        post: operations["compat_resend_otp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/verify-otp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/verify-otp */
-        post: operations["compat_verify_otp"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/register": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/register */
-        post: operations["compat_register"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/login */
-        post: operations["compat_login"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/password/forgot": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/password/forgot */
-        post: operations["compat_forgot_password"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/password/reset": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/password/reset */
-        post: operations["compat_reset_password"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/refresh */
-        post: operations["compat_refresh"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/logout": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/logout */
-        post: operations["compat_logout"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Same as /auth/me */
-        get: operations["compat_me"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/keys": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Same as /auth/keys */
-        get: operations["compat_keys"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        /** Same as /auth/keys */
-        head: operations["compat_keys_head"];
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/introspect": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/introspect */
-        post: operations["compat_introspect"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/sessions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Same as /auth/sessions */
-        get: operations["compat_list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/sessions/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Same as /auth/sessions/{id} */
-        delete: operations["compat_end"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/oauth/providers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Same as /auth/oauth/providers */
-        get: operations["compat_providers"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/oauth/{provider}/start": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Same as /auth/oauth/{provider}/start */
-        get: operations["compat_start"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/oauth/{provider}/callback": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Same as /auth/oauth/{provider}/callback */
-        post: operations["compat_callback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -883,23 +115,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/users/{id}/sessions/revoke": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** `POST /admin/users/{id}/sessions/revoke`: 200 with how many sessions ended. */
-        post: operations["revoke_sessions"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/admin/users/{id}/role": {
         parameters: {
             query?: never;
@@ -917,20 +132,826 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/admin/audit-log": {
+    "/admin/users/{id}/sessions/revoke": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** `GET /admin/audit-log?limit=&cursor=`: entries, newest first. */
-        get: operations["audit_log"];
+        get?: never;
+        put?: never;
+        /** `POST /admin/users/{id}/sessions/revoke`: 200 with how many sessions ended. */
+        post: operations["revoke_sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Same as /auth/devices/{id} */
+        delete: operations["compat_forget_device"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/introspect */
+        post: operations["compat_introspect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Same as /auth/keys */
+        get: operations["compat_keys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** Same as /auth/keys */
+        head: operations["compat_keys_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/login */
+        post: operations["compat_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/logout */
+        post: operations["compat_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Same as /auth/me */
+        get: operations["compat_me"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Same as /auth/oauth/providers */
+        get: operations["compat_providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/oauth/{provider}/callback */
+        post: operations["compat_callback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Same as /auth/oauth/{provider}/start */
+        get: operations["compat_start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/password/forgot */
+        post: operations["compat_forgot_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/password/reset */
+        post: operations["compat_reset_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/refresh */
+        post: operations["compat_refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/register */
+        post: operations["compat_register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/resend-otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/resend-otp */
+        post: operations["compat_resend_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/send-otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/send-otp */
+        post: operations["compat_send_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Same as /auth/sessions */
+        get: operations["compat_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Same as /auth/sessions/{id} */
+        delete: operations["compat_end"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/verify-otp */
+        post: operations["compat_verify_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The page's script, style sheet and icon, under names that carry a digest of their
+         *     content, so they are cached for a year.
+         */
+        get: operations["asset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Forgets one of the caller's remembered devices (a lost or sold one): its device
+         *     token no longer gives it its own budgets or skips the code at `login`. Its sessions
+         *     are not ended; end them with `DELETE sessions/{id}`.
+         */
+        delete: operations["forget_device"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token introspection (RFC 7662), for back-end services: is this access token live
+         *     right now? Authenticated with a service credential from `INTROSPECTION_TOKENS`
+         *     (`Authorization: Bearer …`), checked before the body is read; rate-limited per
+         *     credential. The body is a form: `token=…&token_type_hint=access_token` (the hint is
+         *     optional). A live token (valid signature, not expired, its session not ended, its
+         *     account enabled) is answered with `active: true` and its claims; anything else with
+         *     exactly `{"active": false}`.
+         */
+        post: operations["introspect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public keys that verify access tokens, as PASERK, for services that check
+         *     tokens offline. Sent with `Cache-Control: public, max-age=300`.
+         */
+        get: operations["keys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * The public keys that verify access tokens, as PASERK, for services that check
+         *     tokens offline. Sent with `Cache-Control: public, max-age=300`.
+         */
+        head: operations["keys_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Checks a password. When the account's last code check is older than the
+         *     access-token lifetime (or it never had one), no session is opened: a code is
+         *     mailed and the answer is 202 `otp_required`; send the code to `verify-otp`.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the caller's session: its access and refresh tokens stop working at once. */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's account. */
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oauth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The providers one can sign in with on this server (those whose client id, secret
+         *     and redirect URI are set), in a stable order.
+         */
+        get: operations["providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oauth/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finishes a sign-in with a provider: exchanges the code, checks the identity, and
+         *     signs in its account (linking it to the account with its verified address, or
+         *     creating one).
+         */
+        post: operations["callback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oauth/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Starts a sign-in with a provider (authorization code with PKCE): send the browser to
+         *     `auth_url`; the provider sends it back to the redirect URI with `code` and `state`,
+         *     which go to `callback` within `OAUTH_STATE_TTL_SECONDS`.
+         */
+        get: operations["start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Emails a password-reset code if the address has an account. The answer and the
+         *     cooldown are the same for every address.
+         */
+        post: operations["forgot_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sets a new password with a reset code, marks the address verified and ends every
+         *     session of the account.
+         */
+        post: operations["reset_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchanges a refresh token for a new token pair (rotation): the old refresh token
+         *     stops working, and presenting it again ends the whole session.
+         */
+        post: operations["refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Registers an address with a password and emails a code that verifies it (enter it
+         *     at `verify-otp` with the `registration_token` of this answer). The answer is the
+         *     same for every address: a verified account is left unchanged and its owner is
+         *     mailed a notice instead. The password becomes usable only when this client enters
+         *     the code; if anyone else signs in with a code for the address first, it is dropped.
+         */
+        post: operations["register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/resend-otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Emails a new code, replacing the previous one (a registration code for an
+         *     unverified password account, else a sign-in code). Enter it at `verify-otp`.
+         */
+        post: operations["resend_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/send-otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Emails a sign-in code. The answer is the same whether or not the address has an
+         *     account; a new code replaces the address's earlier sign-in code.
+         */
+        post: operations["send_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's active sessions and remembered devices, newest first. */
+        get: operations["list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Ends one of the caller's sessions (for example a lost device). Ending the current
+         *     session works like `logout`.
+         */
+        delete: operations["end"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/verify-otp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Checks a code and opens a session: creates the account on a first passwordless
+         *     sign-in, verifies a pending registration, or completes a password log-in that
+         *     answered `otp_required`. A code works once; each wrong try spends one of
+         *     `OTP_MAX_ATTEMPTS`.
+         */
+        post: operations["verify_otp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sends `/docs` to `/docs/`, where Swagger UI's relative links work. */
+        get: operations["docs_redirect"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Swagger UI (vendored in the binary; it loads nothing from elsewhere). A build
+         *     without the `swagger-ui` feature answers 404 here.
+         */
+        get: operations["swagger_ui"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The process is up; it checks nothing else. */
+        get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** The process is up; it checks nothing else. */
+        head: operations["health_head"];
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The same page, where an OAuth provider sends the browser back; it completes the
+         *     sign-in with the `code` and `state` in its query string.
+         */
+        get: operations["oauth_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The OpenAPI 3.1 document of every route, generated from the code. */
+        get: operations["openapi_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether every backing service answers; each check has 3 seconds. */
+        get: operations["ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /** Whether every backing service answers; each check has 3 seconds. */
+        head: operations["ready_head"];
         patch?: never;
         trace?: never;
     };
@@ -940,48 +961,64 @@ export interface components {
     schemas: {
         /** @description An account as administrators see it; `role` is the role that counts. */
         AdminUserView: {
-            id: string;
+            created_at: string;
+            disabled: boolean;
             email: string;
             email_verified: boolean;
             email_verified_at?: string | null;
             has_password: boolean;
-            role: string;
-            disabled: boolean;
-            created_at: string;
-            updated_at: string;
+            id: string;
             last_code_verified_at?: string | null;
+            role: string;
+            updated_at: string;
         };
         /** @description One administrator action: who, what, on whom, when, from where. */
         AuditEntryView: {
-            id: string;
-            at: string;
-            actor_id: string;
-            actor_email: string;
             action: string;
-            target_id?: string | null;
-            target_email?: string | null;
+            actor_email: string;
+            actor_id: string;
+            at: string;
+            id: string;
             ip?: string | null;
+            target_email?: string | null;
+            target_id?: string | null;
         };
         /** @description A page of audit entries. */
         AuditLogResponse: {
             entries: components["schemas"]["AuditEntryView"][];
             next_cursor?: string | null;
         };
+        /** @description An address to mail a code to. */
+        CodeRequest: {
+            /**
+             * Format: email
+             * @description Trimmed and lower-cased; at most 254 characters; a plain `local@domain.tld` address.
+             * @example ann@example.com
+             */
+            email: string;
+            /**
+             * Format: password
+             * @description The `registration_token` from `register`, when this client registered the
+             *     address: without it (or the same network and user agent within the code's
+             *     lifetime) the pending password of the registration is dropped.
+             */
+            registration_token?: string | null;
+        };
         /** @description The password was right, and a code must now be entered at `verify-otp`. */
         CodeRequired: {
-            /** @description Always `true`. */
-            otp_required: boolean;
-            /**
-             * @description For people.
-             * @example Enter the code sent to your email address to finish logging in.
-             */
-            message: string;
             /**
              * Format: int64
              * @description Seconds left in the code's lifetime.
              * @example 300
              */
             expires_in: number;
+            /**
+             * @description For people.
+             * @example Enter the code sent to your email address to finish logging in.
+             */
+            message: string;
+            /** @description Always `true`. */
+            otp_required: boolean;
             /**
              * Format: int64
              * @description Present when no new code was sent because one went out within the cooldown:
@@ -992,18 +1029,30 @@ export interface components {
         /** @description A code was issued (the same answer for every address). */
         CodeSent: {
             /**
-             * @description For people.
-             * @example If the address can receive mail, a code has been sent to it.
+             * @description The address as given, normalised (trimmed, lower-cased), whether or not it has
+             *     an account.
+             * @example ann@example.com
              */
-            message: string;
+            email: string;
             /**
              * Format: int64
              * @description The code's lifetime in seconds.
              * @example 300
              */
             expires_in: number;
+            /**
+             * Format: int64
+             * @description The same as `expires_in`, under the name the first Python service's clients read.
+             * @example 300
+             */
+            expires_in_seconds: number;
+            /**
+             * @description For people.
+             * @example If the address can receive mail, a code has been sent to it.
+             */
+            message: string;
         };
-        /** @description An address and a password. */
+        /** @description An address and its password, to log in. */
         CredentialsRequest: {
             /**
              * Format: email
@@ -1013,10 +1062,38 @@ export interface components {
             email: string;
             /**
              * Format: password
-             * @description At `register`: 8 to 128 characters. At `login`: any string.
+             * @description Any string (a wrong one answers like an unknown address).
              * @example correct horse battery
              */
             password: string;
+        };
+        /** @description One remembered device. */
+        DeviceView: {
+            /**
+             * Format: date-time
+             * @description When a code was last entered on it (RFC 3339), if ever.
+             */
+            code_verified_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was first remembered (RFC 3339).
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The device id (the first part of its device token); forget it with
+             *     `DELETE devices/{id}`.
+             */
+            id: string;
+            /** @description The client address when it was remembered. */
+            ip?: string | null;
+            /**
+             * Format: date-time
+             * @description When it last signed in (RFC 3339).
+             */
+            last_used_at: string;
+            /** @description The `User-Agent` when it was remembered, cut to 256 characters. */
+            user_agent?: string | null;
         };
         /** @description An email address. */
         EmailRequest: {
@@ -1071,25 +1148,14 @@ export interface components {
              *     ended, its account enabled.
              */
             active: boolean;
-            /**
-             * Format: uuid
-             * @description The user's id.
-             */
-            sub?: string | null;
-            /**
-             * Format: uuid
-             * @description The session's id.
-             */
-            sid?: string | null;
-            /**
-             * Format: uuid
-             * @description The token's id.
-             */
-            jti?: string | null;
-            /** @description The issuer (`TOKEN_ISSUER`). */
-            iss?: string | null;
+            /** @description How the session signed in (`otp`, `pwd`, `oauth:google`, …). */
+            amr?: string[] | null;
             /** @description The audience (`TOKEN_AUDIENCE`). */
             aud?: string | null;
+            /** @description The account's address when the token was signed. */
+            email?: string | null;
+            /** @description Whether that address was verified then. */
+            email_verified?: boolean | null;
             /**
              * Format: int64
              * @description Expiry, in seconds since the Unix epoch (RFC 7662; the token itself says RFC 3339).
@@ -1100,23 +1166,34 @@ export interface components {
              * @description Issue time, in seconds since the Unix epoch.
              */
             iat?: number | null;
-            /** @description Always `access_token`. */
-            token_type?: string | null;
-            /** @description The account's address when the token was signed. */
-            email?: string | null;
-            /** @description Whether that address was verified then. */
-            email_verified?: boolean | null;
-            /** @description How the session signed in (`otp`, `pwd`, `oauth:google`, …). */
-            amr?: string[] | null;
+            /** @description The issuer (`TOKEN_ISSUER`). */
+            iss?: string | null;
+            /**
+             * Format: uuid
+             * @description The token's id.
+             */
+            jti?: string | null;
             /** @description `admin` for administrators; absent otherwise. */
             role?: string | null;
+            /**
+             * Format: uuid
+             * @description The session's id.
+             */
+            sid?: string | null;
+            /**
+             * Format: uuid
+             * @description The user's id.
+             */
+            sub?: string | null;
+            /** @description Always `access_token`. */
+            token_type?: string | null;
         };
         /** @description The keys that verify access tokens, and the claims every token carries. */
         KeysResponse: {
-            /** @description The `iss` claim of every token. */
-            issuer: string;
             /** @description The `aud` claim of every token. */
             audience: string;
+            /** @description The `iss` claim of every token. */
+            issuer: string;
             /** @description The current key first, then earlier keys that still verify. */
             keys: components["schemas"]["PublicKey"][];
         };
@@ -1129,19 +1206,25 @@ export interface components {
         OAuthCallbackRequest: {
             /**
              * Format: password
+             * @description The `client_binding` that `start` answered to this client (kept, for example, in
+             *     `sessionStorage`); required.
+             */
+            client_binding?: string | null;
+            /**
+             * Format: password
              * @description The `code` query parameter the provider added to the redirect URI.
              */
             code: string;
-            /**
-             * Format: password
-             * @description The `state` query parameter: the one `start` answered; it works once.
-             */
-            state: string;
             /**
              * @description The redirect URI the sign-in was started with; if given, it must be that one.
              * @example http://127.0.0.1:8080/oauth/callback
              */
             redirect_uri?: string | null;
+            /**
+             * Format: password
+             * @description The `state` query parameter: the one `start` answered; it works once.
+             */
+            state: string;
         };
         /** @description The providers one can sign in with here. */
         OAuthProvidersResponse: {
@@ -1165,15 +1248,20 @@ export interface components {
         /** @description A started sign-in: send the browser to `auth_url`. */
         OAuthStartResponse: {
             /**
-             * @description The provider.
-             * @example google
-             */
-            provider: string;
-            /**
              * @description The provider's authorization page, with client id, redirect URI, scopes, `state`
              *     and the PKCE challenge.
              */
             auth_url: string;
+            /**
+             * @description A secret for this client alone (it is not in `auth_url`): keep it, and send it
+             *     with the callback. A callback without it, or with another, is refused.
+             */
+            client_binding: string;
+            /**
+             * @description The provider.
+             * @example google
+             */
+            provider: string;
             /** @description The sign-in's `state` (also in `auth_url`); the provider sends it back. */
             state: string;
         };
@@ -1188,19 +1276,19 @@ export interface components {
          *     }
          */
         Problem: {
-            /** @description A URI naming the problem type: `urn:otp-auth:problem:` followed by `code`. */
-            type: string;
-            /** @description A short summary of the problem type. */
-            title: string;
+            /** @description What happened, for programs: branch on this, not on `detail`. */
+            code: components["schemas"]["ProblemCode"];
+            /** @description What happened, for people. */
+            detail: string;
             /**
              * Format: int32
              * @description The HTTP status.
              */
             status: number;
-            /** @description What happened, for people. */
-            detail: string;
-            /** @description What happened, for programs: branch on this, not on `detail`. */
-            code: components["schemas"]["ProblemCode"];
+            /** @description A short summary of the problem type. */
+            title: string;
+            /** @description A URI naming the problem type: `urn:otp-auth:problem:` followed by `code`. */
+            type: string;
         };
         /**
          * @description Every code, with its HTTP status:
@@ -1210,10 +1298,10 @@ export interface components {
          *     | `validation_failed` | 422 | A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). |
          *     | `payload_too_large` | 413 | The body is larger than 16 KiB. |
          *     | `unsupported_media_type` | 415 | The body is not sent as `application/json`. |
+         *     | `password_too_weak` | 422 | The new password (at `register` or `password/reset`) is too easy to guess: a common password, a keyboard pattern, a word with digits, or the address itself. The detail says why and what would help; see `PASSWORD_MIN_STRENGTH`. |
          *     | `invalid_credentials` | 401 | Unknown address, wrong password, or an account without a password: the same answer for each. |
          *     | `token_invalid` | 401 | The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). |
          *     | `service_credential_invalid` | 401 | `POST /auth/introspect` was called without a Bearer service credential, or with one that is not in `INTROSPECTION_TOKENS` (with `WWW-Authenticate: Bearer`). |
-         *     | `email_not_verified` | 403 | The password was right but the address is not verified. |
          *     | `account_disabled` | 403 | The account is disabled. |
          *     | `forbidden` | 403 | The caller is not an administrator. |
          *     | `action_refused` | 409 | An admin action the rules refuse: on the caller's own account, on the `ADMIN_EMAIL` account, or the admin role for an unverified address. |
@@ -1223,12 +1311,14 @@ export interface components {
          *     | `otp_expired` | 400 | The code's lifetime has passed; request a new one. |
          *     | `otp_attempts_exceeded` | 400 | Too many wrong codes; the code is dead even with the right digits. |
          *     | `otp_cooldown` | 429 | A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for. |
+         *     | `otp_locked` | 429 | Too many code guesses for this address in 24 hours (`OTP_MAX_FAILURES_PER_DAY`) from clients without one of the account's remembered devices: code sign-in is refused for them, even with the right code; `Retry-After` says when it opens. |
          *     | `rate_limited` | 429 | Too many requests from this client or for this address; `Retry-After` says when to try again. |
          *     | `oauth_redirect_uri_not_allowed` | 400 | The `redirect_uri` of a provider sign-in is neither the provider's redirect URI nor on `OAUTH_ALLOWED_REDIRECT_URIS`. |
          *     | `oauth_redirect_uri_mismatch` | 400 | The callback's `redirect_uri` differs from the one the sign-in started with. |
          *     | `oauth_state_invalid` | 400 | The sign-in `state` is unknown, malformed or already used. |
          *     | `oauth_state_expired` | 400 | The sign-in `state` has expired; start again. |
          *     | `oauth_state_provider_mismatch` | 400 | The sign-in `state` was issued for another provider. |
+         *     | `oauth_client_binding_invalid` | 400 | The callback's `client_binding` is missing or is not the one `start` gave the client that began this sign-in (a callback lured from another sign-in). |
          *     | `oauth_code_rejected` | 400 | The provider refused the authorization code (wrong, used, expired, or a wrong PKCE verifier). |
          *     | `oauth_id_token_invalid` | 400 | The provider's ID token is malformed, badly signed, expired or from another issuer. |
          *     | `oauth_id_token_audience` | 400 | The provider's ID token was issued to another client. |
@@ -1241,9 +1331,11 @@ export interface components {
          *     | `internal` | 500 | An unexpected error; the cause is logged, never shown. |
          * @enum {string}
          */
-        ProblemCode: "validation_failed" | "payload_too_large" | "unsupported_media_type" | "invalid_credentials" | "token_invalid" | "service_credential_invalid" | "email_not_verified" | "account_disabled" | "forbidden" | "action_refused" | "not_found" | "method_not_allowed" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "otp_cooldown" | "rate_limited" | "oauth_redirect_uri_not_allowed" | "oauth_redirect_uri_mismatch" | "oauth_state_invalid" | "oauth_state_expired" | "oauth_state_provider_mismatch" | "oauth_code_rejected" | "oauth_id_token_invalid" | "oauth_id_token_audience" | "oauth_id_token_nonce" | "oauth_email_not_verified" | "account_exists" | "oauth_provider_unavailable" | "oauth_provider_not_configured" | "unavailable" | "internal";
+        ProblemCode: "validation_failed" | "payload_too_large" | "unsupported_media_type" | "password_too_weak" | "invalid_credentials" | "token_invalid" | "service_credential_invalid" | "account_disabled" | "forbidden" | "action_refused" | "not_found" | "method_not_allowed" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "otp_cooldown" | "otp_locked" | "rate_limited" | "oauth_redirect_uri_not_allowed" | "oauth_redirect_uri_mismatch" | "oauth_state_invalid" | "oauth_state_expired" | "oauth_state_provider_mismatch" | "oauth_client_binding_invalid" | "oauth_code_rejected" | "oauth_id_token_invalid" | "oauth_id_token_audience" | "oauth_id_token_nonce" | "oauth_email_not_verified" | "account_exists" | "oauth_provider_unavailable" | "oauth_provider_not_configured" | "unavailable" | "internal";
         /** @description A public key that verifies access tokens. */
         PublicKey: {
+            /** @description Whether this key signs new tokens (listed first). */
+            current: boolean;
             /**
              * @description The key's PASERK id; tokens name their key with it in the footer.
              * @example k4.pid.LlDiLtyKi45b6S5W0M9Aaf9w-5yPRvOBnIho9U2L-6qy
@@ -1255,25 +1347,18 @@ export interface components {
              */
             paserk: string;
             /**
-             * @description Always `v4`.
-             * @example v4
-             */
-            version: string;
-            /**
              * @description Always `public`.
              * @example public
              */
             purpose: string;
-            /** @description Whether this key signs new tokens (listed first). */
-            current: boolean;
+            /**
+             * @description Always `v4`.
+             * @example v4
+             */
+            version: string;
         };
         /** @description Whether every backing service answers. */
         Readiness: {
-            /**
-             * @description `ready` or `unavailable`.
-             * @example ready
-             */
-            status: string;
             /**
              * @description Each check (`database`, `redis`, `storage`, `mail`) and its result, `ok` or
              *     `unavailable`.
@@ -1285,6 +1370,11 @@ export interface components {
             checks: {
                 [key: string]: string;
             };
+            /**
+             * @description `ready` or `unavailable`.
+             * @example ready
+             */
+            status: string;
         };
         /** @description A refresh token. */
         RefreshRequest: {
@@ -1294,8 +1384,59 @@ export interface components {
              */
             refresh_token: string;
         };
+        /** @description An address and the password chosen for it, to register. */
+        RegistrationRequest: {
+            /**
+             * Format: email
+             * @description The address to register.
+             * @example ann@example.com
+             */
+            email: string;
+            /**
+             * Format: password
+             * @description 8 to 128 characters.
+             * @example correct horse battery
+             */
+            password: string;
+        };
+        /** @description A registration code was issued (the same answer for every address). */
+        RegistrationStarted: {
+            /**
+             * @description The address as given, normalised, whether or not it has an account.
+             * @example ann@example.com
+             */
+            email: string;
+            /**
+             * Format: int64
+             * @description The code's lifetime in seconds.
+             * @example 300
+             */
+            expires_in: number;
+            /**
+             * Format: int64
+             * @description The same as `expires_in`, under the name the first Python service's clients read.
+             * @example 300
+             */
+            expires_in_seconds: number;
+            /**
+             * @description For people.
+             * @example If the address can receive mail, a code has been sent to it.
+             */
+            message: string;
+            /**
+             * @description Send it back as `registration_token` with `verify-otp` (and `resend-otp`): the
+             *     password becomes usable only when the client that registered enters the code.
+             *     Given for every address; keep it only until the code is entered.
+             */
+            registration_token: string;
+        };
         /** @description A reset code and the new password. */
         ResetRequest: {
+            /**
+             * @description The reset code from the mail (`otp` is accepted as an alias).
+             * @example 123456
+             */
+            code: string;
             /**
              * Format: email
              * @description The account's address.
@@ -1303,55 +1444,54 @@ export interface components {
              */
             email: string;
             /**
-             * @description The reset code from the mail (`otp` is accepted as an alias).
-             * @example 123456
-             */
-            code: string;
-            /**
              * Format: password
              * @description 8 to 128 characters.
              */
             new_password: string;
         };
+        /**
+         * @description A role, by the name it is stored and shown under.
+         * @enum {string}
+         */
+        RoleName: "user" | "admin";
         /** @description `PUT /admin/users/{id}/role`. */
         RoleRequest: {
-            /**
-             * @description `user` or `admin` (only a verified account may be made an admin).
-             * @example admin
-             */
-            role: string;
+            /** @description `user` or `admin` (only a verified account may be made an admin). */
+            role: components["schemas"]["RoleName"];
         };
         /** @description One active session. */
         SessionView: {
-            /**
-             * Format: uuid
-             * @description The session id (the `sid` claim, and the first part of its refresh token).
-             */
-            id: string;
             /**
              * Format: date-time
              * @description When the session began (RFC 3339).
              */
             created_at: string;
-            /**
-             * Format: date-time
-             * @description When its refresh token was last rotated, or when it began (RFC 3339).
-             */
-            last_used_at: string;
+            /** @description Whether this is the session of the token making the request. */
+            current: boolean;
             /**
              * Format: date-time
              * @description When its current refresh token stops working (RFC 3339).
              */
             expires_at: string;
+            /**
+             * Format: uuid
+             * @description The session id (the `sid` claim, and the first part of its refresh token).
+             */
+            id: string;
             /** @description The client address when the session began. */
             ip?: string | null;
+            /**
+             * Format: date-time
+             * @description When its refresh token was last rotated, or when it began (RFC 3339).
+             */
+            last_used_at: string;
             /** @description The `User-Agent` when it began, cut to 256 characters. */
             user_agent?: string | null;
-            /** @description Whether this is the session of the token making the request. */
-            current: boolean;
         };
-        /** @description The caller's active sessions, newest first. */
+        /** @description The caller's active sessions and remembered devices, newest first. */
         SessionsResponse: {
+            /** @description The remembered devices, newest first. */
+            devices: components["schemas"]["DeviceView"][];
             /** @description Newest first. */
             sessions: components["schemas"]["SessionView"][];
         };
@@ -1368,10 +1508,13 @@ export interface components {
              */
             access_token: string;
             /**
-             * @description Always `Bearer`.
-             * @example Bearer
+             * @description Answered by every sign-in (not by `refresh`): this device's token. Keep it
+             *     (the web page keeps it in `localStorage`) and send it as `X-Device-Token` on
+             *     every auth request: it gives the device its own rate-limit budgets and its own
+             *     code re-check window at `login`.
+             * @example 0b6f1c1e4a5d4f4f9a3b2c1d0e9f8a7b.PLBp-cqHZ9IXuznxZ7vWoee9oky-20KyiuR_zr9H38k
              */
-            token_type: string;
+            device_token?: string | null;
             /**
              * Format: int64
              * @description Access-token lifetime in seconds.
@@ -1380,16 +1523,21 @@ export interface components {
             expires_in: number;
             /** @description Opaque; exchange it at `refresh`. Shown once. */
             refresh_token: string;
+            /**
+             * @description Always `Bearer`.
+             * @example Bearer
+             */
+            token_type: string;
             /** @description The account. */
             user: components["schemas"]["UserView"];
         };
         /** @description An account. */
         UserView: {
             /**
-             * Format: uuid
-             * @description The account id, also the `sub` claim of access tokens.
+             * Format: date-time
+             * @description When the account was created (RFC 3339).
              */
-            id: string;
+            created_at: string;
             /**
              * Format: email
              * @description The normalised address.
@@ -1397,26 +1545,34 @@ export interface components {
             email: string;
             /** @description Whether a code sent to the address has been entered. */
             email_verified: boolean;
-            /** @description Whether the account can log in with a password. */
-            has_password: boolean;
-            /**
-             * Format: date-time
-             * @description When the account was created (RFC 3339).
-             */
-            created_at: string;
             /**
              * Format: date-time
              * @description When the address was first verified (RFC 3339).
              */
             email_verified_at?: string | null;
+            /** @description Whether the account can log in with a password. */
+            has_password: boolean;
+            /**
+             * Format: uuid
+             * @description The account id, also the `sub` claim of access tokens.
+             */
+            id: string;
+            /** @description The same as `email_verified`, under the name the Python services' clients read. */
+            is_verified: boolean;
         };
         /** @description A page of accounts. */
         UsersResponse: {
-            users: components["schemas"]["AdminUserView"][];
             next_cursor?: string | null;
+            users: components["schemas"]["AdminUserView"][];
         };
         /** @description A code for an address. */
         VerifyRequest: {
+            /**
+             * @description Exactly `OTP_LENGTH` digits (6 by default); surrounding white space is ignored.
+             *     `otp` is accepted as an alias, for clients of the Python services.
+             * @example 123456
+             */
+            code: string;
             /**
              * Format: email
              * @description The address the code was sent to.
@@ -1424,11 +1580,13 @@ export interface components {
              */
             email: string;
             /**
-             * @description Exactly `OTP_LENGTH` digits (6 by default); surrounding white space is ignored.
-             *     `otp` is accepted as an alias, for clients of the Python services.
-             * @example 123456
+             * Format: password
+             * @description The `registration_token` from `register`, when this client registered the
+             *     address: the registration's password is kept only for the client that
+             *     registered (recognised by this token, or by the same network and user agent
+             *     within the code's lifetime).
              */
-            code: string;
+            registration_token?: string | null;
         };
     };
     responses: never;
@@ -1448,12 +1606,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The page. */
+            /** @description The page; or, to `Accept: application/json`, the health answer. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Health"];
                     "text/html": string;
                 };
             };
@@ -1466,13 +1625,13 @@ export interface operations {
             };
         };
     };
-    oauth_callback: {
+    audit_log: {
         parameters: {
             query?: {
-                /** @description The provider's authorization code */
-                code?: string;
-                /** @description The state from `oauth/{provider}/start` */
-                state?: string;
+                /** @description Entries per page: 1 to 100 (more is cut to 100). Default: 50. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1480,475 +1639,27 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The page. */
+            /** @description A page of audit entries, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/html": string;
+                    "application/json": components["schemas"]["AuditLogResponse"];
                 };
             };
-            /** @description The page has not changed since the `ETag` sent in `If-None-Match`. */
-            304: {
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    asset: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description A file name from the page, such as `app.1a2b3c4d5e6f.js` */
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The file (JavaScript, CSS or SVG). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/octet-stream": string;
-                };
-            };
-            /** @description Unchanged since the `ETag` sent in `If-None-Match`. */
-            304: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-        };
-    };
-    openapi_json: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The OpenAPI 3.1 document. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": Record<string, never>;
-                };
-            };
-        };
-    };
-    docs_redirect: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Redirect to `/docs/`. */
-            308: {
-                headers: {
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    swagger_ui: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description A Swagger UI file; empty for its page */
-                file: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Swagger UI's page or one of its files. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    health: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Always, also to `HEAD` (without a body). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Health"];
-                };
-            };
-        };
-    };
-    health_head: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Always, also to `HEAD` (without a body). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Health"];
-                };
-            };
-        };
-    };
-    ready: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Every check passed. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-            /** @description A check failed; the body names it. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "checks": {
-                     *         "database": "ok",
-                     *         "mail": "ok",
-                     *         "redis": "unavailable"
-                     *       },
-                     *       "status": "unavailable"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-        };
-    };
-    ready_head: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Every check passed. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-            /** @description A check failed; the body names it. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "checks": {
-                     *         "database": "ok",
-                     *         "mail": "ok",
-                     *         "redis": "unavailable"
-                     *       },
-                     *       "status": "unavailable"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Readiness"];
-                };
-            };
-        };
-    };
-    metrics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The metrics, as `text/plain; version=0.0.4`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain; version=0.0.4": string;
-                };
-            };
-        };
-    };
-    send_otp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EmailRequest"];
-            };
-        };
-        responses: {
-            /** @description A code was issued (mailed if the address can receive mail). */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeSent"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
-             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
-             */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    resend_otp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EmailRequest"];
-            };
-        };
-        responses: {
-            /** @description A new code was issued. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeSent"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
-             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
-             */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    verify_otp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["VerifyRequest"];
-            };
-        };
-        responses: {
-            /** @description Signed in. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenResponse"];
-                };
-            };
-            /**
-             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
-             *     - `otp_expired`: The code's lifetime has passed; request a new one.
-             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
-             *     - `validation_failed`: the body is not JSON at all.
-             */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `account_disabled`: The account is disabled. */
+            /** @description - `forbidden`: The caller is not an administrator. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1957,24 +1668,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
             422: {
                 headers: {
@@ -1984,2254 +1677,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    register: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CredentialsRequest"];
-            };
-        };
-        responses: {
-            /** @description A code was issued. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeSent"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
-             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
-             */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    login: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CredentialsRequest"];
-            };
-        };
-        responses: {
-            /** @description Signed in. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenResponse"];
-                };
-            };
-            /** @description The password is right; enter the mailed code at `verify-otp` to finish. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeRequired"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each. */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `email_not_verified`: The password was right but the address is not verified.
-             *     - `account_disabled`: The account is disabled.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    forgot_password: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EmailRequest"];
-            };
-        };
-        responses: {
-            /** @description A reset code was issued. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeSent"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
-             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
-             */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    reset_password: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ResetRequest"];
-            };
-        };
-        responses: {
-            /** @description Password updated; every session was signed out. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "message": "Password updated. Every session has been signed out."
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Message"];
-                };
-            };
-            /**
-             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
-             *     - `otp_expired`: The code's lifetime has passed; request a new one.
-             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
-             *     - `validation_failed`: the body is not JSON at all.
-             */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    refresh: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RefreshRequest"];
-            };
-        };
-        responses: {
-            /** @description A new token pair. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenResponse"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    logout: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Logged out. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "message": "Logged out."
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Message"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    me: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserView"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    keys: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The keys; also to `HEAD` (without a body). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KeysResponse"];
-                };
-            };
-        };
-    };
-    keys_head: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The keys; also to `HEAD` (without a body). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KeysResponse"];
-                };
-            };
-        };
-    };
-    introspect: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["IntrospectRequest"];
-            };
-        };
-        responses: {
-            /** @description The token's state. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IntrospectionResponse"];
-                };
-            };
-            /** @description - `service_credential_invalid`: `POST /auth/introspect` was called without a Bearer service credential, or with one that is not in `INTROSPECTION_TOKENS` (with `WWW-Authenticate: Bearer`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SessionsResponse"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    end: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The session id, from `GET sessions` */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The session ended. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    providers: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The configured providers; empty when none is. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "providers": [
-                     *         "google",
-                     *         "github"
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["OAuthProvidersResponse"];
-                };
-            };
-        };
-    };
-    start: {
-        parameters: {
-            query?: {
-                /**
-                 * @description Where the provider sends the browser back (with `code` and `state`). It must be
-                 *     the provider's configured redirect URI or on `OAUTH_ALLOWED_REDIRECT_URIS`,
-                 *     compared exactly. Default: the provider's configured redirect URI.
-                 * @example http://127.0.0.1:8080/oauth/callback
-                 */
-                redirect_uri?: string;
-            };
-            header?: never;
-            path: {
-                /**
-                 * @description `google` or `github`
-                 * @example google
-                 */
-                provider: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The sign-in is started. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthStartResponse"];
-                };
-            };
-            /** @description - `oauth_redirect_uri_not_allowed`: The `redirect_uri` of a provider sign-in is neither the provider's redirect URI nor on `OAUTH_ALLOWED_REDIRECT_URIS`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `oauth_provider_not_configured`: Sign-in with this provider is not configured on this server.
-             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
-             */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    callback: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description `google` or `github`; the one the sign-in was started with
-                 * @example github
-                 */
-                provider: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["OAuthCallbackRequest"];
-            };
-        };
-        responses: {
-            /** @description Signed in: the token pair and the provider. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthSignedIn"];
-                };
-            };
-            /**
-             * @description - `oauth_state_invalid`: The sign-in `state` is unknown, malformed or already used.
-             *     - `oauth_state_expired`: The sign-in `state` has expired; start again.
-             *     - `oauth_state_provider_mismatch`: The sign-in `state` was issued for another provider.
-             *     - `oauth_redirect_uri_mismatch`: The callback's `redirect_uri` differs from the one the sign-in started with.
-             *     - `oauth_code_rejected`: The provider refused the authorization code (wrong, used, expired, or a wrong PKCE verifier).
-             *     - `oauth_id_token_invalid`: The provider's ID token is malformed, badly signed, expired or from another issuer.
-             *     - `oauth_id_token_audience`: The provider's ID token was issued to another client.
-             *     - `oauth_id_token_nonce`: The provider's ID token does not carry this sign-in's nonce.
-             *     - `validation_failed`: the body is not JSON at all.
-             */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `oauth_email_not_verified`: The provider has no verified address for the person.
-             *     - `account_disabled`: The account is disabled.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `account_exists`: The provider's verified address belongs to an account whose address was never verified, so the identity is not linked to it; sign in by code first. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `oauth_provider_unavailable`: The provider could not be reached or gave an unusable answer (the cause is logged). */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `oauth_provider_not_configured`: Sign-in with this provider is not configured on this server.
-             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
-             */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_send_otp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EmailRequest"];
-            };
-        };
-        responses: {
-            /** @description A code was issued (mailed if the address can receive mail). */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeSent"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
-             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
-             */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_resend_otp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EmailRequest"];
-            };
-        };
-        responses: {
-            /** @description A new code was issued. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeSent"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
-             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
-             */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_verify_otp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["VerifyRequest"];
-            };
-        };
-        responses: {
-            /** @description Signed in. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenResponse"];
-                };
-            };
-            /**
-             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
-             *     - `otp_expired`: The code's lifetime has passed; request a new one.
-             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
-             *     - `validation_failed`: the body is not JSON at all.
-             */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `account_disabled`: The account is disabled. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_register: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CredentialsRequest"];
-            };
-        };
-        responses: {
-            /** @description A code was issued. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeSent"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
-             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
-             */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_login: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CredentialsRequest"];
-            };
-        };
-        responses: {
-            /** @description Signed in. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenResponse"];
-                };
-            };
-            /** @description The password is right; enter the mailed code at `verify-otp` to finish. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeRequired"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each. */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `email_not_verified`: The password was right but the address is not verified.
-             *     - `account_disabled`: The account is disabled.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_forgot_password: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EmailRequest"];
-            };
-        };
-        responses: {
-            /** @description A reset code was issued. */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CodeSent"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
-             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
-             */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_reset_password: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ResetRequest"];
-            };
-        };
-        responses: {
-            /** @description Password updated; every session was signed out. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "message": "Password updated. Every session has been signed out."
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Message"];
-                };
-            };
-            /**
-             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
-             *     - `otp_expired`: The code's lifetime has passed; request a new one.
-             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
-             *     - `validation_failed`: the body is not JSON at all.
-             */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_refresh: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RefreshRequest"];
-            };
-        };
-        responses: {
-            /** @description A new token pair. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenResponse"];
-                };
-            };
-            /** @description - `validation_failed`: the body is not JSON at all. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_logout: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Logged out. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "message": "Logged out."
-                     *     }
-                     */
-                    "application/json": components["schemas"]["Message"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_me: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserView"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_keys: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The keys; also to `HEAD` (without a body). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KeysResponse"];
-                };
-            };
-        };
-    };
-    compat_keys_head: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The keys; also to `HEAD` (without a body). */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KeysResponse"];
-                };
-            };
-        };
-    };
-    compat_introspect: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["IntrospectRequest"];
-            };
-        };
-        responses: {
-            /** @description The token's state. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IntrospectionResponse"];
-                };
-            };
-            /** @description - `service_credential_invalid`: `POST /auth/introspect` was called without a Bearer service credential, or with one that is not in `INTROSPECTION_TOKENS` (with `WWW-Authenticate: Bearer`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SessionsResponse"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_end: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The session id, from `GET sessions` */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The session ended. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_providers: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The configured providers; empty when none is. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "providers": [
-                     *         "google",
-                     *         "github"
-                     *       ]
-                     *     }
-                     */
-                    "application/json": components["schemas"]["OAuthProvidersResponse"];
-                };
-            };
-        };
-    };
-    compat_start: {
-        parameters: {
-            query?: {
-                /**
-                 * @description Where the provider sends the browser back (with `code` and `state`). It must be
-                 *     the provider's configured redirect URI or on `OAUTH_ALLOWED_REDIRECT_URIS`,
-                 *     compared exactly. Default: the provider's configured redirect URI.
-                 * @example http://127.0.0.1:8080/oauth/callback
-                 */
-                redirect_uri?: string;
-            };
-            header?: never;
-            path: {
-                /**
-                 * @description `google` or `github`
-                 * @example google
-                 */
-                provider: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The sign-in is started. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthStartResponse"];
-                };
-            };
-            /** @description - `oauth_redirect_uri_not_allowed`: The `redirect_uri` of a provider sign-in is neither the provider's redirect URI nor on `OAUTH_ALLOWED_REDIRECT_URIS`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `oauth_provider_not_configured`: Sign-in with this provider is not configured on this server.
-             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
-             */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    compat_callback: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /**
-                 * @description `google` or `github`; the one the sign-in was started with
-                 * @example github
-                 */
-                provider: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["OAuthCallbackRequest"];
-            };
-        };
-        responses: {
-            /** @description Signed in: the token pair and the provider. Sent with `Cache-Control: no-store`. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OAuthSignedIn"];
-                };
-            };
-            /**
-             * @description - `oauth_state_invalid`: The sign-in `state` is unknown, malformed or already used.
-             *     - `oauth_state_expired`: The sign-in `state` has expired; start again.
-             *     - `oauth_state_provider_mismatch`: The sign-in `state` was issued for another provider.
-             *     - `oauth_redirect_uri_mismatch`: The callback's `redirect_uri` differs from the one the sign-in started with.
-             *     - `oauth_code_rejected`: The provider refused the authorization code (wrong, used, expired, or a wrong PKCE verifier).
-             *     - `oauth_id_token_invalid`: The provider's ID token is malformed, badly signed, expired or from another issuer.
-             *     - `oauth_id_token_audience`: The provider's ID token was issued to another client.
-             *     - `oauth_id_token_nonce`: The provider's ID token does not carry this sign-in's nonce.
-             *     - `validation_failed`: the body is not JSON at all.
-             */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `oauth_email_not_verified`: The provider has no verified address for the person.
-             *     - `account_disabled`: The account is disabled.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `account_exists`: The provider's verified address belongs to an account whose address was never verified, so the identity is not linked to it; sign in by code first. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `oauth_provider_unavailable`: The provider could not be reached or gave an unusable answer (the cause is logged). */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /**
-             * @description - `oauth_provider_not_configured`: Sign-in with this provider is not configured on this server.
-             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
-             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4246,8 +1692,8 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Text the address must contain, case-insensitively (users only; at most 254
-                 *     characters).
+                 * @description Text the address must contain, case-insensitively: at most 254 characters, no
+                 *     control characters.
                  */
                 q?: string;
                 /** @description Items per page: 1 to 100 (more is cut to 100). Default: 50. */
@@ -4570,67 +2016,6 @@ export interface operations {
             };
         };
     };
-    revoke_sessions: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The account's id */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description How many sessions ended. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SessionsRevoked"];
-                };
-            };
-            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
-            401: {
-                headers: {
-                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
-                    "WWW-Authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `forbidden`: The caller is not an administrator. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `not_found`: No such route or resource. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     set_role: {
         parameters: {
             query?: never;
@@ -4741,32 +2126,25 @@ export interface operations {
             };
         };
     };
-    audit_log: {
+    revoke_sessions: {
         parameters: {
-            query?: {
-                /**
-                 * @description Text the address must contain, case-insensitively (users only; at most 254
-                 *     characters).
-                 */
-                q?: string;
-                /** @description Items per page: 1 to 100 (more is cut to 100). Default: 50. */
-                limit?: number;
-                /** @description The `next_cursor` of the previous page. */
-                cursor?: string;
-            };
+            query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description The account's id */
+                id: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description A page of audit entries, newest first. */
+            /** @description How many sessions ended. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditLogResponse"];
+                    "application/json": components["schemas"]["SessionsRevoked"];
                 };
             };
             /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -4789,8 +2167,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
-            422: {
+            /** @description - `not_found`: No such route or resource. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4805,6 +2183,2882 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_forget_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device id, from `GET sessions` */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device is forgotten. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_introspect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectRequest"];
+            };
+        };
+        responses: {
+            /** @description The token's state. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntrospectionResponse"];
+                };
+            };
+            /** @description - `service_credential_invalid`: `POST /auth/introspect` was called without a Bearer service credential, or with one that is not in `INTROSPECTION_TOKENS` (with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys; also to `HEAD` (without a body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeysResponse"];
+                };
+            };
+        };
+    };
+    compat_keys_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys; also to `HEAD` (without a body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeysResponse"];
+                };
+            };
+        };
+    };
+    compat_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialsRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The password is right; enter the mailed code at `verify-otp` to finish. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeRequired"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each. */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `account_disabled`: The account is disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Logged out."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_providers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configured providers; empty when none is. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "providers": [
+                     *         "google",
+                     *         "github"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthProvidersResponse"];
+                };
+            };
+        };
+    };
+    compat_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description `google` or `github`; the one the sign-in was started with
+                 * @example github
+                 */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthCallbackRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in: the token pair and the provider. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthSignedIn"];
+                };
+            };
+            /**
+             * @description - `oauth_state_invalid`: The sign-in `state` is unknown, malformed or already used.
+             *     - `oauth_state_expired`: The sign-in `state` has expired; start again.
+             *     - `oauth_state_provider_mismatch`: The sign-in `state` was issued for another provider.
+             *     - `oauth_redirect_uri_mismatch`: The callback's `redirect_uri` differs from the one the sign-in started with.
+             *     - `oauth_client_binding_invalid`: The callback's `client_binding` is missing or is not the one `start` gave the client that began this sign-in (a callback lured from another sign-in).
+             *     - `oauth_code_rejected`: The provider refused the authorization code (wrong, used, expired, or a wrong PKCE verifier).
+             *     - `oauth_id_token_invalid`: The provider's ID token is malformed, badly signed, expired or from another issuer.
+             *     - `oauth_id_token_audience`: The provider's ID token was issued to another client.
+             *     - `oauth_id_token_nonce`: The provider's ID token does not carry this sign-in's nonce.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `oauth_email_not_verified`: The provider has no verified address for the person.
+             *     - `account_disabled`: The account is disabled.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `account_exists`: The provider's verified address belongs to an account whose address was never verified, so the identity is not linked to it; sign in by code first. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `oauth_provider_unavailable`: The provider could not be reached or gave an unusable answer (the cause is logged). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `oauth_provider_not_configured`: Sign-in with this provider is not configured on this server.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_start: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Where the provider sends the browser back (with `code` and `state`). It must be
+                 *     the provider's configured redirect URI or on `OAUTH_ALLOWED_REDIRECT_URIS`,
+                 *     compared exactly. Default: the provider's configured redirect URI.
+                 * @example http://127.0.0.1:8080/oauth/callback
+                 */
+                redirect_uri?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description `google` or `github`
+                 * @example google
+                 */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in is started. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthStartResponse"];
+                };
+            };
+            /** @description - `oauth_redirect_uri_not_allowed`: The `redirect_uri` of a provider sign-in is neither the provider's redirect URI nor on `OAUTH_ALLOWED_REDIRECT_URIS`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `oauth_provider_not_configured`: Sign-in with this provider is not configured on this server.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_forgot_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailRequest"];
+            };
+        };
+        responses: {
+            /** @description A reset code was issued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSent"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_reset_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Password updated; every session was signed out. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Password updated. Every session has been signed out."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all).
+             *     - `password_too_weak`: The new password (at `register` or `password/reset`) is too easy to guess: a common password, a keyboard pattern, a word with digits, or the address itself. The detail says why and what would help; see `PASSWORD_MIN_STRENGTH`.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description A new token pair. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was issued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationStarted"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all).
+             *     - `password_too_weak`: The new password (at `register` or `password/reset`) is too easy to guess: a common password, a keyboard pattern, a word with digits, or the address itself. The detail says why and what would help; see `PASSWORD_MIN_STRENGTH`.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_resend_otp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            /** @description A new code was issued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSent"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_send_otp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was issued (mailed if the address can receive mail). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSent"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsResponse"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_end: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id, from `GET sessions` */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_verify_otp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `account_disabled`: The account is disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_locked`: Too many code guesses for this address in 24 hours (`OTP_MAX_FAILURES_PER_DAY`) from clients without one of the account's remembered devices: code sign-in is refused for them, even with the right code; `Retry-After` says when it opens.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    asset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A file name from the page, such as `app.1a2b3c4d5e6f.js` */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file: JavaScript, CSS or SVG. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": string;
+                    "text/css": string;
+                    "text/javascript": string;
+                };
+            };
+            /** @description Unchanged since the `ETag` sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forget_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device id, from `GET sessions` */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device is forgotten. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    introspect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["IntrospectRequest"];
+            };
+        };
+        responses: {
+            /** @description The token's state. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntrospectionResponse"];
+                };
+            };
+            /** @description - `service_credential_invalid`: `POST /auth/introspect` was called without a Bearer service credential, or with one that is not in `INTROSPECTION_TOKENS` (with `WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys; also to `HEAD` (without a body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeysResponse"];
+                };
+            };
+        };
+    };
+    keys_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys; also to `HEAD` (without a body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeysResponse"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialsRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description The password is right; enter the mailed code at `verify-otp` to finish. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeRequired"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each. */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `account_disabled`: The account is disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Logged out."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    providers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configured providers; empty when none is. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "providers": [
+                     *         "google",
+                     *         "github"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthProvidersResponse"];
+                };
+            };
+        };
+    };
+    callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description `google` or `github`; the one the sign-in was started with
+                 * @example github
+                 */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthCallbackRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in: the token pair and the provider. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthSignedIn"];
+                };
+            };
+            /**
+             * @description - `oauth_state_invalid`: The sign-in `state` is unknown, malformed or already used.
+             *     - `oauth_state_expired`: The sign-in `state` has expired; start again.
+             *     - `oauth_state_provider_mismatch`: The sign-in `state` was issued for another provider.
+             *     - `oauth_redirect_uri_mismatch`: The callback's `redirect_uri` differs from the one the sign-in started with.
+             *     - `oauth_client_binding_invalid`: The callback's `client_binding` is missing or is not the one `start` gave the client that began this sign-in (a callback lured from another sign-in).
+             *     - `oauth_code_rejected`: The provider refused the authorization code (wrong, used, expired, or a wrong PKCE verifier).
+             *     - `oauth_id_token_invalid`: The provider's ID token is malformed, badly signed, expired or from another issuer.
+             *     - `oauth_id_token_audience`: The provider's ID token was issued to another client.
+             *     - `oauth_id_token_nonce`: The provider's ID token does not carry this sign-in's nonce.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `oauth_email_not_verified`: The provider has no verified address for the person.
+             *     - `account_disabled`: The account is disabled.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `account_exists`: The provider's verified address belongs to an account whose address was never verified, so the identity is not linked to it; sign in by code first. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `oauth_provider_unavailable`: The provider could not be reached or gave an unusable answer (the cause is logged). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `oauth_provider_not_configured`: Sign-in with this provider is not configured on this server.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Where the provider sends the browser back (with `code` and `state`). It must be
+                 *     the provider's configured redirect URI or on `OAUTH_ALLOWED_REDIRECT_URIS`,
+                 *     compared exactly. Default: the provider's configured redirect URI.
+                 * @example http://127.0.0.1:8080/oauth/callback
+                 */
+                redirect_uri?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description `google` or `github`
+                 * @example google
+                 */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in is started. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthStartResponse"];
+                };
+            };
+            /** @description - `oauth_redirect_uri_not_allowed`: The `redirect_uri` of a provider sign-in is neither the provider's redirect URI nor on `OAUTH_ALLOWED_REDIRECT_URIS`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `oauth_provider_not_configured`: Sign-in with this provider is not configured on this server.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    forgot_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailRequest"];
+            };
+        };
+        responses: {
+            /** @description A reset code was issued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSent"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Password updated; every session was signed out. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Password updated. Every session has been signed out."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all).
+             *     - `password_too_weak`: The new password (at `register` or `password/reset`) is too easy to guess: a common password, a keyboard pattern, a word with digits, or the address itself. The detail says why and what would help; see `PASSWORD_MIN_STRENGTH`.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description A new token pair. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was issued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationStarted"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all).
+             *     - `password_too_weak`: The new password (at `register` or `password/reset`) is too easy to guess: a common password, a keyboard pattern, a word with digits, or the address itself. The detail says why and what would help; see `PASSWORD_MIN_STRENGTH`.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_otp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            /** @description A new code was issued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSent"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    send_otp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was issued (mailed if the address can receive mail). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSent"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsResponse"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    end: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id, from `GET sessions` */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verify_otp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `account_disabled`: The account is disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_locked`: Too many code guesses for this address in 24 hours (`OTP_MAX_FAILURES_PER_DAY`) from clients without one of the account's remembered devices: code sign-in is refused for them, even with the right code; `Retry-After` says when it opens.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    docs_redirect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to `/docs/`. */
+            308: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    swagger_ui: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A Swagger UI file; empty for its page */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Swagger UI's page or one of its files. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/javascript": string;
+                    "image/png": string;
+                    "text/css": string;
+                    "text/html": string;
+                    "text/javascript": string;
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Always, also to `HEAD` (without a body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    health_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Always, also to `HEAD` (without a body). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    oauth_callback: {
+        parameters: {
+            query?: {
+                /** @description The provider's authorization code */
+                code?: string;
+                /** @description The state from `oauth/{provider}/start` */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The page has not changed since the `ETag` sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    openapi_json: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.1 document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every check passed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description A check failed; the body names it. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "checks": {
+                     *         "database": "ok",
+                     *         "mail": "ok",
+                     *         "redis": "unavailable"
+                     *       },
+                     *       "status": "unavailable"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    ready_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every check passed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description A check failed; the body names it. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "checks": {
+                     *         "database": "ok",
+                     *         "mail": "ok",
+                     *         "redis": "unavailable"
+                     *       },
+                     *       "status": "unavailable"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };

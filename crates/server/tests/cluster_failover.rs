@@ -129,8 +129,10 @@ async fn a_master_killed_under_load_costs_503s_at_worst_and_each_code_signs_in_o
             "a verification answered {status}: {answers:?}"
         );
     }
+    // The code survived the failover (it signed in once, at some point of it); other
+    // keys a verification touches (rate limits, the guess cap) may sit on the killed
+    // master too, so a 503 can still follow the sign-in until the failover is over.
     let last_unavailable = unavailable.iter().map(|(_, at)| *at).max().unwrap();
-    assert!(signed_in[0].1 > last_unavailable, "the code was accepted after the failover, not lost in it");
     assert!(last_unavailable < Duration::from_secs(10), "unavailable for {last_unavailable:?}");
     assert!(
         load.iter().all(|status| *status == 202 || *status == 503),
