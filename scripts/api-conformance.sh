@@ -29,7 +29,9 @@
 # Authentication: the Bearer routes (`/auth/me`, `/auth/sessions`, `logout`, and the
 # whole `/admin` API) are tested signed in as an administrator. The script makes
 # ADMIN_EMAIL an account (register, then the mailed code at verify-otp), after which a
-# password log-in answers 200 with an access token for ACCESS_TOKEN_EXPIRE_MINUTES;
+# password log-in answers 200 with an access token for ACCESS_TOKEN_EXPIRE_MINUTES
+# (from the client that entered the code: the script sends the User-Agent of the
+# requests library, which Schemathesis's token fetch uses);
 # Schemathesis fetches its token from /auth/login that way and fetches a new one on a
 # 401 (after `logout`, `DELETE sessions/{id}` or `sessions/revoke` ended the session).
 # Without a token the admin routes would only ever answer 401 (the admin scope answers
@@ -121,7 +123,7 @@ base="http://127.0.0.1:$port"
 # A clean environment: nothing from the caller's shell (DATABASE_URL, SMTP_SERVER, ...)
 # turns the embedded default into something else.
 (cd "$work" && exec env -i PATH="$PATH" HOME="$work" RUST_LOG=warn \
-  APP_ENV=development LOG_FORMAT=json HOST=127.0.0.1 PORT="$port" MAIL_DIR="$work/mail" \
+  APP_ENV=development LOG_FORMAT=json HOST=127.0.0.1 PORT="$port" MAIL_DIR="$work/mail" METRICS_ADDR=127.0.0.1:0 \
   RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_PER_EMAIL=1000000 OTP_RESEND_COOLDOWN_SECONDS=0 \
   ADMIN_EMAIL="$admin_email" \
   "$server_bin" >"$work/server.log" 2>&1) &
@@ -135,8 +137,17 @@ import json, os, pathlib, re, sys, time, urllib.error, urllib.request
 
 base, mail, email, password, pid = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 
+# Schemathesis fetches its token from /auth/login with a plain `requests` call (its
+# User-Agent); the server recognises a client without a device token by network and
+# User-Agent, so the code step here is made as that same client, and its later log-ins
+# need no new code.
+from requests.utils import default_user_agent
+
+USER_AGENT = default_user_agent()
+
 def post(path, body):
-    request = urllib.request.Request(base + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    request = urllib.request.Request(base + path, json.dumps(body).encode(), headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.load(response)
 

@@ -286,3 +286,15 @@ async fn two_processes_over_shared_postgres_and_redis_act_as_one_service() {
     stop(first);
     stop(second);
 }
+
+#[tokio::test]
+async fn metrics_addr_off_starts_no_metrics_listener() {
+    // In the environment an empty value counts as unset (the default listener), so
+    // `off` is the way to turn it off there.
+    let server = start(&[("METRICS_ADDR", "off")]);
+    let listening = server.log_of_listening();
+    assert_eq!(listening["fields"]["metrics"], "off", "{listening}");
+    let on_api_port = reqwest::get(format!("{}/metrics", server.address)).await.unwrap();
+    assert_eq!(on_api_port.status(), 404);
+    stop(server);
+}

@@ -118,7 +118,8 @@ impl Application {
 /// off the public API port.
 fn bind_metrics(address: &str, state: web::Data<AppState>) -> Result<Option<(u16, Server)>, StartupError> {
     let address = address.trim();
-    if address.is_empty() {
+    // `off` in the environment (where an empty value counts as unset), or empty in a file.
+    if address.is_empty() || address.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
     let bind_error = |source| StartupError::Bind { address: address.to_owned(), source };

@@ -16,8 +16,16 @@ pub struct Server {
     pub mail_dir: PathBuf,
     _dir: tempfile::TempDir,
     pub log: mpsc::Receiver<String>,
-    /// The log lines before "listening", parsed.
+    /// The log lines up to and with "listening", parsed.
     pub startup_log: Vec<Value>,
+}
+
+impl Server {
+    /// The "listening" log line, the last of [`Server::startup_log`].
+    #[allow(dead_code)]
+    pub fn log_of_listening(&self) -> &Value {
+        self.startup_log.last().unwrap()
+    }
 }
 
 impl Drop for Server {
@@ -65,7 +73,9 @@ fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Server {
         let line = log.recv_timeout(Duration::from_secs(30)).expect("the server logs that it listens");
         let entry: Value = serde_json::from_str(&line).unwrap();
         if entry["fields"]["message"] == "listening" {
-            break entry["fields"]["address"].as_str().unwrap().to_owned();
+            let address = entry["fields"]["address"].as_str().unwrap().to_owned();
+            startup_log.push(entry);
+            break address;
         }
         startup_log.push(entry);
     };
