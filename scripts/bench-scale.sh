@@ -75,7 +75,7 @@ start_instance() {
   port=$(free_port)
   mkdir -p "$dir"
   (cd "$dir" && exec env -i PATH="$PATH" HOME="$dir" RUST_LOG=error HOST=127.0.0.1 PORT="$port" \
-    MAIL_DIR="$dir/mail" SECRET_KEY="$secret" TOKEN_SIGNING_KEY="$signing" \
+    MAIL_DIR="$dir/mail" METRICS_ADDR=off SECRET_KEY="$secret" TOKEN_SIGNING_KEY="$signing" \
     DATABASE_URL="postgres://postgres@127.0.0.1:$bouncer_port/$database" \
     DATABASE_MIGRATION_URL="$direct" DATABASE_STATEMENT_CACHE=false RUN_MIGRATIONS=false \
     REDIS_CLUSTER_NODES="$nodes" REDIS_KEY_PREFIX="otp-bench:" \
