@@ -75,7 +75,7 @@ start_instance() {
   port=$(free_port)
   mkdir -p "$dir"
   (cd "$dir" && exec env -i PATH="$PATH" HOME="$dir" RUST_LOG=error HOST=127.0.0.1 PORT="$port" \
-    MAIL_DIR="$dir/mail" METRICS_ADDR=off SECRET_KEY="$secret" TOKEN_SIGNING_KEY="$signing" \
+    MAIL_DIR="$work/mail" METRICS_ADDR=off SECRET_KEY="$secret" TOKEN_SIGNING_KEY="$signing" \
     DATABASE_URL="postgres://postgres@127.0.0.1:$bouncer_port/$database" \
     DATABASE_MIGRATION_URL="$direct" DATABASE_STATEMENT_CACHE=false RUN_MIGRATIONS=false \
     REDIS_CLUSTER_NODES="$nodes" REDIS_KEY_PREFIX="otp-bench:" \
@@ -141,8 +141,14 @@ for count in 1 3; do
   email="bench-me-$count@example.com"
   curl -fs -X POST "http://127.0.0.1:${ports[0]}/auth/send-otp" -H 'content-type: application/json' \
     -d "{\"email\":\"$email\"}" >/dev/null
-  sleep 0.5
-  code=$(grep -rhoE '^    [0-9]{6}' "$(grep -rl "$email" "$work"/instance-0/mail | tail -1)" | tr -d ' ')
+  # Every instance delivers from the shared outbox into one folder; the previous phase
+  # may have left a backlog of mail to write first.
+  mail=""
+  for _ in $(seq 600); do
+    mail=$(grep -rl "$email" "$work/mail" 2>/dev/null | tail -1) && [ -n "$mail" ] && break
+    sleep 0.1
+  done
+  code=$(grep -hoE '^    [0-9]{6}' "$mail" | tr -d ' ')
   token=$(curl -fs -X POST "http://127.0.0.1:${ports[0]}/auth/verify-otp" -H 'content-type: application/json' \
     -d "{\"email\":\"$email\",\"code\":\"$code\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 
