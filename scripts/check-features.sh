@@ -20,8 +20,14 @@ check_refused() { # KEY=VALUE feature
 }
 check_refused DATABASE_URL=postgres://127.0.0.1/otp postgres
 check_refused REDIS_URL=redis://127.0.0.1:6379 redis
+check_refused REDIS_CLUSTER_NODES=127.0.0.1:7000 redis
 check_refused SMTP_SERVER=mail.example.com smtp
 check_refused GITHUB_CLIENT_ID=Iv1.abc oauth
+if output=$(env -i PATH="$PATH" "$binary" import mongoexport /dev/null 2>&1) \
+  || ! grep -q "without the \`postgres\` feature" <<<"$output"; then
+  echo "import without the postgres feature did not refuse clearly: $output" >&2; exit 1
+fi
+echo "refused as it should: import without \`postgres\`"
 if env -i PATH="$PATH" DATABASE_URL=postgres://127.0.0.1/otp "$binary" migrate >/dev/null 2>&1; then
   echo "migrate ran without the postgres feature" >&2; exit 1
 fi

@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod http;
+#[cfg(feature = "postgres")]
 pub mod import;
 
 pub use bootstrap::{Application, Components, Overrides, Settings, StartupError, build_components};

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use otp_core::crypto::{KeyedHasher, SigningKey};
+#[cfg(feature = "postgres")]
 use otp_postgres::ForeignUsersTable;
 use otp_server::bootstrap::{health_check, storage, telemetry};
+#[cfg(feature = "postgres")]
 use otp_server::import;
 use otp_server::{Application, Overrides, Settings, build_components};
 use secrecy::ExposeSecret;
@@ -103,10 +105,22 @@ fn main() -> ExitCode {
 }
 
 /// `none` as a column name: the column is not read.
+#[cfg(feature = "postgres")]
 fn column(name: String) -> Option<String> {
     (!name.eq_ignore_ascii_case("none")).then_some(name)
 }
 
+/// Without the `postgres` feature there is no store to import into.
+#[cfg(not(feature = "postgres"))]
+fn import_accounts(_from: ImportFrom, _dry_run: bool) -> ExitCode {
+    eprintln!(
+        "otp-server import: this otp-server was built without the `postgres` feature, which the import \
+         needs (it writes the accounts to DATABASE_URL); build it with `--features postgres`"
+    );
+    ExitCode::from(78)
+}
+
+#[cfg(feature = "postgres")]
 fn import_accounts(from: ImportFrom, dry_run: bool) -> ExitCode {
     let settings = match load_settings_logging(true) {
         Ok(settings) => settings,
