@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use otp_core::crypto::{KeyedHasher, MailSealer};
 use otp_core::domain::{MailKind, MailMessage};
-use otp_core::mail::{DeliveryPolicy, DeliveryRound, DeliveryWorker, QueueingMailer};
+use otp_core::mail::{DeliveryMeter, DeliveryPolicy, DeliveryRound, DeliveryWorker, QueueingMailer};
 use otp_core::ports::{MailOutbox, Mailer};
 use otp_core::{EmailAddress, OtpCode, PortError};
 use otp_memory::{ManualClock, MemoryOutbox, RecordingMailer};
@@ -37,8 +37,16 @@ fn rig_with(transport: Arc<dyn Mailer>, recording: Arc<RecordingMailer>, policy:
     let clock = Arc::new(ManualClock::starting_now());
     let sealer = MailSealer::new(&KeyedHasher::random());
     let wake = Arc::new(Notify::new());
-    let queue = QueueingMailer::new(outbox.clone(), sealer.clone(), clock.clone(), &policy, wake.clone());
-    let worker = DeliveryWorker::new(outbox.clone(), transport, sealer, clock.clone(), policy, wake);
+    let meter = Arc::new(DeliveryMeter::new(4));
+    let queue = QueueingMailer::new(
+        outbox.clone(),
+        sealer.clone(),
+        clock.clone(),
+        &policy,
+        wake.clone(),
+        meter.clone(),
+    );
+    let worker = DeliveryWorker::new(outbox.clone(), transport, sealer, clock.clone(), policy, wake, meter);
     Rig { outbox, transport: recording, clock, queue, worker }
 }
 
@@ -166,6 +174,7 @@ async fn a_message_sealed_under_another_secret_is_dropped() {
         rig.clock.clone(),
         &policy(),
         Arc::new(Notify::new()),
+        Arc::new(DeliveryMeter::new(1)),
     );
     stranger.send(&code_mail("ann@example.com")).await.unwrap();
     assert_eq!(rig.round().await.dropped, 1);
@@ -194,4 +203,91 @@ async fn the_running_worker_sends_as_soon_as_a_message_is_queued_and_stops_on_sh
     }
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), worker).await.unwrap().unwrap();
+}
+
+/// A code that expires while its mail is still queued behind others is never sent,
+/// even when the worker reaches it a moment later; it is dropped and counted.
+#[tokio::test]
+async fn a_code_that_expires_while_its_mail_is_queued_is_never_delivered() {
+    let rig = rig();
+    let short = |to: &str| MailMessage {
+        to: EmailAddress::parse(to).unwrap(),
+        kind: MailKind::SignInCode {
+            code: OtpCode::parse("271828", 6).unwrap(),
+            expires_in: Duration::from_secs(30),
+        },
+    };
+    rig.queue.send(&code_mail("ann@example.com")).await.unwrap();
+    rig.queue.send(&short("bob@example.com")).await.unwrap();
+    // The worker is busy elsewhere until the short code has expired (the clock moves,
+    // no round runs).
+    rig.clock.advance(Duration::from_secs(30));
+    let round = rig.round().await;
+    assert_eq!((round.delivered, round.dropped), (1, 1));
+    let sent: Vec<_> = rig.transport.messages().into_iter().map(|message| message.to.to_string()).collect();
+    assert_eq!(sent, vec!["ann@example.com".to_owned()]);
+    assert_eq!(rig.depth().await, 0, "the dead mail left the outbox");
+    rig.clock.advance(Duration::from_secs(600));
+    assert_eq!(rig.round().await.claimed, 0, "and never comes back");
+}
+
+/// A transport that takes a while per message and counts what it sent.
+#[derive(Debug, Default)]
+struct SlowTransport {
+    sent: std::sync::Mutex<Vec<EmailAddress>>,
+}
+
+#[async_trait]
+impl Mailer for SlowTransport {
+    async fn send(&self, message: &MailMessage) -> Result<(), PortError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.sent.lock().unwrap().push(message.to.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_loops_share_the_backlog_send_each_message_once_and_measure_the_rate() {
+    let slow = Arc::new(SlowTransport::default());
+    let policy = DeliveryPolicy { batch_size: 4, ..policy() };
+    let rig = Arc::new(rig_with(slow.clone(), Arc::new(RecordingMailer::new()), policy));
+    for index in 0..40 {
+        rig.queue.send(&code_mail(&format!("user{index}@example.com"))).await.unwrap();
+    }
+    assert_eq!(rig.worker.meter().backlog(), 40);
+    assert_eq!(rig.queue.expected_delay(), None, "no send measured yet");
+    let started = std::time::Instant::now();
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let loops: Vec<_> = (0..4)
+        .map(|_| {
+            let (rig, mut stopped) = (rig.clone(), stop.subscribe());
+            tokio::spawn(async move {
+                rig.worker
+                    .run(async move {
+                        let _ = stopped.recv().await;
+                    })
+                    .await;
+            })
+        })
+        .collect();
+    let deadline = started + Duration::from_secs(10);
+    while slow.sent.lock().unwrap().len() < 40 {
+        assert!(std::time::Instant::now() < deadline, "the loops did not drain the outbox");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = started.elapsed();
+    stop.send(()).unwrap();
+    for one in loops {
+        tokio::time::timeout(Duration::from_secs(5), one).await.unwrap().unwrap();
+    }
+    let mut sent: Vec<_> = slow.sent.lock().unwrap().iter().map(ToString::to_string).collect();
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), 40, "each message once");
+    // One loop alone would need 40 × 20 ms = 800 ms.
+    assert!(took < Duration::from_millis(700), "four loops took {took:?}");
+    assert_eq!(rig.worker.meter().backlog(), 0);
+    // 4 workers at about 20 ms a message: some 200 a second.
+    let rate = rig.worker.meter().rate().unwrap();
+    assert!(rate > 50.0 && rate < 210.0, "{rate}");
 }

@@ -17,7 +17,9 @@ pub use device_token::DeviceToken;
 pub use keyed_hash::{CodeHash, KeyedHasher, MIN_SECRET_BYTES, StateHash, TokenHash};
 pub use keys::{KeyError, Keyring, SigningKey, VerifyingKey};
 pub use mail_sealer::{MailSealer, SealError};
-pub use password_hasher::{Argon2Settings, DUMMY_BCRYPT_COST, HashingError, PasswordHasher};
+pub use password_hasher::{
+    Argon2Settings, BUSY_RETRY_AFTER, DUMMY_BCRYPT_COST, HashingError, PasswordHasher, default_queue,
+};
 pub use random_secret::{is_random_secret, random_secret};
 pub use refresh_token::RefreshToken;
 pub use service_credentials::{

@@ -1,13 +1,16 @@
-//! Argon2id password hashing, run on a bounded blocking pool; imported bcrypt hashes
-//! are verified too.
+//! Argon2id password hashing on a fixed set of worker threads, each owning one
+//! preallocated Argon2 memory block that it reuses, fed by a bounded queue; imported
+//! bcrypt hashes are verified too.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use argon2::password_hash::phc::PasswordHash as PhcHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use argon2::password_hash::PasswordHasher as _;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as PhcHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 
 use crate::domain::{HashScheme, Password, PasswordHash};
 use crate::error::BoxError;
@@ -43,10 +46,73 @@ pub const DUMMY_BCRYPT_COST: u32 = 12;
 /// nothing but timing.
 const DUMMY_BCRYPT: &str = "$2b$12$z5n/YaW5LZNL9sxPrN6JROIqtzJayzkfwY9uifbYy4S1lU25XQUqa";
 
-fn verify_argon2(argon2: &Argon2<'static>, password: &Password, phc: &str) -> bool {
-    match PhcHash::new(phc) {
-        Ok(parsed) => argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+/// Bytes of a fresh salt.
+const SALT_LEN: usize = 16;
+/// Bytes of a fresh hash.
+const OUTPUT_LEN: usize = 32;
+
+/// How long a caller refused for a full queue is told to wait.
+pub const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The queue length for `workers` workers when none is configured: four waiting
+/// hashes per worker.
+pub const fn default_queue(workers: usize) -> usize {
+    workers.saturating_mul(4)
+}
+
+/// One worker's Argon2 engine: the parameters and the memory it reuses for every hash.
+struct Engine {
+    argon2: Argon2<'static>,
+    memory: Vec<Block>,
+}
+
+impl Engine {
+    fn new(params: &Params) -> Self {
+        Self {
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
+            memory: vec![Block::new(); params.block_count()],
+        }
+    }
+
+    /// Hashes `password` with a fresh random salt into a PHC string, in this engine's
+    /// memory.
+    fn hash(&mut self, password: &[u8]) -> Result<String, BoxError> {
+        let salt: [u8; SALT_LEN] = rand::random();
+        let mut out = [0_u8; OUTPUT_LEN];
+        self.argon2
+            .hash_password_into_with_memory(password, &salt, &mut out, &mut self.memory)
+            .map_err(|error| format!("hashing a password: {error}"))?;
+        let phc = PhcHash {
+            algorithm: Algorithm::Argon2id.into(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params())
+                .map_err(|error| format!("encoding Argon2 parameters: {error}"))?,
+            salt: Some(Salt::new(&salt).map_err(|error| format!("encoding a salt: {error}"))?),
+            hash: Some(Output::new(&out).map_err(|error| format!("encoding a hash: {error}"))?),
+        };
+        Ok(phc.to_string())
+    }
+
+    /// Whether `password` matches the Argon2 PHC string `phc`. A hash whose memory cost
+    /// fits this engine's block is computed in it; a larger one (made with costlier
+    /// settings earlier) is computed in memory of its own.
+    fn verify(&mut self, password: &[u8], phc: &str) -> bool {
+        let Ok(parsed) = PhcHash::new(phc) else { return false };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+        let version = match parsed.version.map(Version::try_from).transpose() {
+            Ok(version) => version.unwrap_or_default(),
+            Err(_) => return false,
+        };
+        let Ok(params) = Params::try_from(&parsed) else { return false };
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0_u8; expected.len()];
+        let computed = if params.block_count() <= self.memory.len() {
+            argon2.hash_password_into_with_memory(password, salt.as_ref(), &mut out, &mut self.memory)
+        } else {
+            argon2.hash_password_into(password, salt.as_ref(), &mut out)
+        };
+        computed.is_ok() && bool::from(out.ct_eq(expected.as_bytes()))
     }
 }
 
@@ -76,21 +142,40 @@ impl<'a> Work<'a> {
     }
 }
 
-/// A password could not be hashed or checked (a bug or a lost worker pool, never the
-/// caller's doing).
+/// A password could not be hashed or checked now.
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashingError(#[source] BoxError);
+pub enum HashingError {
+    /// Every worker is busy and the queue is full: nothing was computed. The answer
+    /// depends on load only, never on the account.
+    #[error("password hashing is busy; try again shortly")]
+    Busy {
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
+    /// Hashing failed or the workers are gone (a bug, never the caller's doing).
+    #[error("password hashing failed: {0}")]
+    Failed(#[source] BoxError),
+}
+
+type Job = Box<dyn FnOnce(&mut Engine) + Send>;
+
+/// The sending side of the workers' queue; the workers stop when the last clone of
+/// the hasher is dropped.
+struct Queue {
+    jobs: SyncSender<Job>,
+    workers: usize,
+    capacity: usize,
+}
 
 /// Hashes and verifies passwords with Argon2id off the async workers.
 ///
-/// At most `max_concurrent` hashes run at once (each holds `memory_kib` of memory);
-/// further calls wait their turn, so a burst of log-ins cannot exhaust memory or
-/// starve the threads that serve requests. Requires a Tokio runtime.
+/// A fixed set of `workers` threads each own one Argon2 memory block (`memory_kib`)
+/// allocated once and reused for every hash, so the memory spent on hashing is
+/// `workers × memory_kib` whatever the load. Work waits in a queue of at most `queue`
+/// entries; beyond it a call answers [`HashingError::Busy`] at once rather than wait.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    argon2: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    queue: Arc<Queue>,
     dummy: Arc<str>,
     /// Whether every check also spends one bcrypt verification, so that accounts with
     /// an imported bcrypt hash cannot be told apart by time (see
@@ -99,22 +184,41 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// A hasher with the given costs, computing one dummy hash now (used to spend the
-    /// same work when an account is unknown).
+    /// A hasher with `workers` threads and a queue of [`default_queue`]`(workers)`; see
+    /// [`PasswordHasher::with_queue`].
     ///
     /// # Errors
-    /// When the parameters are out of Argon2's range.
-    pub fn new(settings: Argon2Settings, max_concurrent: usize) -> Result<Self, BoxError> {
+    /// When the parameters are out of Argon2's range or a thread cannot be started.
+    pub fn new(settings: Argon2Settings, workers: usize) -> Result<Self, BoxError> {
+        Self::with_queue(settings, workers, default_queue(workers.max(1)))
+    }
+
+    /// A hasher with the given costs on `workers` threads (at least one), each owning
+    /// its Argon2 memory, with at most `queue` hashes waiting; computes one dummy hash
+    /// now (used to spend the same work when an account is unknown).
+    ///
+    /// # Errors
+    /// When the parameters are out of Argon2's range or a thread cannot be started.
+    pub fn with_queue(settings: Argon2Settings, workers: usize, queue: usize) -> Result<Self, BoxError> {
         let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
             .map_err(|error| format!("invalid Argon2 parameters: {error}"))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy = argon2
+        let dummy = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
             .hash_password(b"dummy password, never matches a real one")
             .map_err(|error| format!("hashing the dummy password: {error}"))?
             .to_string();
+        let workers = workers.max(1);
+        let (jobs, received) = sync_channel::<Job>(queue);
+        let received = Arc::new(Mutex::new(received));
+        for index in 0..workers {
+            let received = Arc::clone(&received);
+            let params = params.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || work(&received, &params))
+                .map_err(|error| format!("starting an Argon2 worker: {error}"))?;
+        }
         Ok(Self {
-            argon2,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            queue: Arc::new(Queue { jobs, workers, capacity: queue }),
             dummy: dummy.into(),
             equal_bcrypt_work: false,
         })
@@ -131,17 +235,27 @@ impl PasswordHasher {
         self
     }
 
+    /// The number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.queue.workers
+    }
+
+    /// The most hashes that may wait for a worker.
+    pub fn queue_capacity(&self) -> usize {
+        self.queue.capacity
+    }
+
     /// Hashes `password` with a fresh random salt into a PHC string.
     ///
     /// # Errors
-    /// [`HashingError`] when hashing fails or the worker pool is gone.
+    /// [`HashingError::Busy`] when the queue is full; [`HashingError::Failed`] when
+    /// hashing fails or the workers are gone.
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, HashingError> {
-        let argon2 = self.argon2.clone();
-        self.run(move || {
-            argon2
-                .hash_password(password.expose().as_bytes())
-                .map(|hash| PasswordHash::from_phc(hash.to_string()))
-                .map_err(|error| HashingError(format!("hashing a password: {error}").into()))
+        self.run(move |engine| {
+            engine
+                .hash(password.expose().as_bytes())
+                .map(PasswordHash::from_phc)
+                .map_err(HashingError::Failed)
         })
         .await?
     }
@@ -156,7 +270,8 @@ impl PasswordHasher {
     /// an unknown account, an Argon2id account and a bcrypt account cost the same.
     ///
     /// # Errors
-    /// [`HashingError`] when the worker pool is gone.
+    /// [`HashingError::Busy`] when the queue is full (decided before anything about
+    /// the account is looked at); [`HashingError::Failed`] when the workers are gone.
     pub async fn verify(
         &self,
         password: Password,
@@ -165,15 +280,14 @@ impl PasswordHasher {
         let known = stored.is_some();
         let stored = stored.cloned();
         let dummy = Arc::clone(&self.dummy);
-        let argon2 = self.argon2.clone();
         let equal_bcrypt_work = self.equal_bcrypt_work;
-        self.run(move || {
+        self.run(move |engine| {
             let scheme = stored.as_ref().and_then(PasswordHash::scheme);
             let stored_text = stored.as_ref().map_or("", PasswordHash::as_phc);
             // The same work whatever the account, then a look at the scheme and `known`:
             // skipping a step for one kind of account would make it answer faster.
             let work = Work::for_check(scheme, stored_text, &dummy, equal_bcrypt_work);
-            let argon2_matches = verify_argon2(&argon2, &password, work.argon2);
+            let argon2_matches = engine.verify(password.expose().as_bytes(), work.argon2);
             let bcrypt_matches =
                 work.bcrypt.is_some_and(|hash| bcrypt::verify(password.expose(), hash).unwrap_or(false));
             if known && scheme.is_none() {
@@ -195,19 +309,52 @@ impl PasswordHasher {
         hash.scheme() != Some(HashScheme::Argon2id)
     }
 
+    /// Queues `work` for a worker and waits for its answer, or refuses at once when the
+    /// queue is full.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut Engine) -> T + Send + 'static,
     ) -> Result<T, HashingError> {
-        let _permit = self.permits.acquire().await.map_err(|error| HashingError(Box::new(error)))?;
-        tokio::task::spawn_blocking(work).await.map_err(|error| HashingError(Box::new(error)))
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |engine| {
+            // The caller may have gone (a closed connection): nothing to tell then.
+            let _ = answer.send(work(engine));
+        });
+        match self.queue.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                metrics::counter!("otp_password_hash_busy_total").increment(1);
+                return Err(HashingError::Busy { retry_after: BUSY_RETRY_AFTER });
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(HashingError::Failed("the Argon2 workers are gone".into()));
+            }
+        }
+        answered.await.map_err(|error| HashingError::Failed(Box::new(error)))
+    }
+}
+
+/// A worker's loop: one engine (and its memory) for its whole life, one job at a time,
+/// until every sender is gone.
+fn work(received: &Mutex<Receiver<Job>>, params: &Params) {
+    let mut engine = Engine::new(params);
+    loop {
+        let job = {
+            let Ok(guard) = received.lock() else { return };
+            match guard.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        job(&mut engine);
     }
 }
 
 impl fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PasswordHasher")
-            .field("available_permits", &self.permits.available_permits())
+            .field("workers", &self.queue.workers)
+            .field("queue", &self.queue.capacity)
             .finish_non_exhaustive()
     }
 }
@@ -307,6 +454,73 @@ mod tests {
             assert!(hasher.verify(password("old python password"), Some(&imported)).await.unwrap());
             assert!(!hasher.verify(password("another password"), Some(&imported)).await.unwrap());
         }
+    }
+
+    /// A hash made by the `argon2` crate's own allocating API (as every stored hash
+    /// before the worker threads was): it still verifies, and ours verify there.
+    #[tokio::test]
+    async fn hashes_from_the_library_api_verify_and_ours_verify_there() {
+        use argon2::password_hash::PasswordVerifier as _;
+
+        let hasher = hasher();
+        let library =
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19_456, 2, 1, None).unwrap());
+        let old = library.hash_password(b"correct horse").unwrap().to_string();
+        let old = PasswordHash::from_phc(old);
+        assert!(hasher.verify(password("correct horse"), Some(&old)).await.unwrap());
+        assert!(!hasher.verify(password("wrong horse!"), Some(&old)).await.unwrap());
+
+        let ours = hasher.hash(password("correct horse")).await.unwrap();
+        let parsed = PhcHash::new(ours.as_phc()).unwrap();
+        assert!(library.verify_password(b"correct horse", &parsed).is_ok());
+        assert!(library.verify_password(b"wrong horse!", &parsed).is_err());
+    }
+
+    /// Hashes made with other costs (cheaper, or costlier than the worker's memory)
+    /// still verify.
+    #[tokio::test]
+    async fn hashes_with_other_costs_still_verify() {
+        let hasher =
+            PasswordHasher::new(Argon2Settings { memory_kib: 64, iterations: 1, parallelism: 1 }, 1).unwrap();
+        for (m, t, p) in [(32, 1, 1), (256, 2, 2), (19_456, 2, 1)] {
+            let library =
+                Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(m, t, p, None).unwrap());
+            let stored = PasswordHash::from_phc(library.hash_password(b"correct horse").unwrap().to_string());
+            assert!(hasher.verify(password("correct horse"), Some(&stored)).await.unwrap(), "m={m}");
+            assert!(!hasher.verify(password("wrong horse!"), Some(&stored)).await.unwrap(), "m={m}");
+        }
+    }
+
+    #[tokio::test]
+    async fn beyond_the_queue_calls_are_refused_at_once_and_the_rest_succeed() {
+        let hasher = PasswordHasher::with_queue(Argon2Settings::OWASP, 1, 2).unwrap();
+        assert_eq!((hasher.workers(), hasher.queue_capacity()), (1, 2));
+        let started = std::time::Instant::now();
+        let calls: Vec<_> = (0..12)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move {
+                    let result = hasher.hash(password("correct horse")).await;
+                    (result, started.elapsed())
+                })
+            })
+            .collect();
+        let (mut done, mut busy) = (0, 0);
+        for call in calls {
+            match call.await.unwrap() {
+                (Ok(_), _) => done += 1,
+                (Err(HashingError::Busy { retry_after }), after) => {
+                    assert_eq!(retry_after, BUSY_RETRY_AFTER);
+                    assert!(after < Duration::from_millis(500), "refused after {after:?}");
+                    busy += 1;
+                }
+                (Err(error), _) => panic!("{error}"),
+            }
+        }
+        // One running and two waiting at most; the first two or three get in.
+        assert!(done >= 2 && done + busy == 12 && busy >= 1, "{done} done, {busy} busy");
+        // Once the burst is over, the hasher serves again.
+        assert!(hasher.hash(password("correct horse")).await.is_ok());
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::DeliveryPolicy;
+use super::{DeliveryMeter, DeliveryPolicy};
 use crate::crypto::MailSealer;
 use crate::error::PortError;
 use crate::ports::{ClaimedMessage, Clock, MailOutbox, Mailer};
@@ -23,8 +23,10 @@ pub struct DeliveryRound {
 }
 
 /// Sends queued mail through the transport: claims due messages, opens them, sends them,
-/// and completes, defers (with backoff) or drops each. One per process; several
-/// processes may share one outbox.
+/// and completes, defers (with backoff) or drops each. One per process, run as
+/// [`DeliveryMeter::workers`] concurrent loops ([`DeliveryWorker::run`] called that many
+/// times); several processes may share one outbox. A code mail whose code has expired
+/// is never sent: it is dropped and counted (`otp_mail_dropped_total{reason="expired"}`).
 #[derive(Debug)]
 pub struct DeliveryWorker {
     outbox: Arc<dyn MailOutbox>,
@@ -33,7 +35,13 @@ pub struct DeliveryWorker {
     clock: Arc<dyn Clock>,
     policy: DeliveryPolicy,
     wake: Arc<Notify>,
+    meter: Arc<DeliveryMeter>,
+    /// When the outbox depth was last read into the meter.
+    depth_read: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How often the outbox depth is read into the meter (it counts other instances' mail).
+const DEPTH_REFRESH: Duration = Duration::from_secs(1);
 
 enum Verdict {
     Delivered,
@@ -46,8 +54,9 @@ enum Verdict {
 }
 
 impl DeliveryWorker {
-    /// A worker sending from `outbox` through `transport`; `wake` is shared with the
-    /// [`super::QueueingMailer`] so a queued message is sent at once.
+    /// A worker sending from `outbox` through `transport`; `wake` and `meter` are shared
+    /// with the [`super::QueueingMailer`] so a queued message is sent at once and a
+    /// request knows the backlog.
     pub fn new(
         outbox: Arc<dyn MailOutbox>,
         transport: Arc<dyn Mailer>,
@@ -55,8 +64,23 @@ impl DeliveryWorker {
         clock: Arc<dyn Clock>,
         policy: DeliveryPolicy,
         wake: Arc<Notify>,
+        meter: Arc<DeliveryMeter>,
     ) -> Self {
-        Self { outbox, transport, sealer, clock, policy, wake }
+        Self {
+            outbox,
+            transport,
+            sealer,
+            clock,
+            policy,
+            wake,
+            meter,
+            depth_read: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// What the workers measure.
+    pub fn meter(&self) -> &Arc<DeliveryMeter> {
+        &self.meter
     }
 
     /// Claims one batch of due messages and tries each once.
@@ -99,7 +123,7 @@ impl DeliveryWorker {
         if claimed.expires_at <= now {
             tracing::warn!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail expired before delivery; dropped");
             dropped("expired");
-            self.outbox.complete(claimed.id).await?;
+            self.complete(claimed.id).await?;
             return Ok(Verdict::Dropped);
         }
         let message = match self.sealer.open(claimed.id, &claimed.sealed) {
@@ -107,15 +131,18 @@ impl DeliveryWorker {
             Err(error) => {
                 tracing::error!(outbox_id = %claimed.id, %error, "queued mail cannot be opened (was SECRET_KEY changed?); dropped");
                 dropped("unreadable");
-                self.outbox.complete(claimed.id).await?;
+                self.complete(claimed.id).await?;
                 return Ok(Verdict::Dropped);
             }
         };
         let kind = message.kind.label();
         let flow = message.kind.flow();
-        match self.transport.send(&message).await {
+        let started = std::time::Instant::now();
+        let sent = self.transport.send(&message).await;
+        self.meter.sent(started.elapsed());
+        match sent {
             Ok(()) => {
-                self.outbox.complete(claimed.id).await?;
+                self.complete(claimed.id).await?;
                 tracing::info!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, "mail delivered");
                 metrics::counter!("otp_mail_delivered_total", "flow" => flow).increment(1);
                 Ok(Verdict::Delivered)
@@ -132,7 +159,7 @@ impl DeliveryWorker {
                 tracing::error!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail refused by the mail server; dropped");
                 metrics::counter!("otp_mail_send_failures_total", "flow" => flow).increment(1);
                 dropped("refused");
-                self.outbox.complete(claimed.id).await?;
+                self.complete(claimed.id).await?;
                 Ok(Verdict::Dropped)
             }
         }
@@ -145,11 +172,18 @@ impl DeliveryWorker {
         if claimed.attempts >= self.policy.max_attempts || next >= claimed.expires_at {
             tracing::error!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail undeliverable: retry budget spent; dropped");
             dropped("retries_exhausted");
-            self.outbox.complete(claimed.id).await?;
+            self.complete(claimed.id).await?;
             return Ok(false);
         }
         self.outbox.retry_at(claimed.id, next).await?;
         Ok(true)
+    }
+
+    /// Removes a message from the outbox and from the meter's backlog.
+    async fn complete(&self, id: crate::domain::OutboxId) -> Result<(), PortError> {
+        self.outbox.complete(id).await?;
+        self.meter.finished();
+        Ok(())
     }
 
     /// How many messages wait in the outbox, or `None` when it cannot be read.
@@ -157,12 +191,30 @@ impl DeliveryWorker {
         self.outbox.depth().await.ok()
     }
 
+    /// Reads the outbox depth into the meter, at most every [`DEPTH_REFRESH`] across
+    /// all loops.
+    async fn refresh_depth(&self) {
+        {
+            let Ok(mut read) = self.depth_read.lock() else { return };
+            if read.is_some_and(|at| at.elapsed() < DEPTH_REFRESH) {
+                return;
+            }
+            *read = Some(std::time::Instant::now());
+        }
+        if let Ok(depth) = self.outbox.depth().await {
+            self.meter.observe_depth(depth);
+            metrics::gauge!("otp_mail_backlog").set(depth as f64);
+        }
+    }
+
     /// Delivers until `shutdown` completes: a round whenever a message is queued, and at
     /// least every [`DeliveryPolicy::idle_poll`] for retries. A round in progress is
-    /// finished before it stops, so no claimed message is left half-handled.
+    /// finished before it stops, so no claimed message is left half-handled. Several
+    /// loops may run at once on one worker: claims never share a message.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
+            self.refresh_depth().await;
             let pause = match self.deliver_due().await {
                 Ok(round) if round.claimed == self.policy.batch_size && round.deferred == 0 => Duration::ZERO,
                 Ok(_) => self.policy.idle_poll,

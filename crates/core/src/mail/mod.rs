@@ -1,14 +1,17 @@
 //! Mail delivery through a durable outbox: requests queue sealed messages and return at
-//! once; a [`DeliveryWorker`] sends them through the transport, retrying with backoff.
+//! once; [`DeliveryWorker`]s send them through the transport, retrying with backoff.
 //!
 //! Wire a [`QueueingMailer`] as the service's [`Mailer`](crate::ports::Mailer) and run
-//! one [`DeliveryWorker`] per process over the same [`MailOutbox`](crate::ports::MailOutbox)
-//! with the real transport (SMTP, a folder, ...).
+//! `MAIL_WORKERS` delivery loops of one [`DeliveryWorker`] per process over the same
+//! [`MailOutbox`](crate::ports::MailOutbox) with the real transport (SMTP, a folder,
+//! ...). A [`DeliveryMeter`] shared by both tells how long a new message would wait.
 
 mod delivery;
+mod meter;
 mod policy;
 mod queueing_mailer;
 
 pub use delivery::{DeliveryRound, DeliveryWorker};
+pub use meter::DeliveryMeter;
 pub use policy::DeliveryPolicy;
 pub use queueing_mailer::QueueingMailer;

@@ -19,4 +19,11 @@ pub trait Mailer: Send + Sync + std::fmt::Debug {
     /// [`PortError::Failed`] when it was refused for good (a mail server's permanent
     /// rejection): it is not retried.
     async fn send(&self, message: &MailMessage) -> Result<(), PortError>;
+
+    /// How long a message accepted now would wait before it goes out, when this mailer
+    /// knows (a queue that measures its delivery rate); `None` when it does not (the
+    /// default: a transport that sends at once).
+    fn expected_delay(&self) -> Option<std::time::Duration> {
+        None
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::crypto::{KeyedHasher, MailSealer};
-use otp_core::mail::{DeliveryPolicy, DeliveryWorker, QueueingMailer};
+use otp_core::mail::{DeliveryMeter, DeliveryPolicy, DeliveryWorker, QueueingMailer};
 use otp_core::ports::{Clock, MailOutbox, Mailer, Probe};
 use otp_memory::FolderMailer;
 #[cfg(feature = "smtp")]
@@ -26,7 +26,8 @@ pub struct MailComponents {
     pub probe: Option<Arc<dyn Probe>>,
 }
 
-/// Builds the outbox mailer and the delivery worker for `settings`.
+/// Builds the outbox mailer and the delivery worker for `settings`; `transport`, when
+/// given, replaces SMTP or the mail folder.
 ///
 /// # Errors
 /// [`StartupError::Config`] when an SMTP or mail-folder setting is unusable.
@@ -35,9 +36,14 @@ pub fn build_mail(
     outbox: Arc<dyn MailOutbox>,
     hasher: &KeyedHasher,
     clock: Arc<dyn Clock>,
+    transport: Option<Arc<dyn Mailer>>,
 ) -> Result<MailComponents, StartupError> {
     let policy = delivery_policy(settings);
-    let (transport, probe): (Arc<dyn Mailer>, Option<Arc<dyn Probe>>) = match smtp_transport(settings)? {
+    let configured = match transport {
+        Some(transport) => Some(transport),
+        None => smtp_transport(settings)?,
+    };
+    let (transport, probe): (Arc<dyn Mailer>, Option<Arc<dyn Probe>>) = match configured {
         Some(mailer) => (mailer, None),
         None => {
             let folder = FolderMailer::new(&settings.mail_dir, &settings.from_email, &settings.app_name)
@@ -51,9 +57,27 @@ pub fn build_mail(
     };
     let sealer = MailSealer::new(hasher);
     let wake = Arc::new(tokio::sync::Notify::new());
-    let mailer = QueueingMailer::new(outbox.clone(), sealer.clone(), clock.clone(), &policy, wake.clone());
-    let worker = DeliveryWorker::new(outbox, transport, sealer, clock, policy, wake);
+    let meter = Arc::new(DeliveryMeter::new(mail_workers(settings)));
+    tracing::info!(workers = meter.workers(), "mail delivery loops");
+    let mailer = QueueingMailer::new(
+        outbox.clone(),
+        sealer.clone(),
+        clock.clone(),
+        &policy,
+        wake.clone(),
+        meter.clone(),
+    );
+    let worker = DeliveryWorker::new(outbox, transport, sealer, clock, policy, wake, meter);
     Ok(MailComponents { mailer: Arc::new(mailer), worker: Arc::new(worker), probe })
+}
+
+/// Concurrent delivery loops: `MAIL_WORKERS`, else eight per CPU (a send mostly
+/// waits on the mail server or the disk), at least one.
+pub fn mail_workers(settings: &Settings) -> usize {
+    settings
+        .mail_workers
+        .unwrap_or_else(|| 8 * std::thread::available_parallelism().map_or(2, usize::from))
+        .max(1)
 }
 
 /// The retry budget from `MAIL_MAX_ATTEMPTS` and `MAIL_RETRY_MAX_SECONDS`.
@@ -158,6 +182,13 @@ mod tests {
         assert!(smtp(user_only).unwrap_err().to_string().contains("SMTP_PASSWORD"));
         let bad_mode = Settings { smtp_tls: Some("ssl".into()), ..base() };
         assert!(smtp(bad_mode).unwrap_err().to_string().contains("SMTP_TLS"));
+    }
+
+    #[test]
+    fn mail_workers_follow_the_setting_or_the_machine() {
+        assert_eq!(mail_workers(&Settings { mail_workers: Some(3), ..Settings::default() }), 3);
+        assert_eq!(mail_workers(&Settings { mail_workers: Some(0), ..Settings::default() }), 1);
+        assert!(mail_workers(&Settings::default()) >= 8);
     }
 
     #[test]

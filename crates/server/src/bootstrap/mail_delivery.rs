@@ -1,30 +1,37 @@
-//! The mail delivery worker running beside the server, and its flush at shutdown.
+//! The mail delivery loops running beside the server (`MAIL_WORKERS` of them), and
+//! their flush at shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::mail::DeliveryWorker;
 
-/// The delivery worker running beside the server.
+/// The delivery loops running beside the server.
 pub(super) struct MailDelivery {
     worker: Arc<DeliveryWorker>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     bound: Duration,
 }
 
 impl MailDelivery {
+    /// Starts one loop per worker the meter counts (`MAIL_WORKERS`).
     pub(super) fn start(worker: Arc<DeliveryWorker>, bound: Duration) -> Self {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = worker.clone();
-        let task = tokio::spawn(async move {
-            running
-                .run(async {
-                    let _ = stopped.await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let tasks = (0..worker.meter().workers())
+            .map(|_| {
+                let running = worker.clone();
+                let mut stopped = stopped.clone();
+                tokio::spawn(async move {
+                    running
+                        .run(async move {
+                            let _ = stopped.wait_for(|stop| *stop).await;
+                        })
+                        .await;
                 })
-                .await;
-        });
-        Self { worker, stop, task, bound }
+            })
+            .collect();
+        Self { worker, stop, tasks, bound }
     }
 
     /// Stops the loop after its current round, then delivers what is due until the
@@ -32,9 +39,14 @@ impl MailDelivery {
     /// left in a durable outbox go out from the next instance; an in-memory outbox
     /// loses them, and says how many.
     pub(super) async fn stop(self) {
-        let _ = self.stop.send(());
+        let _ = self.stop.send(true);
         let deadline = tokio::time::Instant::now() + self.bound;
-        if tokio::time::timeout_at(deadline, self.task).await.is_err() {
+        let all_stopped = async {
+            for task in self.tasks {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout_at(deadline, all_stopped).await.is_err() {
             tracing::warn!("mail delivery round did not finish before the shutdown time-out");
             return;
         }

@@ -3,6 +3,7 @@
 use otp_core::Secrets;
 use otp_core::crypto::{
     Argon2Settings, KeyedHasher, Keyring, PasswordHasher, ServiceCredentials, SigningKey, VerifyingKey,
+    default_queue,
 };
 use secrecy::ExposeSecret;
 
@@ -53,7 +54,8 @@ pub fn build_secrets(settings: &Settings) -> Result<Secrets, StartupError> {
     let concurrency = settings
         .argon2_max_concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let password_hasher = PasswordHasher::new(Argon2Settings::OWASP, concurrency)
+    let queue = settings.password_hash_queue.unwrap_or_else(|| default_queue(concurrency));
+    let password_hasher = PasswordHasher::with_queue(Argon2Settings::OWASP, concurrency, queue)
         .map_err(|error| config_error(error.to_string()))?
         .with_imported_bcrypt(settings.imported_bcrypt_hashes);
     let service_credentials = match &settings.introspection_tokens {

@@ -132,7 +132,9 @@ pub struct Settings {
     pub smtp_ca_file: Option<PathBuf>,
     pub mail_max_attempts: u32,
     pub mail_retry_max_seconds: u64,
+    pub mail_workers: Option<usize>,
     pub argon2_max_concurrency: Option<usize>,
+    pub password_hash_queue: Option<usize>,
     pub imported_bcrypt_hashes: bool,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
@@ -210,7 +212,9 @@ impl Default for Settings {
             smtp_ca_file: None,
             mail_max_attempts: delivery.max_attempts,
             mail_retry_max_seconds: delivery.max_retry.as_secs(),
+            mail_workers: None,
             argon2_max_concurrency: None,
+            password_hash_queue: None,
             imported_bcrypt_hashes: false,
             shutdown_timeout_seconds: 30,
             workers: None,
@@ -502,6 +506,8 @@ mod tests {
             "REDIS_TIMEOUT_MS",
             "SMTP_TLS",
             "WORKERS",
+            "MAIL_WORKERS",
+            "PASSWORD_HASH_QUEUE",
             "GOOGLE_CLIENT_SECRET",
             "GITHUB_API_URL",
             "OAUTH_ALLOWED_REDIRECT_URIS",
@@ -511,7 +517,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            71,
+            73,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

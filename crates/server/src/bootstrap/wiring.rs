@@ -37,6 +37,9 @@ pub struct Overrides {
     pub clock: Option<Arc<dyn Clock>>,
     /// A mailer that delivers by itself, instead of the outbox and its worker.
     pub mailer: Option<Arc<dyn Mailer>>,
+    /// The transport the delivery workers send through, instead of SMTP or the mail
+    /// folder; the outbox and its workers stay (ignored when `mailer` is set).
+    pub transport: Option<Arc<dyn Mailer>>,
 }
 
 /// Builds the components for `settings`: PostgreSQL and Redis when their URLs are set,
@@ -58,7 +61,13 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
     let (mailer, delivery) = match overrides.mailer {
         Some(mailer) => (mailer, None),
         None => {
-            let mail = build_mail(settings, storage.outbox, &secrets.keyed_hasher, clock.clone())?;
+            let mail = build_mail(
+                settings,
+                storage.outbox,
+                &secrets.keyed_hasher,
+                clock.clone(),
+                overrides.transport,
+            )?;
             probes.extend(mail.probe);
             (mail.mailer, Some(mail.worker))
         }

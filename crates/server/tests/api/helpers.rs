@@ -82,7 +82,7 @@ pub async fn start_instance(
     mailer: Arc<RecordingMailer>,
     clock: Arc<ManualClock>,
 ) -> (String, String, actix_web::dev::ServerHandle) {
-    start(settings, Overrides { clock: Some(clock), mailer: Some(mailer) }).await
+    start(settings, Overrides { clock: Some(clock), mailer: Some(mailer), ..Overrides::default() }).await
 }
 
 async fn start(settings: &Settings, overrides: Overrides) -> (String, String, actix_web::dev::ServerHandle) {
@@ -113,17 +113,35 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(configure, false).await
+    spawn(configure, false, None).await
 }
 
 /// A server whose mail goes through the real outbox and delivery worker (into a
 /// folder of its own) instead of the recording mailer, so the mail counters move as in
 /// production. `mailer` then records nothing.
 pub async fn spawn_app_with_outbox(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(configure, true).await
+    spawn(configure, true, None).await
 }
 
-async fn spawn(configure: impl FnOnce(&mut Settings), outbox: bool) -> TestApp {
+/// A server whose mail goes through the real outbox and delivery workers into
+/// `transport` (which may wrap [`TestApp::mailer`], given here).
+#[allow(dead_code, reason = "not every binary uses it")]
+pub async fn spawn_app_with_transport(
+    configure: impl FnOnce(&mut Settings),
+    transport: impl FnOnce(Arc<RecordingMailer>) -> Arc<dyn otp_core::ports::Mailer>,
+) -> TestApp {
+    let mailer = Arc::new(RecordingMailer::new());
+    let transport = transport(mailer.clone());
+    let mut app = spawn(configure, false, Some(transport)).await;
+    app.mailer = mailer;
+    app
+}
+
+async fn spawn(
+    configure: impl FnOnce(&mut Settings),
+    outbox: bool,
+    transport: Option<Arc<dyn otp_core::ports::Mailer>>,
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         otp_server::bootstrap::telemetry::init(otp_server::bootstrap::settings::LogFormat::Pretty);
     }
@@ -141,7 +159,9 @@ async fn spawn(configure: impl FnOnce(&mut Settings), outbox: bool) -> TestApp {
     if outbox {
         settings.mail_dir = std::env::temp_dir().join(format!("otp-mail-{}", uuid::Uuid::new_v4().simple()));
     }
-    let overrides = Overrides { clock: Some(clock.clone()), mailer: (!outbox).then(|| mailer.clone() as _) };
+    let recorded = !outbox && transport.is_none();
+    let overrides =
+        Overrides { clock: Some(clock.clone()), mailer: recorded.then(|| mailer.clone() as _), transport };
     let (address, metrics_address, handle) = start(&settings, overrides).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     let mail_dir = outbox.then(|| settings.mail_dir.clone());

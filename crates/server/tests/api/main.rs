@@ -11,6 +11,7 @@ mod claims;
 mod errors;
 mod health;
 mod introspection;
+mod load_shedding;
 mod login;
 mod metrics;
 mod oauth;

@@ -15,6 +15,8 @@ mod admin;
 mod errors;
 #[path = "../api/health.rs"]
 mod health;
+#[path = "../api/load_shedding.rs"]
+mod load_shedding;
 #[path = "../api/login.rs"]
 mod login;
 #[path = "../api/metrics.rs"]

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::crypto::HashingError;
 use crate::domain::WeakPassword;
 use crate::error::Failure;
 use crate::service::codes::{CheckError, IssueError};
@@ -54,6 +55,20 @@ pub enum SignInError {
         /// How long until the next request would be accepted.
         retry_after: Duration,
     },
+    /// Every password-hashing worker is busy and its queue is full: nothing was
+    /// checked. Depends on load only, never on the address.
+    #[error("the server is busy; try again shortly")]
+    Busy {
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
+    /// The mail backlog is too long for a new code to arrive before it expires: no
+    /// code was issued. Depends on the backlog only, never on the address.
+    #[error("mail is backed up; try again shortly")]
+    MailBacklog {
+        /// How long until the backlog should be short enough.
+        retry_after: Duration,
+    },
     /// A backing service is down, or something unexpected broke.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -75,8 +90,19 @@ impl SignInError {
         match self {
             Self::Cooldown { retry_after }
             | Self::RateLimited { retry_after }
-            | Self::CodeSignInLocked { retry_after } => Some(*retry_after),
+            | Self::CodeSignInLocked { retry_after }
+            | Self::Busy { retry_after }
+            | Self::MailBacklog { retry_after } => Some(*retry_after),
             _ => None,
+        }
+    }
+}
+
+impl From<HashingError> for SignInError {
+    fn from(error: HashingError) -> Self {
+        match error {
+            HashingError::Busy { retry_after } => Self::Busy { retry_after },
+            failed @ HashingError::Failed(_) => Self::Failure(failed.into()),
         }
     }
 }

@@ -43,7 +43,8 @@ impl SignInService {
     /// anywhere else a code is mailed and [`LoginOutcome::CodeRequired`] answered.
     ///
     /// # Errors
-    /// As above, plus [`SignInError::RateLimited`] and failures.
+    /// As above, plus [`SignInError::RateLimited`], [`SignInError::Busy`] (every
+    /// password-hashing worker busy; decided by load alone) and failures.
     #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
@@ -58,7 +59,7 @@ impl SignInService {
         let rehash = stored
             .filter(|hash| PasswordHasher::needs_rehash(hash))
             .map(|_| Password::presented(password.expose().to_owned()));
-        let matches = self.passwords.verify(password, stored).await.map_err(Failure::from)?;
+        let matches = self.passwords.verify(password, stored).await?;
         let user = match user {
             Some(user) if matches && user.is_verified() => user,
             _ => return Err(SignInError::InvalidCredentials),

@@ -139,6 +139,19 @@ impl SignInService {
         Ok((user, device))
     }
 
+    /// Refuses to issue a code the mail backlog would deliver with less than half its
+    /// lifetime left ([`SignInError::MailBacklog`]). Looks at nothing but the backlog, so
+    /// the answer is the same for every address; call it before anything else.
+    fn admit_mail(&self) -> Result<(), SignInError> {
+        let Some(delay) = self.mailer.expected_delay() else { return Ok(()) };
+        let limit = self.codes.lifetime() / 2;
+        if delay <= limit {
+            return Ok(());
+        }
+        metrics::counter!("otp_mail_backlog_refusals_total").increment(1);
+        Err(SignInError::MailBacklog { retry_after: (delay - limit).max(Duration::from_secs(1)) })
+    }
+
     async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {
         self.mailer.send(&message).await?;
         tracing::info!(kind = message.kind.label(), "mail accepted for delivery");

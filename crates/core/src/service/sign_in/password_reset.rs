@@ -2,7 +2,6 @@
 
 use super::{SignInError, SignInService, password_reset_code};
 use crate::domain::{ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, OtpCode, Password};
-use crate::error::Failure;
 use crate::service::throttle::Action;
 
 impl SignInService {
@@ -12,13 +11,15 @@ impl SignInService {
     /// counters moved are the same for every address.
     ///
     /// # Errors
-    /// [`SignInError::RateLimited`], [`SignInError::Cooldown`], or a failure.
+    /// [`SignInError::MailBacklog`], [`SignInError::RateLimited`],
+    /// [`SignInError::Cooldown`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn forgot_password(
         &self,
         email: &EmailAddress,
         client: &ClientContext,
     ) -> Result<(), SignInError> {
+        self.admit_mail()?;
         self.throttle.check(Action::ForgotPassword, client, Some(email)).await?;
         let code = self.codes.issue(CodePurpose::PasswordReset, email).await?;
         let message = if self.users.find_by_email(email).await?.is_some() {
@@ -52,7 +53,7 @@ impl SignInService {
             .find_by_email(email)
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
-        let hash = self.passwords.hash(new_password).await.map_err(Failure::from)?;
+        let hash = self.passwords.hash(new_password).await?;
         let ended = self
             .users
             .reset_password(user.id, &hash, self.clock.now())

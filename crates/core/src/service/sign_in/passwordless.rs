@@ -19,9 +19,11 @@ impl SignInService {
     /// then signs into with a code. The owner can set a password by reset.
     ///
     /// # Errors
-    /// [`SignInError::RateLimited`], [`SignInError::Cooldown`], or a failure.
+    /// [`SignInError::MailBacklog`], [`SignInError::RateLimited`],
+    /// [`SignInError::Cooldown`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn send_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), SignInError> {
+        self.admit_mail()?;
         let (user, device) = self.account_and_device(email, client).await?;
         let device = device.map(|device| device.id);
         self.throttle.check_for(Action::SendCode, client, Some(email), device).await?;
@@ -40,6 +42,7 @@ impl SignInService {
     /// As [`SignInService::send_code`].
     #[tracing::instrument(skip_all)]
     pub async fn resend_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), SignInError> {
+        self.admit_mail()?;
         let (user, device) = self.account_and_device(email, client).await?;
         let device = device.map(|device| device.id);
         self.throttle.check_for(Action::ResendCode, client, Some(email), device).await?;

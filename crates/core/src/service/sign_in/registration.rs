@@ -54,6 +54,7 @@ impl SignInService {
     ///
     /// # Errors
     /// [`SignInError::PasswordTooWeak`] (for every address alike),
+    /// [`SignInError::MailBacklog`], [`SignInError::Busy`] (password hashing),
     /// [`SignInError::RateLimited`], [`SignInError::Cooldown`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn register(
@@ -62,9 +63,10 @@ impl SignInService {
         password: Password,
         client: &ClientContext,
     ) -> Result<RegistrationToken, SignInError> {
+        self.admit_mail()?;
         self.throttle.check(Action::Register, client, Some(email)).await?;
         let password = self.strong_password(password, email).await?;
-        let hash = self.passwords.hash(password).await.map_err(Failure::from)?;
+        let hash = self.passwords.hash(password).await?;
         let code = self.codes.issue(CodePurpose::SignIn, email).await?;
         let now = self.clock.now();
         let token = RegistrationToken(SecretString::from(random_secret()));

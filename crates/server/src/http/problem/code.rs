@@ -132,6 +132,14 @@ problem_codes! {
     /// Sign-in with this provider is not configured on this server.
     OauthProviderNotConfigured =
         ("oauth_provider_not_configured", SERVICE_UNAVAILABLE, "Provider not configured");
+    /// Every password-hashing worker is busy and the waiting queue
+    /// (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on
+    /// load only, never on the address; `Retry-After` says when to try again.
+    ServerBusy = ("server_busy", SERVICE_UNAVAILABLE, "Server busy");
+    /// The mail backlog is too long for a new code to arrive while it is still valid:
+    /// no code was issued. It depends on the backlog only, never on the address;
+    /// `Retry-After` estimates when it will be short enough.
+    MailBacklog = ("mail_backlog", SERVICE_UNAVAILABLE, "Mail backed up");
     /// PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "Service unavailable");
     /// An unexpected error; the cause is logged, never shown.

@@ -231,6 +231,8 @@ mod tests {
             SignInError::Cooldown { retry_after: wait },
             SignInError::CodeSignInLocked { retry_after: wait },
             SignInError::RateLimited { retry_after: wait },
+            SignInError::Busy { retry_after: wait },
+            SignInError::MailBacklog { retry_after: wait },
             SignInError::Failure(Failure::internal("bug")),
         ];
         for error in &sign_in {
@@ -244,6 +246,8 @@ mod tests {
                 | SignInError::Cooldown { .. }
                 | SignInError::CodeSignInLocked { .. }
                 | SignInError::RateLimited { .. }
+                | SignInError::Busy { .. }
+                | SignInError::MailBacklog { .. }
                 | SignInError::Failure(_) => {}
             }
         }

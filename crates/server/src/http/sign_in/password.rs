@@ -16,14 +16,25 @@ use crate::http::secret::Secret;
 use crate::http::sessions::types::{TokenResponse, signed_in_response};
 use crate::http::state::AppState;
 
-problem_responses!(RegisterProblems = json_body + [PasswordTooWeak, OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
-    LoginProblems = json_body + [InvalidCredentials, AccountDisabled, RateLimited, Unavailable]
+    RegisterProblems =
+        json_body + [PasswordTooWeak, OtpCooldown, RateLimited, ServerBusy, MailBacklog, Unavailable]
 );
-problem_responses!(ForgotProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
 problem_responses!(
-    ResetProblems =
-        json_body + [PasswordTooWeak, OtpInvalid, OtpExpired, OtpAttemptsExceeded, RateLimited, Unavailable]
+    LoginProblems = json_body + [InvalidCredentials, AccountDisabled, RateLimited, ServerBusy, Unavailable]
+);
+problem_responses!(ForgotProblems = json_body + [OtpCooldown, RateLimited, MailBacklog, Unavailable]);
+problem_responses!(
+    ResetProblems = json_body
+        + [
+            PasswordTooWeak,
+            OtpInvalid,
+            OtpExpired,
+            OtpAttemptsExceeded,
+            RateLimited,
+            ServerBusy,
+            Unavailable
+        ]
 );
 
 fn new_password(raw: &Secret) -> Result<Password, ApiError> {

@@ -11,7 +11,7 @@ use crate::http::secret::Secret;
 use crate::http::sessions::types::{TokenResponse, signed_in_response};
 use crate::http::state::AppState;
 
-problem_responses!(SendCodeProblems = json_body + [OtpCooldown, RateLimited, Unavailable]);
+problem_responses!(SendCodeProblems = json_body + [OtpCooldown, RateLimited, MailBacklog, Unavailable]);
 problem_responses!(
     VerifyCodeProblems = json_body
         + [OtpInvalid, OtpExpired, OtpAttemptsExceeded, AccountDisabled, OtpLocked, RateLimited, Unavailable]

@@ -17,6 +17,8 @@ impl From<SignInError> for ApiError {
             SignInError::Cooldown { .. } => ProblemCode::OtpCooldown,
             SignInError::CodeSignInLocked { .. } => ProblemCode::OtpLocked,
             SignInError::RateLimited { .. } => ProblemCode::RateLimited,
+            SignInError::Busy { .. } => ProblemCode::ServerBusy,
+            SignInError::MailBacklog { .. } => ProblemCode::MailBacklog,
         };
         Self::new(code, error.to_string()).retry_after(error.retry_after())
     }

@@ -1,0 +1,190 @@
+//! Under load the server refuses quickly and alike for every address: 503 `server_busy`
+//! beyond the password-hashing queue, 503 `mail_backlog` when a new code could not be
+//! mailed before it expires.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use otp_core::PortError;
+use otp_core::domain::MailMessage;
+use otp_core::ports::Mailer;
+use otp_memory::RecordingMailer;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, spawn_app_with, spawn_app_with_transport, unique_email};
+
+/// One answer: status, `Retry-After`, body, and how long it took.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<u64>,
+    body: Value,
+    took: Duration,
+}
+
+async fn answer(response: reqwest::Response, started: Instant) -> Answer {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok());
+    let body = response.json().await.unwrap_or(Value::Null);
+    Answer { status, retry_after, body, took: started.elapsed() }
+}
+
+async fn timed_post(app: &TestApp, path: &str, body: &Value) -> Answer {
+    let started = Instant::now();
+    let response = app.post(path, body).await;
+    answer(response, started).await
+}
+
+#[tokio::test]
+async fn a_log_in_burst_beyond_the_hash_queue_gets_quick_identical_503s_and_the_rest_are_answered() {
+    let app = Arc::new(
+        spawn_app_with(|settings| {
+            settings.argon2_max_concurrency = Some(1);
+            settings.password_hash_queue = Some(1);
+            settings.rate_limit_per_ip = 10_000;
+            settings.rate_limit_per_email = 10_000;
+        })
+        .await,
+    );
+    let known = unique_email();
+    app.register_verified(&known).await;
+    let unknown = unique_email();
+    let burst: Vec<_> = (0..24)
+        .map(|index| {
+            let app = app.clone();
+            let address = if index % 2 == 0 { known.clone() } else { unknown.clone() };
+            tokio::spawn(async move {
+                let answer =
+                    timed_post(&app, "/auth/login", &json!({ "email": address, "password": PASSWORD })).await;
+                (address, answer)
+            })
+        })
+        .collect();
+    let mut busy_bodies = Vec::new();
+    let mut answered = 0;
+    for call in burst {
+        let (address, answer) = call.await.unwrap();
+        match answer.status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(answer.body["code"], "server_busy", "{}", answer.body);
+                assert_eq!(answer.retry_after, Some(1));
+                assert!(answer.took < Duration::from_secs(2), "a refusal took {:?}", answer.took);
+                busy_bodies.push((address == known, answer.body));
+            }
+            StatusCode::OK => {
+                assert_eq!(address, known);
+                answered += 1;
+            }
+            StatusCode::UNAUTHORIZED => {
+                assert_eq!(address, unknown);
+                answered += 1;
+            }
+            other => panic!("unexpected {other}: {}", answer.body),
+        }
+    }
+    assert!(answered >= 2, "the running and the queued log-ins are answered ({answered})");
+    let known_busy: Vec<_> = busy_bodies.iter().filter(|(known, _)| *known).map(|(_, body)| body).collect();
+    let unknown_busy: Vec<_> =
+        busy_bodies.iter().filter(|(known, _)| !*known).map(|(_, body)| body).collect();
+    assert!(!known_busy.is_empty() && !unknown_busy.is_empty(), "both kinds of address were refused");
+    for body in known_busy.iter().chain(&unknown_busy) {
+        assert_eq!(*body, known_busy[0], "a refusal says nothing about the address");
+    }
+    // Once the burst is over, log-ins work again.
+    let after = app.login(&known, PASSWORD).await;
+    assert_eq!(after.status(), StatusCode::OK);
+}
+
+/// A transport that takes `delay` per message, then records it.
+#[derive(Debug)]
+struct SlowTransport {
+    inner: Arc<RecordingMailer>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl Mailer for SlowTransport {
+    async fn send(&self, message: &MailMessage) -> Result<(), PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.send(message).await
+    }
+}
+
+async fn slow_mail_app() -> TestApp {
+    spawn_app_with_transport(
+        |settings| {
+            settings.mail_workers = Some(1);
+            settings.otp_expire_seconds = 2;
+            settings.rate_limit_per_ip = 10_000;
+            settings.rate_limit_per_email = 10_000;
+        },
+        |recording| Arc::new(SlowTransport { inner: recording, delay: Duration::from_millis(50) }),
+    )
+    .await
+}
+
+async fn wait_for_code(app: &TestApp, address: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(code) = app.mailer.last_code_for(&crate::helpers::email(address)) {
+            return code;
+        }
+        assert!(Instant::now() < deadline, "no code reached {address}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn send_otp_answers_503_mail_backlog_alike_for_every_address_while_mail_is_backed_up() {
+    let app = slow_mail_app().await;
+    // An account, signed in once through the slow transport (which measures its rate).
+    let known = unique_email();
+    assert_eq!(app.send_otp(&known).await.status(), StatusCode::ACCEPTED);
+    let code = wait_for_code(&app, &known).await;
+    assert_eq!(app.verify_otp(&known, &code).await.status(), StatusCode::OK);
+
+    // One worker at 50 ms a message sends 20 a second; a 2 s code must reach its
+    // owner within 1 s, so about 20 queued mails are the most accepted.
+    let mut accepted = 0;
+    let refused = loop {
+        let answer = timed_post(&app, "/auth/send-otp", &json!({ "email": unique_email() })).await;
+        match answer.status {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::SERVICE_UNAVAILABLE => break answer,
+            other => panic!("unexpected {other}: {}", answer.body),
+        }
+        assert!(accepted < 200, "the backlog was never refused");
+    };
+    assert!((10..=60).contains(&accepted), "{accepted} accepted before the first refusal");
+    assert_eq!(refused.body["code"], "mail_backlog", "{}", refused.body);
+    assert!(refused.retry_after.is_some_and(|wait| (1..=5).contains(&wait)), "{:?}", refused.retry_after);
+
+    // The same answer for the account holder and for a stranger.
+    let for_known = timed_post(&app, "/auth/send-otp", &json!({ "email": known })).await;
+    let for_stranger = timed_post(&app, "/auth/send-otp", &json!({ "email": unique_email() })).await;
+    for answer in [&for_known, &for_stranger] {
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.body, refused.body);
+        assert!(answer.retry_after.is_some());
+    }
+    assert!(for_known.retry_after.unwrap().abs_diff(for_stranger.retry_after.unwrap()) <= 1);
+
+    // When the backlog has drained, codes are accepted again and arrive.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let later = unique_email();
+    loop {
+        let status = app.send_otp(&later).await.status();
+        if status == StatusCode::ACCEPTED {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(Instant::now() < deadline, "still refused after the backlog should have drained");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for_code(&app, &later).await;
+}
