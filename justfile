@@ -31,6 +31,10 @@ fmt:
 bench seconds="10":
     scripts/bench.sh {{seconds}}
 
+# Soak on PostgreSQL + Redis (default 10 minutes): RSS over time, answers by status.
+soak seconds="600":
+    scripts/soak.sh {{seconds}}
+
 # One vs three instances on PgBouncer and a Redis Cluster; results in docs/scaling.md.
 bench-scale seconds="10":
     scripts/bench-scale.sh {{seconds}}

@@ -1,56 +1,90 @@
 #!/usr/bin/env bash
-# Load benchmark of otp-server on its embedded default, on loopback only.
-# Measures plain request throughput, token verification, and whether Argon2 work
-# (password log-ins) slows the HTTP workers: /health latency idle and under a flood
-# of log-ins. Installs wrk from Debian if missing. Every run stops by itself.
-# Usage: scripts/bench.sh [seconds per run, default 10]
+# Load benchmark of otp-server on loopback, in one run on BOTH the embedded default and
+# PostgreSQL + Redis (a fresh database and key prefix, dropped at exit), each phase as
+# a ratio to GET /health of the same server in the same run, and password log-ins as a
+# ratio to Argon2's own hash rate on this machine (the argon2_rate example of otp-core,
+# the server's default parameters on every core). After every phase: the server's RSS
+# (from /proc). Also /health latency while a log-in flood runs (Argon2 must not slow
+# the HTTP workers). Every run stops by itself.
+#
+# Phases per backend: /health; /auth/me; send-otp with a new address per request
+# (accepted/s, 503s counted) and mail delivered per second (folder files over time);
+# verify-otp with fresh right codes read from the mail folder (successful sign-ins/s);
+# log-in with the right password (successful log-ins/s).
+#
+# Usage: scripts/bench.sh [seconds per run, default 10]   (`just bench`)
+# Needs PostgreSQL on 127.0.0.1:5432 (trust, user postgres) and Redis on 127.0.0.1:6379.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
-port="${BENCH_PORT:-18090}"
-base="http://127.0.0.1:${port}"
+connections="${BENCH_CONNECTIONS:-64}"
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk" >&2
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1
-fi
-cargo build --release -q -p otp-server
+cargo build --release -q -p otp-core --example argon2_rate
+argon2=$("$root/target/release/examples/argon2_rate" "$duration" | sed -n 's/^argon2_hashes_per_second=\([0-9.]*\).*/\1/p')
+password="correct horse battery staple"
 
-work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-(cd "$work" && PORT="$port" RATE_LIMIT_PER_IP=100000000 RATE_LIMIT_PER_EMAIL=100000000 RUST_LOG=error \
-  exec "$OLDPWD/target/release/otp-server" >"$work/server.log" 2>&1) &
-server=$!
-for _ in $(seq 50); do curl -fs "$base/health" >/dev/null && break; sleep 0.2; done
+echo "## $(date -u +%F) on $(nproc) cores, ${duration}s per run, wrk -t2 -c$connections, commit $(git rev-parse --short HEAD)"
+echo
+echo "Argon2id's own rate (server parameters, all cores): $argon2 hashes/s"
+echo
+echo "| backend | phase | rate /s | ratio | p99 ms | answers | RSS after (MiB) |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+row() { echo "| $backend | $1 | $2 | $3 | ${p99:--} | ${statuses:--} | $(rss) |"; }
 
-# A signed-in session for the token benchmark.
-curl -fs -X POST "$base/auth/send-otp" -H 'content-type: application/json' -d '{"email":"bench@example.com"}' >/dev/null
-code=$(grep -hoE '^    [0-9]{6}' "$(ls "$work"/var/mail/*.eml | tail -1)" | tr -d ' ')
-token=$(curl -fs -X POST "$base/auth/verify-otp" -H 'content-type: application/json' \
-  -d "{\"email\":\"bench@example.com\",\"code\":\"$code\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+for backend in embedded postgres; do
+  start_server "$backend"
+  row "start" - - 
+  token=$(sign_in "bench-me@example.com")
+  sign_in "bench-login@example.com" "$password" >/dev/null
 
-cat > "$work/login.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"email":"bench@example.com","password":"not the password"}'
-LUA
+  run_wrk 2 "$connections" "$base/health" "$work/count.lua"
+  health=$rate
+  row "GET /health" "$health" "1.00 of /health"
 
-echo "## $(date -u +%F) on $(nproc) cores, ${duration}s per run, commit $(git rev-parse --short HEAD)"
-echo
-echo '### GET /health (idle server)'
-wrk -t2 -c32 -d"${duration}s" --latency "$base/health" | sed -n '/Latency/,/Transfer/p'
-echo
-echo '### GET /auth/me (PASETO verification + session and account look-ups)'
-wrk -t2 -c32 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$base/auth/me" | sed -n '/Latency/,/Transfer/p'
-echo
-echo '### POST /auth/login with a wrong password (one Argon2id verification each)'
-wrk -t1 -c16 -d"${duration}s" --latency -s "$work/login.lua" "$base/auth/login" > "$work/login.txt" &
-flood=$!
-sleep 1
-echo
-echo '### GET /health while the log-in flood runs (2 connections)'
-wrk -t1 -c2 -d"$((duration - 2))s" --latency "$base/health" | sed -n '/Latency/,/Transfer/p'
-wait "$flood"
-echo
-echo '(the log-in flood itself)'
-sed -n '/Latency/,/Transfer/p' "$work/login.txt"
+  run_wrk 2 "$connections" "$base/auth/me" "$work/count.lua" -H "Authorization: Bearer $token"
+  row "GET /auth/me" "$rate" "$(ratio "$rate" "$health") of /health"
+
+  before=$(mail_count)
+  started=$(date +%s.%N)
+  run_wrk 2 "$connections" "$base/auth/send-otp" "$work/send.lua"
+  accepted=$(awk -v n="$(count_of 202)" -v d="$duration" 'BEGIN { printf "%.0f", n / d }')
+  row "POST /auth/send-otp accepted (503s: $(count_of 503))" "$accepted" "$(ratio "$accepted" "$health") of /health"
+  # Mail delivered per second: the folder's files from the start of the phase until the
+  # backlog is written (or 60 s more pass).
+  last=$(mail_count)
+  last_at=$(date +%s.%N)
+  for _ in $(seq 120); do
+    sleep 0.5
+    now=$(mail_count)
+    [ "$now" = "$last" ] && break
+    last=$now
+    last_at=$(date +%s.%N)
+  done
+  delivered=$(awk -v n="$((last - before))" -v a="$started" -v b="$last_at" 'BEGIN { printf "%.0f", n / (b - a) }')
+  p99="" statuses="$((last - before)) mails"
+  row "mail delivered (folder)" "$delivered" "$(ratio "$delivered" "$accepted") of accepted"
+
+  folder_codes "bench-send-" >"$work/codes.txt"
+  run_wrk 2 "$connections" "$base/auth/verify-otp" "$work/verify.lua"
+  signed=$(awk -v n="$(count_of 200)" -v d="$duration" 'BEGIN { printf "%.0f", n / d }')
+  row "POST /auth/verify-otp sign-ins ($(wc -l <"$work/codes.txt") codes ready)" "$signed" "$(ratio "$signed" "$health") of /health"
+
+  printf 'wrk.method = "POST"\nwrk.body = %s\n' \
+    "'{\"email\":\"bench-login@example.com\",\"password\":\"$password\"}'" >"$work/login-body.lua"
+  cat "$work/count.lua" "$work/login-body.lua" >"$work/login.lua"
+  run_wrk 2 "$connections" "$base/auth/login" "$work/login.lua"
+  logins=$(awk -v n="$(count_of 200)" -v d="$duration" 'BEGIN { printf "%.0f", n / d }')
+  row "POST /auth/login right password (503s: $(count_of 503))" "$logins" "$(ratio "$logins" "$argon2") of Argon2"
+
+  # /health on two connections while the log-in flood runs.
+  BENCH_THREADS=1 wrk -t1 -c16 -d"${duration}s" -s "$work/login.lua" "$base/auth/login" >/dev/null 2>&1 &
+  flood=$!
+  wrk_pids+=("$flood")
+  sleep 1
+  run_wrk 1 2 "$base/health" "$work/count.lua"
+  wait "$flood" || true
+  row "GET /health during a log-in flood" "$rate" "$(ratio "$rate" "$health") of /health"
+  stop_server
+done

@@ -1327,11 +1327,13 @@ export interface components {
          *     | `account_exists` | 409 | The provider's verified address belongs to an account whose address was never verified, so the identity is not linked to it; sign in by code first. |
          *     | `oauth_provider_unavailable` | 502 | The provider could not be reached or gave an unusable answer (the cause is logged). |
          *     | `oauth_provider_not_configured` | 503 | Sign-in with this provider is not configured on this server. |
+         *     | `server_busy` | 503 | Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again. |
+         *     | `mail_backlog` | 503 | The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough. |
          *     | `unavailable` | 503 | PostgreSQL, Redis or the mailer cannot be reached; try again shortly. |
          *     | `internal` | 500 | An unexpected error; the cause is logged, never shown. |
          * @enum {string}
          */
-        ProblemCode: "validation_failed" | "payload_too_large" | "unsupported_media_type" | "password_too_weak" | "invalid_credentials" | "token_invalid" | "service_credential_invalid" | "account_disabled" | "forbidden" | "action_refused" | "not_found" | "method_not_allowed" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "otp_cooldown" | "otp_locked" | "rate_limited" | "oauth_redirect_uri_not_allowed" | "oauth_redirect_uri_mismatch" | "oauth_state_invalid" | "oauth_state_expired" | "oauth_state_provider_mismatch" | "oauth_client_binding_invalid" | "oauth_code_rejected" | "oauth_id_token_invalid" | "oauth_id_token_audience" | "oauth_id_token_nonce" | "oauth_email_not_verified" | "account_exists" | "oauth_provider_unavailable" | "oauth_provider_not_configured" | "unavailable" | "internal";
+        ProblemCode: "validation_failed" | "payload_too_large" | "unsupported_media_type" | "password_too_weak" | "invalid_credentials" | "token_invalid" | "service_credential_invalid" | "account_disabled" | "forbidden" | "action_refused" | "not_found" | "method_not_allowed" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "otp_cooldown" | "otp_locked" | "rate_limited" | "oauth_redirect_uri_not_allowed" | "oauth_redirect_uri_mismatch" | "oauth_state_invalid" | "oauth_state_expired" | "oauth_state_provider_mismatch" | "oauth_client_binding_invalid" | "oauth_code_rejected" | "oauth_id_token_invalid" | "oauth_id_token_audience" | "oauth_id_token_nonce" | "oauth_email_not_verified" | "account_exists" | "oauth_provider_unavailable" | "oauth_provider_not_configured" | "server_busy" | "mail_backlog" | "unavailable" | "internal";
         /** @description A public key that verifies access tokens. */
         PublicKey: {
             /** @description Whether this key signs new tokens (listed first). */
@@ -2439,7 +2441,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2858,7 +2863,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2951,7 +2959,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3128,7 +3139,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3211,7 +3226,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3294,7 +3312,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3785,7 +3806,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4204,7 +4228,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4297,7 +4324,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4474,7 +4504,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4557,7 +4591,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4640,7 +4677,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -1,4 +1,4 @@
-//! The [`Mailer`] that sends over SMTP, reusing one connection across messages.
+//! The [`Mailer`] that sends over SMTP, reusing connections across messages.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -22,8 +22,10 @@ use crate::tls::connector;
 /// servers drop idle clients after a while, and a dead connection would cost a failed try.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 
-/// Sends mail through one SMTP server. One connection is kept open and reused for the
-/// next message; it is replaced when it has been idle too long or fails.
+/// Sends mail through one SMTP server. Each concurrent send (one per delivery loop,
+/// `MAIL_WORKERS`) takes an idle connection if there is one, or opens one; after the
+/// message it is kept for the next send. A connection is replaced when it has been idle
+/// too long or fails.
 ///
 /// Errors map onto the [`Mailer`] contract: a permanent refusal (a 5xx reply other than
 /// an authentication problem) is [`PortError::Failed`], not retried; everything else
@@ -32,7 +34,7 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 pub struct SmtpMailer {
     config: SmtpConfig,
     builder: SmtpClientBuilder<String>,
-    idle: Mutex<Option<Idle>>,
+    idle: Mutex<Vec<Idle>>,
 }
 
 impl SmtpMailer {
@@ -54,7 +56,7 @@ impl SmtpMailer {
                 secret: credentials.password.expose_secret().to_owned(),
             });
         }
-        Ok(Self { config, builder, idle: Mutex::new(None) })
+        Ok(Self { config, builder, idle: Mutex::new(Vec::new()) })
     }
 
     /// Opens a connection, bounded as a whole: mail-send bounds only the TCP connect of
@@ -86,12 +88,13 @@ impl Mailer for SmtpMailer {
         let body = compose(&self.config, message, now).map_err(PortError::failed)?;
         let envelope =
             Message::new(self.config.from_address.as_str(), [message.to.as_str()], body.as_slice());
-        let mut idle = self.idle.lock().await;
-        if let Some(Idle { mut client, since }) = idle.take() {
+        // The most recently used connection first: the least likely to be stale.
+        let reused = self.idle.lock().await.pop();
+        if let Some(Idle { mut client, since }) = reused {
             if since.elapsed() < MAX_IDLE {
                 match self.send_on(&mut client, envelope.clone()).await {
                     Ok(()) => {
-                        *idle = Some(Idle { client, since: Instant::now() });
+                        self.idle.lock().await.push(Idle { client, since: Instant::now() });
                         return Ok(());
                     }
                     Err(error) if is_permanent(&error) => return Err(PortError::failed(describe(&error))),
@@ -105,7 +108,7 @@ impl Mailer for SmtpMailer {
         let mut client = self.connect().await.map_err(|error| classify(&error))?;
         tracing::debug!(host = %self.config.host, port = self.config.port, "SMTP connection opened");
         self.send_on(&mut client, envelope).await.map_err(|error| classify(&error))?;
-        *idle = Some(Idle { client, since: Instant::now() });
+        self.idle.lock().await.push(Idle { client, since: Instant::now() });
         Ok(())
     }
 }

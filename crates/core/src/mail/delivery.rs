@@ -182,7 +182,7 @@ impl DeliveryWorker {
     /// Removes a message from the outbox and from the meter's backlog.
     async fn complete(&self, id: crate::domain::OutboxId) -> Result<(), PortError> {
         self.outbox.complete(id).await?;
-        self.meter.finished();
+        self.meter.finished(id);
         Ok(())
     }
 
@@ -203,7 +203,6 @@ impl DeliveryWorker {
         }
         if let Ok(depth) = self.outbox.depth().await {
             self.meter.observe_depth(depth);
-            metrics::gauge!("otp_mail_backlog").set(depth as f64);
         }
     }
 

@@ -20,10 +20,24 @@ pub trait Mailer: Send + Sync + std::fmt::Debug {
     /// rejection): it is not retried.
     async fn send(&self, message: &MailMessage) -> Result<(), PortError>;
 
-    /// How long a message accepted now would wait before it goes out, when this mailer
-    /// knows (a queue that measures its delivery rate); `None` when it does not (the
-    /// default: a transport that sends at once).
-    fn expected_delay(&self) -> Option<std::time::Duration> {
-        None
+    /// As [`send`](Self::send), for a message `sender` (a pseudonym of the client that
+    /// asked for it) caused; a queue counts it against that sender. The default ignores
+    /// the sender.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    async fn send_for(&self, message: &MailMessage, sender: &str) -> Result<(), PortError> {
+        let _ = sender;
+        self.send(message).await
+    }
+
+    /// Whether a code worth `lifetime` may be queued for `sender` now. A queue answers
+    /// `Err(wait)` when the code would reach its owner too late, or when `sender` has
+    /// too many messages queued already; `wait` says when to try again. The answer MUST
+    /// NOT depend on the recipient. The default (a transport that sends at once) admits
+    /// everything.
+    fn admit(&self, sender: &str, lifetime: std::time::Duration) -> Result<(), std::time::Duration> {
+        let _ = (sender, lifetime);
+        Ok(())
     }
 }

@@ -66,7 +66,8 @@ pub fn build_mail(
         &policy,
         wake.clone(),
         meter.clone(),
-    );
+    )
+    .with_sender_cap(settings.mail_queue_per_client);
     let worker = DeliveryWorker::new(outbox, transport, sealer, clock, policy, wake, meter);
     Ok(MailComponents { mailer: Arc::new(mailer), worker: Arc::new(worker), probe })
 }

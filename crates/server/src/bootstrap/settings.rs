@@ -133,6 +133,7 @@ pub struct Settings {
     pub mail_max_attempts: u32,
     pub mail_retry_max_seconds: u64,
     pub mail_workers: Option<usize>,
+    pub mail_queue_per_client: usize,
     pub argon2_max_concurrency: Option<usize>,
     pub password_hash_queue: Option<usize>,
     pub imported_bcrypt_hashes: bool,
@@ -213,6 +214,7 @@ impl Default for Settings {
             mail_max_attempts: delivery.max_attempts,
             mail_retry_max_seconds: delivery.max_retry.as_secs(),
             mail_workers: None,
+            mail_queue_per_client: 100,
             argon2_max_concurrency: None,
             password_hash_queue: None,
             imported_bcrypt_hashes: false,
@@ -507,6 +509,7 @@ mod tests {
             "SMTP_TLS",
             "WORKERS",
             "MAIL_WORKERS",
+            "MAIL_QUEUE_PER_CLIENT",
             "PASSWORD_HASH_QUEUE",
             "GOOGLE_CLIENT_SECRET",
             "GITHUB_API_URL",
@@ -517,7 +520,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            73,
+            74,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

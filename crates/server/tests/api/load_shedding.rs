@@ -160,7 +160,9 @@ async fn send_otp_answers_503_mail_backlog_alike_for_every_address_while_mail_is
         }
         assert!(accepted < 200, "the backlog was never refused");
     };
-    assert!((10..=60).contains(&accepted), "{accepted} accepted before the first refusal");
+    // About 20; more when the stores are slower than the mail, fewer on a loaded
+    // machine (the measured send time grows).
+    assert!((3..=150).contains(&accepted), "{accepted} accepted before the first refusal");
     assert_eq!(refused.body["code"], "mail_backlog", "{}", refused.body);
     assert!(refused.retry_after.is_some_and(|wait| (1..=5).contains(&wait)), "{:?}", refused.retry_after);
 
@@ -187,4 +189,59 @@ async fn send_otp_answers_503_mail_backlog_alike_for_every_address_while_mail_is
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     wait_for_code(&app, &later).await;
+}
+
+async fn send_otp_from(app: &TestApp, client_ip: &str, address: &str) -> Answer {
+    let started = Instant::now();
+    let response = app
+        .client
+        .post(app.url("/auth/send-otp"))
+        .header("x-forwarded-for", client_ip)
+        .json(&json!({ "email": address }))
+        .send()
+        .await
+        .unwrap();
+    answer(response, started).await
+}
+
+#[tokio::test]
+async fn one_clients_flood_is_capped_so_another_clients_code_arrives_within_seconds() {
+    let app = spawn_app_with_transport(
+        |settings| {
+            settings.mail_workers = Some(1);
+            settings.mail_queue_per_client = 5;
+            settings.trusted_proxies = "127.0.0.1".into();
+            settings.rate_limit_per_ip = 10_000;
+            settings.rate_limit_per_email = 10_000;
+        },
+        |recording| Arc::new(SlowTransport { inner: recording, delay: Duration::from_millis(200) }),
+    )
+    .await;
+    // The flooding client gets its five mails queued, then 503 mail_backlog, whatever
+    // the address.
+    let mut accepted = 0;
+    let refused = loop {
+        let answer = send_otp_from(&app, "203.0.113.1", &unique_email()).await;
+        match answer.status {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::SERVICE_UNAVAILABLE => break answer,
+            other => panic!("unexpected {other}: {}", answer.body),
+        }
+        assert!(accepted <= 5, "the flood was not capped");
+    };
+    assert_eq!(accepted, 5);
+    assert_eq!(refused.body["code"], "mail_backlog");
+    assert!(refused.retry_after.is_some());
+    // Another client is not held up: its code goes out after at most the flood's five.
+    let other = unique_email();
+    let started = Instant::now();
+    assert_eq!(send_otp_from(&app, "198.51.100.7", &other).await.status, StatusCode::ACCEPTED);
+    wait_for_code(&app, &other).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    // Once its mail has gone out, the flooding client may ask again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while send_otp_from(&app, "203.0.113.1", &unique_email()).await.status != StatusCode::ACCEPTED {
+        assert!(Instant::now() < deadline, "the flooding client stayed refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -17,7 +17,7 @@ pub use registration::RegistrationToken;
 use super::codes::OneTimeCodes;
 use super::devices::RememberedDevices;
 use super::session_issuer::SessionIssuer;
-use super::throttle::Throttle;
+use super::throttle::{Throttle, client_network};
 use crate::crypto::{KeyedHasher, PasswordHasher};
 use crate::domain::{
     ClientContext, Device, EmailAddress, MailKind, MailMessage, OtpCode, Password, PasswordStrength, User,
@@ -139,17 +139,28 @@ impl SignInService {
         Ok((user, device))
     }
 
-    /// Refuses to issue a code the mail backlog would deliver with less than half its
-    /// lifetime left ([`SignInError::MailBacklog`]). Looks at nothing but the backlog, so
-    /// the answer is the same for every address; call it before anything else.
-    fn admit_mail(&self) -> Result<(), SignInError> {
-        let Some(delay) = self.mailer.expected_delay() else { return Ok(()) };
-        let limit = self.codes.lifetime() / 2;
-        if delay <= limit {
-            return Ok(());
-        }
-        metrics::counter!("otp_mail_backlog_refusals_total").increment(1);
-        Err(SignInError::MailBacklog { retry_after: (delay - limit).max(Duration::from_secs(1)) })
+    /// The pseudonym mail asked for by `client` is counted under (its network, keyed),
+    /// empty when the client's address is unknown.
+    fn mail_sender(&self, client: &ClientContext) -> String {
+        client.ip.map(|ip| self.hasher.client_digest(&client_network(ip))).unwrap_or_default()
+    }
+
+    /// Refuses to issue a code the mail queue would deliver too late, or while this
+    /// client has too many mails queued ([`SignInError::MailBacklog`]; see
+    /// [`Mailer::admit`]). Looks at nothing but the queue and the client, so the answer
+    /// is the same for every address; call it before anything else.
+    fn admit_mail(&self, sender: &str) -> Result<(), SignInError> {
+        self.mailer.admit(sender, self.codes.lifetime()).map_err(|retry_after| {
+            metrics::counter!("otp_mail_backlog_refusals_total").increment(1);
+            SignInError::MailBacklog { retry_after }
+        })
+    }
+
+    /// Queues `message`, counted against `sender` (see [`SignInService::mail_sender`]).
+    async fn deliver_for(&self, message: MailMessage, sender: &str) -> Result<(), SignInError> {
+        self.mailer.send_for(&message, sender).await?;
+        tracing::info!(kind = message.kind.label(), "mail accepted for delivery");
+        Ok(())
     }
 
     async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {

@@ -19,7 +19,8 @@ impl SignInService {
         email: &EmailAddress,
         client: &ClientContext,
     ) -> Result<(), SignInError> {
-        self.admit_mail()?;
+        let sender = self.mail_sender(client);
+        self.admit_mail(&sender)?;
         self.throttle.check(Action::ForgotPassword, client, Some(email)).await?;
         let code = self.codes.issue(CodePurpose::PasswordReset, email).await?;
         let message = if self.users.find_by_email(email).await?.is_some() {
@@ -27,7 +28,7 @@ impl SignInService {
         } else {
             MailMessage { to: email.clone(), kind: MailKind::PasswordResetNoAccount }
         };
-        self.deliver(message).await
+        self.deliver_for(message, &sender).await
     }
 
     /// Sets a new password with a reset code, marks the address verified (the code

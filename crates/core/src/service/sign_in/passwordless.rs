@@ -23,7 +23,8 @@ impl SignInService {
     /// [`SignInError::Cooldown`], or a failure.
     #[tracing::instrument(skip_all)]
     pub async fn send_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), SignInError> {
-        self.admit_mail()?;
+        let sender = self.mail_sender(client);
+        self.admit_mail(&sender)?;
         let (user, device) = self.account_and_device(email, client).await?;
         let device = device.map(|device| device.id);
         self.throttle.check_for(Action::SendCode, client, Some(email), device).await?;
@@ -31,7 +32,7 @@ impl SignInService {
         if let Some(user) = user {
             self.settle_pending_password(&user, client, self.clock.now()).await?;
         }
-        self.deliver(self.code_mail(email, code, sign_in_code)).await
+        self.deliver_for(self.code_mail(email, code, sign_in_code), &sender).await
     }
 
     /// Emails a new code, replacing the previous one: a registration code when the
@@ -42,7 +43,8 @@ impl SignInService {
     /// As [`SignInService::send_code`].
     #[tracing::instrument(skip_all)]
     pub async fn resend_code(&self, email: &EmailAddress, client: &ClientContext) -> Result<(), SignInError> {
-        self.admit_mail()?;
+        let sender = self.mail_sender(client);
+        self.admit_mail(&sender)?;
         let (user, device) = self.account_and_device(email, client).await?;
         let device = device.map(|device| device.id);
         self.throttle.check_for(Action::ResendCode, client, Some(email), device).await?;
@@ -52,7 +54,7 @@ impl SignInService {
             None => false,
         };
         let kind = if pending_registration { registration_code } else { sign_in_code };
-        self.deliver(self.code_mail(email, code, kind)).await
+        self.deliver_for(self.code_mail(email, code, kind), &sender).await
     }
 
     /// Checks a sign-in code and opens a session: creates the account on a first

@@ -63,7 +63,8 @@ impl SignInService {
         password: Password,
         client: &ClientContext,
     ) -> Result<RegistrationToken, SignInError> {
-        self.admit_mail()?;
+        let sender = self.mail_sender(client);
+        self.admit_mail(&sender)?;
         self.throttle.check(Action::Register, client, Some(email)).await?;
         let password = self.strong_password(password, email).await?;
         let hash = self.passwords.hash(password).await?;
@@ -105,13 +106,14 @@ impl SignInService {
                     }
                 }
                 tracing::info!(user_id = %user.id, "registration attempted for an existing account");
-                self.deliver(MailMessage { to: email.clone(), kind: MailKind::AccountExists }).await?;
+                self.deliver_for(MailMessage { to: email.clone(), kind: MailKind::AccountExists }, &sender)
+                    .await?;
             }
             Some(user) => {
                 self.users.register_password(user.id, &hash, &binding, now).await?;
-                self.deliver(self.code_mail(email, code, registration_code)).await?;
+                self.deliver_for(self.code_mail(email, code, registration_code), &sender).await?;
             }
-            None => self.deliver(self.code_mail(email, code, registration_code)).await?,
+            None => self.deliver_for(self.code_mail(email, code, registration_code), &sender).await?,
         }
         Ok(token)
     }
