@@ -1328,7 +1328,7 @@ export interface components {
          *     | `oauth_provider_unavailable` | 502 | The provider could not be reached or gave an unusable answer (the cause is logged). |
          *     | `oauth_provider_not_configured` | 503 | Sign-in with this provider is not configured on this server. |
          *     | `server_busy` | 503 | Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again. |
-         *     | `mail_backlog` | 503 | The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough. |
+         *     | `mail_backlog` | 503 | The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again. |
          *     | `unavailable` | 503 | PostgreSQL, Redis or the mailer cannot be reached; try again shortly. |
          *     | `internal` | 500 | An unexpected error; the cause is logged, never shown. |
          * @enum {string}
@@ -2864,7 +2864,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
              *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
              */
             503: {
@@ -3141,7 +3141,7 @@ export interface operations {
             };
             /**
              * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
-             *     - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
              *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
              */
             503: {
@@ -3227,7 +3227,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
              *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
              */
             503: {
@@ -3313,7 +3313,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
              *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
              */
             503: {
@@ -4229,7 +4229,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
              *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
              */
             503: {
@@ -4506,7 +4506,7 @@ export interface operations {
             };
             /**
              * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
-             *     - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             *     - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
              *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
              */
             503: {
@@ -4592,7 +4592,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
              *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
              */
             503: {
@@ -4678,7 +4678,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid: no code was issued. It depends on the backlog only, never on the address; `Retry-After` estimates when it will be short enough.
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
              *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
              */
             503: {

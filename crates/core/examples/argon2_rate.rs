@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use otp_core::Password;
 use otp_core::crypto::{Argon2Settings, PasswordHasher};
 
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Error> {
     let seconds: u64 = std::env::args().nth(1).map(|text| text.parse()).transpose()?.unwrap_or(5);
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     // Room for every caller: nothing is refused, every worker always has a job waiting.
@@ -29,13 +31,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     hasher.hash(password).await?;
                     done += 1;
                 }
-                Ok::<u64, Box<dyn std::error::Error + Send + Sync>>(done)
+                Ok::<u64, Error>(done)
             })
         })
         .collect();
     let mut total = 0;
     for task in tasks {
-        total += task.await?.map_err(|error| error.to_string())?;
+        total += task.await??;
     }
     let elapsed = started.elapsed().as_secs_f64();
     println!("argon2_hashes_per_second={:.1} workers={workers} seconds={elapsed:.1}", total as f64 / elapsed);

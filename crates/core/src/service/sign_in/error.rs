@@ -62,8 +62,9 @@ pub enum SignInError {
         /// How long to wait before trying again.
         retry_after: Duration,
     },
-    /// The mail backlog is too long for a new code to arrive before it expires: no
-    /// code was issued. Depends on the backlog only, never on the address.
+    /// The mail backlog is too long for a new code to arrive before it expires, or this
+    /// client has too many mails queued: no code was issued. Depends on the backlog and
+    /// the client only, never on the address.
     #[error("mail is backed up; try again shortly")]
     MailBacklog {
         /// How long until the backlog should be short enough.

@@ -136,9 +136,10 @@ problem_codes! {
     /// (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on
     /// load only, never on the address; `Retry-After` says when to try again.
     ServerBusy = ("server_busy", SERVICE_UNAVAILABLE, "Server busy");
-    /// The mail backlog is too long for a new code to arrive while it is still valid:
-    /// no code was issued. It depends on the backlog only, never on the address;
-    /// `Retry-After` estimates when it will be short enough.
+    /// The mail backlog is too long for a new code to arrive while it is still valid,
+    /// or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was
+    /// issued. It depends on the backlog and the client only, never on the address;
+    /// `Retry-After` estimates when to try again.
     MailBacklog = ("mail_backlog", SERVICE_UNAVAILABLE, "Mail backed up");
     /// PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "Service unavailable");
