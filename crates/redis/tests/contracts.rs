@@ -92,7 +92,11 @@ mod revocations {
         assert_eq!(next(&mut feed).await, RevocationNotice::Listening);
         let delivered = Revocation::Session(SessionId::generate());
         channel.publish(delivered).await.unwrap();
-        assert_eq!(next(&mut feed).await, RevocationNotice::Revoked(delivered), "the missed one is not replayed");
+        assert_eq!(
+            next(&mut feed).await,
+            RevocationNotice::Revoked(delivered),
+            "the missed one is not replayed"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

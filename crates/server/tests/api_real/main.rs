@@ -40,3 +40,4 @@ mod tokens;
 
 mod multi_instance;
 mod outage;
+mod revocation_push;
