@@ -128,7 +128,10 @@ impl SessionService {
         let now = self.clock.now();
         let cache = self.revocations.cache();
         let claims = cache.verified(access_token, now, || self.tokens.verify(access_token, now))?;
-        let ends_at = match cache.session(claims.session_id, claims.user_id, now) {
+        // Only a live answer is taken from the cache: a session it believes over may
+        // have been extended by a refresh since.
+        let cached = cache.session(claims.session_id, claims.user_id, now).filter(|ends_at| now < *ends_at);
+        let ends_at = match cached {
             Some(ends_at) => ends_at,
             None => {
                 let ticket = cache.ticket();
