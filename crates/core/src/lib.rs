@@ -15,7 +15,7 @@ pub mod testing;
 
 pub use domain::{ClientContext, EmailAddress, OtpCode, Password, SessionId, UserId};
 pub use error::{BoxError, Failure, PortError, ValidationError};
-pub use policy::{AuthPolicy, PolicyError};
+pub use policy::{AuthPolicy, PolicyError, TokenCachePolicy};
 pub use service::{
     AdminError, AdminService, Administrator, Introspection, LoginOutcome, OAuthProviders, OAuthSignIn,
     OAuthSignInError, OAuthStart, Principal, Secrets, ServiceCaller, Services, SessionError, SessionService,

@@ -82,6 +82,8 @@ pub struct AuthPolicy {
     pub admin_email: Option<EmailAddress>,
     /// Token introspections per service credential (1200 a minute).
     pub per_credential_limit: RateLimit,
+    /// The in-process cache of token checks and how far it is trusted.
+    pub token_cache: TokenCachePolicy,
 }
 
 impl Default for AuthPolicy {
@@ -103,7 +105,37 @@ impl Default for AuthPolicy {
             oauth_state_ttl: Duration::from_secs(600),
             admin_email: None,
             per_credential_limit: RateLimit { max: 1200, window: Duration::from_secs(60) },
+            token_cache: TokenCachePolicy::default(),
         }
+    }
+}
+
+/// How much the token cache holds and how long it trusts what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenCachePolicy {
+    /// Most entries of each kind (verified tokens, sessions, accounts); 10,000. 0 turns
+    /// the cache off.
+    pub capacity: u64,
+    /// How long a session's or account's state is trusted without reading storage
+    /// again (30 s); also the longest a revocation whose push was lost goes unnoticed.
+    /// Zero turns the cache off. Verified signatures are kept until their token
+    /// expires, whatever this says.
+    pub ttl: Duration,
+    /// While revocations are not being received (the push channel is down), how old a
+    /// cached session or account may be and still be trusted (5 s).
+    pub staleness: Duration,
+}
+
+impl Default for TokenCachePolicy {
+    fn default() -> Self {
+        Self { capacity: 10_000, ttl: Duration::from_secs(30), staleness: Duration::from_secs(5) }
+    }
+}
+
+impl TokenCachePolicy {
+    /// Whether this policy caches anything.
+    pub fn enabled(&self) -> bool {
+        self.capacity > 0 && !self.ttl.is_zero()
     }
 }
 

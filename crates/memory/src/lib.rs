@@ -14,6 +14,7 @@ mod outbox;
 mod probe;
 mod rate_limiter;
 mod recording_mailer;
+mod revocations;
 mod sessions;
 mod users;
 
@@ -28,6 +29,7 @@ pub use outbox::MemoryOutbox;
 pub use probe::MemoryProbe;
 pub use rate_limiter::MemoryRateLimiter;
 pub use recording_mailer::RecordingMailer;
+pub use revocations::MemoryRevocationChannel;
 pub use sessions::MemorySessionRepository;
 pub use users::MemoryUserRepository;
 
@@ -47,5 +49,6 @@ pub fn memory_stores() -> Stores {
         codes: Arc::new(MemoryCodeStore::new()),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         audit_log: Arc::new(MemoryAuditLog::new()),
+        revocations: Arc::new(MemoryRevocationChannel::new()),
     }
 }

@@ -70,3 +70,13 @@ mod audit {
     use super::*;
     otp_core::audit_log_contract!(async { Arc::new(MemoryAuditLog::new()) as Arc<dyn AuditLog> });
 }
+
+mod revocations {
+    use otp_core::ports::RevocationChannel;
+    use otp_memory::MemoryRevocationChannel;
+
+    use super::*;
+    otp_core::revocation_channel_contract!(async {
+        Arc::new(MemoryRevocationChannel::new()) as Arc<dyn RevocationChannel>
+    });
+}

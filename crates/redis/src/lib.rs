@@ -11,6 +11,7 @@ mod oauth_states;
 mod pool;
 mod probe;
 mod rate_limiter;
+mod revocations;
 mod script;
 
 pub use codes::RedisCodeStore;
@@ -19,3 +20,4 @@ pub use oauth_states::RedisOAuthStateStore;
 pub use pool::{RedisPool, RedisSetupError, connect};
 pub use probe::RedisProbe;
 pub use rate_limiter::RedisRateLimiter;
+pub use revocations::{PING_EVERY, RedisRevocationChannel};

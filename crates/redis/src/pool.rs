@@ -140,6 +140,26 @@ impl RedisPool {
         .await
     }
 
+    /// Publishes `message` on the pub/sub `channel`, within the deadline.
+    pub(crate) async fn publish(
+        &self,
+        context: &'static str,
+        channel: &str,
+        message: &str,
+    ) -> Result<(), PortError> {
+        self.within_deadline(context, async {
+            let mut connection = self.connection(context).await?;
+            let _receivers: i64 = redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(message)
+                .query_async(&mut *connection)
+                .await
+                .map_err(|error| error::from_redis(context, error))?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `operation`, failing it as unavailable if it has not finished by the
     /// deadline. Each step has its own time-out, but the pool may health-check several
     /// idle connections in turn before opening a new one; this bounds the whole.

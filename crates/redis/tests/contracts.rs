@@ -42,6 +42,78 @@ mod oauth_states {
     });
 }
 
+mod revocations {
+    use otp_core::ports::RevocationChannel;
+    use otp_redis::RedisRevocationChannel;
+
+    use super::*;
+    otp_core::revocation_channel_contract!(async {
+        let redis = TestRedis::new().await;
+        let channel = RedisRevocationChannel::new(redis.pool(), &redis.config()).unwrap();
+        (Arc::new(channel) as Arc<dyn RevocationChannel>, redis)
+    });
+
+    use std::time::Duration;
+
+    use otp_core::SessionId;
+    use otp_core::ports::{Revocation, RevocationFeed, RevocationNotice};
+    use otp_test_support::TcpProxy;
+
+    /// `host:port` of a `redis://[credentials@]host:port[/db]` URL.
+    fn host_and_port(url: &str) -> String {
+        let rest = url.trim_start_matches("redis://");
+        let authority = rest.split('/').next().unwrap_or(rest);
+        authority.rsplit('@').next().unwrap_or(authority).to_owned()
+    }
+
+    async fn next(feed: &mut Box<dyn RevocationFeed>) -> RevocationNotice {
+        tokio::time::timeout(Duration::from_secs(10), feed.next()).await.unwrap().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_feed_whose_connection_is_cut_says_so_and_listens_again_when_it_can() {
+        let redis = TestRedis::new().await;
+        let proxy = TcpProxy::start(&host_and_port(redis.url())).await;
+        let through_proxy = RedisConfig {
+            url: SecretString::from(format!("redis://127.0.0.1:{}", proxy.port())),
+            ..redis.config()
+        };
+        // Published directly, received through the proxy.
+        let channel = RedisRevocationChannel::new(redis.pool(), &through_proxy).unwrap();
+        let mut feed = channel.subscribe();
+        assert_eq!(next(&mut feed).await, RevocationNotice::Listening);
+
+        proxy.cut();
+        assert_eq!(next(&mut feed).await, RevocationNotice::Lost);
+        let missed = Revocation::Session(SessionId::generate());
+        channel.publish(missed).await.unwrap();
+
+        proxy.restore();
+        assert_eq!(next(&mut feed).await, RevocationNotice::Listening);
+        let delivered = Revocation::Session(SessionId::generate());
+        channel.publish(delivered).await.unwrap();
+        assert_eq!(
+            next(&mut feed).await,
+            RevocationNotice::Revoked(delivered),
+            "the missed one is not replayed"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_feed_that_cannot_subscribe_says_it_is_not_listening() {
+        let redis = TestRedis::new().await;
+        let proxy = TcpProxy::start(&host_and_port(redis.url())).await;
+        proxy.cut();
+        let unreachable = RedisConfig {
+            url: SecretString::from(format!("redis://127.0.0.1:{}", proxy.port())),
+            ..redis.config()
+        };
+        let channel = RedisRevocationChannel::new(redis.pool(), &unreachable).unwrap();
+        let mut feed = channel.subscribe();
+        assert_eq!(next(&mut feed).await, RevocationNotice::Lost);
+    }
+}
+
 mod redis {
     use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,7 +126,7 @@ mod redis {
         CodeKey, EXPIRED_STATE_RETENTION, IssueOutcome, NewCode, PendingAuthorization, RateDecision,
         RateLimit, VerifyOutcome,
     };
-    use otp_core::service::SignInPorts;
+    use otp_core::service::{Revocations, SignInPorts, TokenCache};
     use otp_core::testing::instant;
     use otp_core::{
         AuthPolicy, ClientContext, EmailAddress, OtpCode, PortError, Secrets, SignInError, SignInService,
@@ -603,6 +675,10 @@ mod redis {
             rate_limiter: Arc::new(RedisRateLimiter::new(pool)),
             mailer: mailer.clone(),
             clock: clock.clone(),
+            revocations: Revocations::new(
+                Arc::new(otp_memory::MemoryRevocationChannel::new()),
+                Arc::new(TokenCache::disabled()),
+            ),
         };
         let secrets = Secrets {
             keyed_hasher: KeyedHasher::random(),

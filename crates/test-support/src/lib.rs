@@ -6,6 +6,7 @@
 mod blocking;
 mod pgbouncer;
 mod postgres;
+mod proxy;
 mod redis;
 pub mod redis_cluster;
 
@@ -14,6 +15,7 @@ pub use postgres::{
     DEFAULT_DATABASE_URL, TestDatabase, database_url, fresh_database_name, postgres_server_url,
     require_postgres,
 };
+pub use proxy::TcpProxy;
 pub use redis::{
     CLUSTER_NODES_VARIABLE, DEFAULT_REDIS_URL, TestRedis, fresh_key_prefix, live_pool, redis_cluster_nodes,
     redis_server_url,

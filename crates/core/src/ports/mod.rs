@@ -14,6 +14,7 @@ mod oauth_provider;
 mod oauth_state_store;
 mod probe;
 mod rate_limiter;
+mod revocation_channel;
 mod session_repository;
 mod user_repository;
 
@@ -28,5 +29,8 @@ pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthPr
 pub use oauth_state_store::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};
 pub use probe::Probe;
 pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
+pub use revocation_channel::{
+    MalformedRevocation, Revocation, RevocationChannel, RevocationFeed, RevocationNotice,
+};
 pub use session_repository::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 pub use user_repository::{UserListQuery, UserRepository};

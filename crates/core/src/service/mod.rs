@@ -54,6 +54,7 @@ pub mod admin;
 mod codes;
 mod devices;
 pub mod oauth;
+mod revocations;
 mod session_issuer;
 pub mod sessions;
 pub mod sign_in;
@@ -65,8 +66,11 @@ pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
 pub use codes::{CheckError, IssueError, OneTimeCodes};
 pub use devices::{RememberedDevices, client_fingerprint};
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
+pub use revocations::Revocations;
 pub use session_issuer::{SessionIssuer, SignedIn, StartError};
-pub use sessions::{Introspection, Principal, ServiceCaller, SessionError, SessionPorts, SessionService};
+pub use sessions::{
+    Introspection, Principal, ServiceCaller, SessionError, SessionPorts, SessionService, TokenCache,
+};
 pub use sign_in::{LoginOutcome, RegistrationToken, SignInError, SignInPorts, SignInService};
 pub use throttle::{Action, Throttle, ThrottleError, client_network};
 
@@ -74,7 +78,7 @@ use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher, ServiceC
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
     AuditLog, Clock, CodeStore, DeviceRepository, IdentityRepository, Mailer, OAuthStateStore, RateLimiter,
-    SessionRepository, UserRepository,
+    RevocationChannel, SessionRepository, UserRepository,
 };
 
 /// Every store the services run on; [`Services::new`] gives each service the ones it
@@ -97,6 +101,8 @@ pub struct Stores {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// What administrators did.
     pub audit_log: Arc<dyn AuditLog>,
+    /// Ended sessions and changed accounts, pushed to every instance.
+    pub revocations: Arc<dyn RevocationChannel>,
 }
 
 /// The secrets the services sign and hash with.
@@ -136,6 +142,9 @@ pub struct Services {
     pub oauth: Arc<OAuthSignIn>,
     /// Account administration and the audit log.
     pub admin: Arc<AdminService>,
+    /// Revocations and this process's token cache: run [`Revocations::follow`] once
+    /// beside the services so revocations from other instances reach the cache.
+    pub revocations: Revocations,
 }
 
 impl Services {
@@ -152,6 +161,8 @@ impl Services {
         policy: &AuthPolicy,
         providers: OAuthProviders,
     ) -> Result<Self, PolicyError> {
+        let cache = Arc::new(TokenCache::new(policy.token_cache));
+        let revocations = Revocations::new(stores.revocations, cache);
         let sign_in = SignInService::new(
             SignInPorts {
                 users: stores.users.clone(),
@@ -161,6 +172,7 @@ impl Services {
                 rate_limiter: stores.rate_limiter.clone(),
                 mailer,
                 clock: clock.clone(),
+                revocations: revocations.clone(),
             },
             secrets,
             policy,
@@ -172,6 +184,7 @@ impl Services {
                 devices: stores.devices.clone(),
                 rate_limiter: stores.rate_limiter.clone(),
                 clock: clock.clone(),
+                revocations: revocations.clone(),
             },
             secrets,
             policy,
@@ -191,7 +204,13 @@ impl Services {
             policy,
         )?;
         let admin = AdminService::new(
-            AdminPorts { users: stores.users, sessions: stores.sessions, audit_log: stores.audit_log, clock },
+            AdminPorts {
+                users: stores.users,
+                sessions: stores.sessions,
+                audit_log: stores.audit_log,
+                clock,
+                revocations: revocations.clone(),
+            },
             policy.admin_email.clone(),
         );
         Ok(Self {
@@ -199,6 +218,7 @@ impl Services {
             sessions: Arc::new(sessions),
             oauth: Arc::new(oauth),
             admin: Arc::new(admin),
+            revocations,
         })
     }
 }

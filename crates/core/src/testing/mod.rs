@@ -26,6 +26,7 @@ pub mod identities;
 pub mod oauth_states;
 pub mod outbox;
 pub mod rate_limits;
+pub mod revocations;
 pub mod sessions;
 pub mod users;
 
@@ -246,6 +247,23 @@ macro_rules! audit_log_contract {
                 the_listing_pages_newest_first,
                 an_entry_id_is_written_once,
                 entries_may_name_accounts_that_no_longer_exist,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`revocations`] contract tests (`$factory` yields a [`Fixture`] of
+/// `Arc<dyn RevocationChannel>`).
+#[macro_export]
+macro_rules! revocation_channel_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::revocations,
+            [
+                a_listening_feed_receives_each_revocation_in_order,
+                every_listening_feed_receives_a_revocation,
+                publishing_with_no_feed_listening_succeeds,
             ]
         );
     };

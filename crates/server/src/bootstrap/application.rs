@@ -22,6 +22,7 @@ pub struct Application {
     server: Server,
     metrics: Option<(u16, Server)>,
     delivery: Option<MailDelivery>,
+    revocations: RevocationListener,
 }
 
 impl std::fmt::Debug for Application {
@@ -51,6 +52,7 @@ impl Application {
         let delivery = components.delivery.map(|worker| {
             MailDelivery::start(worker, Duration::from_secs(settings.shutdown_timeout_seconds))
         });
+        let revocations = RevocationListener(tokio::spawn(components.services.revocations.follow()));
         let state =
             web::Data::new(AppState::new(components.services, trusted_proxies, components.probes, gauges));
         let metrics = bind_metrics(&settings.metrics_addr, state.clone())?;
@@ -73,7 +75,7 @@ impl Application {
         .listen(listener)
         .map_err(bind_error)?
         .run();
-        Ok(Self { port, server, metrics, delivery })
+        Ok(Self { port, server, metrics, delivery, revocations })
     }
 
     /// The bound port of the metrics listener, unless `METRICS_ADDR` is empty.
@@ -110,7 +112,18 @@ impl Application {
         if let Some(delivery) = self.delivery {
             delivery.stop().await;
         }
+        drop(self.revocations);
         served
+    }
+}
+
+/// Feeds revocations from the other instances to this one's token cache, from
+/// [`Application::build`] until the application stops or is dropped.
+struct RevocationListener(tokio::task::JoinHandle<()>);
+
+impl Drop for RevocationListener {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use otp_core::ports::RateLimit;
-use otp_core::{AuthPolicy, EmailAddress, PolicyError};
+use otp_core::{AuthPolicy, EmailAddress, PolicyError, TokenCachePolicy};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -157,6 +157,9 @@ pub struct Settings {
     pub admin_email: Option<String>,
     pub introspection_tokens: Option<SecretString>,
     pub introspection_rate_limit_per_minute: u32,
+    pub token_cache_capacity: u64,
+    pub token_cache_ttl_seconds: u64,
+    pub revocation_staleness_seconds: u64,
 }
 
 impl Default for Settings {
@@ -238,6 +241,9 @@ impl Default for Settings {
             admin_email: None,
             introspection_tokens: None,
             introspection_rate_limit_per_minute: policy.per_credential_limit.max,
+            token_cache_capacity: policy.token_cache.capacity,
+            token_cache_ttl_seconds: policy.token_cache.ttl.as_secs(),
+            revocation_staleness_seconds: policy.token_cache.staleness.as_secs(),
         }
     }
 }
@@ -340,6 +346,11 @@ impl Settings {
             per_credential_limit: RateLimit {
                 max: self.introspection_rate_limit_per_minute,
                 window: Duration::from_secs(60),
+            },
+            token_cache: TokenCachePolicy {
+                capacity: self.token_cache_capacity,
+                ttl: Duration::from_secs(self.token_cache_ttl_seconds),
+                staleness: Duration::from_secs(self.revocation_staleness_seconds),
             },
         };
         policy.validate().map_err(|error| ConfigError::Invalid(policy_error_message(error)))?;
@@ -520,7 +531,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            74,
+            77,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

@@ -10,11 +10,12 @@ use std::time::Duration;
 use otp_core::Stores;
 use otp_core::ports::{
     AuditLog, CodeStore, DeviceRepository, IdentityRepository, MailOutbox, OAuthStateStore, Probe,
-    RateLimiter, SessionRepository, UserRepository,
+    RateLimiter, RevocationChannel, SessionRepository, UserRepository,
 };
 use otp_memory::{
     MemoryAuditLog, MemoryCodeStore, MemoryDeviceRepository, MemoryIdentityRepository, MemoryOAuthStateStore,
-    MemoryOutbox, MemoryProbe, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
+    MemoryOutbox, MemoryProbe, MemoryRateLimiter, MemoryRevocationChannel, MemorySessionRepository,
+    MemoryUserRepository,
 };
 #[cfg(feature = "postgres")]
 use otp_postgres::{
@@ -22,7 +23,9 @@ use otp_postgres::{
     PgUserRepository,
 };
 #[cfg(feature = "redis")]
-use otp_redis::{RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisProbe, RedisRateLimiter};
+use otp_redis::{
+    RedisCodeStore, RedisConfig, RedisOAuthStateStore, RedisProbe, RedisRateLimiter, RedisRevocationChannel,
+};
 #[cfg(feature = "postgres")]
 use secrecy::ExposeSecret;
 use secrecy::SecretString;
@@ -58,8 +61,14 @@ struct Durable {
     outbox: Arc<dyn MailOutbox>,
 }
 
-/// The short-lived stores: codes, rate limits, pending provider sign-ins.
-type ShortLived = (Arc<dyn CodeStore>, Arc<dyn RateLimiter>, Arc<dyn OAuthStateStore>);
+/// The short-lived stores: codes, rate limits, pending provider sign-ins, and the
+/// channel revocations are pushed through.
+struct ShortLived {
+    codes: Arc<dyn CodeStore>,
+    rate_limiter: Arc<dyn RateLimiter>,
+    oauth_states: Arc<dyn OAuthStateStore>,
+    revocations: Arc<dyn RevocationChannel>,
+}
 
 /// Creates the database if missing and applies pending migrations
 /// (`otp-server migrate`, and start-up when `RUN_MIGRATIONS` is on).
@@ -112,23 +121,35 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
             }
         }
     };
-    let (codes, rate_limiter, oauth_states): ShortLived = match redis_setting(settings)? {
+    let ShortLived { codes, rate_limiter, oauth_states, revocations } = match redis_setting(settings)? {
         Some((key, value)) => redis_stores(settings, key, value, &mut monitored)?,
         None => {
-            tracing::info!("codes, rate limits and pending provider sign-ins in memory (this instance only)");
-            (
-                Arc::new(MemoryCodeStore::new()),
-                Arc::new(MemoryRateLimiter::new()),
-                Arc::new(MemoryOAuthStateStore::new()),
-            )
+            tracing::info!(
+                "codes, rate limits, pending provider sign-ins and revocations in memory (this instance only)"
+            );
+            ShortLived {
+                codes: Arc::new(MemoryCodeStore::new()),
+                rate_limiter: Arc::new(MemoryRateLimiter::new()),
+                oauth_states: Arc::new(MemoryOAuthStateStore::new()),
+                revocations: Arc::new(MemoryRevocationChannel::new()),
+            }
         }
     };
     let Monitored { mut probes, pools } = monitored;
     if settings.database_url.is_none() || !settings.uses_redis() {
         probes.push(Arc::new(MemoryProbe));
     }
-    let stores =
-        Stores { users, sessions, devices, identities, oauth_states, codes, rate_limiter, audit_log };
+    let stores = Stores {
+        users,
+        sessions,
+        devices,
+        identities,
+        oauth_states,
+        codes,
+        rate_limiter,
+        audit_log,
+        revocations,
+    };
     Ok(Storage { stores, outbox, probes, pools })
 }
 
@@ -222,20 +243,22 @@ fn redis_stores(
     monitored: &mut Monitored,
 ) -> Result<ShortLived, StartupError> {
     let config = redis_config(settings, key, value)?;
-    let pool =
-        otp_redis::connect(&config).map_err(|error| StartupError::Config(format!("{key}: {error}")))?;
+    let invalid = |error: otp_redis::RedisSetupError| StartupError::Config(format!("{key}: {error}"));
+    let pool = otp_redis::connect(&config).map_err(invalid)?;
+    let revocations = RedisRevocationChannel::new(pool.clone(), &config).map_err(invalid)?;
     monitored.probes.push(Arc::new(RedisProbe::new(pool.clone())));
     monitored.pools.push(Arc::new(RedisGauge(pool.clone())));
     tracing::info!(
         prefix = %settings.redis_key_prefix,
         cluster = config.is_cluster(),
-        "codes, rate limits and pending provider sign-ins in Redis"
+        "codes, rate limits, pending provider sign-ins and revocations (pub/sub) in Redis"
     );
-    Ok((
-        Arc::new(RedisCodeStore::new(pool.clone())),
-        Arc::new(RedisRateLimiter::new(pool.clone())),
-        Arc::new(RedisOAuthStateStore::new(pool)),
-    ))
+    Ok(ShortLived {
+        codes: Arc::new(RedisCodeStore::new(pool.clone())),
+        rate_limiter: Arc::new(RedisRateLimiter::new(pool.clone())),
+        oauth_states: Arc::new(RedisOAuthStateStore::new(pool)),
+        revocations: Arc::new(revocations),
+    })
 }
 
 #[cfg(not(feature = "redis"))]

@@ -85,6 +85,17 @@ pub async fn start_instance(
     start(settings, Overrides { clock: Some(clock), mailer: Some(mailer), ..Overrides::default() }).await
 }
 
+/// Starts one server for `settings` with the test's mailer, on the system clock (for
+/// tests that measure real time).
+#[allow(dead_code, reason = "used by the api_real binary only")]
+pub async fn start_instance_on_system_clock(
+    settings: &Settings,
+    mailer: Arc<RecordingMailer>,
+) -> (String, actix_web::dev::ServerHandle) {
+    let (address, _, handle) = start(settings, Overrides { mailer: Some(mailer), ..Overrides::default() }).await;
+    (address, handle)
+}
+
 async fn start(settings: &Settings, overrides: Overrides) -> (String, String, actix_web::dev::ServerHandle) {
     let components = build_components(settings, overrides).await.unwrap_or_else(|error| {
         panic!(

@@ -42,3 +42,4 @@ mod tokens;
 
 mod multi_instance;
 mod outage;
+mod revocation_push;

@@ -2,70 +2,16 @@
 //! and service comes back by itself when it returns. The outage is a TCP proxy the
 //! test cuts, so the shared servers stay up for the other tests.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use otp_memory::{ManualClock, RecordingMailer};
 use otp_server::Settings;
+use otp_test_support::TcpProxy;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 use crate::helpers::{TestDatabase, TestRedis, email, start_instance, unique_email, with_shared_secrets};
-
-/// Forwards 127.0.0.1:<port> to `upstream` until cut.
-struct Proxy {
-    port: u16,
-    up: Arc<AtomicBool>,
-    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    accept: JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start(upstream: &'static str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(AtomicBool::new(true));
-        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let accept = tokio::spawn({
-            let (up, links) = (up.clone(), links.clone());
-            async move {
-                while let Ok((mut client, _)) = listener.accept().await {
-                    if !up.load(Ordering::SeqCst) {
-                        continue; // dropped: the connection is refused at once
-                    }
-                    let link = tokio::spawn(async move {
-                        if let Ok(mut server) = TcpStream::connect(upstream).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                        }
-                    });
-                    links.lock().unwrap().push(link);
-                }
-            }
-        });
-        Self { port, up, links, accept }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.accept.abort();
-    }
-}
 
 /// Retries `request` until it answers `expected`, for at most 15 s.
 async fn eventually(expected: StatusCode, mut request: impl AsyncFnMut() -> StatusCode) {
@@ -89,8 +35,8 @@ async fn unavailable_within_the_timeout(response: reqwest::Response) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_outage_gives_503_and_service_returns_by_itself() {
     let database = TestDatabase::migrated().await;
-    let proxy = Proxy::start("127.0.0.1:5432").await;
-    let through_proxy = database.url().replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let proxy = TcpProxy::start("127.0.0.1:5432").await;
+    let through_proxy = database.url().replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port()));
     let mut settings = Settings {
         port: 0,
         metrics_addr: String::new(),
@@ -98,6 +44,9 @@ async fn a_database_outage_gives_503_and_service_returns_by_itself() {
         database_url: Some(through_proxy.into()),
         run_migrations: Some(false),
         database_timeout_seconds: 2,
+        // Every token check reads the database (a cached one would answer 200 for up
+        // to TOKEN_CACHE_TTL_SECONDS into the outage).
+        token_cache_ttl_seconds: 0,
         ..Settings::default()
     };
     let (mailer, clock) = (Arc::new(RecordingMailer::new()), Arc::new(ManualClock::starting_now()));
@@ -137,12 +86,12 @@ async fn a_database_outage_gives_503_and_service_returns_by_itself() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redis_outage_gives_503_and_service_returns_by_itself() {
     let redis = TestRedis::new().await;
-    let proxy = Proxy::start("127.0.0.1:6379").await;
+    let proxy = TcpProxy::start("127.0.0.1:6379").await;
     let mut settings = Settings {
         port: 0,
         metrics_addr: String::new(),
         workers: Some(2),
-        redis_url: Some(format!("redis://127.0.0.1:{}", proxy.port).into()),
+        redis_url: Some(format!("redis://127.0.0.1:{}", proxy.port()).into()),
         redis_key_prefix: redis.key_prefix().to_owned(),
         redis_timeout_ms: 500,
         ..Settings::default()

@@ -17,7 +17,7 @@ pub use error::AdminError;
 pub use pages::{AuditPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, UserPage, UserSearch};
 use pages::{page_size, paginate, search_text};
 
-use super::Principal;
+use super::{Principal, Revocations};
 use crate::domain::{AdminAction, AuditEntry, AuditEntryId, ClientContext, EmailAddress, Role, User, UserId};
 use crate::ports::{AuditLog, Clock, SessionRepository, UserListQuery, UserRepository};
 
@@ -47,6 +47,8 @@ pub struct AdminPorts {
     pub audit_log: Arc<dyn AuditLog>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Every action that ends sessions or changes an account is told to every instance.
+    pub revocations: Revocations,
 }
 
 /// Account administration and the audit log.
@@ -56,6 +58,7 @@ pub struct AdminService {
     sessions: Arc<dyn SessionRepository>,
     audit_log: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
+    revocations: Revocations,
     admin_email: Option<EmailAddress>,
 }
 
@@ -68,6 +71,7 @@ impl AdminService {
             sessions: ports.sessions,
             audit_log: ports.audit_log,
             clock: ports.clock,
+            revocations: ports.revocations,
             admin_email,
         }
     }
@@ -153,6 +157,7 @@ impl AdminService {
         let now = self.clock.now();
         let user = self.users.set_disabled(id, true, now).await?.ok_or(AdminError::UserNotFound)?;
         let ended = self.sessions.revoke_all_for_user(id, now).await?;
+        self.revocations.account_changed(id).await;
         tracing::info!(user_id = %id, sessions_ended = ended, "account disabled");
         self.record(admin, AdminAction::DisableUser, Some(&user)).await?;
         Ok(user)
@@ -165,6 +170,7 @@ impl AdminService {
     pub async fn enable_user(&self, admin: &Administrator, id: UserId) -> Result<User, AdminError> {
         let user =
             self.users.set_disabled(id, false, self.clock.now()).await?.ok_or(AdminError::UserNotFound)?;
+        self.revocations.account_changed(id).await;
         self.record(admin, AdminAction::EnableUser, Some(&user)).await?;
         Ok(user)
     }
@@ -183,7 +189,9 @@ impl AdminService {
         }
         // Ended first, so stores that keep sessions apart from accounts hold none live.
         self.sessions.revoke_all_for_user(id, self.clock.now()).await?;
-        if !self.users.delete(id).await? {
+        let deleted = self.users.delete(id).await?;
+        self.revocations.account_changed(id).await;
+        if !deleted {
             return Err(AdminError::UserNotFound);
         }
         tracing::info!(user_id = %id, "account deleted");
@@ -197,6 +205,7 @@ impl AdminService {
     pub async fn revoke_user_sessions(&self, admin: &Administrator, id: UserId) -> Result<u64, AdminError> {
         let target = self.target(id).await?;
         let ended = self.sessions.revoke_all_for_user(id, self.clock.now()).await?;
+        self.revocations.account_changed(id).await;
         tracing::info!(user_id = %id, sessions_ended = ended, "sessions ended by an administrator");
         self.record(admin, AdminAction::RevokeSessions, Some(&target)).await?;
         Ok(ended)
@@ -230,6 +239,7 @@ impl AdminService {
             Role::User | Role::Admin => {}
         }
         let user = self.users.set_role(id, role, self.clock.now()).await?.ok_or(AdminError::UserNotFound)?;
+        self.revocations.account_changed(id).await;
         tracing::info!(user_id = %id, role = %role, "role changed by an administrator");
         let action = match role {
             Role::Admin => AdminAction::GrantAdmin,

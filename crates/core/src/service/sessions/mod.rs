@@ -1,10 +1,12 @@
 //! Sessions: checking access tokens, rotating refresh tokens, logout, and the
 //! caller's own sessions.
 
+mod cache;
 mod error;
 
 use std::sync::Arc;
 
+pub use cache::{ReadTicket, TokenCache};
 pub use error::SessionError;
 
 use super::SignedIn;
@@ -17,7 +19,7 @@ use crate::domain::{ClientContext, Device, DeviceId, EmailAddress, Session, Sess
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError, SessionLifetime};
 use crate::ports::{Clock, DeviceRepository, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
-use crate::service::Secrets;
+use crate::service::{Revocations, Secrets};
 
 /// A verified caller: a live session of an enabled account.
 #[derive(Debug, Clone)]
@@ -65,6 +67,8 @@ pub struct SessionPorts {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Ended sessions, told to every instance; its cache serves token checks.
+    pub revocations: Revocations,
 }
 
 /// Access-token checks, refresh-token rotation, logout and the caller's sessions.
@@ -74,6 +78,7 @@ pub struct SessionService {
     users: Arc<dyn UserRepository>,
     devices: Arc<dyn DeviceRepository>,
     clock: Arc<dyn Clock>,
+    revocations: Revocations,
     throttle: Throttle,
     tokens: AccessTokens,
     hasher: KeyedHasher,
@@ -97,6 +102,7 @@ impl SessionService {
             users: ports.users,
             devices: ports.devices,
             clock: ports.clock,
+            revocations: ports.revocations,
             hasher,
             lifetime: policy.session_lifetime(),
             admin_email: policy.admin_email.clone(),
@@ -111,23 +117,47 @@ impl SessionService {
 
     /// Verifies an access token and that its session and account are still live.
     ///
+    /// The signature check, the session and the account are served from the token
+    /// cache when it holds them and trusts them (see [`TokenCache`]); what it lacks is
+    /// read from storage and cached.
+    ///
     /// # Errors
     /// [`SessionError::AccessTokenInvalid`], [`SessionError::AccessTokenExpired`],
     /// [`SessionError::SessionEnded`], [`SessionError::AccountInactive`], or a failure.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, SessionError> {
         let now = self.clock.now();
-        let claims = self.tokens.verify(access_token, now)?;
-        let session = self.sessions.find(claims.session_id).await?;
-        let live = |session: &Session| {
-            session.is_active(now)
-                && now < self.lifetime.end(session.created_at)
-                && session.user_id == claims.user_id
+        let cache = self.revocations.cache();
+        let claims = cache.verified(access_token, now, || self.tokens.verify(access_token, now))?;
+        // Only a live answer is taken from the cache: a session it believes over may
+        // have been extended by a refresh since.
+        let cached = cache.session(claims.session_id, claims.user_id, now).filter(|ends_at| now < *ends_at);
+        let ends_at = match cached {
+            Some(ends_at) => ends_at,
+            None => {
+                let ticket = cache.ticket();
+                let session = self.sessions.find(claims.session_id).await?;
+                let Some(session) = session
+                    .filter(|session| session.revoked_at.is_none() && session.user_id == claims.user_id)
+                else {
+                    return Err(SessionError::SessionEnded);
+                };
+                let ends_at = session.expires_at.min(self.lifetime.end(session.created_at));
+                cache.remember_session(ticket, session.id, session.user_id, ends_at, now);
+                ends_at
+            }
         };
-        if !session.is_some_and(|session| live(&session)) {
+        if now >= ends_at {
             return Err(SessionError::SessionEnded);
         }
+        if let Some(user) = cache.user(claims.user_id, now) {
+            return Ok(Principal { user, claims });
+        }
+        let ticket = cache.ticket();
         match self.users.find_by_id(claims.user_id).await? {
-            Some(user) if !user.disabled => Ok(Principal { user, claims }),
+            Some(user) if !user.disabled => {
+                cache.remember_user(ticket, &user, now);
+                Ok(Principal { user, claims })
+            }
             _ => Err(SessionError::AccountInactive),
         }
     }
@@ -214,6 +244,7 @@ impl SessionService {
         let session = match outcome {
             RotateOutcome::Rotated(session) => session,
             RotateOutcome::ReuseDetected => {
+                self.revocations.session_ended(session_id).await;
                 tracing::warn!("a rotated refresh token was presented again; its session was revoked");
                 tracing::debug!(%session_id, "session revoked for refresh-token reuse");
                 return Err(SessionError::RefreshTokenReused);
@@ -225,6 +256,7 @@ impl SessionService {
             Some(user) if !user.disabled => user,
             _ => {
                 self.sessions.revoke(session_id, now).await?;
+                self.revocations.session_ended(session_id).await;
                 return Err(SessionError::AccountInactive);
             }
         };
@@ -251,6 +283,7 @@ impl SessionService {
     /// A failure.
     pub async fn logout(&self, principal: &Principal) -> Result<(), SessionError> {
         self.sessions.revoke(principal.session_id(), self.clock.now()).await?;
+        self.revocations.session_ended(principal.session_id()).await;
         tracing::info!(user_id = %principal.user.id, "logged out");
         tracing::debug!(session_id = %principal.session_id(), "session ended by logout");
         Ok(())
@@ -279,6 +312,7 @@ impl SessionService {
         if !owned || !self.sessions.revoke(id, now).await? {
             return Err(SessionError::SessionNotFound);
         }
+        self.revocations.session_ended(id).await;
         tracing::info!(user_id = %principal.user.id, "session ended by its owner");
         tracing::debug!(session_id = %id, "session ended by its owner");
         Ok(())

@@ -89,6 +89,7 @@ impl SignInService {
             }
             Err(error) => Err(Failure::from(error)),
         };
+        self.revocations.account_updated(user.id);
         match replaced {
             Ok(_) => tracing::info!(user_id = %user.id, "imported password hash replaced by Argon2id"),
             Err(error) => {

@@ -27,7 +27,7 @@ use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
     Clock, CodeStore, DeviceRepository, Mailer, RateLimiter, SessionRepository, UserRepository,
 };
-use crate::service::Secrets;
+use crate::service::{Revocations, Secrets};
 
 /// The ports the sign-in service runs on.
 #[derive(Debug, Clone)]
@@ -47,6 +47,8 @@ pub struct SignInPorts {
     pub mailer: Arc<dyn Mailer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// A password reset ends every session: told to every instance.
+    pub revocations: Revocations,
 }
 
 /// Sign-in by emailed code and by password.
@@ -55,6 +57,7 @@ pub struct SignInService {
     users: Arc<dyn UserRepository>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
+    revocations: Revocations,
     codes: OneTimeCodes,
     throttle: Throttle,
     issuer: SessionIssuer,
@@ -88,6 +91,7 @@ impl SignInService {
             users: ports.users,
             mailer: ports.mailer,
             clock: ports.clock,
+            revocations: ports.revocations,
             passwords: secrets.password_hasher.clone(),
             strength: policy.password_strength()?,
         })

@@ -60,6 +60,7 @@ impl SignInService {
             .reset_password(user.id, &hash, self.clock.now())
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
+        self.revocations.account_changed(user.id).await;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");
         Ok(())
     }

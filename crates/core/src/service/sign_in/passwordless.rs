@@ -91,6 +91,7 @@ impl SignInService {
             .record_code_sign_in(user.id, now, registrant.as_ref())
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
+        self.revocations.account_updated(user.id);
         let mut signed_in = self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?;
         let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, true).await?;
         signed_in.device_token = Some(token);

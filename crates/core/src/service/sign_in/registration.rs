@@ -111,6 +111,7 @@ impl SignInService {
             }
             Some(user) => {
                 self.users.register_password(user.id, &hash, &binding, now).await?;
+                self.revocations.account_updated(user.id);
                 self.deliver_for(self.code_mail(email, code, registration_code), &sender).await?;
             }
             None => self.deliver_for(self.code_mail(email, code, registration_code), &sender).await?,
@@ -156,6 +157,7 @@ impl SignInService {
             return Ok(true);
         }
         if self.users.abandon_registration(user.id, now).await? {
+            self.revocations.account_updated(user.id);
             tracing::info!(user_id = %user.id, "pending password dropped: another client asked for a code");
         }
         Ok(false)
