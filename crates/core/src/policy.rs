@@ -82,6 +82,8 @@ pub struct AuthPolicy {
     pub admin_email: Option<EmailAddress>,
     /// Token introspections per service credential (1200 a minute).
     pub per_credential_limit: RateLimit,
+    /// Where the web page is reached (`PUBLIC_URL`): links in mail point at it.
+    pub page_url: String,
 }
 
 impl Default for AuthPolicy {
@@ -103,6 +105,7 @@ impl Default for AuthPolicy {
             oauth_state_ttl: Duration::from_secs(600),
             admin_email: None,
             per_credential_limit: RateLimit { max: 1200, window: Duration::from_secs(60) },
+            page_url: "http://localhost:8080".to_owned(),
         }
     }
 }

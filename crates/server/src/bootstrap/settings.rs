@@ -335,6 +335,7 @@ impl Settings {
                 max: self.introspection_rate_limit_per_minute,
                 window: Duration::from_secs(60),
             },
+            page_url: self.public_url.clone().unwrap_or_else(|| format!("http://localhost:{}", self.port)),
         };
         policy.validate().map_err(|error| ConfigError::Invalid(policy_error_message(error)))?;
         Ok(policy)

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use crate::domain::WeakPassword;
 use crate::error::Failure;
-use crate::service::codes::{CheckError, IssueError};
 
 /// Why a sign-in use case (codes, registration, password log-in, reset) refused or
 /// failed.
@@ -67,7 +66,7 @@ fn code_invalid_detail(attempts_remaining: Option<u32>) -> String {
     }
 }
 
-service_error_conversions!(SignInError: port, throttle, start);
+service_error_conversions!(SignInError: port, throttle, start, codes);
 
 impl SignInError {
     /// How long the client should wait, for the refusals that have a wait.
@@ -77,26 +76,6 @@ impl SignInError {
             | Self::RateLimited { retry_after }
             | Self::CodeSignInLocked { retry_after } => Some(*retry_after),
             _ => None,
-        }
-    }
-}
-
-impl From<IssueError> for SignInError {
-    fn from(error: IssueError) -> Self {
-        match error {
-            IssueError::Cooldown { retry_after } => Self::Cooldown { retry_after },
-            IssueError::Failure(failure) => Self::Failure(failure),
-        }
-    }
-}
-
-impl From<CheckError> for SignInError {
-    fn from(error: CheckError) -> Self {
-        match error {
-            CheckError::Invalid { attempts_remaining } => Self::CodeInvalid { attempts_remaining },
-            CheckError::Expired => Self::CodeExpired,
-            CheckError::AttemptsExceeded => Self::CodeAttemptsExceeded,
-            CheckError::Failure(failure) => Self::Failure(failure),
         }
     }
 }
