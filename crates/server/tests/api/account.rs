@@ -321,3 +321,41 @@ async fn account_codes_are_rate_limited_and_need_a_session() {
         .unwrap();
     assert_eq!(compat.status(), StatusCode::OK, "the compatibility prefix serves the routes too");
 }
+
+#[tokio::test]
+async fn a_sign_in_from_a_device_not_used_before_mails_a_notice_with_how_to_end_that_session() {
+    let app = spawn_app().await;
+    let address = unique_email();
+    let notices = |app: &TestApp| {
+        app.mailer
+            .messages()
+            .into_iter()
+            .filter(|m| matches!(m.kind, MailKind::NewSignIn { .. }))
+            .collect::<Vec<_>>()
+    };
+    app.sign_in(&address).await;
+    app.wait_out_cooldown();
+    app.sign_in(&address).await;
+    assert!(notices(&app).is_empty(), "neither the first sign-in nor the same browser again");
+
+    app.wait_out_cooldown();
+    let browser = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0";
+    let post = |path: &str, body: Value| {
+        app.client.post(app.url(path)).header("User-Agent", browser).json(&body).send()
+    };
+    assert_eq!(
+        post("/auth/send-otp", json!({ "email": address })).await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+    let code = app.last_code(&address);
+    let signed_in = post("/auth/verify-otp", json!({ "email": address, "code": code })).await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+
+    let notices = notices(&app);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, email(&address));
+    let MailKind::NewSignIn { device } = &notices[0].kind else { unreachable!() };
+    assert!(device.contains("Firefox/140.0") && device.contains("127.0.0.1"), "{device}");
+    let text = notices[0].text_body("Acme");
+    assert!(text.contains("end that session") && text.contains("Sessions"), "{text}");
+}

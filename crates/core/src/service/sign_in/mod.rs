@@ -82,7 +82,12 @@ impl SignInService {
                 policy.session_lifetime(),
                 policy.admin_email.clone(),
             ),
-            devices: RememberedDevices::new(ports.devices, hasher.clone(), policy.access_token_ttl),
+            devices: RememberedDevices::new(
+                ports.devices,
+                hasher.clone(),
+                policy.access_token_ttl,
+                ports.mailer.clone(),
+            ),
             hasher,
             users: ports.users,
             mailer: ports.mailer,
