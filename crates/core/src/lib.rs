@@ -17,7 +17,7 @@ pub use domain::{ClientContext, EmailAddress, OtpCode, Password, SessionId, User
 pub use error::{BoxError, Failure, PortError, ValidationError};
 pub use policy::{AuthPolicy, PolicyError, TokenCachePolicy};
 pub use service::{
-    AdminError, AdminService, Administrator, Introspection, LoginOutcome, OAuthProviders, OAuthSignIn,
-    OAuthSignInError, OAuthStart, Principal, Secrets, ServiceCaller, Services, SessionError, SessionService,
-    SignInError, SignInService, SignedIn, Stores,
+    AccountError, AccountService, AdminError, AdminService, Administrator, Introspection, LoginOutcome,
+    OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart, Principal, Secrets, ServiceCaller, Services,
+    SessionError, SessionService, SignInError, SignInService, SignedIn, Stores,
 };

@@ -84,6 +84,8 @@ pub struct AuthPolicy {
     pub per_credential_limit: RateLimit,
     /// The in-process cache of token checks and how far it is trusted.
     pub token_cache: TokenCachePolicy,
+    /// Where the web page is reached (`PUBLIC_URL`): links in mail point at it.
+    pub page_url: String,
 }
 
 impl Default for AuthPolicy {
@@ -106,6 +108,7 @@ impl Default for AuthPolicy {
             admin_email: None,
             per_credential_limit: RateLimit { max: 1200, window: Duration::from_secs(60) },
             token_cache: TokenCachePolicy::default(),
+            page_url: "http://localhost:8080".to_owned(),
         }
     }
 }

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use otp_core::PortError;
 use otp_core::domain::{AuditEntry, AuditEntryId};
 use otp_core::ports::AuditLog;
+use otp_core::{EmailAddress, PortError, UserId};
 
 use crate::lock::lock;
 
@@ -41,5 +41,28 @@ impl AuditLog for MemoryAuditLog {
             None => entries.range(..),
         };
         Ok(older.rev().take(limit).map(|(_, entry)| entry.clone()).collect())
+    }
+
+    async fn list_for_user(&self, user_id: UserId, limit: usize) -> Result<Vec<AuditEntry>, PortError> {
+        let entries = lock(&self.entries);
+        let names = |entry: &&AuditEntry| entry.actor_id == user_id || entry.target_id == Some(user_id);
+        Ok(entries.values().rev().filter(names).take(limit).cloned().collect())
+    }
+
+    async fn pseudonymise(&self, user_id: UserId, pseudonym: &EmailAddress) -> Result<u64, PortError> {
+        let mut changed = 0;
+        for entry in lock(&self.entries).values_mut() {
+            let mut touched = false;
+            if entry.actor_id == user_id {
+                entry.actor_email = pseudonym.clone();
+                touched = true;
+            }
+            if entry.target_id == Some(user_id) && entry.target_email.is_some() {
+                entry.target_email = Some(pseudonym.clone());
+                touched = true;
+            }
+            changed += u64::from(touched);
+        }
+        Ok(changed)
     }
 }

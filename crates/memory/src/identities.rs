@@ -50,4 +50,11 @@ impl IdentityRepository for MemoryIdentityRepository {
         });
         Ok(linked)
     }
+
+    async fn unlink(&self, user_id: UserId, provider: &str) -> Result<u64, PortError> {
+        let mut identities = lock(&self.identities);
+        let before = identities.len();
+        identities.retain(|_, identity| identity.user_id != user_id || identity.provider != provider);
+        Ok((before - identities.len()) as u64)
+    }
 }

@@ -200,6 +200,28 @@ impl UserRepository for MemoryUserRepository {
         }))
     }
 
+    async fn change_email(
+        &self,
+        id: UserId,
+        email: &EmailAddress,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        let mut accounts = lock(&self.accounts);
+        if accounts.by_email.get(email).is_some_and(|owner| *owner != id) {
+            return Err(PortError::EmailTaken);
+        }
+        let Some(user) = accounts.by_id.get_mut(&id) else {
+            return Ok(None);
+        };
+        let old = std::mem::replace(&mut user.email, email.clone());
+        user.email_verified_at.get_or_insert(now);
+        user.updated_at = now;
+        let updated = user.clone();
+        accounts.by_email.remove(&old);
+        accounts.by_email.insert(email.clone(), id);
+        Ok(Some(updated))
+    }
+
     async fn delete(&self, id: UserId) -> Result<bool, PortError> {
         let mut accounts = lock(&self.accounts);
         let Some(user) = accounts.by_id.remove(&id) else {

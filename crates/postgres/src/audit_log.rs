@@ -106,4 +106,43 @@ impl AuditLog for PgAuditLog {
         let rows = self.pool.run(ACTION, async |connection| query.load(connection).await).await?;
         rows.into_iter().map(|row| row.into_entry(ACTION)).collect()
     }
+
+    async fn list_for_user(&self, user_id: UserId, limit: usize) -> Result<Vec<AuditEntry>, PortError> {
+        const ACTION: &str = "listing the audit entries of a user";
+        let id = user_id.as_uuid();
+        let query = audit_log::table
+            .select(AuditRow::as_select())
+            .filter(audit_log::actor_id.eq(id).or(audit_log::target_id.eq(id)))
+            .order(audit_log::id.desc())
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = self.pool.run(ACTION, async |connection| query.load(connection).await).await?;
+        rows.into_iter().map(|row| row.into_entry(ACTION)).collect()
+    }
+
+    async fn pseudonymise(&self, user_id: UserId, pseudonym: &EmailAddress) -> Result<u64, PortError> {
+        const ACTION: &str = "pseudonymising the audit entries of a user";
+        let (id, pseudonym) = (user_id.as_uuid(), pseudonym.as_str());
+        let changed = self
+            .pool
+            .transaction(ACTION, async |connection| {
+                let actor = diesel::update(audit_log::table.filter(audit_log::actor_id.eq(id)))
+                    .set(audit_log::actor_email.eq(pseudonym))
+                    .returning(audit_log::id)
+                    .get_results::<Uuid>(connection)
+                    .await?;
+                let target = diesel::update(
+                    audit_log::table
+                        .filter(audit_log::target_id.eq(id))
+                        .filter(audit_log::target_email.is_not_null()),
+                )
+                .set(audit_log::target_email.eq(pseudonym))
+                .returning(audit_log::id)
+                .get_results::<Uuid>(connection)
+                .await?;
+                let changed: std::collections::HashSet<Uuid> = actor.into_iter().chain(target).collect();
+                Ok(changed.len())
+            })
+            .await?;
+        Ok(changed as u64)
+    }
 }

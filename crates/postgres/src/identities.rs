@@ -118,4 +118,21 @@ impl IdentityRepository for PgIdentityRepository {
             .await?;
         rows.into_iter().map(|row| row.into_identity(ACTION)).collect()
     }
+
+    async fn unlink(&self, user_id: UserId, provider: &str) -> Result<u64, PortError> {
+        const ACTION: &str = "unlinking a provider identity";
+        let removed = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::delete(
+                    identities::table
+                        .filter(identities::user_id.eq(user_id.as_uuid()))
+                        .filter(identities::provider.eq(provider)),
+                )
+                .execute(connection)
+                .await
+            })
+            .await?;
+        Ok(removed as u64)
+    }
 }

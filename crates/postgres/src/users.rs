@@ -363,6 +363,31 @@ impl UserRepository for PgUserRepository {
         row.map(|row| row.into_user(ACTION)).transpose()
     }
 
+    async fn change_email(
+        &self,
+        id: UserId,
+        email: &EmailAddress,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        const ACTION: &str = "changing a user's address";
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set((
+                        users::email.eq(email.as_str()),
+                        users::email_verified_at.eq(coalesce(users::email_verified_at, Some(now))),
+                        users::updated_at.eq(now),
+                    ))
+                    .returning(UserRow::as_returning())
+                    .get_result(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
+        row.map(|row| row.into_user(ACTION)).transpose()
+    }
+
     async fn delete(&self, id: UserId) -> Result<bool, PortError> {
         const ACTION: &str = "deleting a user";
         let deleted = self

@@ -114,6 +114,11 @@ fn register_verify_and_log_in_with_the_code_step() {
 }
 
 #[test]
+fn change_password_change_email_and_delete_the_account_through_the_page() {
+    scenario("account", &[]);
+}
+
+#[test]
 fn a_wrong_code_shows_the_error() {
     scenario("wrong-code", &[]);
 }

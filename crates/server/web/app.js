@@ -28,7 +28,7 @@
   const OAUTH_KEY = "otp-auth.oauth";
 
   const $ = (id) => document.getElementById(id);
-  const views = ["email", "code", "login", "register", "forgot", "reset", "account"];
+  const views = ["email", "code", "login", "register", "forgot", "reset", "account", "undo"];
 
   /** What the page knows: kept in memory only (see the note above). */
   const state = {
@@ -97,6 +97,11 @@
         return "Something went wrong on our side. Please try again.";
       case "payload_too_large":
       case "unsupported_media_type":
+      case "confirmation_required":
+      case "last_sign_in_method":
+      case "undo_invalid":
+      case "email_unavailable":
+        return detail ? `${detail.charAt(0).toUpperCase()}${detail.slice(1)}.` : "That change was refused.";
       case "method_not_allowed":
         return "The request could not be processed. Please reload the page and try again.";
       default:
@@ -180,7 +185,8 @@
     for (const view of views) $(`view-${view}`).hidden = view !== name;
     document.title = `${$(`${name}-title`).textContent} · OTP Auth`;
     if (focus) {
-      const first = $(`view-${name}`).querySelector("input:not([type=hidden])");
+      // The account view's inputs are in its folded forms: its heading takes focus.
+      const first = name === "account" ? null : $(`view-${name}`).querySelector("input:not([type=hidden])");
       (first && !first.value ? first : $(`${name}-title`)).focus();
     }
   }
@@ -414,7 +420,64 @@
     $("me-password").textContent = me.has_password ? "Set" : "None (you sign in with email codes)";
     $("me-created").textContent = when(me.created_at);
     renderSessions(list.sessions);
+    // An account with a password confirms changes with it; one without, with a code.
+    state.hasPassword = me.has_password;
+    $("cp-current-row").hidden = !me.has_password;
+    $("cp-code-row").hidden = me.has_password;
+    $("ce-password-row").hidden = !me.has_password;
+    $("ce-code-row").hidden = me.has_password;
+    $("da-password-row").hidden = !me.has_password;
+    $("da-code-row").hidden = me.has_password;
+    const { data: linked } = await call("GET", `${API}/identities`, undefined, { auth: true });
+    renderIdentities(linked.identities);
     show("account", { focus });
+  }
+
+  function renderIdentities(identities) {
+    const list = $("identities");
+    list.replaceChildren();
+    $("identities-none").hidden = identities.length > 0;
+    for (const identity of identities) {
+      const item = document.createElement("li");
+      item.className = "session";
+      const text = document.createElement("div");
+      const name = document.createElement("strong");
+      name.textContent = providerName(identity.provider);
+      const meta = document.createElement("small");
+      meta.textContent = `${identity.email} · linked ${when(identity.linked_at)}`;
+      text.append(name, meta);
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = "Unlink";
+      button.setAttribute("aria-label", `Unlink ${name.textContent}`);
+      button.addEventListener("click", () => accountAction(button, async () => {
+        await call("DELETE", `${API}/identities/${encodeURIComponent(identity.provider)}`, undefined, { auth: true });
+        await showAccount({ focus: false });
+        showStatus(`${name.textContent} is unlinked.`);
+      }));
+      item.append(text, button);
+      list.append(item);
+    }
+  }
+
+  /** Runs an account change from `control` (a button or form), showing its errors. */
+  async function accountAction(control, work) {
+    clearMessages();
+    const target = control.tagName === "FORM" ? control : control.parentElement;
+    await busy(target, async () => {
+      try {
+        await work();
+      } catch (error) {
+        if (error.code === "token_invalid") return sessionEnded();
+        fail(error);
+      }
+    });
+  }
+
+  /** `{password}` or `{code}`, as the account confirms changes. */
+  function confirmation(passwordId, codeId, passwordKey = "password") {
+    return state.hasPassword ? { [passwordKey]: $(passwordId).value } : { code: $(codeId).value.trim() };
   }
 
   function renderSessions(sessions) {
@@ -750,6 +813,101 @@
     }
   });
 
+  // Account self-service (see docs/account.md).
+  for (const button of document.querySelectorAll("button[data-action]")) {
+    button.addEventListener("click", () => accountAction(button, async () => {
+      await call("POST", `${API}/me/code`, { action: button.dataset.action }, { auth: true });
+      showStatus(`We sent a code to ${state.email}.`);
+    }));
+  }
+
+  $("revoke-others").addEventListener("click", (event) => {
+    const button = event.currentTarget;
+    accountAction(button, async () => {
+      const { data } = await call("POST", `${API}/sessions/revoke-others`, undefined, { auth: true });
+      await showAccount({ focus: false });
+      showStatus(data.sessions_ended === 1 ? "1 other session is signed out." : `${data.sessions_ended} other sessions are signed out.`);
+    });
+  });
+
+  $("change-password-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    accountAction(form, async () => {
+      const body = { ...confirmation("cp-current", "cp-code", "current_password"), new_password: $("cp-new").value };
+      await call("POST", `${API}/password/change`, body, { auth: true });
+      form.reset();
+      $("change-password-box").open = false;
+      await showAccount({ focus: false });
+      showStatus("Your password is changed. Every other session is signed out.");
+    });
+  });
+
+  $("change-email-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    accountAction(form, async () => {
+      const body = { new_email: emailValue("ce-new"), ...confirmation("ce-password", "ce-code") };
+      await call("POST", `${API}/email/change`, body, { auth: true });
+      form.hidden = true;
+      $("confirm-email-form").hidden = false;
+      $("ce-confirm-code").focus();
+      showStatus(`If ${body.new_email} can receive mail, we sent it a code.`);
+    });
+  });
+
+  $("confirm-email-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    accountAction(form, async () => {
+      const body = { new_email: emailValue("ce-new"), code: $("ce-confirm-code").value.trim() };
+      await call("POST", `${API}/email/change/confirm`, body, { auth: true });
+      form.reset();
+      form.hidden = true;
+      $("change-email-form").reset();
+      $("change-email-form").hidden = false;
+      $("change-email-box").open = false;
+      await showAccount({ focus: false });
+      showStatus(`Your email address is now ${state.email}.`);
+    });
+  });
+
+  $("delete-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    accountAction(form, async () => {
+      await call("DELETE", `${API}/me`, confirmation("da-password", "da-code"), { auth: true });
+      forgetTokens();
+      go("email");
+      showStatus("Your account is deleted.");
+    });
+  });
+
+  $("export").addEventListener("click", (event) => {
+    const button = event.currentTarget;
+    accountAction(button, async () => {
+      const { data } = await call("GET", `${API}/me/export`, undefined, { auth: true });
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+      link.download = "account-export.json";
+      link.click();
+      URL.revokeObjectURL(link.href);
+    });
+  });
+
+  $("undo-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const token = state.undoToken;
+    accountAction(form, async () => {
+      await call("POST", `${API}/email/undo`, { token });
+      state.undoToken = null;
+      forgetTokens();
+      go("email");
+      showStatus("The change is undone and every device signed out. Sign in with a code to continue.");
+    });
+  });
+
   // Sign out.
   $("logout").addEventListener("click", async (event) => {
     const button = event.currentTarget;
@@ -892,6 +1050,13 @@
 
   async function start() {
     loadProviders();
+    if (location.hash.startsWith("#undo-email=")) {
+      // The token stays in memory only; the fragment never reached the server.
+      state.undoToken = decodeURIComponent(location.hash.slice("#undo-email=".length));
+      history.replaceState(null, "", location.pathname);
+      show("undo", { focus: false });
+      return;
+    }
     const params = new URLSearchParams(location.search);
     if (location.pathname === "/oauth/callback" && (params.has("code") || params.has("error"))) {
       await finishOAuth(params);

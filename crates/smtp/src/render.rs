@@ -90,6 +90,34 @@ struct LockedHtml<'a> {
     product: &'a str,
 }
 
+/// The account self-service messages: the plain text is the domain's own
+/// [`MailMessage::text_body`]; the HTML shows its paragraphs (and the code, if any, in
+/// the code box). Kept minimal until the templates move to run-time rendering.
+#[derive(Template)]
+#[template(path = "account_notice.html")]
+struct AccountNoticeHtml<'a> {
+    product: &'a str,
+    title: &'a str,
+    paragraphs: Vec<&'a str>,
+    code: &'a str,
+    lifetime: &'a str,
+}
+
+fn account_notice(message: &MailMessage, view: &CodeView<'_>) -> Result<(String, String), askama::Error> {
+    let text = message.text_body(view.product);
+    let title = message.subject(view.product);
+    let paragraphs = text.split("\n\n").map(str::trim_end).filter(|part| !part.is_empty()).collect();
+    let html = AccountNoticeHtml {
+        product: view.product,
+        title: &title,
+        paragraphs,
+        code: view.code,
+        lifetime: view.lifetime,
+    }
+    .render()?;
+    Ok((text, html))
+}
+
 /// Renders `message` for the product named `product`.
 ///
 /// # Errors
@@ -110,6 +138,13 @@ pub fn render(message: &MailMessage, product: &str) -> Result<RenderedMail, aska
             (NoAccountText { product }.render()?, NoAccountHtml { product }.render()?)
         }
         MailKind::CodeSignInLocked => (LockedText { product }.render()?, LockedHtml { product }.render()?),
+        MailKind::AccountActionCode { .. }
+        | MailKind::NewEmailCode { .. }
+        | MailKind::NewEmailTaken
+        | MailKind::EmailChanged { .. }
+        | MailKind::PasswordChanged
+        | MailKind::AccountDeleted
+        | MailKind::NewSignIn { .. } => account_notice(message, &view)?,
     };
     Ok(RenderedMail { subject: message.subject(product), text, html })
 }
@@ -144,6 +179,15 @@ mod tests {
             MailKind::AccountExists,
             MailKind::PasswordResetNoAccount,
             MailKind::CodeSignInLocked,
+            MailKind::AccountActionCode {
+                action: otp_core::domain::AccountAction::ChangeEmail,
+                code: code(),
+                expires_in: ttl,
+            },
+            MailKind::NewEmailCode { code: code(), expires_in: ttl },
+            MailKind::NewEmailTaken,
+            MailKind::PasswordChanged,
+            MailKind::AccountDeleted,
         ]
     }
 

@@ -8,7 +8,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::keys::KeyError;
-use crate::domain::{CodePurpose, EmailAddress, OtpCode};
+use crate::domain::{CodePurpose, EmailAddress, OtpCode, UserId};
 
 /// Fewest bytes a server secret may have.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -128,6 +128,15 @@ impl KeyedHasher {
         CodeHash(self.mac(
             "otp-code",
             &[purpose.as_str().as_bytes(), email.as_str().as_bytes(), code.expose().as_bytes()],
+        ))
+    }
+
+    /// Hash of the secret of an address change's undo link, bound to the account and
+    /// the address it moves back to.
+    pub fn undo_hash(&self, user_id: UserId, old_email: &EmailAddress, secret: &str) -> CodeHash {
+        CodeHash(self.mac(
+            "email-change-undo",
+            &[user_id.as_uuid().as_bytes(), old_email.as_str().as_bytes(), secret.as_bytes()],
         ))
     }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::KeyedHasher;
 use crate::domain::OutboxId;
-use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
+use crate::domain::{AccountAction, EmailAddress, MailKind, MailMessage, OtpCode, SecretLink};
 
 /// Why a sealed message could not be opened or made.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,12 @@ struct Envelope {
     code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_in_seconds: Option<u64>,
+    /// The text a notice shows (a masked address, a device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    /// The link a notice carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
 }
 
 impl MailSealer {
@@ -66,6 +72,15 @@ impl MailSealer {
             kind: message.kind.label().to_owned(),
             code: message.kind.code().map(|code| code.expose().to_owned()),
             expires_in_seconds: message.kind.expires_in().map(|ttl| ttl.as_secs()),
+            detail: match &message.kind {
+                MailKind::EmailChanged { new_email_masked, .. } => Some(new_email_masked.clone()),
+                MailKind::NewSignIn { device } => Some(device.clone()),
+                _ => None,
+            },
+            link: match &message.kind {
+                MailKind::EmailChanged { undo_link, .. } => Some(undo_link.expose().to_owned()),
+                _ => None,
+            },
         };
         let payload = serde_json::to_vec(&envelope).map_err(|error| SealError::Seal(error.to_string()))?;
         LocalToken::encrypt(&self.key, &payload, None, Some(id.to_string().as_bytes()))
@@ -111,6 +126,27 @@ impl Envelope {
             "account_exists" => MailKind::AccountExists,
             "password_reset_no_account" => MailKind::PasswordResetNoAccount,
             "code_sign_in_locked" => MailKind::CodeSignInLocked,
+            "change_password_code" | "change_email_code" | "delete_account_code" => {
+                let action = match self.kind.as_str() {
+                    "change_password_code" => AccountAction::ChangePassword,
+                    "change_email_code" => AccountAction::ChangeEmail,
+                    _ => AccountAction::DeleteAccount,
+                };
+                code().map(|(code, expires_in)| MailKind::AccountActionCode { action, code, expires_in })?
+            }
+            "new_email_code" => {
+                code().map(|(code, expires_in)| MailKind::NewEmailCode { code, expires_in })?
+            }
+            "new_email_taken" => MailKind::NewEmailTaken,
+            "email_changed" => MailKind::EmailChanged {
+                new_email_masked: self.detail.clone().ok_or_else(|| malformed("missing detail"))?,
+                undo_link: SecretLink::new(self.link.clone().ok_or_else(|| malformed("missing link"))?),
+            },
+            "password_changed" => MailKind::PasswordChanged,
+            "account_deleted" => MailKind::AccountDeleted,
+            "new_sign_in" => MailKind::NewSignIn {
+                device: self.detail.clone().ok_or_else(|| malformed("missing detail"))?,
+            },
             other => return Err(SealError::Malformed(format!("unknown kind {other:?}"))),
         };
         Ok(MailMessage { to, kind })
@@ -150,6 +186,20 @@ mod tests {
             MailKind::AccountExists,
             MailKind::PasswordResetNoAccount,
             MailKind::CodeSignInLocked,
+            MailKind::AccountActionCode {
+                action: AccountAction::DeleteAccount,
+                code: code(),
+                expires_in: ttl,
+            },
+            MailKind::NewEmailCode { code: code(), expires_in: ttl },
+            MailKind::NewEmailTaken,
+            MailKind::EmailChanged {
+                new_email_masked: "b***@n***.org".to_owned(),
+                undo_link: SecretLink::new("https://auth.example/#undo-email=abc".to_owned()),
+            },
+            MailKind::PasswordChanged,
+            MailKind::AccountDeleted,
+            MailKind::NewSignIn { device: "Firefox, from 203.0.113.0/24".to_owned() },
         ];
         for kind in kinds {
             let mail = MailMessage { to: EmailAddress::parse("bo@example.org").unwrap(), kind };

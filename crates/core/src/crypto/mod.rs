@@ -9,6 +9,7 @@ mod password_hasher;
 mod random_secret;
 mod refresh_token;
 mod service_credentials;
+mod undo_token;
 
 pub use access_token::{
     AccessClaims, AccessTokens, MAX_TOKEN_BYTES, SigningError, TokenError, TokenSubject, rfc3339,
@@ -25,3 +26,4 @@ pub use refresh_token::RefreshToken;
 pub use service_credentials::{
     CredentialError, CredentialId, MAX_CREDENTIAL_CHARS, MIN_CREDENTIAL_CHARS, ServiceCredentials,
 };
+pub use undo_token::UndoToken;

@@ -51,6 +51,17 @@ impl EmailAddress {
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
     }
+
+    /// The address with most of it hidden, to show it to someone who may not own it:
+    /// the first character of the local part and of the domain's first label, and the
+    /// rest of the domain from its last dot (`bob@news.example.org` gives
+    /// `b***@n***.org`).
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let first = |text: &str| text.chars().next().map(String::from).unwrap_or_default();
+        let suffix = domain.rfind('.').map_or("", |dot| &domain[dot..]);
+        format!("{}***@{}***{suffix}", first(local), first(domain))
+    }
 }
 
 impl fmt::Display for EmailAddress {
@@ -99,6 +110,13 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(raw).is_err(), "accepted {raw:?}");
         }
+    }
+
+    #[test]
+    fn masking_keeps_only_first_letters_and_the_top_level_domain() {
+        let email = EmailAddress::parse("bob.lee@news.example.org").unwrap();
+        assert_eq!(email.masked(), "b***@n***.org");
+        assert!(!email.masked().contains("lee") && !email.masked().contains("example"));
     }
 
     #[test]

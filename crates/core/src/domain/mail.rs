@@ -1,8 +1,32 @@
 //! The messages the service sends, independent of how they are delivered.
 
+use std::fmt;
 use std::time::Duration;
 
-use super::{EmailAddress, OtpCode};
+use super::{AccountAction, EmailAddress, OtpCode};
+
+/// A link that carries a secret (the undo link of an address change): compared and
+/// cloned like text, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretLink(String);
+
+impl SecretLink {
+    /// Wraps `link`.
+    pub fn new(link: String) -> Self {
+        Self(link)
+    }
+
+    /// The link, to put in the message.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretLink(***)")
+    }
+}
 
 /// Why a message is sent; carries what its body needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +68,43 @@ pub enum MailKind {
     /// Code sign-in for the address was locked for clients without one of the
     /// account's remembered devices, after too many wrong codes in a day.
     CodeSignInLocked,
+    /// A code, to the account's own address, that confirms a change to the account
+    /// (its password, its address, or its deletion).
+    AccountActionCode {
+        /// What the code confirms.
+        action: AccountAction,
+        /// The code to enter.
+        code: OtpCode,
+        /// How long it stays valid.
+        expires_in: Duration,
+    },
+    /// A code, to a new address, that proves it before the account moves to it.
+    NewEmailCode {
+        /// The code to enter.
+        code: OtpCode,
+        /// How long it stays valid.
+        expires_in: Duration,
+    },
+    /// Sent instead of [`MailKind::NewEmailCode`] when the new address already has an
+    /// account of its own, so the answer to the change is the same either way.
+    NewEmailTaken,
+    /// To the old address after the account moved to a new one: the new one masked,
+    /// and a link to undo the change within 72 hours.
+    EmailChanged {
+        /// The new address with most of it hidden (`b***@n***.org`).
+        new_email_masked: String,
+        /// The page's address with the single-use undo token.
+        undo_link: SecretLink,
+    },
+    /// The account's password was changed; its other sessions were ended.
+    PasswordChanged,
+    /// The account was deleted at its owner's request.
+    AccountDeleted,
+    /// The account signed in from a device it had not used before.
+    NewSignIn {
+        /// The device as its user agent and network describe it.
+        device: String,
+    },
 }
 
 impl MailKind {
@@ -57,6 +118,17 @@ impl MailKind {
             Self::AccountExists => "account_exists",
             Self::PasswordResetNoAccount => "password_reset_no_account",
             Self::CodeSignInLocked => "code_sign_in_locked",
+            Self::AccountActionCode { action, .. } => match action {
+                AccountAction::ChangePassword => "change_password_code",
+                AccountAction::ChangeEmail => "change_email_code",
+                AccountAction::DeleteAccount => "delete_account_code",
+            },
+            Self::NewEmailCode { .. } => "new_email_code",
+            Self::NewEmailTaken => "new_email_taken",
+            Self::EmailChanged { .. } => "email_changed",
+            Self::PasswordChanged => "password_changed",
+            Self::AccountDeleted => "account_deleted",
+            Self::NewSignIn { .. } => "new_sign_in",
         }
     }
 
@@ -71,6 +143,12 @@ impl MailKind {
             Self::LoginCheckCode { .. } => "login",
             Self::PasswordResetCode { .. } | Self::PasswordResetNoAccount => "password_reset",
             Self::CodeSignInLocked => "lockout",
+            Self::AccountActionCode { .. } => "account_confirm",
+            Self::NewEmailCode { .. } | Self::NewEmailTaken => "email_change",
+            Self::EmailChanged { .. }
+            | Self::PasswordChanged
+            | Self::AccountDeleted
+            | Self::NewSignIn { .. } => "account_notice",
         }
     }
 
@@ -80,8 +158,10 @@ impl MailKind {
             Self::SignInCode { code, .. }
             | Self::RegistrationCode { code, .. }
             | Self::LoginCheckCode { code, .. }
-            | Self::PasswordResetCode { code, .. } => Some(code),
-            Self::AccountExists | Self::PasswordResetNoAccount | Self::CodeSignInLocked => None,
+            | Self::PasswordResetCode { code, .. }
+            | Self::AccountActionCode { code, .. }
+            | Self::NewEmailCode { code, .. } => Some(code),
+            _ => None,
         }
     }
 
@@ -96,8 +176,10 @@ impl MailKind {
             Self::SignInCode { expires_in, .. }
             | Self::RegistrationCode { expires_in, .. }
             | Self::LoginCheckCode { expires_in, .. }
-            | Self::PasswordResetCode { expires_in, .. } => Some(*expires_in),
-            Self::AccountExists | Self::PasswordResetNoAccount | Self::CodeSignInLocked => None,
+            | Self::PasswordResetCode { expires_in, .. }
+            | Self::AccountActionCode { expires_in, .. }
+            | Self::NewEmailCode { expires_in, .. } => Some(*expires_in),
+            _ => None,
         }
     }
 }
@@ -122,6 +204,14 @@ impl MailMessage {
             MailKind::AccountExists => format!("You already have a {product} account"),
             MailKind::PasswordResetNoAccount => format!("No {product} account for this address"),
             MailKind::CodeSignInLocked => format!("{product} sign-in by code paused for this address"),
+            MailKind::AccountActionCode { action, .. } => format!("Confirm: {} ({product})", action.phrase()),
+            MailKind::NewEmailCode { .. } | MailKind::NewEmailTaken => {
+                format!("Confirm your new {product} address")
+            }
+            MailKind::EmailChanged { .. } => format!("Your {product} address was changed"),
+            MailKind::PasswordChanged => format!("Your {product} password was changed"),
+            MailKind::AccountDeleted => format!("Your {product} account was deleted"),
+            MailKind::NewSignIn { .. } => format!("New sign-in to your {product} account"),
         }
     }
 
@@ -151,6 +241,29 @@ impl MailMessage {
             ),
             MailKind::CodeSignInLocked => format!(
                 "Too many wrong sign-in codes were entered for your {product} account today, so sign-in by code is paused for this address on devices you have not used before.\n\nDevices you already signed in on keep working. Nobody got in: a code is still needed.\n"
+            ),
+            MailKind::AccountActionCode { action, .. } => format!(
+                "To confirm this change to your {product} account ({}), enter:\n\n    {code}\n\nIt expires in {lifetime} and works once. If you did not ask for this, someone may be using one of your sessions: sign out everywhere else and change your password.\n",
+                action.phrase()
+            ),
+            MailKind::NewEmailCode { .. } => format!(
+                "Someone, hopefully you, asked to move a {product} account to this address. To confirm it, enter:\n\n    {code}\n\nIt expires in {lifetime} and works once.\n\n{ignore}\n"
+            ),
+            MailKind::NewEmailTaken => format!(
+                "Someone asked to move a {product} account to this address, but this address already has a {product} account of its own, so it cannot be used. No code was sent and nothing was changed.\n\n{ignore}\n"
+            ),
+            MailKind::EmailChanged { new_email_masked, undo_link } => format!(
+                "The address of your {product} account was changed to {new_email_masked}. This address no longer signs in.\n\nIf this was not you, undo the change within 72 hours (the link works once; it moves the account back to this address and signs out every session):\n\n    {}\n",
+                undo_link.expose()
+            ),
+            MailKind::PasswordChanged => format!(
+                "The password of your {product} account was changed, and every other session was signed out.\n\nIf this was not you, reset your password now with \"Forgot password\" and sign out everywhere else.\n"
+            ),
+            MailKind::AccountDeleted => format!(
+                "Your {product} account was deleted at your request, with its sessions, linked sign-ins and devices. You can register again with this address at any time.\n"
+            ),
+            MailKind::NewSignIn { device } => format!(
+                "Your {product} account was just signed in to from a device it had not used before:\n\n    {device}\n\nIf this was you, there is nothing to do. If not, open the {product} page, sign in, and end that session under \"Sessions\" (or sign out everywhere else), then change your password.\n"
             ),
         }
     }

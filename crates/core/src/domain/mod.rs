@@ -18,11 +18,11 @@ mod user;
 pub use audit::{AdminAction, AuditEntry};
 pub use auth_method::{AuthMethod, MAX_PROVIDER_NAME_CHARS};
 pub use client::{ClientContext, MAX_USER_AGENT_CHARS, PresentedToken};
-pub use code_purpose::CodePurpose;
+pub use code_purpose::{AccountAction, CodePurpose};
 pub use device::Device;
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
 pub use ids::{AuditEntryId, DeviceId, OutboxId, SessionId, UserId};
-pub use mail::{MailKind, MailMessage};
+pub use mail::{MailKind, MailMessage, SecretLink};
 pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
 pub use password::{
     HashScheme, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordHash, UnsupportedHash,

@@ -55,4 +55,11 @@ pub trait IdentityRepository: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn list_for_user(&self, user_id: UserId) -> Result<Vec<LinkedIdentity>, PortError>;
+
+    /// Removes every identity at `provider` linked to the account; returns how many
+    /// were removed (0 when none). Identities of other accounts are never touched.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn unlink(&self, user_id: UserId, provider: &str) -> Result<u64, PortError>;
 }

@@ -151,6 +151,21 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn set_role(&self, id: UserId, role: Role, now: OffsetDateTime) -> Result<Option<User>, PortError>;
 
+    /// Replaces the account's address with `email` (already normalised), marks it
+    /// verified at `now` unless it already was, and sets `updated_at` to `now`.
+    /// Returns the updated account, or `None` when no account has this identifier.
+    ///
+    /// # Errors
+    /// MUST return [`PortError::EmailTaken`] when another account has `email`,
+    /// including when a concurrent `create` or `change_email` wins a race (nothing
+    /// changes then); [`PortError::Unavailable`] when storage cannot be reached.
+    async fn change_email(
+        &self,
+        id: UserId,
+        email: &EmailAddress,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError>;
+
     /// Deletes the account. Returns `false` when no account has this identifier.
     /// Storage that keeps the account's sessions and linked identities with it
     /// (PostgreSQL, through its foreign keys) deletes them in the same step; the

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::crypto::KeyedHasher;
-use crate::domain::{CodePurpose, DeviceId, EmailAddress, OtpCode};
+use crate::crypto::{CodeHash, KeyedHasher};
+use crate::domain::{CodePurpose, DeviceId, EmailAddress, OtpCode, UserId};
 use crate::error::Failure;
 use crate::policy::AuthPolicy;
 use crate::ports::{Clock, CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
@@ -94,12 +94,67 @@ impl OneTimeCodes {
     /// The key of the address's shared code, or, for one of its remembered devices, of
     /// that device's own code (so strangers' sends and wrong guesses on the shared code
     /// never touch it).
-    fn key(&self, purpose: CodePurpose, email: &EmailAddress, device: Option<DeviceId>) -> CodeKey {
+    fn key_with(&self, purpose: CodePurpose, email: &EmailAddress, suffix: Option<String>) -> CodeKey {
         let mut subject = self.hasher.email_digest(email);
-        if let Some(device) = device {
-            subject.push_str(&device.as_uuid().simple().to_string());
-        }
+        subject.push_str(&suffix.unwrap_or_default());
         CodeKey { purpose, subject }
+    }
+
+    /// Stores a secret's keyed hash under `purpose` for `user`, valid for `lifetime`,
+    /// replacing any earlier one (no cooldown). For single-use links such as the undo
+    /// link of an address change.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn store_secret(
+        &self,
+        purpose: CodePurpose,
+        user: UserId,
+        hash: CodeHash,
+        lifetime: Duration,
+    ) -> Result<(), Failure> {
+        let now = self.clock.now();
+        let new = NewCode {
+            hash,
+            expires_at: now + lifetime,
+            max_attempts: self.max_attempts,
+            cooldown: Duration::ZERO,
+        };
+        let key = CodeKey { purpose, subject: user.as_uuid().simple().to_string() };
+        self.store.issue(&key, &new, now).await.map_err(Failure::from)?;
+        Ok(())
+    }
+
+    /// Checks a secret stored with [`OneTimeCodes::store_secret`], consuming it on
+    /// success.
+    ///
+    /// # Errors
+    /// [`CheckError`] saying why it was refused; a store failure.
+    pub async fn check_secret(
+        &self,
+        purpose: CodePurpose,
+        user: UserId,
+        candidate: &CodeHash,
+    ) -> Result<(), CheckError> {
+        let key = CodeKey { purpose, subject: user.as_uuid().simple().to_string() };
+        self.verify(purpose, &key, candidate).await
+    }
+
+    /// As [`OneTimeCodes::check_code`], against the code issued to `user` with
+    /// [`OneTimeCodes::issue_for_account`].
+    ///
+    /// # Errors
+    /// [`CheckError`] saying why it was refused; a store failure.
+    pub async fn check_code_for_account(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        code: &OtpCode,
+        user: UserId,
+    ) -> Result<(), CheckError> {
+        let candidate = self.hasher.code_hash(purpose, email, code);
+        let key = self.key_with(purpose, email, Some(user.as_uuid().simple().to_string()));
+        self.verify(purpose, &key, &candidate).await
     }
 
     /// Generates and stores a new code for `email`, replacing any earlier one of the
@@ -122,6 +177,30 @@ impl OneTimeCodes {
         email: &EmailAddress,
         device: Option<DeviceId>,
     ) -> Result<OtpCode, IssueError> {
+        let subject = device.map(|device| device.as_uuid().simple().to_string());
+        self.issue_under(purpose, email, subject).await
+    }
+
+    /// As [`OneTimeCodes::issue`], under a key of its own for `user` (so a code for one
+    /// account never verifies for another that names the same address).
+    ///
+    /// # Errors
+    /// [`IssueError::Cooldown`] when a code was issued too recently; a store failure.
+    pub async fn issue_for_account(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        user: UserId,
+    ) -> Result<OtpCode, IssueError> {
+        self.issue_under(purpose, email, Some(user.as_uuid().simple().to_string())).await
+    }
+
+    async fn issue_under(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        suffix: Option<String>,
+    ) -> Result<OtpCode, IssueError> {
         let now = self.clock.now();
         let code = OtpCode::generate(self.length);
         let new = NewCode {
@@ -130,7 +209,12 @@ impl OneTimeCodes {
             max_attempts: self.max_attempts,
             cooldown: self.cooldown,
         };
-        match self.store.issue(&self.key(purpose, email, device), &new, now).await.map_err(Failure::from)? {
+        match self
+            .store
+            .issue(&self.key_with(purpose, email, suffix), &new, now)
+            .await
+            .map_err(Failure::from)?
+        {
             IssueOutcome::Issued => {
                 metrics::counter!("otp_codes_issued_total", "purpose" => purpose.as_str()).increment(1);
                 Ok(code)
@@ -164,11 +248,17 @@ impl OneTimeCodes {
         device: Option<DeviceId>,
     ) -> Result<(), CheckError> {
         let candidate = self.hasher.code_hash(purpose, email, code);
-        let outcome = self
-            .store
-            .verify(&self.key(purpose, email, device), &candidate, self.clock.now())
-            .await
-            .map_err(Failure::from)?;
+        let key = self.key_with(purpose, email, device.map(|device| device.as_uuid().simple().to_string()));
+        self.verify(purpose, &key, &candidate).await
+    }
+
+    async fn verify(
+        &self,
+        purpose: CodePurpose,
+        key: &CodeKey,
+        candidate: &CodeHash,
+    ) -> Result<(), CheckError> {
+        let outcome = self.store.verify(key, candidate, self.clock.now()).await.map_err(Failure::from)?;
         let label = match outcome {
             VerifyOutcome::Accepted => "accepted",
             VerifyOutcome::Rejected { .. } => "rejected",

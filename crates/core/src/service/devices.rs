@@ -1,5 +1,6 @@
 //! Remembered devices: telling the owner's device from a stranger's by the device
-//! token it presents, and handing out a token at every sign-in. A small value the
+//! token it presents, handing out a token at every sign-in, and telling the owner when
+//! the account signs in from a device it has not used before. A small value the
 //! sign-in and OAuth services hold.
 
 use std::sync::Arc;
@@ -9,9 +10,9 @@ use time::OffsetDateTime;
 
 use super::throttle::client_network;
 use crate::crypto::{DeviceToken, KeyedHasher};
-use crate::domain::{ClientContext, Device, User};
+use crate::domain::{ClientContext, Device, MailKind, MailMessage, User};
 use crate::error::Failure;
-use crate::ports::DeviceRepository;
+use crate::ports::{DeviceRepository, Mailer};
 
 /// A keyed pseudonym of the client's network and user agent.
 pub fn client_fingerprint(hasher: &KeyedHasher, client: &ClientContext) -> String {
@@ -25,17 +26,20 @@ pub struct RememberedDevices {
     devices: Arc<dyn DeviceRepository>,
     hasher: KeyedHasher,
     code_check_lifetime: Duration,
+    notices: Arc<dyn Mailer>,
 }
 
 impl RememberedDevices {
     /// Devices stored in `devices`, their tokens hashed with `hasher`; a code check on
-    /// a device counts for `code_check_lifetime` (the access-token lifetime).
+    /// a device counts for `code_check_lifetime` (the access-token lifetime); new-sign-in
+    /// notices go through `notices`.
     pub fn new(
         devices: Arc<dyn DeviceRepository>,
         hasher: KeyedHasher,
         code_check_lifetime: Duration,
+        notices: Arc<dyn Mailer>,
     ) -> Self {
-        Self { devices, hasher, code_check_lifetime }
+        Self { devices, hasher, code_check_lifetime, notices }
     }
 
     /// The active device of `user` whose token the client presented, if any.
@@ -92,7 +96,10 @@ impl RememberedDevices {
     }
 
     /// Records a sign-in of `user` at `now` and returns the device token to answer
-    /// with: the recognised device's own token, or a new device's.
+    /// with: the recognised device's own token, or a new device's. A new device of an
+    /// account that already has others, none of them with this client's network and
+    /// user agent, gets the owner a new-sign-in notice (a notice that cannot be sent is
+    /// logged; the sign-in goes on).
     ///
     /// # Errors
     /// A store failure.
@@ -109,12 +116,15 @@ impl RememberedDevices {
         {
             return Ok(presented.expose().to_owned());
         }
+        let fingerprint = client_fingerprint(&self.hasher, client);
+        let known = self.devices.list_active(user.id).await?;
+        let new_place = !known.is_empty() && known.iter().all(|device| device.client != fingerprint);
         let token = DeviceToken::generate();
         let device = Device {
             id: token.device_id(),
             user_id: user.id,
             token_hash: token.hash(&self.hasher),
-            client: client_fingerprint(&self.hasher, client),
+            client: fingerprint,
             created_at: now,
             last_used_at: now,
             code_verified_at: code_checked.then_some(now),
@@ -124,6 +134,26 @@ impl RememberedDevices {
         };
         self.devices.create(&device).await?;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
+        if new_place {
+            let message = MailMessage {
+                to: user.email.clone(),
+                kind: MailKind::NewSignIn { device: describe(client) },
+            };
+            if let Err(error) = self.notices.send(&message).await {
+                tracing::warn!(user_id = %user.id, error = %error, "new-sign-in notice not sent");
+            }
+        }
         Ok(token.expose())
+    }
+}
+
+/// The client as a person would recognise it: its user agent (shortened) and its
+/// network.
+fn describe(client: &ClientContext) -> String {
+    let agent: String =
+        client.user_agent.as_deref().unwrap_or("an unknown browser or app").chars().take(120).collect();
+    match client.ip.map(client_network) {
+        Some(network) => format!("{agent}, from {network}"),
+        None => agent,
     }
 }

@@ -10,13 +10,14 @@
 //! Each is built with exactly the ports it uses and has its own error enum. The steps
 //! several of them share are small values they hold: [`Throttle`] (rate limits),
 //! [`OneTimeCodes`] (issuing and checking codes) and [`SessionIssuer`] (opening a
-//! session and signing its tokens). [`Services::new`] builds all four from one set of
+//! session and signing its tokens). [`Services::new`] builds them all from one set of
 //! [`Stores`].
 
 /// The conversions the service errors share, so `?` works on their steps:
 /// `port` (a port failure is a [`crate::Failure`]), `throttle` (a spent rate-limit budget
 /// is `RateLimited`), `start` (a disabled account met when opening a session is
-/// `AccountDisabled`).
+/// `AccountDisabled`), `codes` (issuing and checking codes: `Cooldown`, `CodeInvalid`,
+/// `CodeExpired`, `CodeAttemptsExceeded`), `hashing` (a full Argon2 queue is `Busy`).
 macro_rules! service_error_conversions {
     ($error:ident: $($kind:ident),+) => {
         $( service_error_conversions!(@$kind $error); )+
@@ -38,6 +39,39 @@ macro_rules! service_error_conversions {
             }
         }
     };
+    (@codes $error:ident) => {
+        impl From<crate::service::IssueError> for $error {
+            fn from(error: crate::service::IssueError) -> Self {
+                match error {
+                    crate::service::IssueError::Cooldown { retry_after } => Self::Cooldown { retry_after },
+                    crate::service::IssueError::Failure(failure) => Self::Failure(failure),
+                }
+            }
+        }
+
+        impl From<crate::service::CheckError> for $error {
+            fn from(error: crate::service::CheckError) -> Self {
+                match error {
+                    crate::service::CheckError::Invalid { attempts_remaining } => {
+                        Self::CodeInvalid { attempts_remaining }
+                    }
+                    crate::service::CheckError::Expired => Self::CodeExpired,
+                    crate::service::CheckError::AttemptsExceeded => Self::CodeAttemptsExceeded,
+                    crate::service::CheckError::Failure(failure) => Self::Failure(failure),
+                }
+            }
+        }
+    };
+    (@hashing $error:ident) => {
+        impl From<crate::crypto::HashingError> for $error {
+            fn from(error: crate::crypto::HashingError) -> Self {
+                match error {
+                    crate::crypto::HashingError::Busy { retry_after } => Self::Busy { retry_after },
+                    failed @ crate::crypto::HashingError::Failed(_) => Self::Failure(failed.into()),
+                }
+            }
+        }
+    };
     (@start $error:ident) => {
         impl From<crate::service::StartError> for $error {
             fn from(error: crate::service::StartError) -> Self {
@@ -50,6 +84,7 @@ macro_rules! service_error_conversions {
     };
 }
 
+pub mod account;
 pub mod admin;
 mod codes;
 mod devices;
@@ -62,6 +97,7 @@ mod throttle;
 
 use std::sync::Arc;
 
+pub use account::{AccountError, AccountExport, AccountPorts, AccountService, Proof};
 pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
 pub use codes::{CheckError, IssueError, OneTimeCodes};
 pub use devices::{RememberedDevices, client_fingerprint};
@@ -80,6 +116,20 @@ use crate::ports::{
     AuditLog, Clock, CodeStore, DeviceRepository, IdentityRepository, Mailer, OAuthStateStore, RateLimiter,
     RevocationChannel, SessionRepository, UserRepository,
 };
+
+/// `password` back if `strength` finds it strong enough for the account of `email`,
+/// else why not. The estimate (a few milliseconds for the longest password) runs off
+/// the async workers.
+async fn strong_enough(
+    strength: crate::domain::PasswordStrength,
+    password: crate::domain::Password,
+    email: &crate::domain::EmailAddress,
+) -> Result<Result<crate::domain::Password, crate::domain::WeakPassword>, crate::error::Failure> {
+    let email = email.clone();
+    tokio::task::spawn_blocking(move || strength.check(&password, &email).map(|()| password))
+        .await
+        .map_err(crate::error::Failure::internal)
+}
 
 /// Every store the services run on; [`Services::new`] gives each service the ones it
 /// uses.
@@ -131,7 +181,7 @@ impl Secrets {
     }
 }
 
-/// The four capability services on one set of stores.
+/// The capability services on one set of stores.
 #[derive(Debug, Clone)]
 pub struct Services {
     /// Sign-in by code and by password.
@@ -145,6 +195,8 @@ pub struct Services {
     /// Revocations and this process's token cache: run [`Revocations::follow`] once
     /// beside the services so revocations from other instances reach the cache.
     pub revocations: Revocations,
+    /// The owner's changes to their own account.
+    pub account: Arc<AccountService>,
 }
 
 impl Services {
@@ -163,6 +215,21 @@ impl Services {
     ) -> Result<Self, PolicyError> {
         let cache = Arc::new(TokenCache::new(policy.token_cache));
         let revocations = Revocations::new(stores.revocations, cache);
+        let account = AccountService::new(
+            AccountPorts {
+                users: stores.users.clone(),
+                sessions: stores.sessions.clone(),
+                devices: stores.devices.clone(),
+                identities: stores.identities.clone(),
+                codes: stores.codes.clone(),
+                rate_limiter: stores.rate_limiter.clone(),
+                audit_log: stores.audit_log.clone(),
+                mailer: mailer.clone(),
+                clock: clock.clone(),
+            },
+            secrets,
+            policy,
+        )?;
         let sign_in = SignInService::new(
             SignInPorts {
                 users: stores.users.clone(),
@@ -170,7 +237,7 @@ impl Services {
                 devices: stores.devices.clone(),
                 codes: stores.codes,
                 rate_limiter: stores.rate_limiter.clone(),
-                mailer,
+                mailer: mailer.clone(),
                 clock: clock.clone(),
                 revocations: revocations.clone(),
             },
@@ -197,6 +264,7 @@ impl Services {
                 sessions: stores.sessions.clone(),
                 devices: stores.devices,
                 rate_limiter: stores.rate_limiter,
+                mailer: mailer.clone(),
                 clock: clock.clone(),
             },
             providers,
@@ -219,6 +287,7 @@ impl Services {
             oauth: Arc::new(oauth),
             admin: Arc::new(admin),
             revocations,
+            account: Arc::new(account),
         })
     }
 }

@@ -39,6 +39,13 @@ pub enum Action {
     OAuthCallback,
     /// `introspect`, limited per service credential.
     Introspect,
+    /// Codes that confirm account changes (`me/code`, `email/change`), per client and
+    /// per address.
+    AccountCode,
+    /// Checking a password or code that confirms an account change.
+    AccountConfirm,
+    /// `email/undo`.
+    UndoEmailChange,
 }
 
 impl Action {
@@ -56,6 +63,9 @@ impl Action {
             Self::OAuthStart => "oauth_start",
             Self::OAuthCallback => "oauth_callback",
             Self::Introspect => "introspect",
+            Self::AccountCode => "account_code",
+            Self::AccountConfirm => "account_confirm",
+            Self::UndoEmailChange => "undo_email_change",
         }
     }
 }

@@ -86,3 +86,26 @@ pub async fn entries_may_name_accounts_that_no_longer_exist(log: Log) {
     log.append(&about_the_gone).await.unwrap();
     assert!(all_pages(&log, 100).await.contains(&about_the_gone));
 }
+
+pub async fn entries_naming_an_account_are_listed_and_pseudonymised(log: Log) {
+    let acted = entry(AdminAction::ViewUser, true);
+    let subject = acted.actor_id;
+    let acted_on = AuditEntry { target_id: Some(subject), ..entry(AdminAction::DisableUser, true) };
+    let unrelated = entry(AdminAction::EnableUser, true);
+    for written in [&acted, &acted_on, &unrelated] {
+        log.append(written).await.unwrap();
+    }
+    let listed = log.list_for_user(subject, 10).await.unwrap();
+    assert_eq!(listed, vec![acted_on.clone(), acted.clone()], "newest first, only the account's");
+    assert_eq!(log.list_for_user(subject, 1).await.unwrap().len(), 1);
+
+    let pseudonym = crate::EmailAddress::parse("deleted-0123abcd@deleted.invalid").unwrap();
+    assert_eq!(log.pseudonymise(subject, &pseudonym).await.unwrap(), 2);
+    let listed = log.list_for_user(subject, 10).await.unwrap();
+    assert_eq!(listed[0].target_email.as_ref(), Some(&pseudonym));
+    assert_eq!(listed[0].actor_email, acted_on.actor_email, "the other account's address is kept");
+    assert_eq!(listed[1].actor_email, pseudonym);
+    assert_eq!(listed[1].target_email, acted.target_email);
+    let others = all_pages(&log, 100).await;
+    assert!(others.contains(&unrelated), "other entries are untouched");
+}

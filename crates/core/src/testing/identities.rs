@@ -134,3 +134,19 @@ pub async fn identities_linked_at_one_instant_are_listed_by_provider_then_subjec
     let listed: Vec<_> = repo.list_for_user(user).await.unwrap();
     assert_eq!(listed, [z_github, upper_google, a_google, b_google], "byte order: upper case first");
 }
+
+pub async fn unlinking_removes_only_that_accounts_identities_at_the_provider(identities: Identities) {
+    let repo = &identities.store;
+    let (owner, other) = (identities.new_owner().await, identities.new_owner().await);
+    let google = identity("google", &unique_subject(), owner, instant());
+    let github = identity("github", &unique_subject(), owner, instant());
+    let others = identity("google", &unique_subject(), other, instant());
+    for linked in [&google, &github, &others] {
+        repo.link(linked).await.unwrap();
+    }
+    assert_eq!(repo.unlink(owner, "google").await.unwrap(), 1);
+    assert_eq!(repo.list_for_user(owner).await.unwrap(), vec![github.clone()]);
+    assert_eq!(repo.list_for_user(other).await.unwrap(), vec![others.clone()]);
+    assert_eq!(repo.unlink(owner, "google").await.unwrap(), 0, "already gone");
+    assert_eq!(repo.find("google", &google.subject).await.unwrap(), None, "the identity may link again");
+}

@@ -86,6 +86,7 @@ macro_rules! user_repository_contract {
                 disabling_and_roles_are_stored,
                 created_roles_are_kept,
                 deleting_an_account_frees_its_address,
+                changing_the_address_moves_it_and_refuses_a_taken_one,
             ]
         );
     };
@@ -149,6 +150,7 @@ macro_rules! identity_repository_contract {
                 one_subject_at_two_providers_is_two_identities,
                 subjects_and_providers_are_compared_exactly,
                 concurrent_links_of_one_identity_make_exactly_one,
+                unlinking_removes_only_that_accounts_identities_at_the_provider,
                 a_user_may_have_several_identities_listed_oldest_first,
                 identities_linked_at_one_instant_are_listed_by_provider_then_subject,
             ]
@@ -247,6 +249,7 @@ macro_rules! audit_log_contract {
                 the_listing_pages_newest_first,
                 an_entry_id_is_written_once,
                 entries_may_name_accounts_that_no_longer_exist,
+                entries_naming_an_account_are_listed_and_pseudonymised,
             ]
         );
     };

@@ -252,3 +252,30 @@ pub async fn deleting_an_account_frees_its_address(repo: Repo) {
     repo.create(&again).await.unwrap();
     assert_eq!(repo.find_by_email(&user.email).await.unwrap().unwrap().id, again.id);
 }
+
+pub async fn changing_the_address_moves_it_and_refuses_a_taken_one(repo: Repo) {
+    let earlier = instant();
+    let user = User::new_verified(unique_email(), earlier);
+    let other = User::new_verified(unique_email(), earlier);
+    repo.create(&user).await.unwrap();
+    repo.create(&other).await.unwrap();
+    let error = repo.change_email(user.id, &other.email, instant()).await.unwrap_err();
+    assert!(matches!(error, PortError::EmailTaken), "{error:?}");
+    assert_eq!(repo.find_by_id(user.id).await.unwrap().unwrap().email, user.email, "nothing changed");
+
+    let new = unique_email();
+    let later = earlier + time::Duration::seconds(5);
+    let changed = repo.change_email(user.id, &new, later).await.unwrap().unwrap();
+    assert_eq!(
+        (changed.email.clone(), changed.email_verified_at, changed.updated_at),
+        (new.clone(), Some(earlier), later)
+    );
+    assert_eq!(repo.find_by_email(&new).await.unwrap().unwrap().id, user.id);
+    assert!(repo.find_by_email(&user.email).await.unwrap().is_none(), "the old address is free");
+    assert!(repo.change_email(UserId::generate(), &unique_email(), later).await.unwrap().is_none());
+
+    let unverified = User::new_unverified(unique_email(), None, earlier);
+    repo.create(&unverified).await.unwrap();
+    let verified = repo.change_email(unverified.id, &unique_email(), later).await.unwrap().unwrap();
+    assert_eq!(verified.email_verified_at, Some(later), "a proven new address is verified");
+}

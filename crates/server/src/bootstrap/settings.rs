@@ -352,6 +352,7 @@ impl Settings {
                 ttl: Duration::from_secs(self.token_cache_ttl_seconds),
                 staleness: Duration::from_secs(self.revocation_staleness_seconds),
             },
+            page_url: self.public_url.clone().unwrap_or_else(|| format!("http://localhost:{}", self.port)),
         };
         policy.validate().map_err(|error| ConfigError::Invalid(policy_error_message(error)))?;
         Ok(policy)

@@ -47,7 +47,11 @@ pub async fn record_request(
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let response = next.call(request).await?;
-    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    // As documented (`/auth/sessions/{id}`), without a segment's regular expression.
+    let route = response
+        .request()
+        .match_pattern()
+        .map_or_else(|| "unmatched".to_owned(), |pattern| super::openapi::openapi_path(&pattern));
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);

@@ -3,6 +3,7 @@
 //! domain through `otp-core`'s services only; [`crate::bootstrap`] builds those and
 //! serves this.
 
+pub mod account;
 pub mod admin;
 pub mod client_ip;
 pub mod docs;

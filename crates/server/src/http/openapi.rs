@@ -43,6 +43,7 @@ pub const COMPATIBILITY_TAG: &str = "compatibility: /api/auth";
         (name = "password", description = "Accounts with a password, confirmed by a code"),
         (name = "tokens", description = "Access and refresh tokens, the caller's account, the verifying keys"),
         (name = "sessions", description = "The caller's sessions"),
+        (name = "account", description = "The signed-in owner's changes to their own account: password, address, linked identities, export, deletion"),
         (name = "oauth", description = "Sign in with Google or GitHub (authorization code with PKCE)"),
         (name = "health", description = "Probes for load balancers and orchestrators"),
         (name = "web page", description = "The sign-in page served by this server"),
@@ -326,7 +327,9 @@ mod tests {
         .await;
         let request = TestRequest::get().uri("/a/path/no/route/takes").to_request();
         let patterns: Vec<String> = call_and_read_body_json(&router, request).await;
-        for expected in ["/", "/health", "/auth/send-otp", "/api/auth/sessions/{id}", "/docs/{file:.*}"] {
+        for expected in
+            ["/", "/health", "/auth/send-otp", "/api/auth/sessions/revoke-others", "/docs/{file:.*}"]
+        {
             assert!(patterns.iter().any(|p| p == expected), "{expected} not found in {patterns:?}");
         }
 

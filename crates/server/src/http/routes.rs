@@ -13,7 +13,7 @@ use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::extract::require_admin;
-use super::{admin, docs, oauth, operations, page, sessions, sign_in};
+use super::{account, admin, docs, oauth, operations, page, sessions, sign_in};
 
 /// The path prefixes the auth routes are mounted at; the first is the canonical one.
 pub const AUTH_PREFIXES: [&str; 2] = ["/auth", "/api/auth"];
@@ -42,6 +42,9 @@ pub fn mount(cfg: &mut ServiceConfig) {
 
 fn auth_routes(cfg: &mut ServiceConfig) {
     sign_in::mount(cfg);
+    // Before the sessions: `sessions/revoke-others` must be resolved before
+    // `sessions/{id}` takes it.
+    account::mount(cfg);
     sessions::mount(cfg);
     oauth::mount(cfg);
 }

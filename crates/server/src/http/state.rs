@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use otp_core::ports::Probe;
-use otp_core::{AdminService, OAuthSignIn, Services, SessionService, SignInService};
+use otp_core::{AccountService, AdminService, OAuthSignIn, Services, SessionService, SignInService};
 
 use super::client_ip::TrustedProxies;
 use super::metrics::Gauges;
@@ -19,6 +19,8 @@ pub struct AppState {
     pub oauth: Arc<OAuthSignIn>,
     /// Account administration and the audit log.
     pub admin: Arc<AdminService>,
+    /// The owner's changes to their own account.
+    pub account: Arc<AccountService>,
     /// Proxies whose forwarding headers are believed.
     pub trusted_proxies: TrustedProxies,
     /// What `/ready` checks.
@@ -40,6 +42,7 @@ impl AppState {
             sessions: services.sessions,
             oauth: services.oauth,
             admin: services.admin,
+            account: services.account,
             trusted_proxies,
             probes,
             gauges,

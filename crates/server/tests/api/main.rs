@@ -6,6 +6,7 @@ mod helpers;
 /// The adapters this binary runs the suite on.
 pub const BACKEND: helpers::Backend = helpers::Backend::Memory;
 
+mod account;
 mod admin;
 mod claims;
 mod errors;

@@ -9,6 +9,8 @@ mod helpers;
 /// The adapters this binary runs the suite on.
 pub const BACKEND: helpers::Backend = helpers::Backend::Real;
 
+#[path = "../api/account.rs"]
+mod account;
 #[path = "../api/admin.rs"]
 mod admin;
 #[path = "../api/errors.rs"]

@@ -23,7 +23,7 @@ use crate::domain::{AuthMethod, ClientContext, User};
 use crate::error::{Failure, PortError};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
-    AuthorizationRequest, Clock, CodeExchange, DeviceRepository, IdentityRepository, LinkedIdentity,
+    AuthorizationRequest, Clock, CodeExchange, DeviceRepository, IdentityRepository, LinkedIdentity, Mailer,
     OAuthStateStore, PendingAuthorization, ProviderIdentity, RateLimiter, SessionRepository, UserRepository,
 };
 use crate::service::Secrets;
@@ -66,6 +66,8 @@ pub struct OAuthPorts {
     pub devices: Arc<dyn DeviceRepository>,
     /// Rate limits.
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Outgoing mail (the new-sign-in notice).
+    pub mailer: Arc<dyn Mailer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
 }
@@ -109,7 +111,12 @@ impl OAuthSignIn {
                 policy.session_lifetime(),
                 policy.admin_email.clone(),
             ),
-            devices: RememberedDevices::new(ports.devices, hasher.clone(), policy.access_token_ttl),
+            devices: RememberedDevices::new(
+                ports.devices,
+                hasher.clone(),
+                policy.access_token_ttl,
+                ports.mailer,
+            ),
             states: ports.states,
             identities: ports.identities,
             users: ports.users,

@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use crate::crypto::HashingError;
 use crate::domain::WeakPassword;
 use crate::error::Failure;
-use crate::service::codes::{CheckError, IssueError};
 
 /// Why a sign-in use case (codes, registration, password log-in, reset) refused or
 /// failed.
@@ -83,7 +81,7 @@ fn code_invalid_detail(attempts_remaining: Option<u32>) -> String {
     }
 }
 
-service_error_conversions!(SignInError: port, throttle, start);
+service_error_conversions!(SignInError: port, throttle, start, codes, hashing);
 
 impl SignInError {
     /// How long the client should wait, for the refusals that have a wait.
@@ -99,34 +97,6 @@ impl SignInError {
     }
 }
 
-impl From<HashingError> for SignInError {
-    fn from(error: HashingError) -> Self {
-        match error {
-            HashingError::Busy { retry_after } => Self::Busy { retry_after },
-            failed @ HashingError::Failed(_) => Self::Failure(failed.into()),
-        }
-    }
-}
-
-impl From<IssueError> for SignInError {
-    fn from(error: IssueError) -> Self {
-        match error {
-            IssueError::Cooldown { retry_after } => Self::Cooldown { retry_after },
-            IssueError::Failure(failure) => Self::Failure(failure),
-        }
-    }
-}
-
-impl From<CheckError> for SignInError {
-    fn from(error: CheckError) -> Self {
-        match error {
-            CheckError::Invalid { attempts_remaining } => Self::CodeInvalid { attempts_remaining },
-            CheckError::Expired => Self::CodeExpired,
-            CheckError::AttemptsExceeded => Self::CodeAttemptsExceeded,
-            CheckError::Failure(failure) => Self::Failure(failure),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -22,7 +22,6 @@ use crate::crypto::{KeyedHasher, PasswordHasher};
 use crate::domain::{
     ClientContext, Device, EmailAddress, MailKind, MailMessage, OtpCode, Password, PasswordStrength, User,
 };
-use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
     Clock, CodeStore, DeviceRepository, Mailer, RateLimiter, SessionRepository, UserRepository,
@@ -86,7 +85,12 @@ impl SignInService {
                 policy.session_lifetime(),
                 policy.admin_email.clone(),
             ),
-            devices: RememberedDevices::new(ports.devices, hasher.clone(), policy.access_token_ttl),
+            devices: RememberedDevices::new(
+                ports.devices,
+                hasher.clone(),
+                policy.access_token_ttl,
+                ports.mailer.clone(),
+            ),
             hasher,
             users: ports.users,
             mailer: ports.mailer,
@@ -117,19 +121,13 @@ impl SignInService {
         MailMessage { to: email.clone(), kind: kind(code, self.codes.lifetime()) }
     }
 
-    /// `password` back if it is strong enough for the account of `email`. The estimate
-    /// (a few milliseconds for the longest password) runs off the async workers.
+    /// `password` back if it is strong enough for the account of `email`.
     async fn strong_password(
         &self,
         password: Password,
         email: &EmailAddress,
     ) -> Result<Password, SignInError> {
-        let (strength, email) = (self.strength, email.clone());
-        let checked =
-            tokio::task::spawn_blocking(move || strength.check(&password, &email).map(|()| password))
-                .await
-                .map_err(Failure::internal)?;
-        checked.map_err(SignInError::PasswordTooWeak)
+        super::strong_enough(self.strength, password, email).await?.map_err(SignInError::PasswordTooWeak)
     }
 
     /// The account of `email`, if any, and the client's remembered device for it.

@@ -141,6 +141,19 @@ problem_codes! {
     /// issued. It depends on the backlog and the client only, never on the address;
     /// `Retry-After` estimates when to try again.
     MailBacklog = ("mail_backlog", SERVICE_UNAVAILABLE, "Mail backed up");
+    /// An account change (`password/change`, `email/change`, `DELETE me`) was sent
+    /// without the confirmation it needs: the current password for an account that has
+    /// one, a fresh code from `me/code` otherwise (the detail says which).
+    ConfirmationRequired = ("confirmation_required", FORBIDDEN, "Confirmation required");
+    /// The account cannot move to this address: it came to belong to another account
+    /// after the code was sent (or, for an undo, after the change).
+    EmailUnavailable = ("email_unavailable", CONFLICT, "Address unavailable");
+    /// The undo link of an address change is malformed, expired (72 hours), already
+    /// used, or replaced by a later change.
+    UndoInvalid = ("undo_invalid", BAD_REQUEST, "Undo link is invalid");
+    /// Unlinking this provider would leave the account without a way to sign in it has
+    /// used (see `docs/account.md`): set a password first.
+    LastSignInMethod = ("last_sign_in_method", CONFLICT, "Last way to sign in");
     /// PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
     Unavailable = ("unavailable", SERVICE_UNAVAILABLE, "Service unavailable");
     /// An unexpected error; the cause is logged, never shown.

@@ -214,7 +214,7 @@ mod tests {
     /// variant is added, so its code cannot be left out.
     fn every_service_error() -> Vec<ApiError> {
         use otp_core::ports::OAuthError;
-        use otp_core::{AdminError, OAuthSignInError, SessionError, SignInError};
+        use otp_core::{AccountError, AdminError, OAuthSignInError, SessionError, SignInError};
 
         let wait = Duration::from_secs(1);
         let sign_in = [
@@ -349,7 +349,43 @@ mod tests {
                 | AdminError::Failure(_) => {}
             }
         }
+        let account = [
+            AccountError::ConfirmationRequired("which"),
+            AccountError::InvalidCredentials,
+            AccountError::CodeInvalid { attempts_remaining: None },
+            AccountError::CodeExpired,
+            AccountError::CodeAttemptsExceeded,
+            AccountError::Cooldown { retry_after: wait },
+            AccountError::SameEmail,
+            AccountError::EmailTaken,
+            AccountError::UndoInvalid,
+            AccountError::IdentityNotFound,
+            AccountError::LastSignInMethod,
+            AccountError::RateLimited { retry_after: wait },
+            AccountError::Busy { retry_after: wait },
+            AccountError::Failure(Failure::internal("bug")),
+        ];
+        for error in &account {
+            match error {
+                AccountError::ConfirmationRequired(_)
+                | AccountError::InvalidCredentials
+                | AccountError::PasswordTooWeak(_)
+                | AccountError::CodeInvalid { .. }
+                | AccountError::CodeExpired
+                | AccountError::CodeAttemptsExceeded
+                | AccountError::Cooldown { .. }
+                | AccountError::SameEmail
+                | AccountError::EmailTaken
+                | AccountError::UndoInvalid
+                | AccountError::IdentityNotFound
+                | AccountError::LastSignInMethod
+                | AccountError::RateLimited { .. }
+                | AccountError::Busy { .. }
+                | AccountError::Failure(_) => {}
+            }
+        }
         let mut all: Vec<ApiError> = Vec::new();
+        all.extend(account.into_iter().map(ApiError::from));
         all.extend(sign_in.into_iter().map(ApiError::from));
         all.extend(sessions.into_iter().map(ApiError::from));
         all.extend(oauth.into_iter().map(ApiError::from));

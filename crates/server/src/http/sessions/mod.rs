@@ -66,7 +66,8 @@ pub(crate) async fn list(
         EndSessionProblems,
     )
 )]
-#[delete("/sessions/{id}")]
+// Only what can be a UUID, so `sessions/revoke-others` is never taken for an id.
+#[delete("/sessions/{id:[0-9a-fA-F-]+}")]
 pub(crate) async fn end(
     state: web::Data<AppState>,
     caller: Authenticated,
