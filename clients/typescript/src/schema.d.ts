@@ -1825,7 +1825,7 @@ export interface components {
          *     | `oauth_provider_not_configured` | 503 | Sign-in with this provider is not configured on this server. |
          *     | `confirmation_required` | 403 | An account change (`password/change`, `email/change`, `DELETE me`) was sent without the confirmation it needs: the current password for an account that has one, a fresh code from `me/code` otherwise (the detail says which). |
          *     | `email_unavailable` | 409 | The account cannot move to this address: it came to belong to another account after the code was sent (or, for an undo, after the change). |
-         *     | `undo_invalid` | 400 | The undo link of an address change is malformed, expired (72 hours), already used, or replaced by a later change. |
+         *     | `undo_invalid` | 400 | The undo link of an address change is malformed, wrong, expired (72 hours) or already used. |
          *     | `last_sign_in_method` | 409 | Unlinking this provider would leave the account without a way to sign in it has used (see `docs/account.md`): set a password first. |
          *     | `unavailable` | 503 | PostgreSQL, Redis or the mailer cannot be reached; try again shortly. |
          *     | `internal` | 500 | An unexpected error; the cause is logged, never shown. |
@@ -2984,7 +2984,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - `undo_invalid`: The undo link of an address change is malformed, expired (72 hours), already used, or replaced by a later change.
+             * @description - `undo_invalid`: The undo link of an address change is malformed, wrong, expired (72 hours) or already used.
              *     - `validation_failed`: the body is not JSON at all.
              */
             400: {
@@ -5128,7 +5128,7 @@ export interface operations {
                 };
             };
             /**
-             * @description - `undo_invalid`: The undo link of an address change is malformed, expired (72 hours), already used, or replaced by a later change.
+             * @description - `undo_invalid`: The undo link of an address change is malformed, wrong, expired (72 hours) or already used.
              *     - `validation_failed`: the body is not JSON at all.
              */
             400: {

@@ -100,9 +100,19 @@ impl OneTimeCodes {
         CodeKey { purpose, subject }
     }
 
-    /// Stores a secret's keyed hash under `purpose` for `user`, valid for `lifetime`,
-    /// replacing any earlier one (no cooldown). For single-use links such as the undo
-    /// link of an address change.
+    /// The key of a secret of `user` about `email`.
+    fn secret_key(&self, purpose: CodePurpose, user: UserId, email: &EmailAddress) -> CodeKey {
+        CodeKey {
+            purpose,
+            subject: format!("{}{}", user.as_uuid().simple(), self.hasher.email_digest(email)),
+        }
+    }
+
+    /// Stores a secret's keyed hash under `purpose` for `user` and `email`, valid for
+    /// `lifetime`, replacing any earlier one for the same pair (no cooldown). For
+    /// single-use links such as the undo link of an address change. The secret carries
+    /// 256 random bits, so wrong tries are not capped: a cap would let anyone who knows
+    /// the account id and the address spend the owner's link.
     ///
     /// # Errors
     /// A store failure.
@@ -110,17 +120,14 @@ impl OneTimeCodes {
         &self,
         purpose: CodePurpose,
         user: UserId,
+        email: &EmailAddress,
         hash: CodeHash,
         lifetime: Duration,
     ) -> Result<(), Failure> {
         let now = self.clock.now();
-        let new = NewCode {
-            hash,
-            expires_at: now + lifetime,
-            max_attempts: self.max_attempts,
-            cooldown: Duration::ZERO,
-        };
-        let key = CodeKey { purpose, subject: user.as_uuid().simple().to_string() };
+        let new =
+            NewCode { hash, expires_at: now + lifetime, max_attempts: u32::MAX, cooldown: Duration::ZERO };
+        let key = self.secret_key(purpose, user, email);
         self.store.issue(&key, &new, now).await.map_err(Failure::from)?;
         Ok(())
     }
@@ -134,9 +141,10 @@ impl OneTimeCodes {
         &self,
         purpose: CodePurpose,
         user: UserId,
+        email: &EmailAddress,
         candidate: &CodeHash,
     ) -> Result<(), CheckError> {
-        let key = CodeKey { purpose, subject: user.as_uuid().simple().to_string() };
+        let key = self.secret_key(purpose, user, email);
         self.verify(purpose, &key, candidate).await
     }
 

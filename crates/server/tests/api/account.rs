@@ -167,6 +167,23 @@ async fn the_undo_link_moves_the_account_back_once_and_ends_its_sessions() {
     let forged = format!("{}x", &undo_token[..undo_token.len() - 1]);
     let forged = app.post("/auth/email/undo", &json!({ "token": forged })).await;
     assert_problem(forged, StatusCode::BAD_REQUEST, "undo_invalid").await;
+    // Whoever holds the session (and knows the account id) cannot spend the owner's
+    // link with wrong secrets, nor replace it with a second change.
+    let (id, rest) = undo_token.split_once('.').unwrap();
+    let flipped = if rest.starts_with('A') { 'B' } else { 'A' };
+    let wrong_secret = format!("{id}.{flipped}{}", &rest[1..]);
+    for _ in 0..8 {
+        let refused = app.post("/auth/email/undo", &json!({ "token": wrong_secret })).await;
+        assert_problem(refused, StatusCode::BAD_REQUEST, "undo_invalid").await;
+    }
+    let third = unique_email();
+    let started = start_email_change(&app, &access, &third).await;
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let confirm = json!({ "new_email": third, "code": app.last_code(&third) });
+    assert_eq!(
+        app.post_json_with_token("/auth/email/change/confirm", &access, &confirm).await.status(),
+        StatusCode::OK
+    );
 
     let undone = app.post("/auth/email/undo", &json!({ "token": undo_token })).await;
     assert_eq!(undone.status(), StatusCode::OK);

@@ -44,8 +44,7 @@ pub enum AccountError {
     /// code was sent (or, for an undo, after the change).
     #[error("the address now belongs to another account")]
     EmailTaken,
-    /// The undo link is malformed, expired, already used, or was replaced by a later
-    /// change.
+    /// The undo link is malformed, wrong, expired or already used.
     #[error("the undo link is invalid, expired or already used")]
     UndoInvalid,
     /// No identity at this provider is linked to the account.

@@ -294,6 +294,7 @@ impl AccountService {
             .store_secret(
                 CodePurpose::UndoEmailChange,
                 user.id,
+                &user.email,
                 undo.hash(&self.hasher),
                 UNDO_EMAIL_CHANGE_WINDOW,
             )
@@ -318,7 +319,7 @@ impl AccountService {
         let token = UndoToken::parse(token).ok_or(AccountError::UndoInvalid)?;
         let user_id = token.user_id();
         self.codes
-            .check_secret(CodePurpose::UndoEmailChange, user_id, &token.hash(&self.hasher))
+            .check_secret(CodePurpose::UndoEmailChange, user_id, token.old_email(), &token.hash(&self.hasher))
             .await
             .map_err(|error| match error {
                 crate::service::CheckError::Failure(failure) => AccountError::Failure(failure),

@@ -148,8 +148,8 @@ problem_codes! {
     /// The account cannot move to this address: it came to belong to another account
     /// after the code was sent (or, for an undo, after the change).
     EmailUnavailable = ("email_unavailable", CONFLICT, "Address unavailable");
-    /// The undo link of an address change is malformed, expired (72 hours), already
-    /// used, or replaced by a later change.
+    /// The undo link of an address change is malformed, wrong, expired (72 hours) or
+    /// already used.
     UndoInvalid = ("undo_invalid", BAD_REQUEST, "Undo link is invalid");
     /// Unlinking this provider would leave the account without a way to sign in it has
     /// used (see `docs/account.md`): set a password first.
