@@ -16,6 +16,7 @@ mod rate_limiter;
 mod recording_mailer;
 mod sessions;
 mod users;
+mod webhooks;
 
 pub use audit_log::MemoryAuditLog;
 pub use clock::ManualClock;
@@ -30,6 +31,7 @@ pub use rate_limiter::MemoryRateLimiter;
 pub use recording_mailer::RecordingMailer;
 pub use sessions::MemorySessionRepository;
 pub use users::MemoryUserRepository;
+pub use webhooks::{MemoryWebhookOutbox, WEBHOOK_OUTBOX_CAPACITY};
 
 use std::sync::Arc;
 

@@ -70,3 +70,12 @@ mod audit {
     use super::*;
     otp_core::audit_log_contract!(async { Arc::new(MemoryAuditLog::new()) as Arc<dyn AuditLog> });
 }
+
+mod webhooks {
+    use super::*;
+    use otp_core::ports::WebhookOutbox;
+    use otp_memory::MemoryWebhookOutbox;
+    otp_core::webhook_outbox_contract!(async {
+        Arc::new(MemoryWebhookOutbox::new()) as Arc<dyn WebhookOutbox>
+    });
+}

@@ -603,6 +603,7 @@ mod redis {
             rate_limiter: Arc::new(RedisRateLimiter::new(pool)),
             mailer: mailer.clone(),
             clock: clock.clone(),
+            events: Arc::new(otp_core::events::EventHub::new()),
         };
         let secrets = Secrets {
             keyed_hasher: KeyedHasher::random(),

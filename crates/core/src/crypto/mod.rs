@@ -9,6 +9,7 @@ mod password_hasher;
 mod random_secret;
 mod refresh_token;
 mod service_credentials;
+mod webhook_signature;
 
 pub use access_token::{
     AccessClaims, AccessTokens, MAX_TOKEN_BYTES, SigningError, TokenError, TokenSubject, rfc3339,
@@ -22,4 +23,7 @@ pub use random_secret::{is_random_secret, random_secret};
 pub use refresh_token::RefreshToken;
 pub use service_credentials::{
     CredentialError, CredentialId, MAX_CREDENTIAL_CHARS, MIN_CREDENTIAL_CHARS, ServiceCredentials,
+};
+pub use webhook_signature::{
+    MAX_WEBHOOK_KEY_BYTES, MIN_WEBHOOK_KEY_BYTES, WebhookSecretError, WebhookSigner,
 };

@@ -9,6 +9,7 @@ mod delivery;
 mod policy;
 mod queueing_mailer;
 
+pub(crate) use delivery::run_rounds;
 pub use delivery::{DeliveryRound, DeliveryWorker};
 pub use policy::DeliveryPolicy;
 pub use queueing_mailer::QueueingMailer;

@@ -53,6 +53,7 @@ macro_rules! service_error_conversions {
 pub mod admin;
 mod codes;
 mod devices;
+mod events;
 pub mod oauth;
 mod session_issuer;
 pub mod sessions;
@@ -64,6 +65,7 @@ use std::sync::Arc;
 pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
 pub use codes::{CheckError, IssueError, OneTimeCodes};
 pub use devices::{RememberedDevices, client_fingerprint};
+pub use events::Events;
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use session_issuer::{SessionIssuer, SignedIn, StartError};
 pub use sessions::{Introspection, Principal, ServiceCaller, SessionError, SessionPorts, SessionService};
@@ -73,8 +75,8 @@ pub use throttle::{Action, Throttle, ThrottleError, client_network};
 use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher, ServiceCredentials};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
-    AuditLog, Clock, CodeStore, DeviceRepository, IdentityRepository, Mailer, OAuthStateStore, RateLimiter,
-    SessionRepository, UserRepository,
+    AuditLog, Clock, CodeStore, DeviceRepository, EventPublisher, IdentityRepository, Mailer,
+    OAuthStateStore, RateLimiter, SessionRepository, UserRepository,
 };
 
 /// Every store the services run on; [`Services::new`] gives each service the ones it
@@ -139,14 +141,15 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds every service on `stores`, sending mail through `mailer`, under `policy`,
-    /// signing in with `providers`.
+    /// Builds every service on `stores`, sending mail through `mailer`, publishing auth
+    /// events to `events`, under `policy`, signing in with `providers`.
     ///
     /// # Errors
     /// [`PolicyError`] when the policy is out of range.
     pub fn new(
         stores: Stores,
         mailer: Arc<dyn Mailer>,
+        events: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
         secrets: &Secrets,
         policy: &AuthPolicy,
@@ -161,6 +164,7 @@ impl Services {
                 rate_limiter: stores.rate_limiter.clone(),
                 mailer,
                 clock: clock.clone(),
+                events: events.clone(),
             },
             secrets,
             policy,
@@ -172,6 +176,7 @@ impl Services {
                 devices: stores.devices.clone(),
                 rate_limiter: stores.rate_limiter.clone(),
                 clock: clock.clone(),
+                events: events.clone(),
             },
             secrets,
             policy,
@@ -185,13 +190,20 @@ impl Services {
                 devices: stores.devices,
                 rate_limiter: stores.rate_limiter,
                 clock: clock.clone(),
+                events: events.clone(),
             },
             providers,
             secrets,
             policy,
         )?;
         let admin = AdminService::new(
-            AdminPorts { users: stores.users, sessions: stores.sessions, audit_log: stores.audit_log, clock },
+            AdminPorts {
+                users: stores.users,
+                sessions: stores.sessions,
+                audit_log: stores.audit_log,
+                clock,
+                events,
+            },
             policy.admin_email.clone(),
         );
         Ok(Self {

@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod rate_limits;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use time::OffsetDateTime;
 

@@ -5,6 +5,21 @@ use std::time::Duration;
 
 use otp_core::mail::DeliveryWorker;
 
+/// Spawns `run`, handing it a future that completes when the returned sender is used
+/// (or dropped): how each delivery loop beside the server is started and stopped.
+pub(super) fn spawn_until_stopped<Fut>(
+    run: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let stopped = Box::pin(async move {
+        let _ = stopped.await;
+    });
+    (stop, tokio::spawn(run(stopped)))
+}
+
 /// The delivery worker running beside the server.
 pub(super) struct MailDelivery {
     worker: Arc<DeliveryWorker>,
@@ -15,15 +30,8 @@ pub(super) struct MailDelivery {
 
 impl MailDelivery {
     pub(super) fn start(worker: Arc<DeliveryWorker>, bound: Duration) -> Self {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = worker.clone();
-        let task = tokio::spawn(async move {
-            running
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let (stop, task) = spawn_until_stopped(async move |stopped| running.run(stopped).await);
         Self { worker, stop, task, bound }
     }
 

@@ -154,6 +154,13 @@ pub struct Settings {
     pub admin_email: Option<String>,
     pub introspection_tokens: Option<SecretString>,
     pub introspection_rate_limit_per_minute: u32,
+    /// Comma-separated webhook endpoints that get every auth event (none: no webhooks).
+    pub webhook_urls: String,
+    /// The Standard Webhooks signing secret, `whsec_` and base64 (required with URLs).
+    pub webhook_secret: Option<SecretString>,
+    pub webhook_max_attempts: u32,
+    pub webhook_retry_max_seconds: u64,
+    pub webhook_timeout_seconds: u64,
 }
 
 impl Default for Settings {
@@ -232,6 +239,11 @@ impl Default for Settings {
             admin_email: None,
             introspection_tokens: None,
             introspection_rate_limit_per_minute: policy.per_credential_limit.max,
+            webhook_urls: String::new(),
+            webhook_secret: None,
+            webhook_max_attempts: 24,
+            webhook_retry_max_seconds: 3600,
+            webhook_timeout_seconds: 10,
         }
     }
 }
@@ -506,12 +518,14 @@ mod tests {
             "GITHUB_API_URL",
             "OAUTH_ALLOWED_REDIRECT_URIS",
             "OAUTH_STATE_TTL_SECONDS",
+            "WEBHOOK_URLS",
+            "WEBHOOK_SECRET",
         ] {
             assert!(keys.iter().any(|known| known == key), "{key} missing from {keys:?}");
         }
         assert_eq!(
             keys.len(),
-            71,
+            76,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

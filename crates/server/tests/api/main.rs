@@ -22,3 +22,4 @@ mod registration;
 mod security;
 mod sessions;
 mod tokens;
+mod webhooks;

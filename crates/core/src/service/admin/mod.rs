@@ -18,8 +18,12 @@ pub use pages::{AuditPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, U
 use pages::{page_size, paginate, search_text};
 
 use super::Principal;
-use crate::domain::{AdminAction, AuditEntry, AuditEntryId, ClientContext, EmailAddress, Role, User, UserId};
-use crate::ports::{AuditLog, Clock, SessionRepository, UserListQuery, UserRepository};
+use super::events::Events;
+use crate::domain::{
+    AdminAction, AuditEntry, AuditEntryId, AuthEventKind, ClientContext, EmailAddress, RevokedBy, Role, User,
+    UserId,
+};
+use crate::ports::{AuditLog, Clock, EventPublisher, SessionRepository, UserListQuery, UserRepository};
 
 /// Proof that the caller is an administrator, with the address the request came from.
 /// Only [`AdminService::authorize`] makes one.
@@ -47,6 +51,8 @@ pub struct AdminPorts {
     pub audit_log: Arc<dyn AuditLog>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Auth events (`user.deleted`, `session.revoked`).
+    pub events: Arc<dyn EventPublisher>,
 }
 
 /// Account administration and the audit log.
@@ -57,6 +63,7 @@ pub struct AdminService {
     audit_log: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
     admin_email: Option<EmailAddress>,
+    events: Events,
 }
 
 impl AdminService {
@@ -67,6 +74,7 @@ impl AdminService {
             users: ports.users,
             sessions: ports.sessions,
             audit_log: ports.audit_log,
+            events: Events::new(ports.events, ports.clock.clone()),
             clock: ports.clock,
             admin_email,
         }
@@ -187,6 +195,7 @@ impl AdminService {
             return Err(AdminError::UserNotFound);
         }
         tracing::info!(user_id = %id, "account deleted");
+        self.events.emit(id, AuthEventKind::UserDeleted).await;
         self.record(admin, AdminAction::DeleteUser, Some(&target)).await
     }
 
@@ -198,6 +207,8 @@ impl AdminService {
         let target = self.target(id).await?;
         let ended = self.sessions.revoke_all_for_user(id, self.clock.now()).await?;
         tracing::info!(user_id = %id, sessions_ended = ended, "sessions ended by an administrator");
+        let revoked = AuthEventKind::SessionRevoked { session_id: None, by: RevokedBy::Admin };
+        self.events.emit(id, revoked).await;
         self.record(admin, AdminAction::RevokeSessions, Some(&target)).await?;
         Ok(ended)
     }

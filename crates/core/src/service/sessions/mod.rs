@@ -9,14 +9,19 @@ pub use error::SessionError;
 
 use super::SignedIn;
 use super::admin::roles::effective_role;
+use super::events::Events;
 use super::throttle::{Action, Throttle};
 use crate::crypto::{
     AccessClaims, AccessTokens, CredentialId, KeyedHasher, RefreshToken, ServiceCredentials, TokenSubject,
 };
-use crate::domain::{ClientContext, Device, DeviceId, EmailAddress, Session, SessionId, User};
+use crate::domain::{
+    AuthEventKind, ClientContext, Device, DeviceId, EmailAddress, RevokedBy, Session, SessionId, User,
+};
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError, SessionLifetime};
-use crate::ports::{Clock, DeviceRepository, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
+use crate::ports::{
+    Clock, DeviceRepository, EventPublisher, RateLimiter, RotateOutcome, SessionRepository, UserRepository,
+};
 use crate::service::Secrets;
 
 /// A verified caller: a live session of an enabled account.
@@ -65,6 +70,8 @@ pub struct SessionPorts {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Auth events (`user.signed_out`, `session.revoked`).
+    pub events: Arc<dyn EventPublisher>,
 }
 
 /// Access-token checks, refresh-token rotation, logout and the caller's sessions.
@@ -80,6 +87,7 @@ pub struct SessionService {
     lifetime: SessionLifetime,
     admin_email: Option<EmailAddress>,
     service_credentials: ServiceCredentials,
+    events: Events,
 }
 
 impl SessionService {
@@ -92,6 +100,7 @@ impl SessionService {
         let hasher = secrets.keyed_hasher.clone();
         Ok(Self {
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
+            events: Events::new(ports.events, ports.clock.clone()),
             tokens: secrets.access_tokens(policy),
             sessions: ports.sessions,
             users: ports.users,
@@ -250,7 +259,10 @@ impl SessionService {
     /// # Errors
     /// A failure.
     pub async fn logout(&self, principal: &Principal) -> Result<(), SessionError> {
-        self.sessions.revoke(principal.session_id(), self.clock.now()).await?;
+        if self.sessions.revoke(principal.session_id(), self.clock.now()).await? {
+            let session_id = principal.session_id();
+            self.events.emit(principal.user.id, AuthEventKind::SignedOut { session_id }).await;
+        }
         tracing::info!(user_id = %principal.user.id, "logged out");
         tracing::debug!(session_id = %principal.session_id(), "session ended by logout");
         Ok(())
@@ -279,6 +291,8 @@ impl SessionService {
         if !owned || !self.sessions.revoke(id, now).await? {
             return Err(SessionError::SessionNotFound);
         }
+        let revoked = AuthEventKind::SessionRevoked { session_id: Some(id), by: RevokedBy::User };
+        self.events.emit(principal.user.id, revoked).await;
         tracing::info!(user_id = %principal.user.id, "session ended by its owner");
         tracing::debug!(session_id = %id, "session ended by its owner");
         Ok(())

@@ -1,7 +1,9 @@
 //! Password reset by emailed code.
 
 use super::{SignInError, SignInService, password_reset_code};
-use crate::domain::{ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, OtpCode, Password};
+use crate::domain::{
+    AuthEventKind, ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, OtpCode, Password,
+};
 use crate::error::Failure;
 use crate::service::throttle::Action;
 
@@ -59,6 +61,7 @@ impl SignInService {
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");
+        self.events.emit(user.id, AuthEventKind::PasswordChanged).await;
         Ok(())
     }
 }
