@@ -15,8 +15,8 @@ use crate::helpers::{TestApp, assert_problem, claims_of, spawn_app_with, token, 
 /// The web page's callback, as the examples use it.
 const REDIRECT_URI: &str = "http://127.0.0.1:8080/oauth/callback";
 
-struct OAuthApp {
-    app: TestApp,
+pub(crate) struct OAuthApp {
+    pub(crate) app: TestApp,
     google: FakeProvider,
     github: FakeProvider,
     /// The client binding `start` answered for each state, as the web page keeps it.
@@ -43,7 +43,7 @@ fn configure_github(settings: &mut Settings, github: &FakeProvider) {
 }
 
 /// A server with both providers configured against fakes, then `extra` applied.
-async fn spawn_with_providers(extra: impl FnOnce(&mut Settings)) -> OAuthApp {
+pub(crate) async fn spawn_with_providers(extra: impl FnOnce(&mut Settings)) -> OAuthApp {
     let (google, github) = (FakeProvider::google().await, FakeProvider::github().await);
     let app = spawn_app_with(|settings| {
         configure_google(settings, &google);
@@ -127,7 +127,7 @@ impl OAuthApp {
     }
 
     /// A sign-in that must succeed; returns the token response.
-    async fn signed_in(&self, provider: &str, person: &FakePerson) -> Value {
+    pub(crate) async fn signed_in(&self, provider: &str, person: &FakePerson) -> Value {
         let response = self.sign_in(provider, person).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()

@@ -141,14 +141,19 @@ impl Receiver {
     }
 }
 
+/// Webhooks to `url`, retried every 2 s at most.
+fn deliver_to(settings: &mut otp_server::Settings, url: String) {
+    settings.webhook_urls = url;
+    settings.webhook_secret = Some(SECRET.into());
+    settings.webhook_retry_max_seconds = 2;
+    settings.webhook_max_attempts = 1000;
+}
+
 async fn app_for(receiver: &Receiver, admin_email: Option<&str>) -> TestApp {
     let url = receiver.url();
     let admin_email = admin_email.map(str::to_owned);
     spawn_app_with(move |settings| {
-        settings.webhook_urls = url;
-        settings.webhook_secret = Some(SECRET.into());
-        settings.webhook_retry_max_seconds = 2;
-        settings.webhook_max_attempts = 1000;
+        deliver_to(settings, url);
         settings.admin_email = admin_email;
     })
     .await
@@ -232,6 +237,9 @@ async fn a_receiver_gets_every_event_signed_once_and_in_order() {
     let (user_id, mut expected) = a_short_account_life(&app, &address).await;
 
     let admin_token = token(&app.sign_in(&admin).await, "access_token");
+    let revoke = app.client.post(app.url(&format!("/admin/users/{user_id}/sessions/revoke")));
+    assert!(revoke.bearer_auth(&admin_token).send().await.unwrap().status().is_success());
+    expected.push("session.revoked");
     let deleted = app.client.delete(app.url(&format!("/admin/users/{user_id}"))).bearer_auth(&admin_token);
     assert!(deleted.send().await.unwrap().status().is_success());
     expected.push("user.deleted");
@@ -245,6 +253,8 @@ async fn a_receiver_gets_every_event_signed_once_and_in_order() {
     let created = &events[0].body;
     assert_eq!(created["data"]["method"], "pwd");
     assert_eq!(events[1].body["data"]["method"], "otp", "the registration's code sign-in");
+    let revoked = &events[expected.len() - 2].body["data"];
+    assert_eq!((&revoked["revoked_by"], revoked.get("session_id")), (&json!("admin"), None));
     let all = serde_json::to_string(&events.iter().map(|event| &event.body).collect::<Vec<_>>()).unwrap();
     assert!(!all.contains(&address) && !all.contains("brand new") && !all.contains(PASSWORD), "{all}");
 }
@@ -289,4 +299,32 @@ async fn events_made_while_the_receiver_is_down_all_arrive_once_in_order_afterwa
         counts
     });
     assert_eq!(by_user.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_sign_in_and_a_session_ended_elsewhere_make_their_events() {
+    let receiver = Receiver::start();
+    let url = receiver.url();
+    let oauth = crate::oauth::spawn_with_providers(move |settings| deliver_to(settings, url)).await;
+    let person = otp_oauth::testing::FakePerson::random(unique_email());
+    let first = oauth.signed_in("google", &person).await;
+    let user_id = first["user"]["id"].as_str().unwrap().to_owned();
+    let second = oauth.signed_in("google", &person).await;
+    let second_access = token(&second, "access_token");
+    let listed: Value =
+        oauth.app.get_with_token("/auth/sessions", &second_access).await.json().await.unwrap();
+    let sessions = listed["sessions"].as_array().unwrap();
+    let other = sessions.iter().find(|session| session["current"] == false).unwrap()["id"].as_str().unwrap();
+    let ended = oauth.app.delete_with_token(&format!("/auth/sessions/{other}"), &second_access).await;
+    assert!(ended.status().is_success(), "{}", ended.status());
+
+    let expected = ["user.created", "identity.linked", "user.signed_in", "user.signed_in", "session.revoked"];
+    let events = receiver.wait_for(&[&user_id], expected.len(), Duration::from_secs(20)).await;
+    assert_eq!(types_of(&events, &user_id), expected);
+    assert_each_once(&events);
+    assert_eq!(events[0].body["data"]["method"], "oauth:google");
+    assert_eq!(events[1].body["data"]["provider"], "google");
+    assert_eq!(events[2].body["data"]["method"], "oauth:google");
+    assert_eq!(events[4].body["data"]["session_id"], other);
+    assert_eq!(events[4].body["data"]["revoked_by"], "user");
 }
