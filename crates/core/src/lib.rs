@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod domain;
 mod error;
+pub mod events;
 pub mod import;
 pub mod mail;
 pub mod policy;

@@ -121,6 +121,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let services = Services::new(
         memory_stores(),
         mailer,
+        Arc::new(otp_core::events::EventHub::new()),
         Arc::new(SystemClock),
         &secrets,
         &AuthPolicy::default(),

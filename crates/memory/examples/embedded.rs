@@ -21,9 +21,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
         service_credentials: otp_core::crypto::ServiceCredentials::none(),
     };
     let policy = AuthPolicy::default();
+    // Auth events, in process: what happened to whom (ids and method names only).
+    let events = Arc::new(otp_core::events::EventHub::new());
+    let mut happened = events.subscribe();
     let services = Services::new(
         memory_stores(),
         mailer.clone(),
+        events,
         Arc::new(SystemClock),
         &secrets,
         &policy,
@@ -46,5 +50,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     services.sessions.logout(&principal).await?;
     let refused = services.sessions.authenticate(&signed_in.access_token).await.is_err();
     println!("after logout the token is refused: {refused}");
+    while let Ok(event) = happened.try_recv() {
+        println!("event {} {} for user {}", event.id, event.event_type(), event.user_id);
+    }
     Ok(())
 }

@@ -17,6 +17,7 @@ mod recording_mailer;
 mod revocations;
 mod sessions;
 mod users;
+mod webhooks;
 
 pub use audit_log::MemoryAuditLog;
 pub use clock::ManualClock;
@@ -32,6 +33,7 @@ pub use recording_mailer::RecordingMailer;
 pub use revocations::MemoryRevocationChannel;
 pub use sessions::MemorySessionRepository;
 pub use users::MemoryUserRepository;
+pub use webhooks::{MemoryWebhookOutbox, WEBHOOK_OUTBOX_CAPACITY};
 
 use std::sync::Arc;
 

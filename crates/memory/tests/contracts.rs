@@ -80,3 +80,12 @@ mod revocations {
         Arc::new(MemoryRevocationChannel::new()) as Arc<dyn RevocationChannel>
     });
 }
+
+mod webhooks {
+    use super::*;
+    use otp_core::ports::WebhookOutbox;
+    use otp_memory::MemoryWebhookOutbox;
+    otp_core::webhook_outbox_contract!(async {
+        Arc::new(MemoryWebhookOutbox::new()) as Arc<dyn WebhookOutbox>
+    });
+}

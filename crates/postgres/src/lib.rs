@@ -15,6 +15,7 @@ mod schema;
 mod sessions;
 mod setup;
 mod users;
+mod webhooks;
 
 pub use audit_log::PgAuditLog;
 pub use devices::PgDeviceRepository;
@@ -29,3 +30,4 @@ pub use setup::{
     MIGRATIONS, SETUP_CONNECT_TIMEOUT, create_database_if_missing, drop_database, run_migrations,
 };
 pub use users::PgUserRepository;
+pub use webhooks::PgWebhookOutbox;

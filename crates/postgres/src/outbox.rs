@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Interval, Timestamptz};
 use diesel_async::RunQueryDsl;
 use otp_core::PortError;
@@ -43,6 +45,23 @@ const CLAIM: &str = "\
         SELECT id FROM mail_outbox WHERE available_at <= $1 \
         ORDER BY available_at, queued_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
     RETURNING id, sealed, expires_at, attempts";
+
+/// A claim statement with its binds: `$1` now, `$2` the lease, `$3` the limit.
+pub(crate) fn claim_query(
+    sql: &'static str,
+    now: OffsetDateTime,
+    lease: Duration,
+    limit: usize,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let lease = diesel::data_types::PgInterval::from_microseconds(
+        i64::try_from(lease.as_micros()).unwrap_or(i64::MAX),
+    );
+    diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Timestamptz, _>(now)
+        .bind::<Interval, _>(lease)
+        .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+}
 
 /// PostgreSQL [`MailOutbox`]: messages survive restarts and are shared by every
 /// instance; a claim leases rows with `FOR UPDATE SKIP LOCKED`.
@@ -84,13 +103,7 @@ impl MailOutbox for PgOutbox {
         lease: Duration,
     ) -> Result<Vec<ClaimedMessage>, PortError> {
         const ACTION: &str = "claiming queued mail";
-        let lease = diesel::data_types::PgInterval::from_microseconds(
-            i64::try_from(lease.as_micros()).unwrap_or(i64::MAX),
-        );
-        let claim = diesel::sql_query(CLAIM)
-            .bind::<Timestamptz, _>(now)
-            .bind::<Interval, _>(lease)
-            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX));
+        let claim = claim_query(CLAIM, now, lease, limit);
         let rows: Vec<ClaimedRow> =
             self.pool.run(ACTION, async |connection| claim.load(connection).await).await?;
         let mut claimed: Vec<ClaimedMessage> = rows

@@ -71,10 +71,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_outbox (seq) {
+        seq -> Int8,
+        id -> Uuid,
+        event_id -> Uuid,
+        user_id -> Uuid,
+        endpoint -> Text,
+        payload -> Text,
+        queued_at -> Timestamptz,
+        available_at -> Timestamptz,
+        attempts -> Int4,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(identities -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, devices, identities, mail_outbox, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    devices,
+    identities,
+    mail_outbox,
+    audit_log,
+    webhook_outbox
+);
 
 /// SQL functions the queries use.
 pub(crate) mod functions {

@@ -68,6 +68,16 @@ mod outbox {
     });
 }
 
+mod webhooks {
+    use super::*;
+    use otp_core::ports::WebhookOutbox;
+    use otp_postgres::PgWebhookOutbox;
+    otp_core::webhook_outbox_contract!(async {
+        let (database, pool) = test_database().await;
+        (Arc::new(PgWebhookOutbox::new(pool)) as Arc<dyn WebhookOutbox>, database)
+    });
+}
+
 /// The audit log needs no owners: it keeps ids of accounts that may be gone.
 mod audit {
     use super::*;
@@ -118,7 +128,8 @@ mod setup {
                 "identities",
                 "mail_outbox",
                 "sessions",
-                "users"
+                "users",
+                "webhook_outbox"
             ]
         );
         let again = run_migrations(db.url()).await.unwrap();
@@ -169,7 +180,8 @@ mod setup {
                 "identities",
                 "mail_outbox",
                 "sessions",
-                "users"
+                "users",
+                "webhook_outbox"
             ]
         );
     }
@@ -203,7 +215,8 @@ mod setup {
                 "identities",
                 "mail_outbox",
                 "sessions",
-                "users"
+                "users",
+                "webhook_outbox"
             ]
         );
     }

@@ -679,6 +679,7 @@ mod redis {
                 Arc::new(otp_memory::MemoryRevocationChannel::new()),
                 Arc::new(TokenCache::disabled()),
             ),
+            events: Arc::new(otp_core::events::EventHub::new()),
         };
         let secrets = Secrets {
             keyed_hasher: KeyedHasher::random(),

@@ -176,6 +176,8 @@ fn keygen() -> ExitCode {
     println!("# {}", key.verifying_key().to_paserk());
     println!("# Server secret for keyed hashes of codes and refresh tokens. Keep it secret.");
     println!("SECRET_KEY={}", KeyedHasher::generate_secret());
+    println!("# Signing secret of webhook requests (Standard Webhooks), shared with the receivers.");
+    println!("WEBHOOK_SECRET={}", otp_core::crypto::WebhookSigner::generate_secret());
     ExitCode::SUCCESS
 }
 

@@ -167,6 +167,8 @@ fn keygen_prints_a_usable_key_pair_and_secret() {
     otp_core::crypto::SigningKey::from_paserk(key).unwrap();
     let secret = text.lines().find_map(|line| line.strip_prefix("SECRET_KEY=")).unwrap();
     assert_eq!(secret.len(), 64);
+    let webhook_secret = text.lines().find_map(|line| line.strip_prefix("WEBHOOK_SECRET=")).unwrap();
+    otp_core::crypto::WebhookSigner::from_secret(webhook_secret).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

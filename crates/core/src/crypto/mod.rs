@@ -10,6 +10,7 @@ mod random_secret;
 mod refresh_token;
 mod service_credentials;
 mod undo_token;
+mod webhook_signature;
 
 pub use access_token::{
     AccessClaims, AccessTokens, MAX_TOKEN_BYTES, SigningError, TokenError, TokenSubject, rfc3339,
@@ -27,3 +28,6 @@ pub use service_credentials::{
     CredentialError, CredentialId, MAX_CREDENTIAL_CHARS, MIN_CREDENTIAL_CHARS, ServiceCredentials,
 };
 pub use undo_token::UndoToken;
+pub use webhook_signature::{
+    MAX_WEBHOOK_KEY_BYTES, MIN_WEBHOOK_KEY_BYTES, WebhookSecretError, WebhookSigner,
+};

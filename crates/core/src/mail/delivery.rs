@@ -211,22 +211,42 @@ impl DeliveryWorker {
     /// finished before it stops, so no claimed message is left half-handled. Several
     /// loops may run at once on one worker: claims never share a message.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
+        let round = || async move {
             self.refresh_depth().await;
-            let pause = match self.deliver_due().await {
-                Ok(round) if round.claimed == self.policy.batch_size && round.deferred == 0 => Duration::ZERO,
-                Ok(_) => self.policy.idle_poll,
-                Err(error) => {
-                    tracing::warn!(%error, "mail outbox unavailable; delivery paused");
-                    self.policy.idle_poll
-                }
-            };
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(pause) => {}
+            let round = self.deliver_due().await?;
+            Ok((round.claimed, round.deferred))
+        };
+        run_rounds(round, &self.policy, &self.wake, shutdown, "mail").await;
+    }
+}
+
+/// Runs delivery rounds until `shutdown` completes: the next round at once after a full
+/// batch with nothing deferred, else when `wake` is notified or after the policy's idle
+/// poll. `round` answers how many it claimed and deferred; a round in progress is
+/// finished before it stops. `what` names the outbox in the log.
+pub(crate) async fn run_rounds<Round>(
+    mut round: impl FnMut() -> Round,
+    policy: &DeliveryPolicy,
+    wake: &Notify,
+    shutdown: impl Future<Output = ()>,
+    what: &'static str,
+) where
+    Round: Future<Output = Result<(usize, usize), PortError>>,
+{
+    tokio::pin!(shutdown);
+    loop {
+        let pause = match round().await {
+            Ok((claimed, 0)) if claimed == policy.batch_size => Duration::ZERO,
+            Ok(_) => policy.idle_poll,
+            Err(error) => {
+                tracing::warn!(%error, outbox = what, "outbox unavailable; delivery paused");
+                policy.idle_poll
             }
+        };
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

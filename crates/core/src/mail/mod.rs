@@ -11,6 +11,7 @@ mod meter;
 mod policy;
 mod queueing_mailer;
 
+pub(crate) use delivery::run_rounds;
 pub use delivery::{DeliveryRound, DeliveryWorker};
 pub use meter::DeliveryMeter;
 pub use policy::DeliveryPolicy;

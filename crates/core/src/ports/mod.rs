@@ -7,6 +7,7 @@ mod audit_log;
 mod clock;
 mod code_store;
 mod device_repository;
+mod events;
 mod identity_repository;
 mod mail_outbox;
 mod mailer;
@@ -17,11 +18,13 @@ mod rate_limiter;
 mod revocation_channel;
 mod session_repository;
 mod user_repository;
+mod webhook_outbox;
 
 pub use audit_log::AuditLog;
 pub use clock::{Clock, SystemClock};
 pub use code_store::{CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
 pub use device_repository::DeviceRepository;
+pub use events::EventPublisher;
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
 pub use mail_outbox::{ClaimedMessage, MailOutbox, NewOutboxMessage};
 pub use mailer::Mailer;
@@ -34,3 +37,4 @@ pub use revocation_channel::{
 };
 pub use session_repository::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 pub use user_repository::{UserListQuery, UserRepository};
+pub use webhook_outbox::{ClaimedWebhook, NewWebhook, WebhookOutbox, WebhookRequest, WebhookSender};

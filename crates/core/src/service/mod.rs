@@ -88,6 +88,7 @@ pub mod account;
 pub mod admin;
 mod codes;
 mod devices;
+mod events;
 pub mod oauth;
 mod revocations;
 mod session_issuer;
@@ -101,6 +102,7 @@ pub use account::{AccountError, AccountExport, AccountPorts, AccountService, Pro
 pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
 pub use codes::{CheckError, IssueError, OneTimeCodes};
 pub use devices::{RememberedDevices, client_fingerprint};
+pub use events::Events;
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use revocations::Revocations;
 pub use session_issuer::{SessionIssuer, SignedIn, StartError};
@@ -113,8 +115,8 @@ pub use throttle::{Action, Throttle, ThrottleError, client_network};
 use crate::crypto::{AccessTokens, KeyedHasher, Keyring, PasswordHasher, ServiceCredentials};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
-    AuditLog, Clock, CodeStore, DeviceRepository, IdentityRepository, Mailer, OAuthStateStore, RateLimiter,
-    RevocationChannel, SessionRepository, UserRepository,
+    AuditLog, Clock, CodeStore, DeviceRepository, EventPublisher, IdentityRepository, Mailer,
+    OAuthStateStore, RateLimiter, RevocationChannel, SessionRepository, UserRepository,
 };
 
 /// `password` back if `strength` finds it strong enough for the account of `email`,
@@ -200,14 +202,15 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds every service on `stores`, sending mail through `mailer`, under `policy`,
-    /// signing in with `providers`.
+    /// Builds every service on `stores`, sending mail through `mailer`, publishing auth
+    /// events to `events`, under `policy`, signing in with `providers`.
     ///
     /// # Errors
     /// [`PolicyError`] when the policy is out of range.
     pub fn new(
         stores: Stores,
         mailer: Arc<dyn Mailer>,
+        events: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
         secrets: &Secrets,
         policy: &AuthPolicy,
@@ -240,6 +243,7 @@ impl Services {
                 mailer: mailer.clone(),
                 clock: clock.clone(),
                 revocations: revocations.clone(),
+                events: events.clone(),
             },
             secrets,
             policy,
@@ -252,6 +256,7 @@ impl Services {
                 rate_limiter: stores.rate_limiter.clone(),
                 clock: clock.clone(),
                 revocations: revocations.clone(),
+                events: events.clone(),
             },
             secrets,
             policy,
@@ -266,6 +271,7 @@ impl Services {
                 rate_limiter: stores.rate_limiter,
                 mailer: mailer.clone(),
                 clock: clock.clone(),
+                events: events.clone(),
             },
             providers,
             secrets,
@@ -278,6 +284,7 @@ impl Services {
                 audit_log: stores.audit_log,
                 clock,
                 revocations: revocations.clone(),
+                events,
             },
             policy.admin_email.clone(),
         );

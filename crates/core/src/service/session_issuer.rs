@@ -7,8 +7,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::admin::roles::effective_role;
+use super::events::Events;
 use crate::crypto::{AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
-use crate::domain::{AuthMethod, ClientContext, EmailAddress, Session, SessionId, User};
+use crate::domain::{AuthEventKind, AuthMethod, ClientContext, EmailAddress, Session, SessionId, User};
 use crate::error::Failure;
 use crate::policy::SessionLifetime;
 use crate::ports::SessionRepository;
@@ -51,20 +52,23 @@ pub struct SessionIssuer {
     hasher: KeyedHasher,
     lifetime: SessionLifetime,
     admin_email: Option<EmailAddress>,
+    events: Events,
 }
 
 impl SessionIssuer {
     /// Sessions stored in `sessions`, their access tokens signed by `tokens`, their
     /// refresh tokens hashed with `hasher`, the sessions lasting `lifetime`; the
-    /// account with the verified address `admin_email` is an administrator.
+    /// account with the verified address `admin_email` is an administrator; each
+    /// session opened is published to `events` (`user.signed_in`).
     pub fn new(
         sessions: Arc<dyn SessionRepository>,
         tokens: AccessTokens,
         hasher: KeyedHasher,
         lifetime: SessionLifetime,
         admin_email: Option<EmailAddress>,
+        events: Events,
     ) -> Self {
-        Self { sessions, tokens, hasher, lifetime, admin_email }
+        Self { sessions, tokens, hasher, lifetime, admin_email, events }
     }
 
     /// Opens a session for `user`, who signed in by `auth_methods`, at `now` and signs
@@ -105,6 +109,9 @@ impl SessionIssuer {
             role: effective_role(&user, self.admin_email.as_ref()),
         };
         let access_token = self.tokens.issue(subject, now).map_err(Failure::from)?;
+        if let Some(method) = session.auth_methods.first().cloned() {
+            self.events.emit(user.id, AuthEventKind::SignedIn { method, session_id: id }).await;
+        }
         tracing::info!(user_id = %user.id, "session started");
         tracing::debug!(session_id = %id, "session started");
         Ok(SignedIn {

@@ -29,6 +29,7 @@ pub mod rate_limits;
 pub mod revocations;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use time::OffsetDateTime;
 

@@ -11,6 +11,7 @@ use tracing_actix_web::TracingLogger;
 use super::error::StartupError;
 use super::mail_delivery::MailDelivery;
 use super::settings::Settings;
+use super::webhook_delivery::WebhookDelivery;
 use super::wiring::Components;
 use crate::http::client_ip::{ForwardingHeader, TrustedProxies};
 use crate::http::metrics::{self, Gauges};
@@ -23,6 +24,7 @@ pub struct Application {
     metrics: Option<(u16, Server)>,
     delivery: Option<MailDelivery>,
     revocations: RevocationListener,
+    webhooks: Option<WebhookDelivery>,
 }
 
 impl std::fmt::Debug for Application {
@@ -49,9 +51,9 @@ impl Application {
         // Installed before the first request, so no early count is lost.
         metrics::handle();
         let gauges = Gauges { pools: components.pools, delivery: components.delivery.clone() };
-        let delivery = components.delivery.map(|worker| {
-            MailDelivery::start(worker, Duration::from_secs(settings.shutdown_timeout_seconds))
-        });
+        let bound = Duration::from_secs(settings.shutdown_timeout_seconds);
+        let delivery = components.delivery.map(|worker| MailDelivery::start(worker, bound));
+        let webhooks = components.webhooks.map(|worker| WebhookDelivery::start(worker, bound));
         let revocations = RevocationListener(tokio::spawn(components.services.revocations.follow()));
         let state =
             web::Data::new(AppState::new(components.services, trusted_proxies, components.probes, gauges));
@@ -75,7 +77,7 @@ impl Application {
         .listen(listener)
         .map_err(bind_error)?
         .run();
-        Ok(Self { port, server, metrics, delivery, revocations })
+        Ok(Self { port, server, metrics, delivery, webhooks, revocations })
     }
 
     /// The bound port of the metrics listener, unless `METRICS_ADDR` is empty.
@@ -111,6 +113,9 @@ impl Application {
         }
         if let Some(delivery) = self.delivery {
             delivery.stop().await;
+        }
+        if let Some(webhooks) = self.webhooks {
+            webhooks.stop().await;
         }
         drop(self.revocations);
         served

@@ -6,6 +6,21 @@ use std::time::Duration;
 
 use otp_core::mail::DeliveryWorker;
 
+/// Spawns `run`, handing it a future that completes when the returned sender is used
+/// (or dropped): how each delivery loop beside the server is started and stopped.
+pub(super) fn spawn_until_stopped<Fut>(
+    run: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let stopped = Box::pin(async move {
+        let _ = stopped.await;
+    });
+    (stop, tokio::spawn(run(stopped)))
+}
+
 /// The delivery loops running beside the server.
 pub(super) struct MailDelivery {
     worker: Arc<DeliveryWorker>,

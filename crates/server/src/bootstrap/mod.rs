@@ -18,6 +18,8 @@ pub mod secrets;
 pub mod settings;
 pub mod storage;
 pub mod telemetry;
+mod webhook_delivery;
+pub mod webhooks;
 pub mod wiring;
 
 pub use application::Application;

@@ -160,6 +160,13 @@ pub struct Settings {
     pub token_cache_capacity: u64,
     pub token_cache_ttl_seconds: u64,
     pub revocation_staleness_seconds: u64,
+    /// Comma-separated webhook endpoints that get every auth event (none: no webhooks).
+    pub webhook_urls: String,
+    /// The Standard Webhooks signing secret, `whsec_` and base64 (required with URLs).
+    pub webhook_secret: Option<SecretString>,
+    pub webhook_max_attempts: u32,
+    pub webhook_retry_max_seconds: u64,
+    pub webhook_timeout_seconds: u64,
 }
 
 impl Default for Settings {
@@ -244,6 +251,11 @@ impl Default for Settings {
             token_cache_capacity: policy.token_cache.capacity,
             token_cache_ttl_seconds: policy.token_cache.ttl.as_secs(),
             revocation_staleness_seconds: policy.token_cache.staleness.as_secs(),
+            webhook_urls: String::new(),
+            webhook_secret: None,
+            webhook_max_attempts: 24,
+            webhook_retry_max_seconds: 3600,
+            webhook_timeout_seconds: 10,
         }
     }
 }
@@ -527,12 +539,14 @@ mod tests {
             "GITHUB_API_URL",
             "OAUTH_ALLOWED_REDIRECT_URIS",
             "OAUTH_STATE_TTL_SECONDS",
+            "WEBHOOK_URLS",
+            "WEBHOOK_SECRET",
         ] {
             assert!(keys.iter().any(|known| known == key), "{key} missing from {keys:?}");
         }
         assert_eq!(
             keys.len(),
-            77,
+            82,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

@@ -10,17 +10,17 @@ use std::time::Duration;
 use otp_core::Stores;
 use otp_core::ports::{
     AuditLog, CodeStore, DeviceRepository, IdentityRepository, MailOutbox, OAuthStateStore, Probe,
-    RateLimiter, RevocationChannel, SessionRepository, UserRepository,
+    RateLimiter, RevocationChannel, SessionRepository, UserRepository, WebhookOutbox,
 };
 use otp_memory::{
     MemoryAuditLog, MemoryCodeStore, MemoryDeviceRepository, MemoryIdentityRepository, MemoryOAuthStateStore,
     MemoryOutbox, MemoryProbe, MemoryRateLimiter, MemoryRevocationChannel, MemorySessionRepository,
-    MemoryUserRepository,
+    MemoryUserRepository, MemoryWebhookOutbox,
 };
 #[cfg(feature = "postgres")]
 use otp_postgres::{
     PgAuditLog, PgConfig, PgDeviceRepository, PgIdentityRepository, PgOutbox, PgProbe, PgSessionRepository,
-    PgUserRepository,
+    PgUserRepository, PgWebhookOutbox,
 };
 #[cfg(feature = "redis")]
 use otp_redis::{
@@ -45,6 +45,8 @@ pub struct Storage {
     pub stores: Stores,
     /// Mail waiting for delivery (with the accounts: PostgreSQL or memory).
     pub outbox: Arc<dyn MailOutbox>,
+    /// Auth events waiting for their webhooks (with the accounts).
+    pub webhook_outbox: Arc<dyn WebhookOutbox>,
     /// What `/ready` checks.
     pub probes: Vec<Arc<dyn Probe>>,
     /// The connection pools, for `/metrics`.
@@ -59,6 +61,7 @@ struct Durable {
     identities: Arc<dyn IdentityRepository>,
     audit_log: Arc<dyn AuditLog>,
     outbox: Arc<dyn MailOutbox>,
+    webhook_outbox: Arc<dyn WebhookOutbox>,
 }
 
 /// The short-lived stores: codes, rate limits, pending provider sign-ins, and the
@@ -104,23 +107,25 @@ struct Monitored {
 /// [`StartupError`] when a URL is invalid or start-up migrations fail.
 pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError> {
     let mut monitored = Monitored::default();
-    let Durable { users, sessions, devices, identities, audit_log, outbox } = match &settings.database_url {
-        Some(url) => postgres_stores(settings, url, &mut monitored).await?,
-        None => {
-            tracing::info!(
-                "accounts, sessions, linked identities, the audit log and the mail outbox in memory"
-            );
-            let sessions = Arc::new(MemorySessionRepository::new());
-            Durable {
-                users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
-                sessions,
-                devices: Arc::new(MemoryDeviceRepository::new()),
-                identities: Arc::new(MemoryIdentityRepository::new()),
-                audit_log: Arc::new(MemoryAuditLog::new()),
-                outbox: Arc::new(MemoryOutbox::new()),
+    let Durable { users, sessions, devices, identities, audit_log, outbox, webhook_outbox } =
+        match &settings.database_url {
+            Some(url) => postgres_stores(settings, url, &mut monitored).await?,
+            None => {
+                tracing::info!(
+                    "accounts, sessions, linked identities, the audit log and the mail outbox in memory"
+                );
+                let sessions = Arc::new(MemorySessionRepository::new());
+                Durable {
+                    users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
+                    sessions,
+                    devices: Arc::new(MemoryDeviceRepository::new()),
+                    identities: Arc::new(MemoryIdentityRepository::new()),
+                    audit_log: Arc::new(MemoryAuditLog::new()),
+                    outbox: Arc::new(MemoryOutbox::new()),
+                    webhook_outbox: Arc::new(MemoryWebhookOutbox::new()),
+                }
             }
-        }
-    };
+        };
     let ShortLived { codes, rate_limiter, oauth_states, revocations } = match redis_setting(settings)? {
         Some((key, value)) => redis_stores(settings, key, value, &mut monitored)?,
         None => {
@@ -150,7 +155,7 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
         audit_log,
         revocations,
     };
-    Ok(Storage { stores, outbox, probes, pools })
+    Ok(Storage { stores, outbox, webhook_outbox, probes, pools })
 }
 
 #[cfg(feature = "postgres")]
@@ -182,7 +187,8 @@ async fn postgres_stores(
         devices: Arc::new(PgDeviceRepository::new(pool.clone())),
         identities: Arc::new(PgIdentityRepository::new(pool.clone())),
         audit_log: Arc::new(PgAuditLog::new(pool.clone())),
-        outbox: Arc::new(PgOutbox::new(pool)),
+        outbox: Arc::new(PgOutbox::new(pool.clone())),
+        webhook_outbox: Arc::new(PgWebhookOutbox::new(pool)),
     })
 }
 

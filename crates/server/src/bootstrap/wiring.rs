@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use otp_core::Services;
+use otp_core::events::{EventHub, WebhookWorker};
 use otp_core::mail::DeliveryWorker;
 use otp_core::ports::{Clock, Mailer, Probe, SystemClock};
 
@@ -13,6 +14,7 @@ use super::providers::build_oauth_providers;
 use super::secrets::build_secrets;
 use super::settings::{Environment, Settings};
 use super::storage::build_storage;
+use super::webhooks::build_events;
 use crate::http::metrics::PoolGauge;
 
 /// The services, what `/ready` checks, and the mail delivery worker.
@@ -27,6 +29,11 @@ pub struct Components {
     pub delivery: Option<Arc<DeliveryWorker>>,
     /// The connection pools whose usage `/metrics` reports.
     pub pools: Vec<Arc<dyn PoolGauge>>,
+    /// The auth events the services publish: an embedder subscribes here.
+    pub events: Arc<EventHub>,
+    /// Delivers auth events to `WEBHOOK_URLS`; runs beside the server. `None` without
+    /// webhooks.
+    pub webhooks: Option<Arc<WebhookWorker>>,
 }
 
 /// Adapters an embedding application or a test supplies instead of those the settings
@@ -74,9 +81,18 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
     };
     let policy = settings.policy().map_err(|error| StartupError::Config(error.to_string()))?;
     let providers = build_oauth_providers(settings)?;
-    let services = Services::new(storage.stores, mailer, clock, &secrets, &policy, providers)
-        .map_err(|error| StartupError::Config(error.to_string()))?;
-    Ok(Components { services, probes, delivery, pools: storage.pools })
+    let events = build_events(settings, storage.webhook_outbox)?;
+    let services =
+        Services::new(storage.stores, mailer, events.hub.clone(), clock, &secrets, &policy, providers)
+            .map_err(|error| StartupError::Config(error.to_string()))?;
+    Ok(Components {
+        services,
+        probes,
+        delivery,
+        pools: storage.pools,
+        events: events.hub,
+        webhooks: events.worker,
+    })
 }
 
 fn require_production_settings(settings: &Settings) -> Result<(), StartupError> {

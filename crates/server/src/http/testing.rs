@@ -26,9 +26,16 @@ pub(crate) fn memory_state(trusted: &str, admin_email: Option<&str>) -> (AppStat
         ..AuthPolicy::default()
     };
     let providers = OAuthProviders::new(["google", "github"]);
-    let services =
-        Services::new(memory_stores(), mailer.clone(), Arc::new(SystemClock), &secrets, &policy, providers)
-            .unwrap();
+    let services = Services::new(
+        memory_stores(),
+        mailer.clone(),
+        Arc::new(otp_core::events::EventHub::new()),
+        Arc::new(SystemClock),
+        &secrets,
+        &policy,
+        providers,
+    )
+    .unwrap();
     let state =
         AppState::new(services, TrustedProxies::parse(trusted).unwrap(), Vec::new(), Gauges::default());
     (state, mailer)

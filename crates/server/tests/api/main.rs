@@ -24,3 +24,4 @@ mod registration;
 mod security;
 mod sessions;
 mod tokens;
+mod webhooks;

@@ -43,7 +43,7 @@ fn configure_github(settings: &mut Settings, github: &FakeProvider) {
 }
 
 /// A server with both providers configured against fakes, then `extra` applied.
-async fn spawn_with_providers(extra: impl FnOnce(&mut Settings)) -> OAuthApp {
+pub(crate) async fn spawn_with_providers(extra: impl FnOnce(&mut Settings)) -> OAuthApp {
     let (google, github) = (FakeProvider::google().await, FakeProvider::github().await);
     let app = spawn_app_with(|settings| {
         configure_google(settings, &google);

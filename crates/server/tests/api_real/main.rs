@@ -41,6 +41,8 @@ mod security;
 mod sessions;
 #[path = "../api/tokens.rs"]
 mod tokens;
+#[path = "../api/webhooks.rs"]
+mod webhooks;
 
 mod multi_instance;
 mod outage;

@@ -17,9 +17,13 @@ pub use error::AdminError;
 pub use pages::{AuditPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_CHARS, UserPage, UserSearch};
 use pages::{page_size, paginate, search_text};
 
+use super::events::Events;
 use super::{Principal, Revocations};
-use crate::domain::{AdminAction, AuditEntry, AuditEntryId, ClientContext, EmailAddress, Role, User, UserId};
-use crate::ports::{AuditLog, Clock, SessionRepository, UserListQuery, UserRepository};
+use crate::domain::{
+    AdminAction, AuditEntry, AuditEntryId, AuthEventKind, ClientContext, EmailAddress, RevokedBy, Role, User,
+    UserId,
+};
+use crate::ports::{AuditLog, Clock, EventPublisher, SessionRepository, UserListQuery, UserRepository};
 
 /// Proof that the caller is an administrator, with the address the request came from.
 /// Only [`AdminService::authorize`] makes one.
@@ -49,6 +53,8 @@ pub struct AdminPorts {
     pub clock: Arc<dyn Clock>,
     /// Every action that ends sessions or changes an account is told to every instance.
     pub revocations: Revocations,
+    /// Auth events (`user.deleted`, `session.revoked`).
+    pub events: Arc<dyn EventPublisher>,
 }
 
 /// Account administration and the audit log.
@@ -60,6 +66,7 @@ pub struct AdminService {
     clock: Arc<dyn Clock>,
     revocations: Revocations,
     admin_email: Option<EmailAddress>,
+    events: Events,
 }
 
 impl AdminService {
@@ -70,6 +77,7 @@ impl AdminService {
             users: ports.users,
             sessions: ports.sessions,
             audit_log: ports.audit_log,
+            events: Events::new(ports.events, ports.clock.clone()),
             clock: ports.clock,
             revocations: ports.revocations,
             admin_email,
@@ -195,6 +203,7 @@ impl AdminService {
             return Err(AdminError::UserNotFound);
         }
         tracing::info!(user_id = %id, "account deleted");
+        self.events.emit(id, AuthEventKind::UserDeleted).await;
         self.record(admin, AdminAction::DeleteUser, Some(&target)).await
     }
 
@@ -207,6 +216,8 @@ impl AdminService {
         let ended = self.sessions.revoke_all_for_user(id, self.clock.now()).await?;
         self.revocations.account_changed(id).await;
         tracing::info!(user_id = %id, sessions_ended = ended, "sessions ended by an administrator");
+        let revoked = AuthEventKind::SessionRevoked { session_id: None, by: RevokedBy::Admin };
+        self.events.emit(id, revoked).await;
         self.record(admin, AdminAction::RevokeSessions, Some(&target)).await?;
         Ok(ended)
     }

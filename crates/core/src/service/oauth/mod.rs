@@ -16,15 +16,17 @@ use secrets::{check_authorization_code, is_well_formed_state, random_token};
 
 use super::SignedIn;
 use super::devices::RememberedDevices;
+use super::events::Events;
 use super::session_issuer::SessionIssuer;
 use super::throttle::{Action, Throttle};
 use crate::crypto::KeyedHasher;
-use crate::domain::{AuthMethod, ClientContext, User};
+use crate::domain::{AuthEventKind, AuthMethod, ClientContext, User};
 use crate::error::{Failure, PortError};
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
-    AuthorizationRequest, Clock, CodeExchange, DeviceRepository, IdentityRepository, LinkedIdentity, Mailer,
-    OAuthStateStore, PendingAuthorization, ProviderIdentity, RateLimiter, SessionRepository, UserRepository,
+    AuthorizationRequest, Clock, CodeExchange, DeviceRepository, EventPublisher, IdentityRepository,
+    LinkedIdentity, Mailer, OAuthStateStore, PendingAuthorization, ProviderIdentity, RateLimiter,
+    SessionRepository, UserRepository,
 };
 use crate::service::Secrets;
 
@@ -70,6 +72,8 @@ pub struct OAuthPorts {
     pub mailer: Arc<dyn Mailer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Auth events (`user.created`, `identity.linked`, `user.signed_in`).
+    pub events: Arc<dyn EventPublisher>,
 }
 
 /// Sign-in with the configured OAuth providers.
@@ -85,6 +89,7 @@ pub struct OAuthSignIn {
     hasher: KeyedHasher,
     providers: OAuthProviders,
     state_lifetime: Duration,
+    events: Events,
 }
 
 impl OAuthSignIn {
@@ -102,6 +107,7 @@ impl OAuthSignIn {
         policy.validate()?;
         let hasher = secrets.keyed_hasher.clone();
         let tokens = secrets.access_tokens(policy);
+        let events = Events::new(ports.events, ports.clock.clone());
         Ok(Self {
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
             issuer: SessionIssuer::new(
@@ -110,7 +116,9 @@ impl OAuthSignIn {
                 hasher.clone(),
                 policy.session_lifetime(),
                 policy.admin_email.clone(),
+                events.clone(),
             ),
+            events,
             devices: RememberedDevices::new(
                 ports.devices,
                 hasher.clone(),
@@ -289,6 +297,8 @@ impl OAuthSignIn {
         match self.identities.link(&link).await {
             Ok(()) => {
                 tracing::info!(user_id = %user.id, "provider identity linked");
+                let linked = AuthEventKind::IdentityLinked { provider: identity.provider.clone() };
+                self.events.emit(user.id, linked).await;
                 Ok(user)
             }
             // A concurrent callback of the same identity linked it first: use its link.
@@ -321,6 +331,9 @@ impl OAuthSignIn {
         match self.users.create(&user).await {
             Ok(()) => {
                 tracing::info!(user_id = %user.id, "account created by provider sign-in");
+                if let Ok(method) = AuthMethod::oauth(&identity.provider) {
+                    self.events.emit(user.id, AuthEventKind::UserCreated { method }).await;
+                }
                 Ok(user)
             }
             Err(PortError::EmailTaken) => self

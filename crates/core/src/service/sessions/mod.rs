@@ -11,14 +11,19 @@ pub use error::SessionError;
 
 use super::SignedIn;
 use super::admin::roles::effective_role;
+use super::events::Events;
 use super::throttle::{Action, Throttle};
 use crate::crypto::{
     AccessClaims, AccessTokens, CredentialId, KeyedHasher, RefreshToken, ServiceCredentials, TokenSubject,
 };
-use crate::domain::{ClientContext, Device, DeviceId, EmailAddress, Session, SessionId, User};
+use crate::domain::{
+    AuthEventKind, ClientContext, Device, DeviceId, EmailAddress, RevokedBy, Session, SessionId, User,
+};
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError, SessionLifetime};
-use crate::ports::{Clock, DeviceRepository, RateLimiter, RotateOutcome, SessionRepository, UserRepository};
+use crate::ports::{
+    Clock, DeviceRepository, EventPublisher, RateLimiter, RotateOutcome, SessionRepository, UserRepository,
+};
 use crate::service::{Revocations, Secrets};
 
 /// A verified caller: a live session of an enabled account.
@@ -69,6 +74,8 @@ pub struct SessionPorts {
     pub clock: Arc<dyn Clock>,
     /// Ended sessions, told to every instance; its cache serves token checks.
     pub revocations: Revocations,
+    /// Auth events (`user.signed_out`, `session.revoked`).
+    pub events: Arc<dyn EventPublisher>,
 }
 
 /// Access-token checks, refresh-token rotation, logout and the caller's sessions.
@@ -85,6 +92,7 @@ pub struct SessionService {
     lifetime: SessionLifetime,
     admin_email: Option<EmailAddress>,
     service_credentials: ServiceCredentials,
+    events: Events,
 }
 
 impl SessionService {
@@ -97,6 +105,7 @@ impl SessionService {
         let hasher = secrets.keyed_hasher.clone();
         Ok(Self {
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
+            events: Events::new(ports.events, ports.clock.clone()),
             tokens: secrets.access_tokens(policy),
             sessions: ports.sessions,
             users: ports.users,
@@ -282,8 +291,11 @@ impl SessionService {
     /// # Errors
     /// A failure.
     pub async fn logout(&self, principal: &Principal) -> Result<(), SessionError> {
-        self.sessions.revoke(principal.session_id(), self.clock.now()).await?;
-        self.revocations.session_ended(principal.session_id()).await;
+        let session_id = principal.session_id();
+        if self.sessions.revoke(session_id, self.clock.now()).await? {
+            self.events.emit(principal.user.id, AuthEventKind::SignedOut { session_id }).await;
+        }
+        self.revocations.session_ended(session_id).await;
         tracing::info!(user_id = %principal.user.id, "logged out");
         tracing::debug!(session_id = %principal.session_id(), "session ended by logout");
         Ok(())
@@ -313,6 +325,8 @@ impl SessionService {
             return Err(SessionError::SessionNotFound);
         }
         self.revocations.session_ended(id).await;
+        let revoked = AuthEventKind::SessionRevoked { session_id: Some(id), by: RevokedBy::User };
+        self.events.emit(principal.user.id, revoked).await;
         tracing::info!(user_id = %principal.user.id, "session ended by its owner");
         tracing::debug!(session_id = %id, "session ended by its owner");
         Ok(())

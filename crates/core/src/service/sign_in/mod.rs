@@ -16,6 +16,7 @@ pub use registration::RegistrationToken;
 
 use super::codes::OneTimeCodes;
 use super::devices::RememberedDevices;
+use super::events::Events;
 use super::session_issuer::SessionIssuer;
 use super::throttle::{Throttle, client_network};
 use crate::crypto::{KeyedHasher, PasswordHasher};
@@ -24,7 +25,8 @@ use crate::domain::{
 };
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
-    Clock, CodeStore, DeviceRepository, Mailer, RateLimiter, SessionRepository, UserRepository,
+    Clock, CodeStore, DeviceRepository, EventPublisher, Mailer, RateLimiter, SessionRepository,
+    UserRepository,
 };
 use crate::service::{Revocations, Secrets};
 
@@ -48,6 +50,8 @@ pub struct SignInPorts {
     pub clock: Arc<dyn Clock>,
     /// A password reset ends every session: told to every instance.
     pub revocations: Revocations,
+    /// Auth events (`user.created`, `user.signed_in`, `password.changed`).
+    pub events: Arc<dyn EventPublisher>,
 }
 
 /// Sign-in by emailed code and by password.
@@ -64,6 +68,7 @@ pub struct SignInService {
     hasher: KeyedHasher,
     strength: PasswordStrength,
     devices: RememberedDevices,
+    events: Events,
 }
 
 impl SignInService {
@@ -75,6 +80,7 @@ impl SignInService {
         policy.validate()?;
         let hasher = secrets.keyed_hasher.clone();
         let tokens = secrets.access_tokens(policy);
+        let events = Events::new(ports.events, ports.clock.clone());
         Ok(Self {
             codes: OneTimeCodes::new(ports.codes, ports.clock.clone(), hasher.clone(), policy),
             throttle: Throttle::new(ports.rate_limiter, ports.clock.clone(), hasher.clone(), policy),
@@ -84,7 +90,9 @@ impl SignInService {
                 hasher.clone(),
                 policy.session_lifetime(),
                 policy.admin_email.clone(),
+                events.clone(),
             ),
+            events,
             devices: RememberedDevices::new(
                 ports.devices,
                 hasher.clone(),

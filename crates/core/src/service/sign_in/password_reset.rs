@@ -1,7 +1,9 @@
 //! Password reset by emailed code.
 
 use super::{SignInError, SignInService, password_reset_code};
-use crate::domain::{ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, OtpCode, Password};
+use crate::domain::{
+    AuthEventKind, ClientContext, CodePurpose, EmailAddress, MailKind, MailMessage, OtpCode, Password,
+};
 use crate::service::throttle::Action;
 
 impl SignInService {
@@ -62,6 +64,7 @@ impl SignInService {
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
         self.revocations.account_changed(user.id).await;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset");
+        self.events.emit(user.id, AuthEventKind::PasswordChanged).await;
         Ok(())
     }
 }

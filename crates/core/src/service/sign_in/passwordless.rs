@@ -2,7 +2,8 @@
 
 use super::{SignInError, SignInService, registration_code, sign_in_code};
 use crate::domain::{
-    AuthMethod, ClientContext, CodePurpose, DeviceId, EmailAddress, MailKind, MailMessage, OtpCode, User,
+    AuthEventKind, AuthMethod, ClientContext, CodePurpose, DeviceId, EmailAddress, MailKind, MailMessage,
+    OtpCode, User,
 };
 use crate::error::{Failure, PortError};
 use crate::service::SignedIn;
@@ -86,12 +87,18 @@ impl SignInService {
             None => self.create_verified_user(email).await?,
         };
         let registrant = self.registrant(&user, client, now);
+        // An account registered with a password comes to be when its code is entered.
+        let method = if registrant.is_some() { AuthMethod::Password } else { AuthMethod::Otp };
+        let registered = (!user.is_verified()).then_some(method);
         let user = self
             .users
             .record_code_sign_in(user.id, now, registrant.as_ref())
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
         self.revocations.account_updated(user.id);
+        if let Some(method) = registered {
+            self.events.emit(user.id, AuthEventKind::UserCreated { method }).await;
+        }
         let mut signed_in = self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?;
         let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, true).await?;
         signed_in.device_token = Some(token);
@@ -140,6 +147,7 @@ impl SignInService {
         match self.users.create(&user).await {
             Ok(()) => {
                 tracing::info!(user_id = %user.id, "account created by passwordless sign-in");
+                self.events.emit(user.id, AuthEventKind::UserCreated { method: AuthMethod::Otp }).await;
                 Ok(user)
             }
             Err(PortError::EmailTaken) => self
