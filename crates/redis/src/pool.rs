@@ -51,6 +51,11 @@ impl RedisPool {
         self.inner.status()
     }
 
+    /// Whether the pool's connections go to a Redis Cluster.
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.inner.manager().is_cluster()
+    }
+
     /// A connection, after a health check if it was used before.
     pub(crate) async fn get(&self) -> Result<managed::Object<Connector>, managed::PoolError<RedisError>> {
         self.inner.get().await

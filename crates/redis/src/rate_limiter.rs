@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use otp_core::PortError;
-use otp_core::ports::{RateDecision, RateLimit, RateLimiter};
+use otp_core::ports::{RateDecision, RateLimit, RateLimiter, hit_in_turn};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ use crate::millis::{duration_ms, unix_ms, wait};
 use crate::script::LuaScript;
 
 static HIT: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str!("lua/hit.lua")));
+static HIT_EACH: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str!("lua/hit_each.lua")));
 
 /// [`RateLimiter`] on Redis: a sliding-window log, shared by every process that uses
 /// the same Redis and key prefix.
@@ -55,6 +56,41 @@ impl RateLimiter for RedisRateLimiter {
         match reply.as_slice() {
             [1] => Ok(RateDecision::Allowed),
             [0, wait_ms] => Ok(RateDecision::Limited { retry_after: wait(*wait_ms) }),
+            other => Err(unexpected(CONTEXT, format!("{other:?}"))),
+        }
+    }
+
+    /// One script for every key on one Redis (one round trip); one per key on a
+    /// cluster, where the keys may live on different nodes.
+    async fn hit_each(
+        &self,
+        hits: &[(&str, RateLimit)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<RateDecision>, PortError> {
+        const CONTEXT: &str = "counting rate-limit hits";
+        if hits.len() < 2 || self.pool.is_cluster() {
+            return hit_in_turn(self, hits, now).await;
+        }
+        let now_ms = unix_ms(now);
+        let mut script = HIT_EACH.call();
+        script.arg(now_ms).arg(format!("{now_ms}:{}", Uuid::new_v4().simple()));
+        for (key, limit) in hits {
+            let window_ms = duration_ms(limit.window).max(1);
+            script
+                .key(format!("{}rate:{key}", self.pool.key_prefix()))
+                .arg(now_ms.saturating_sub(window_ms))
+                .arg(window_ms)
+                .arg(limit.max);
+        }
+        let reply = self.pool.run_script(CONTEXT, &script).await?;
+        let counted = |n: i64| usize::try_from(n).ok().filter(|n| *n <= hits.len());
+        match reply.as_slice() {
+            [n] if counted(*n) == Some(hits.len()) => Ok(vec![RateDecision::Allowed; hits.len()]),
+            [n, wait_ms] if counted(*n).is_some_and(|n| n < hits.len()) => {
+                let mut decisions = vec![RateDecision::Allowed; counted(*n).unwrap_or_default()];
+                decisions.push(RateDecision::Limited { retry_after: wait(*wait_ms) });
+                Ok(decisions)
+            }
             other => Err(unexpected(CONTEXT, format!("{other:?}"))),
         }
     }

@@ -50,6 +50,18 @@ mod oauth_states {
     });
 }
 
+mod revocations {
+    use otp_core::ports::RevocationChannel;
+    use otp_redis::RedisRevocationChannel;
+
+    use super::*;
+    otp_core::revocation_channel_contract!(async {
+        let config = test_config();
+        let channel = RedisRevocationChannel::new(live_pool(&config).await, &config).unwrap();
+        Arc::new(channel) as Arc<dyn RevocationChannel>
+    });
+}
+
 mod on_the_cluster {
     use std::collections::{BTreeMap, BTreeSet};
     use std::time::Duration;

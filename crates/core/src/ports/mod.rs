@@ -31,7 +31,7 @@ pub use mailer::Mailer;
 pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity};
 pub use oauth_state_store::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};
 pub use probe::Probe;
-pub use rate_limiter::{RateDecision, RateLimit, RateLimiter};
+pub use rate_limiter::{RateDecision, RateLimit, RateLimiter, hit_in_turn};
 pub use revocation_channel::{
     MalformedRevocation, Revocation, RevocationChannel, RevocationFeed, RevocationNotice,
 };

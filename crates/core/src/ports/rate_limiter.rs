@@ -39,4 +39,42 @@ pub trait RateLimiter: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn hit(&self, key: &str, limit: RateLimit, now: OffsetDateTime) -> Result<RateDecision, PortError>;
+
+    /// Counts one hit on each of `hits` in turn at `now`, exactly as [`RateLimiter::hit`]
+    /// would one after the other, stopping at the first key that is limited: the hits
+    /// counted on the keys before it stay counted, the keys after it are not touched.
+    /// Returns the decisions made, one per key up to and including the limited one.
+    /// Adapters that can do it in one round trip override the default, which calls
+    /// [`RateLimiter::hit`] per key ([`hit_in_turn`]).
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn hit_each(
+        &self,
+        hits: &[(&str, RateLimit)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<RateDecision>, PortError> {
+        hit_in_turn(self, hits, now).await
+    }
+}
+
+/// [`RateLimiter::hit_each`] by one [`RateLimiter::hit`] per key: the default, and
+/// what adapters fall back on when they cannot do it at once.
+///
+/// # Errors
+/// The first error of a hit.
+pub async fn hit_in_turn<L: RateLimiter + ?Sized>(
+    limiter: &L,
+    hits: &[(&str, RateLimit)],
+    now: OffsetDateTime,
+) -> Result<Vec<RateDecision>, PortError> {
+    let mut decisions = Vec::with_capacity(hits.len());
+    for (key, limit) in hits {
+        let decision = limiter.hit(key, *limit, now).await?;
+        decisions.push(decision);
+        if decision != RateDecision::Allowed {
+            break;
+        }
+    }
+    Ok(decisions)
 }

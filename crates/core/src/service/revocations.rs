@@ -68,7 +68,7 @@ impl Revocations {
         }
         tokio::time::sleep(RETRY_AFTER).await;
         if let Err(error) = self.channel.publish(revocation).await {
-            metrics::counter!("revocations_unpublished_total").increment(1);
+            metrics::counter!("otp_revocations_unpublished_total").increment(1);
             tracing::error!(%error, "a revocation could not be pushed to the other instances");
         }
     }

@@ -162,17 +162,30 @@ impl Throttle {
         email: Option<&EmailAddress>,
         device: Option<DeviceId>,
     ) -> Result<(), ThrottleError> {
-        let now = self.clock.now();
+        let mut budgets = Vec::with_capacity(2);
         if let Some(ip) = client.ip {
             let key = format!("ip:{}:{}", action.as_str(), self.hasher.client_digest(&client_network(ip)));
-            self.spend(&key, self.per_client, now).await?;
+            budgets.push((key, self.per_client));
         }
-        let key = match (device, email) {
-            (Some(device), Some(_)) => format!("device:{}:{}", action.as_str(), device.as_uuid().simple()),
-            (None, Some(email)) => format!("email:{}:{}", action.as_str(), self.hasher.email_digest(email)),
-            (_, None) => return Ok(()),
-        };
-        self.spend(&key, self.per_address, now).await
+        match (device, email) {
+            (Some(device), Some(_)) => budgets.push((
+                format!("device:{}:{}", action.as_str(), device.as_uuid().simple()),
+                self.per_address,
+            )),
+            (None, Some(email)) => budgets.push((
+                format!("email:{}:{}", action.as_str(), self.hasher.email_digest(email)),
+                self.per_address,
+            )),
+            (_, None) => {}
+        }
+        // One call for both budgets: one round trip where the limiter can.
+        let hits: Vec<(&str, RateLimit)> =
+            budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
+        let decisions = self.limiter.hit_each(&hits, self.clock.now()).await.map_err(Failure::from)?;
+        for ((key, _), decision) in hits.iter().zip(decisions) {
+            limited(key, decision)?;
+        }
+        Ok(())
     }
 
     /// Counts one `action` against the budget of the service credential `credential`.
@@ -225,16 +238,21 @@ impl Throttle {
         limit: RateLimit,
         now: time::OffsetDateTime,
     ) -> Result<(), ThrottleError> {
-        match self.limiter.hit(key, limit, now).await.map_err(Failure::from)? {
-            RateDecision::Allowed => Ok(()),
-            RateDecision::Limited { retry_after } => {
-                let mut parts = key.split(':');
-                let (scope, action) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-                tracing::info!(limit = format!("{scope}:{action}"), "rate limited");
-                metrics::counter!("otp_rate_limited_total", "scope" => scope.to_owned(), "action" => action.to_owned())
-                    .increment(1);
-                Err(ThrottleError::Limited { retry_after: retry_after.max(Duration::from_secs(1)) })
-            }
+        limited(key, self.limiter.hit(key, limit, now).await.map_err(Failure::from)?)
+    }
+}
+
+/// `decision` on `key` as a result: a limit reached is logged, counted and refused.
+fn limited(key: &str, decision: RateDecision) -> Result<(), ThrottleError> {
+    match decision {
+        RateDecision::Allowed => Ok(()),
+        RateDecision::Limited { retry_after } => {
+            let mut parts = key.split(':');
+            let (scope, action) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+            tracing::info!(limit = format!("{scope}:{action}"), "rate limited");
+            metrics::counter!("otp_rate_limited_total", "scope" => scope.to_owned(), "action" => action.to_owned())
+                .increment(1);
+            Err(ThrottleError::Limited { retry_after: retry_after.max(Duration::from_secs(1)) })
         }
     }
 }

@@ -211,6 +211,7 @@ macro_rules! rate_limiter_contract {
                 the_window_slides,
                 keys_are_counted_separately,
                 concurrent_hits_allow_exactly_max,
+                hitting_several_keys_counts_each_in_turn_up_to_the_first_limited,
             ]
         );
     };

@@ -67,3 +67,22 @@ pub async fn concurrent_hits_allow_exactly_max(limiter: Limiter) {
     }
     assert_eq!(allowed, 10);
 }
+
+pub async fn hitting_several_keys_counts_each_in_turn_up_to_the_first_limited(limiter: Limiter) {
+    let (first, second, third, now) = (key(), key(), key(), instant());
+    let one = RateLimit { max: 1, ..LIMIT };
+    let hits = [(first.as_str(), LIMIT), (second.as_str(), one), (third.as_str(), LIMIT)];
+    let all = limiter.hit_each(&hits, now).await.unwrap();
+    assert_eq!(all, [RateDecision::Allowed; 3]);
+    let stopped = limiter.hit_each(&hits, now).await.unwrap();
+    assert!(
+        matches!(stopped.as_slice(), [RateDecision::Allowed, RateDecision::Limited { retry_after }] if !retry_after.is_zero()),
+        "{stopped:?}"
+    );
+    // The first key has two hits counted, the third still one: one more of each fits.
+    assert_eq!(limiter.hit(&first, LIMIT, now).await.unwrap(), RateDecision::Allowed);
+    assert!(matches!(limiter.hit(&first, LIMIT, now).await.unwrap(), RateDecision::Limited { .. }));
+    assert_eq!(limiter.hit(&third, LIMIT, now).await.unwrap(), RateDecision::Allowed);
+    assert_eq!(limiter.hit(&third, LIMIT, now).await.unwrap(), RateDecision::Allowed);
+    assert!(limiter.hit_each(&[], now).await.unwrap().is_empty());
+}

@@ -234,6 +234,7 @@ impl TokenCache {
             self.notice(notice);
         }
         self.listening.store(false, Ordering::SeqCst);
+        metrics::gauge!("otp_revocations_listening").set(0.0);
         tracing::warn!(
             "the revocation feed ended; cached token checks are trusted within the staleness bound only"
         );
@@ -244,11 +245,13 @@ impl TokenCache {
         match notice {
             RevocationNotice::Listening => {
                 self.void_everything();
+                metrics::gauge!("otp_revocations_listening").set(1.0);
                 if !self.listening.swap(true, Ordering::SeqCst) {
                     tracing::info!("receiving revocations");
                 }
             }
             RevocationNotice::Lost => {
+                metrics::gauge!("otp_revocations_listening").set(0.0);
                 if self.listening.swap(false, Ordering::SeqCst) {
                     tracing::warn!(
                         staleness = ?self.staleness,

@@ -83,22 +83,14 @@ impl SignInService {
         self.check_sign_in_code(email, code, device_id).await?;
         let now = self.clock.now();
         let user = match user {
-            Some(user) => user,
-            None => self.create_verified_user(email).await?,
+            Some(user) => self.record_code_sign_in(user, client, now).await?,
+            None => match self.create_verified_user(email).await? {
+                // Created verified, code checked, with no pending password: recording
+                // the sign-in would write what the account already says.
+                (user, true) => user,
+                (user, false) => self.record_code_sign_in(user, client, now).await?,
+            },
         };
-        let registrant = self.registrant(&user, client, now);
-        // An account registered with a password comes to be when its code is entered.
-        let method = if registrant.is_some() { AuthMethod::Password } else { AuthMethod::Otp };
-        let registered = (!user.is_verified()).then_some(method);
-        let user = self
-            .users
-            .record_code_sign_in(user.id, now, registrant.as_ref())
-            .await?
-            .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
-        self.revocations.account_updated(user.id);
-        if let Some(method) = registered {
-            self.events.emit(user.id, AuthEventKind::UserCreated { method }).await;
-        }
         let mut signed_in = self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?;
         let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, true).await?;
         signed_in.device_token = Some(token);
@@ -140,21 +132,44 @@ impl SignInService {
         Ok(self.codes.check_code(CodePurpose::SignIn, email, code).await?)
     }
 
-    /// Creates the account of a first passwordless sign-in; if a concurrent request
-    /// created it first, returns that one.
-    async fn create_verified_user(&self, email: &EmailAddress) -> Result<User, SignInError> {
+    /// Records a code sign-in of an existing account (see
+    /// [`crate::ports::UserRepository::record_code_sign_in`]); the updated account.
+    async fn record_code_sign_in(
+        &self,
+        user: User,
+        client: &ClientContext,
+        now: time::OffsetDateTime,
+    ) -> Result<User, SignInError> {
+        let registrant = self.registrant(&user, client, now);
+        // An account registered with a password comes to be when its code is entered.
+        let method = if registrant.is_some() { AuthMethod::Password } else { AuthMethod::Otp };
+        let registered = (!user.is_verified()).then_some(method);
+        let user = self
+            .users
+            .record_code_sign_in(user.id, now, registrant.as_ref())
+            .await?
+            .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
+        self.revocations.account_updated(user.id);
+        if let Some(method) = registered {
+            self.events.emit(user.id, AuthEventKind::UserCreated { method }).await;
+        }
+        Ok(user)
+    }
+
+    /// Creates the account of a first passwordless sign-in, and `true`; if a concurrent
+    /// request created it first, that one and `false`.
+    async fn create_verified_user(&self, email: &EmailAddress) -> Result<(User, bool), SignInError> {
         let user = User::new_verified(email.clone(), self.clock.now());
         match self.users.create(&user).await {
             Ok(()) => {
                 tracing::info!(user_id = %user.id, "account created by passwordless sign-in");
                 self.events.emit(user.id, AuthEventKind::UserCreated { method: AuthMethod::Otp }).await;
-                Ok(user)
+                Ok((user, true))
             }
-            Err(PortError::EmailTaken) => self
-                .users
-                .find_by_email(email)
-                .await?
-                .ok_or_else(|| Failure::internal("account vanished after a conflict").into()),
+            Err(PortError::EmailTaken) => match self.users.find_by_email(email).await? {
+                Some(existing) => Ok((existing, false)),
+                None => Err(Failure::internal("account vanished after a conflict").into()),
+            },
             Err(other) => Err(other.into()),
         }
     }
