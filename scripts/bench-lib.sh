@@ -9,8 +9,13 @@ command -v wrk >/dev/null || {
   echo "installing wrk" >&2
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1
 }
-cargo build --release -q -p otp-server
-server_bin="$root/target/release/otp-server"
+# BENCH_SERVER runs another otp-server binary (a debug build for a quick smoke run).
+if [ -n "${BENCH_SERVER:-}" ]; then
+  server_bin=$(realpath "$BENCH_SERVER")
+else
+  cargo build --release -q -p otp-server
+  server_bin="$root/target/release/otp-server"
+fi
 
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -175,7 +180,7 @@ LUA
 run_wrk() {
   local threads="$1" connections="$2" url="$3" lua="$4"
   shift 4
-  BENCH_THREADS="$threads" wrk -t"$threads" -c"$connections" -d"${duration}s" -s "$lua" "$@" "$url" >"$work/wrk.txt" 2>&1
+  BENCH_THREADS="$threads" wrk -t"$threads" -c"$connections" -d"${duration}s" --timeout 10s -s "$lua" "$@" "$url" >"$work/wrk.txt" 2>&1
   rate=$(sed -n 's/^Requests\/sec: *//p' "$work/wrk.txt")
   p99=$(sed -n 's/^p99_ms //p' "$work/wrk.txt")
   statuses=$(awk '/^status / { printf "%s%s:%s", sep, $2, $3; sep = " " }' "$work/wrk.txt")

@@ -35,7 +35,8 @@ row() { echo "| $backend | $1 | $2 | $3 | ${p99:--} | ${statuses:--} | $(rss) |"
 
 for backend in embedded postgres; do
   start_server "$backend"
-  row "start" - - 
+  p99="" statuses=""
+  row "start" - -
   token=$(sign_in "bench-me@example.com")
   sign_in "bench-login@example.com" "$password" >/dev/null
 
@@ -79,7 +80,7 @@ for backend in embedded postgres; do
   row "POST /auth/login right password (503s: $(count_of 503))" "$logins" "$(ratio "$logins" "$argon2") of Argon2"
 
   # /health on two connections while the log-in flood runs.
-  BENCH_THREADS=1 wrk -t1 -c16 -d"${duration}s" -s "$work/login.lua" "$base/auth/login" >/dev/null 2>&1 &
+  BENCH_THREADS=1 wrk --timeout 10s -t1 -c16 -d"${duration}s" -s "$work/login.lua" "$base/auth/login" >/dev/null 2>&1 &
   flood=$!
   wrk_pids+=("$flood")
   sleep 1

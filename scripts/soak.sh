@@ -24,14 +24,14 @@ cat "$work/count.lua" "$work/login-body.lua" >"$work/login.lua"
 echo "## soak $(date -u +%F) on $(nproc) cores, ${duration}s, PostgreSQL + Redis, commit $(git rev-parse --short HEAD)"
 echo
 flows=(me send login health)
-BENCH_THREADS=1 wrk -t1 -c16 -d"${duration}s" -s "$work/count.lua" -H "Authorization: Bearer $token" \
+BENCH_THREADS=1 wrk --timeout 10s -t1 -c16 -d"${duration}s" -s "$work/count.lua" -H "Authorization: Bearer $token" \
   "$base/auth/me" >"$work/soak-me.txt" 2>&1 &
 wrk_pids+=($!)
-BENCH_THREADS=1 wrk -t1 -c16 -d"${duration}s" -s "$work/send.lua" "$base/auth/send-otp" >"$work/soak-send.txt" 2>&1 &
+BENCH_THREADS=1 wrk --timeout 10s -t1 -c16 -d"${duration}s" -s "$work/send.lua" "$base/auth/send-otp" >"$work/soak-send.txt" 2>&1 &
 wrk_pids+=($!)
-BENCH_THREADS=1 wrk -t1 -c8 -d"${duration}s" -s "$work/login.lua" "$base/auth/login" >"$work/soak-login.txt" 2>&1 &
+BENCH_THREADS=1 wrk --timeout 10s -t1 -c8 -d"${duration}s" -s "$work/login.lua" "$base/auth/login" >"$work/soak-login.txt" 2>&1 &
 wrk_pids+=($!)
-BENCH_THREADS=1 wrk -t1 -c4 -d"${duration}s" -s "$work/count.lua" "$base/health" >"$work/soak-health.txt" 2>&1 &
+BENCH_THREADS=1 wrk --timeout 10s -t1 -c4 -d"${duration}s" -s "$work/count.lua" "$base/health" >"$work/soak-health.txt" 2>&1 &
 wrk_pids+=($!)
 
 every=$((duration / 10 < 30 ? (duration / 10 > 0 ? duration / 10 : 1) : 30))

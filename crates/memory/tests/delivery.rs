@@ -255,7 +255,12 @@ async fn several_loops_share_the_backlog_send_each_message_once_and_measure_the_
         rig.queue.send(&code_mail(&format!("user{index}@example.com"))).await.unwrap();
     }
     assert_eq!(rig.worker.meter().backlog(), 40);
-    assert_eq!(rig.queue.expected_delay(), None, "no send measured yet");
+    assert_eq!(rig.worker.meter().expected_delay(), None, "no send measured yet");
+    assert_eq!(
+        rig.queue.admit("anyone", Duration::from_secs(1)),
+        Ok(()),
+        "nothing measured, nothing refused"
+    );
     let started = std::time::Instant::now();
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     let loops: Vec<_> = (0..4)
@@ -290,4 +295,24 @@ async fn several_loops_share_the_backlog_send_each_message_once_and_measure_the_
     // 4 workers at about 20 ms a message: some 200 a second.
     let rate = rig.worker.meter().rate().unwrap();
     assert!(rate > 50.0 && rate < 210.0, "{rate}");
+}
+
+#[tokio::test]
+async fn the_queue_refuses_codes_that_would_arrive_late_and_senders_over_their_cap() {
+    let transport = Arc::new(RecordingMailer::new());
+    let rig = rig_with(transport.clone(), transport, policy());
+    let queue = rig.queue.with_sender_cap(3);
+    let meter = rig.worker.meter();
+    meter.sent(Duration::from_millis(100)); // 4 workers: 40 a second
+    for index in 0..3 {
+        queue.send_for(&code_mail(&format!("user{index}@example.com")), "flood").await.unwrap();
+    }
+    let wait = queue.admit("flood", Duration::from_secs(600)).unwrap_err();
+    assert!(wait >= Duration::from_secs(1));
+    assert_eq!(queue.admit("someone else", Duration::from_secs(600)), Ok(()));
+    // 400 waiting at 40 a second: 10 s; a 10 s code must arrive within 5 s.
+    meter.observe_depth(400);
+    let wait = queue.admit("someone else", Duration::from_secs(10)).unwrap_err();
+    assert_eq!(wait, Duration::from_secs(5));
+    assert_eq!(queue.admit("someone else", Duration::from_secs(30)), Ok(()));
 }

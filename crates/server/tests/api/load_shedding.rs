@@ -3,6 +3,7 @@
 //! mailed before it expires.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -100,22 +101,33 @@ async fn a_log_in_burst_beyond_the_hash_queue_gets_quick_identical_503s_and_the_
     assert_eq!(after.status(), StatusCode::OK);
 }
 
-/// A transport that takes `delay` per message, then records it.
+/// A transport that takes `delay` per message, then records it; while `stalled` is set
+/// it sends nothing.
 #[derive(Debug)]
 struct SlowTransport {
     inner: Arc<RecordingMailer>,
     delay: Duration,
+    stalled: Arc<AtomicBool>,
+}
+
+impl SlowTransport {
+    fn new(inner: Arc<RecordingMailer>, delay: Duration) -> Self {
+        Self { inner, delay, stalled: Arc::default() }
+    }
 }
 
 #[async_trait]
 impl Mailer for SlowTransport {
     async fn send(&self, message: &MailMessage) -> Result<(), PortError> {
+        while self.stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         tokio::time::sleep(self.delay).await;
         self.inner.send(message).await
     }
 }
 
-async fn slow_mail_app() -> TestApp {
+async fn slow_mail_app(stalled: Arc<AtomicBool>) -> TestApp {
     spawn_app_with_transport(
         |settings| {
             settings.mail_workers = Some(1);
@@ -123,7 +135,11 @@ async fn slow_mail_app() -> TestApp {
             settings.rate_limit_per_ip = 10_000;
             settings.rate_limit_per_email = 10_000;
         },
-        |recording| Arc::new(SlowTransport { inner: recording, delay: Duration::from_millis(50) }),
+        move |recording| {
+            let mut transport = SlowTransport::new(recording, Duration::from_millis(50));
+            transport.stalled = stalled;
+            Arc::new(transport)
+        },
     )
     .await
 }
@@ -141,7 +157,8 @@ async fn wait_for_code(app: &TestApp, address: &str) -> String {
 
 #[tokio::test]
 async fn send_otp_answers_503_mail_backlog_alike_for_every_address_while_mail_is_backed_up() {
-    let app = slow_mail_app().await;
+    let stalled = Arc::new(AtomicBool::new(false));
+    let app = slow_mail_app(stalled.clone()).await;
     // An account, signed in once through the slow transport (which measures its rate).
     let known = unique_email();
     assert_eq!(app.send_otp(&known).await.status(), StatusCode::ACCEPTED);
@@ -149,7 +166,9 @@ async fn send_otp_answers_503_mail_backlog_alike_for_every_address_while_mail_is
     assert_eq!(app.verify_otp(&known, &code).await.status(), StatusCode::OK);
 
     // One worker at 50 ms a message sends 20 a second; a 2 s code must reach its
-    // owner within 1 s, so about 20 queued mails are the most accepted.
+    // owner within 1 s, so about 20 queued mails are the most accepted. The mail
+    // server stalls meanwhile, so the backlog stays while the answers are compared.
+    stalled.store(true, Ordering::SeqCst);
     let mut accepted = 0;
     let refused = loop {
         let answer = timed_post(&app, "/auth/send-otp", &json!({ "email": unique_email() })).await;
@@ -160,9 +179,8 @@ async fn send_otp_answers_503_mail_backlog_alike_for_every_address_while_mail_is
         }
         assert!(accepted < 200, "the backlog was never refused");
     };
-    // About 20; more when the stores are slower than the mail, fewer on a loaded
-    // machine (the measured send time grows).
-    assert!((3..=150).contains(&accepted), "{accepted} accepted before the first refusal");
+    // About 20 (fewer on a loaded machine, where the measured send time grows).
+    assert!((3..=25).contains(&accepted), "{accepted} accepted before the first refusal");
     assert_eq!(refused.body["code"], "mail_backlog", "{}", refused.body);
     assert!(refused.retry_after.is_some_and(|wait| (1..=5).contains(&wait)), "{:?}", refused.retry_after);
 
@@ -175,6 +193,7 @@ async fn send_otp_answers_503_mail_backlog_alike_for_every_address_while_mail_is
         assert!(answer.retry_after.is_some());
     }
     assert!(for_known.retry_after.unwrap().abs_diff(for_stranger.retry_after.unwrap()) <= 1);
+    stalled.store(false, Ordering::SeqCst);
 
     // When the backlog has drained, codes are accepted again and arrive.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -214,7 +233,7 @@ async fn one_clients_flood_is_capped_so_another_clients_code_arrives_within_seco
             settings.rate_limit_per_ip = 10_000;
             settings.rate_limit_per_email = 10_000;
         },
-        |recording| Arc::new(SlowTransport { inner: recording, delay: Duration::from_millis(200) }),
+        |recording| Arc::new(SlowTransport::new(recording, Duration::from_millis(200))),
     )
     .await;
     // The flooding client gets its five mails queued, then 503 mail_backlog, whatever
