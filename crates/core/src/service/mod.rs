@@ -229,6 +229,8 @@ impl Services {
                 audit_log: stores.audit_log.clone(),
                 mailer: mailer.clone(),
                 clock: clock.clone(),
+                revocations: revocations.clone(),
+                events: events.clone(),
             },
             secrets,
             policy,

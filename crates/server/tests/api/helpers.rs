@@ -92,7 +92,8 @@ pub async fn start_instance_on_system_clock(
     settings: &Settings,
     mailer: Arc<RecordingMailer>,
 ) -> (String, actix_web::dev::ServerHandle) {
-    let (address, _, handle) = start(settings, Overrides { mailer: Some(mailer), ..Overrides::default() }).await;
+    let (address, _, handle) =
+        start(settings, Overrides { mailer: Some(mailer), ..Overrides::default() }).await;
     (address, handle)
 }
 

@@ -79,9 +79,9 @@ impl AccountError {
     /// How long the client should wait, for the refusals that have a wait.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Cooldown { retry_after } | Self::RateLimited { retry_after } | Self::Busy { retry_after } => {
-                Some(*retry_after)
-            }
+            Self::Cooldown { retry_after }
+            | Self::RateLimited { retry_after }
+            | Self::Busy { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

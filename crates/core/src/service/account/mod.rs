@@ -18,16 +18,17 @@ use super::sessions::Principal;
 use super::throttle::{Action, Throttle};
 use crate::crypto::{KeyedHasher, PasswordHasher, UndoToken};
 use crate::domain::{
-    AccountAction, AuditEntry, ClientContext, CodePurpose, Device, EmailAddress, MailKind, MailMessage,
-    OtpCode, Password, PasswordStrength, SecretLink, Session, User,
+    AccountAction, AuditEntry, AuthEventKind, ClientContext, CodePurpose, Device, EmailAddress, MailKind,
+    MailMessage, OtpCode, Password, PasswordStrength, RevokedBy, SecretLink, Session, User,
 };
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError};
 use crate::ports::{
-    AuditLog, Clock, CodeStore, DeviceRepository, IdentityRepository, LinkedIdentity, Mailer, RateLimiter,
-    SessionRepository, UserRepository,
+    AuditLog, Clock, CodeStore, DeviceRepository, EventPublisher, IdentityRepository, LinkedIdentity, Mailer,
+    RateLimiter, SessionRepository, UserRepository,
 };
-use crate::service::Secrets;
+use crate::service::events::Events;
+use crate::service::{Revocations, Secrets};
 
 /// How long the undo link of an address change works.
 pub const UNDO_EMAIL_CHANGE_WINDOW: Duration = Duration::from_secs(72 * 3600);
@@ -81,6 +82,11 @@ pub struct AccountPorts {
     pub mailer: Arc<dyn Mailer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Ended sessions and changed accounts, told to every instance.
+    pub revocations: Revocations,
+    /// Auth events (`password.changed`, `email.changed`, `user.deleted`,
+    /// `session.revoked`, `identity.unlinked`).
+    pub events: Arc<dyn EventPublisher>,
 }
 
 /// Account self-service for the signed-in owner.
@@ -93,6 +99,8 @@ pub struct AccountService {
     audit_log: Arc<dyn AuditLog>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
+    revocations: Revocations,
+    events: Events,
     codes: OneTimeCodes,
     throttle: Throttle,
     passwords: PasswordHasher,
@@ -119,6 +127,8 @@ impl AccountService {
             identities: ports.identities,
             audit_log: ports.audit_log,
             mailer: ports.mailer,
+            revocations: ports.revocations,
+            events: Events::new(ports.events, ports.clock.clone()),
             clock: ports.clock,
             passwords: secrets.password_hasher.clone(),
             strength: policy.password_strength()?,
@@ -221,6 +231,7 @@ impl AccountService {
         }
         let ended = self.end_other_sessions(principal).await?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password changed by its owner");
+        self.events.emit(user.id, AuthEventKind::PasswordChanged).await;
         self.deliver(&user.email, MailKind::PasswordChanged).await?;
         Ok(ended)
     }
@@ -300,6 +311,9 @@ impl AccountService {
             )
             .await?;
         tracing::info!(user_id = %user.id, "address changed by its owner");
+        // Access tokens carry the address: every instance reads the account again.
+        self.revocations.account_changed(user.id).await;
+        self.events.emit(user.id, AuthEventKind::EmailChanged).await;
         let undo_link = SecretLink::new(format!("{}/#undo-email={}", self.page_url, undo.expose()));
         let kind = MailKind::EmailChanged { new_email_masked: new_email.masked(), undo_link };
         self.deliver(&user.email, kind).await?;
@@ -334,6 +348,10 @@ impl AccountService {
         }
         let ended = self.sessions.revoke_all_for_user(user_id, now).await?;
         tracing::info!(%user_id, sessions_ended = ended, "address change undone");
+        self.revocations.account_changed(user_id).await;
+        self.events.emit(user_id, AuthEventKind::EmailChanged).await;
+        let revoked = AuthEventKind::SessionRevoked { session_id: None, by: RevokedBy::User };
+        self.events.emit(user_id, revoked).await;
         Ok(())
     }
 
@@ -352,6 +370,10 @@ impl AccountService {
         let mut ended = 0;
         for session in self.sessions.list_active(principal.user.id, now).await? {
             if session.id != principal.session_id() && self.sessions.revoke(session.id, now).await? {
+                self.revocations.session_ended(session.id).await;
+                let revoked =
+                    AuthEventKind::SessionRevoked { session_id: Some(session.id), by: RevokedBy::User };
+                self.events.emit(principal.user.id, revoked).await;
                 ended += 1;
             }
         }
@@ -386,6 +408,7 @@ impl AccountService {
         }
         let removed = self.identities.unlink(user.id, provider).await?;
         tracing::info!(user_id = %user.id, provider, removed, "identity unlinked by its owner");
+        self.events.emit(user.id, AuthEventKind::IdentityUnlinked { provider: provider.to_owned() }).await;
         Ok(())
     }
 
@@ -431,7 +454,9 @@ impl AccountService {
         }
         self.audit_log.pseudonymise(user.id, &self.pseudonym(&user.email)?).await?;
         self.users.delete(user.id).await?;
+        self.revocations.account_changed(user.id).await;
         tracing::info!(user_id = %user.id, "account deleted by its owner");
+        self.events.emit(user.id, AuthEventKind::UserDeleted).await;
         self.deliver(&user.email, MailKind::AccountDeleted).await
     }
 

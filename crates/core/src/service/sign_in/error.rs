@@ -97,7 +97,6 @@ impl SignInError {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
