@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use otp_core::crypto::TokenHash;
-use otp_core::domain::{PasswordHash, RegistrationBinding, Role, User};
+use otp_core::domain::{Locale, PasswordHash, RegistrationBinding, Role, User};
 use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
@@ -196,6 +196,18 @@ impl UserRepository for MemoryUserRepository {
     async fn set_role(&self, id: UserId, role: Role, now: OffsetDateTime) -> Result<Option<User>, PortError> {
         Ok(self.update(id, |user| {
             user.role = role;
+            user.updated_at = now;
+        }))
+    }
+
+    async fn set_locale(
+        &self,
+        id: UserId,
+        locale: Option<&Locale>,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        Ok(self.update(id, |user| {
+            user.locale = locale.cloned();
             user.updated_at = now;
         }))
     }

@@ -54,6 +54,7 @@ fn code_mail(to: &str) -> MailMessage {
             code: OtpCode::parse("314159", 6).unwrap(),
             expires_in: Duration::from_secs(600),
         },
+        locale: None,
     }
 }
 
@@ -132,6 +133,7 @@ async fn retries_stop_before_the_code_would_expire() {
             code: OtpCode::parse("314159", 6).unwrap(),
             expires_in: Duration::from_millis(200),
         },
+        locale: None,
     };
     rig.queue.send(&mail).await.unwrap();
     rig.transport.set_failing(true);

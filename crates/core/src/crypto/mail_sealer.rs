@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::KeyedHasher;
 use crate::domain::OutboxId;
-use crate::domain::{EmailAddress, MailKind, MailMessage, OtpCode};
+use crate::domain::{EmailAddress, Locale, MailKind, MailMessage, OtpCode};
 
 /// Why a sealed message could not be opened or made.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,9 @@ struct Envelope {
     code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_in_seconds: Option<u64>,
+    /// Absent in entries queued before languages existed: they render in the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locale: Option<String>,
 }
 
 impl MailSealer {
@@ -66,6 +69,7 @@ impl MailSealer {
             kind: message.kind.label().to_owned(),
             code: message.kind.code().map(|code| code.expose().to_owned()),
             expires_in_seconds: message.kind.expires_in().map(|ttl| ttl.as_secs()),
+            locale: message.locale.as_ref().map(|locale| locale.as_str().to_owned()),
         };
         let payload = serde_json::to_vec(&envelope).map_err(|error| SealError::Seal(error.to_string()))?;
         LocalToken::encrypt(&self.key, &payload, None, Some(id.to_string().as_bytes()))
@@ -113,7 +117,9 @@ impl Envelope {
             "code_sign_in_locked" => MailKind::CodeSignInLocked,
             other => return Err(SealError::Malformed(format!("unknown kind {other:?}"))),
         };
-        Ok(MailMessage { to, kind })
+        let locale =
+            self.locale.as_deref().map(Locale::parse).transpose().map_err(|_| malformed("locale"))?;
+        Ok(MailMessage { to, kind, locale })
     }
 }
 
@@ -134,6 +140,7 @@ mod tests {
                 code: OtpCode::parse("042917", 6).unwrap(),
                 expires_in: Duration::from_secs(600),
             },
+            locale: None,
         }
     }
 
@@ -152,7 +159,8 @@ mod tests {
             MailKind::CodeSignInLocked,
         ];
         for kind in kinds {
-            let mail = MailMessage { to: EmailAddress::parse("bo@example.org").unwrap(), kind };
+            let mail = MailMessage::new(EmailAddress::parse("bo@example.org").unwrap(), kind)
+                .in_locale(Some(Locale::parse("fr-CA").unwrap()));
             let id = OutboxId::generate();
             assert_eq!(sealer.open(id, &sealer.seal(id, &mail).unwrap()).unwrap(), mail);
         }

@@ -7,6 +7,7 @@ mod code_purpose;
 mod device;
 mod email;
 mod ids;
+mod locale;
 mod mail;
 mod otp_code;
 mod password;
@@ -22,6 +23,7 @@ pub use code_purpose::CodePurpose;
 pub use device::Device;
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
 pub use ids::{AuditEntryId, DeviceId, OutboxId, SessionId, UserId};
+pub use locale::{InvalidLocale, Locale, MAX_LOCALE_CHARS};
 pub use mail::{MailKind, MailMessage};
 pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
 pub use password::{

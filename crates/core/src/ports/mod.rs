@@ -23,7 +23,7 @@ pub use code_store::{CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
 pub use device_repository::DeviceRepository;
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
 pub use mail_outbox::{ClaimedMessage, MailOutbox, NewOutboxMessage};
-pub use mailer::Mailer;
+pub use mailer::{MailComposer, Mailer};
 pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity};
 pub use oauth_state_store::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};
 pub use probe::Probe;

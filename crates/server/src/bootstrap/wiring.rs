@@ -6,9 +6,10 @@ use std::sync::Arc;
 use otp_core::Services;
 use otp_core::mail::DeliveryWorker;
 use otp_core::ports::{Clock, Mailer, Probe, SystemClock};
+use otp_mail::MailRenderer;
 
 use super::error::StartupError;
-use super::mail::build_mail;
+use super::mail::{build_mail, build_renderer};
 use super::providers::build_oauth_providers;
 use super::secrets::build_secrets;
 use super::settings::{Environment, Settings};
@@ -27,6 +28,9 @@ pub struct Components {
     pub delivery: Option<Arc<DeliveryWorker>>,
     /// The connection pools whose usage `/metrics` reports.
     pub pools: Vec<Arc<dyn PoolGauge>>,
+    /// The mail's templates and message files (also the page's texts and the languages
+    /// a request can ask for).
+    pub renderer: Arc<MailRenderer>,
 }
 
 /// Adapters an embedding application or a test supplies instead of those the settings
@@ -55,10 +59,13 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let storage = build_storage(settings).await?;
     let mut probes = storage.probes;
+    // Built (and every template checked) even when a test supplies the mailer.
+    let renderer = Arc::new(build_renderer(settings)?);
     let (mailer, delivery) = match overrides.mailer {
         Some(mailer) => (mailer, None),
         None => {
-            let mail = build_mail(settings, storage.outbox, &secrets.keyed_hasher, clock.clone())?;
+            let mail =
+                build_mail(settings, storage.outbox, &secrets.keyed_hasher, clock.clone(), renderer.clone())?;
             probes.extend(mail.probe);
             (mail.mailer, Some(mail.worker))
         }
@@ -67,7 +74,7 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
     let providers = build_oauth_providers(settings)?;
     let services = Services::new(storage.stores, mailer, clock, &secrets, &policy, providers)
         .map_err(|error| StartupError::Config(error.to_string()))?;
-    Ok(Components { services, probes, delivery, pools: storage.pools })
+    Ok(Components { services, probes, delivery, pools: storage.pools, renderer })
 }
 
 fn require_production_settings(settings: &Settings) -> Result<(), StartupError> {

@@ -10,6 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
+use otp_core::domain::Locale;
 use otp_core::{Administrator, ClientContext, Principal};
 
 use super::forwarded::{ResolvedClientIp, resolve_client_ip};
@@ -53,7 +54,15 @@ fn client_context(request: &HttpRequest, state: &AppState) -> ClientContext {
     );
     let agent = request.headers().get(header::USER_AGENT).and_then(|value| value.to_str().ok());
     let device = request.headers().get(DEVICE_TOKEN_HEADER).and_then(|value| value.to_str().ok());
-    ClientContext::new(ip, agent).with_device_token(device)
+    ClientContext::new(ip, agent).with_device_token(device).with_locale(requested_locale(request, state))
+}
+
+/// The language the request asks for: the first of its `Accept-Language` that the
+/// mail's message files serve (`de` for `de-AT`), if any.
+pub(crate) fn requested_locale(request: &HttpRequest, state: &AppState) -> Option<Locale> {
+    let renderer = state.mail.as_ref()?;
+    let header = request.headers().get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    renderer.negotiate(&Locale::from_accept_language(header))
 }
 
 /// The caller, proven by a Bearer access token of a live session.

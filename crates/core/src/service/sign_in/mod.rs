@@ -110,7 +110,7 @@ impl SignInService {
         code: OtpCode,
         kind: fn(OtpCode, Duration) -> MailKind,
     ) -> MailMessage {
-        MailMessage { to: email.clone(), kind: kind(code, self.codes.lifetime()) }
+        MailMessage::new(email.clone(), kind(code, self.codes.lifetime()))
     }
 
     /// `password` back if it is strong enough for the account of `email`. The estimate
@@ -139,7 +139,15 @@ impl SignInService {
         Ok((user, device))
     }
 
-    async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {
+    /// Sends `message` in the account's stored language, else the one `client` asked for.
+    async fn deliver(
+        &self,
+        message: MailMessage,
+        user: Option<&User>,
+        client: &ClientContext,
+    ) -> Result<(), SignInError> {
+        let stored = user.and_then(|user| user.locale.clone());
+        let message = message.in_locale(client.locale.clone()).in_locale(stored);
         self.mailer.send(&message).await?;
         tracing::info!(kind = message.kind.label(), "mail accepted for delivery");
         Ok(())
