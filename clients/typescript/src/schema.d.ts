@@ -252,6 +252,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/me/locale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Same as /auth/me/locale */
+        put: operations["compat_set_locale"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/oauth/providers": {
         parameters: {
             query?: never;
@@ -594,6 +611,26 @@ export interface paths {
         /** The caller's account. */
         get: operations["me"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me/locale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Keeps the language the caller chose for mail and the page: it wins over each
+         *     request's `Accept-Language` from now on.
+         */
+        put: operations["set_locale"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1197,6 +1234,15 @@ export interface components {
             /** @description The current key first, then earlier keys that still verify. */
             keys: components["schemas"]["PublicKey"][];
         };
+        /** @description The language to keep for mail and the page. */
+        LocaleRequest: {
+            /**
+             * @description A language the service has texts for (`en`, `de`, `fr`, `es`, and any the
+             *     operator added), or `null` to follow each request's `Accept-Language` again.
+             * @example fr
+             */
+            locale?: string | null;
+        };
         /** @description A confirmation for people. */
         Message: {
             /** @description What happened. */
@@ -1393,6 +1439,12 @@ export interface components {
              */
             email: string;
             /**
+             * @description The language for the account's mail and page (as `PUT me/locale`); without it,
+             *     the request's `Accept-Language` is kept for the new account.
+             * @example fr
+             */
+            locale?: string | null;
+            /**
              * Format: password
              * @description 8 to 128 characters.
              * @example correct horse battery
@@ -1559,6 +1611,12 @@ export interface components {
             id: string;
             /** @description The same as `email_verified`, under the name the Python services' clients read. */
             is_verified: boolean;
+            /**
+             * @description The language chosen for mail and the page (`PUT me/locale`, or at registration);
+             *     `null`: each request's `Accept-Language`, else the server's default.
+             * @example fr
+             */
+            locale?: string | null;
         };
         /** @description A page of accounts. */
         UsersResponse: {
@@ -2518,6 +2576,86 @@ export interface operations {
                 headers: {
                     /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_set_locale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocaleRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated account. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3864,6 +4002,86 @@ export interface operations {
                 headers: {
                     /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_locale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocaleRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated account. Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -11,6 +11,7 @@ mod claims;
 mod errors;
 mod health;
 mod introspection;
+mod languages;
 mod login;
 mod metrics;
 mod oauth;

@@ -15,6 +15,8 @@ mod admin;
 mod errors;
 #[path = "../api/health.rs"]
 mod health;
+#[path = "../api/languages.rs"]
+mod languages;
 #[path = "../api/login.rs"]
 mod login;
 #[path = "../api/metrics.rs"]
