@@ -115,6 +115,11 @@ impl MailRenderer {
         Ok(())
     }
 
+    /// The product name (`APP_NAME`).
+    pub fn product(&self) -> &str {
+        &self.config.product
+    }
+
     /// The languages that have a message file (`en`, `de`, ...).
     pub fn languages(&self) -> Vec<String> {
         self.catalog.languages().map(str::to_owned).collect()

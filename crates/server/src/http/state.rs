@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use otp_core::ports::Probe;
 use otp_core::{AdminService, OAuthSignIn, Services, SessionService, SignInService};
-use otp_mail::MailRenderer;
+use otp_mail::{MailRenderer, RendererConfig};
 
 use super::client_ip::TrustedProxies;
 use super::metrics::Gauges;
@@ -27,7 +27,7 @@ pub struct AppState {
     /// What `/metrics` samples at each scrape.
     pub gauges: Gauges,
     /// The mail's message files: which languages a request can ask for, and the page's
-    /// texts. Without it, requests ask for no language and the page is in English.
+    /// texts. Without it, requests ask for no language and the page shows its keys.
     pub mail: Option<Arc<MailRenderer>>,
 }
 
@@ -47,7 +47,8 @@ impl AppState {
             trusted_proxies,
             probes,
             gauges,
-            mail: None,
+            // The built-in texts until `with_mail` gives the configured ones.
+            mail: MailRenderer::new(RendererConfig::new("OTP Auth")).ok().map(Arc::new),
         }
     }
 
