@@ -165,3 +165,13 @@ fn a_broken_override_is_refused_with_its_file_and_line() {
     let error = renderer("Acme", Some(dir.path())).unwrap_err().to_string();
     assert!(error.starts_with(&format!("mail template {} line 2:", messages.display())), "{error}");
 }
+
+#[test]
+fn the_plain_text_keeps_its_paragraphs_apart() {
+    let renderer = renderer("Acme", None).unwrap();
+    let text = renderer.render(&mail(sign_in(), None)).unwrap().text;
+    let paragraphs: Vec<&str> = text.trim_end().split("\n\n").collect();
+    assert_eq!(paragraphs.len(), 5, "{text}");
+    assert_eq!(paragraphs[1], "    271828");
+    assert!(paragraphs[3].ends_with("\nhttps://auth.example/#email=ann%40example.com&code=271828"), "{text}");
+}
