@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the SMTP server the tests run against: Python's aiosmtpd, from PyPI, in a venv
 # under target/tools, with Python's bcrypt (the import tests make passlib-style hashes with it)
-# and standardwebhooks (the webhook tests verify a delivered request with it). Idempotent, and quick when already installed. nextest runs it as a
+# standardwebhooks (the webhook tests verify a delivered request with it) and dkimpy
+# (scripts/dkim-verify.py checks our DKIM signatures with it). Idempotent, and quick when already installed. nextest runs it as a
 # setup script (see .config/nextest.toml), so `cargo nextest run` needs nothing else.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +20,9 @@ fi
 if ! "$venv/bin/python" -c 'import standardwebhooks' >/dev/null 2>&1; then
   echo "installing standardwebhooks into $venv" >&2
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'standardwebhooks>=1.1,<2'
+if ! "$venv/bin/python" -c 'import dkim' >/dev/null 2>&1; then
+  echo "installing dkimpy into $venv" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'dkimpy>=1.1,<2'
 fi
 if [ -n "${NEXTEST_ENV:-}" ]; then
   echo "OTP_TEST_SMTP_PYTHON=$venv/bin/python" >> "$NEXTEST_ENV"

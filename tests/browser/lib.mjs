@@ -97,6 +97,23 @@ export class Mailbox {
     for (const name of await this.files()) this.seen.add(name);
   }
 
+  /** The next unread message to `email`, quoted-printable decoded, waiting up to `timeout` ms. */
+  async nextMessage(email, { timeout = 10000 } = {}) {
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      for (const name of await this.files()) {
+        if (this.seen.has(name)) continue;
+        const text = await readFile(path.join(this.dir, name), "utf8");
+        const to = /^To: *(.*)$/im.exec(text);
+        if (!to || !to[1].toLowerCase().includes(email.toLowerCase())) continue;
+        this.seen.add(name);
+        return decodeQuotedPrintable(text);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`no mail for ${email} within ${timeout} ms in ${this.dir}`);
+  }
+
   /** The code of the next unread message to `email`, waiting up to `timeout` ms. */
   async nextCode(email, { timeout = 10000 } = {}) {
     const deadline = Date.now() + timeout;
@@ -115,6 +132,11 @@ export class Mailbox {
     }
     throw new Error(`no mail for ${email} within ${timeout} ms in ${this.dir}`);
   }
+}
+
+/** Undoes quoted-printable (soft line breaks and =XX), as a mail client would. */
+export function decodeQuotedPrintable(text) {
+  return text.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 
 /** Types a code into the focused first box, one key at a time, as a person would. */

@@ -25,6 +25,7 @@ use otp_core::{
     AuthPolicy, ClientContext, EmailAddress, OAuthProviders, OtpCode, Principal, Secrets, Services,
     SessionError,
 };
+use otp_mail::{Composer, ComposerConfig, MailRenderer, RendererConfig};
 use otp_memory::{FolderMailer, memory_stores};
 use serde_json::{Value, json};
 
@@ -111,7 +112,14 @@ async fn logout(State(services): State<Shared>, headers: HeaderMap) -> Response 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let mail_dir = std::env::var("MAIL_DIR").unwrap_or_else(|_| "var/mail".into());
-    let mailer = Arc::new(FolderMailer::new(mail_dir, "no-reply@example.com", "Example")?);
+    let renderer = Arc::new(MailRenderer::new(RendererConfig::new("Example"))?);
+    let sender = ComposerConfig {
+        from_address: "no-reply@example.com".into(),
+        from_name: "Example".into(),
+        dkim: None,
+    };
+    let composer = Arc::new(Composer::new(renderer, sender)?);
+    let mailer = Arc::new(FolderMailer::new(mail_dir, composer)?);
     let secrets = Secrets {
         keyed_hasher: KeyedHasher::random(),
         password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 2).map_err(|error| error.to_string())?,

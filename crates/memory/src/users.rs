@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use otp_core::crypto::TokenHash;
-use otp_core::domain::{PasswordHash, RegistrationBinding, Role, User};
+use otp_core::domain::{Locale, PasswordHash, RegistrationBinding, Role, User};
 use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
@@ -220,6 +220,18 @@ impl UserRepository for MemoryUserRepository {
         accounts.by_email.remove(&old);
         accounts.by_email.insert(email.clone(), id);
         Ok(Some(updated))
+    }
+
+    async fn set_locale(
+        &self,
+        id: UserId,
+        locale: Option<&Locale>,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        Ok(self.update(id, |user| {
+            user.locale = locale.cloned();
+            user.updated_at = now;
+        }))
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, PortError> {

@@ -62,6 +62,7 @@ fn code_mail(to: &str) -> MailMessage {
             code: OtpCode::parse("314159", 6).unwrap(),
             expires_in: Duration::from_secs(600),
         },
+        locale: None,
     }
 }
 
@@ -140,6 +141,7 @@ async fn retries_stop_before_the_code_would_expire() {
             code: OtpCode::parse("314159", 6).unwrap(),
             expires_in: Duration::from_millis(200),
         },
+        locale: None,
     };
     rig.queue.send(&mail).await.unwrap();
     rig.transport.set_failing(true);

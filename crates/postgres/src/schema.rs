@@ -14,6 +14,7 @@ diesel::table! {
         registration_token_hash -> Nullable<Bytea>,
         registration_client -> Nullable<Text>,
         registration_expires_at -> Nullable<Timestamptz>,
+        locale -> Nullable<Text>,
     }
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use otp_core::crypto::TokenHash;
-use otp_core::domain::{PasswordHash, RegistrationBinding, Role, User};
+use otp_core::domain::{Locale, PasswordHash, RegistrationBinding, Role, User};
 use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
@@ -33,6 +33,7 @@ struct UserRow {
     registration_token_hash: Option<Vec<u8>>,
     registration_client: Option<String>,
     registration_expires_at: Option<OffsetDateTime>,
+    locale: Option<String>,
 }
 
 impl From<&User> for UserRow {
@@ -50,6 +51,7 @@ impl From<&User> for UserRow {
             registration_token_hash: user.registration.as_ref().map(|b| b.token_hash.as_bytes().to_vec()),
             registration_client: user.registration.as_ref().map(|b| b.client.clone()),
             registration_expires_at: user.registration.as_ref().map(|b| b.expires_at),
+            locale: user.locale.as_ref().map(|locale| locale.as_str().to_owned()),
         }
     }
 }
@@ -75,8 +77,12 @@ impl UserRow {
                 }
                 _ => None,
             };
+        let locale = self.locale.as_deref().map(Locale::parse).transpose().map_err(|error| {
+            corrupt(action, format!("stored locale of user {} is invalid: {error}", self.id))
+        })?;
         Ok(User {
             registration,
+            locale,
             id: UserId::from_uuid(self.id),
             email,
             password_hash: self.password_hash.map(PasswordHash::from_phc),
@@ -379,6 +385,28 @@ impl UserRepository for PgUserRepository {
                         users::email_verified_at.eq(coalesce(users::email_verified_at, Some(now))),
                         users::updated_at.eq(now),
                     ))
+                    .returning(UserRow::as_returning())
+                    .get_result(connection)
+                    .await
+                    .optional()
+            })
+            .await?;
+        row.map(|row| row.into_user(ACTION)).transpose()
+    }
+
+    async fn set_locale(
+        &self,
+        id: UserId,
+        locale: Option<&Locale>,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError> {
+        const ACTION: &str = "setting a user's language";
+        let locale = locale.map(|locale| locale.as_str().to_owned());
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set((users::locale.eq(&locale), users::updated_at.eq(now)))
                     .returning(UserRow::as_returning())
                     .get_result(connection)
                     .await

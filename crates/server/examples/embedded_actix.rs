@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, get, web};
 use otp_memory::FolderMailer;
+use otp_server::bootstrap::mail::{build_renderer, composer};
 use otp_server::http::client_ip::TrustedProxies;
 use otp_server::http::extract::Authenticated;
 use otp_server::http::metrics::Gauges;
@@ -43,15 +44,20 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ..Settings::default()
     };
     // Mail written straight to the folder (no outbox worker to run beside the app).
-    let mailer = Arc::new(FolderMailer::new(&settings.mail_dir, &settings.from_email, &settings.app_name)?);
+    // The service's templates and languages, written as the SMTP mailer would send them.
+    let renderer = Arc::new(build_renderer(&settings)?);
+    let mailer = Arc::new(FolderMailer::new(&settings.mail_dir, Arc::new(composer(&settings, renderer)?))?);
     let overrides = Overrides { mailer: Some(mailer), ..Overrides::default() };
     let components = build_components(&settings, overrides).await?;
-    let state = web::Data::new(AppState::new(
-        components.services,
-        TrustedProxies::parse(&settings.trusted_proxies)?,
-        components.probes,
-        Gauges::default(),
-    ));
+    let state = web::Data::new(
+        AppState::new(
+            components.services,
+            TrustedProxies::parse(&settings.trusted_proxies)?,
+            components.probes,
+            Gauges::default(),
+        )
+        .with_mail(components.renderer),
+    );
     let listener = TcpListener::bind(std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into()))?;
     println!("listening on http://{}", listener.local_addr()?);
     HttpServer::new(move || {

@@ -222,3 +222,16 @@ fn the_second_services_front_end_runs_from_another_origin() {
         &[("FRONT_PORT", front_port.as_str()), ("PROVIDER_ORIGIN", provider)],
     );
 }
+
+#[test]
+fn the_sign_in_link_fills_the_code_in_and_signs_in_only_on_the_button() {
+    // PUBLIC_URL must name the server before it starts: pick its port first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let public_url = format!("http://127.0.0.1:{port}");
+    scenario("sign-in-link", &[("PORT", &port), ("PUBLIC_URL", &public_url)]);
+}
+
+#[test]
+fn the_page_speaks_the_language_asked_for_and_names_the_product() {
+    scenario("page-language", &[("APP_NAME", "Acme ID")]);
+}

@@ -260,3 +260,207 @@ async fn no_code_reaches_a_log_line_or_an_http_body() {
         }
     }
 }
+
+/// A sign-in code asked for by `address`, with `accept_language` when given.
+async fn send_otp(server: &Server, address: &str, accept_language: Option<&str>) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/auth/send-otp", server.address))
+        .json(&json!({ "email": address }));
+    if let Some(language) = accept_language {
+        request = request.header("Accept-Language", language);
+    }
+    assert_eq!(request.send().await.unwrap().status(), 202);
+}
+
+/// The raw messages in `dir` (the mail folder), oldest first.
+fn folder_messages(dir: &std::path::Path, count: usize) -> Vec<Vec<u8>> {
+    let deadline = std::time::Instant::now() + ARRIVAL;
+    loop {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+            .unwrap_or_default();
+        paths.retain(|path: &std::path::PathBuf| path.extension().is_some_and(|ext| ext == "eml"));
+        if paths.len() >= count {
+            paths.sort();
+            return paths.iter().map(|path| std::fs::read(path).unwrap()).collect();
+        }
+        assert!(std::time::Instant::now() < deadline, "{count} messages expected in {}", dir.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn subject(raw: &[u8]) -> String {
+    MessageParser::default().parse(raw).unwrap().subject().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_template_is_delivered_over_smtp_and_into_the_folder_and_defaults_fill_the_rest() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(templates.path().join("sign_in_code.txt"), "{{ product }} override: {{ code }}\n")
+        .unwrap();
+    let template_dir = templates.path().to_str().unwrap().to_owned();
+
+    let smtp = TestSmtpServer::start().await;
+    let mut env = smtp_env(&smtp);
+    env.push(("MAIL_TEMPLATE_DIR".into(), template_dir.clone()));
+    let server = launch(&env);
+    send_otp(&server, "ann@example.com", None).await;
+    let received = parse(&smtp.wait_for(1, ARRIVAL).await[0]);
+    assert!(received.text.starts_with("Acme ID override: "), "{}", received.text);
+    assert!(received.html.contains("Enter this code to sign in to Acme ID"), "no HTML override: the default");
+    stop(server);
+
+    let mail = tempfile::tempdir().unwrap();
+    let mail_dir = mail.path().to_str().unwrap();
+    let server =
+        start(&[("MAIL_TEMPLATE_DIR", &template_dir), ("MAIL_DIR", mail_dir), ("APP_NAME", "Acme ID")]);
+    send_otp(&server, "bo@example.com", None).await;
+    let written = parse(&folder_messages(mail.path(), 1)[0]);
+    assert!(written.text.starts_with("Acme ID override: "), "{}", written.text);
+    assert!(written.html.contains("Enter this code to sign in to Acme ID"));
+    stop(server);
+
+    // Without the folder: the built-in text.
+    let plain = tempfile::tempdir().unwrap();
+    let server = start(&[("MAIL_DIR", plain.path().to_str().unwrap()), ("APP_NAME", "Acme ID")]);
+    send_otp(&server, "cy@example.com", None).await;
+    let written = parse(&folder_messages(plain.path(), 1)[0]);
+    assert!(written.text.starts_with("Enter this code to sign in to Acme ID"), "{}", written.text);
+    stop(server);
+}
+
+#[test]
+fn a_broken_template_stops_start_up_naming_its_file_and_line() {
+    let templates = tempfile::tempdir().unwrap();
+    let broken = templates.path().join("account_exists.html");
+    std::fs::write(
+        &broken,
+        "{% extends \"layout.html\" %}\n{% block content %}\n<p>{{ k.body }</p>\n{% endblock %}\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = process::command(dir.path())
+        .env("PORT", "0")
+        .env("MAIL_TEMPLATE_DIR", templates.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("{} line 3", broken.display())), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accept_language_de_delivers_german_mail_and_a_stored_fr_wins_over_it() {
+    let smtp = TestSmtpServer::start().await;
+    let mut env = smtp_env(&smtp);
+    env.push(("OTP_RESEND_COOLDOWN_SECONDS".into(), "0".into()));
+    let server = launch(&env);
+    send_otp(&server, "de@example.com", Some("de-DE,de;q=0.9,en;q=0.5")).await;
+    let german = smtp.wait_for(1, ARRIVAL).await.remove(0);
+    assert_eq!(subject(&german), "Ihr Anmeldecode für Acme ID");
+    assert!(parse(&german).text.contains("Minuten ab und gilt nur einmal"), "{}", parse(&german).text);
+
+    let client = reqwest::Client::new();
+    let register =
+        json!({ "email": "fr@example.com", "password": "a long enough passphrase", "locale": "fr" });
+    let response = client
+        .post(format!("{}/auth/register", server.address))
+        .header("Accept-Language", "de")
+        .json(&register)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let french = smtp.wait_for(2, ARRIVAL).await.remove(1);
+    assert_eq!(subject(&french), "Confirmez votre compte Acme ID");
+    let code = parse(&french).code.unwrap();
+    let verify = json!({ "email": "fr@example.com", "code": code });
+    assert_eq!(post(&client, format!("{}/auth/verify-otp", server.address), verify).await.0, 200);
+    send_otp(&server, "fr@example.com", Some("de")).await;
+    let again = smtp.wait_for(3, ARRIVAL).await.remove(2);
+    assert_eq!(subject(&again), "Votre code de connexion Acme ID", "the stored locale wins over the header");
+    stop(server);
+}
+
+/// Signs with a fresh RSA key (openssl), and checks with dkimpy.
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_over_smtp_and_in_the_folder_is_dkim_signed_and_verifies_with_dkimpy() {
+    let keys = tempfile::tempdir().unwrap();
+    let (private, public) = (keys.path().join("dkim.pem"), keys.path().join("dkim.pub.pem"));
+    let openssl = |args: &[&str]| {
+        let status = std::process::Command::new("openssl").args(args).status().unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        private.to_str().unwrap(),
+    ]);
+    openssl(&["pkey", "-in", private.to_str().unwrap(), "-pubout", "-out", public.to_str().unwrap()]);
+    let verifies = |raw: &[u8]| {
+        let message = keys.path().join("message.eml");
+        std::fs::write(&message, raw).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/dkim-verify.py");
+        let output = std::process::Command::new(otp_smtp::testing::python())
+            .args([script, message.to_str().unwrap(), public.to_str().unwrap(), "mail2026", "acme.test"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.starts_with("pass") || stdout.starts_with("fail"),
+            "{stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.status.success()
+    };
+    let dkim = [
+        ("DKIM_PRIVATE_KEY", private.to_str().unwrap().to_owned()),
+        ("DKIM_SELECTOR", "mail2026".to_owned()),
+        ("DKIM_DOMAIN", "acme.test".to_owned()),
+    ];
+
+    let smtp = TestSmtpServer::start().await;
+    let mut env = smtp_env(&smtp);
+    env.extend(dkim.iter().map(|(key, value)| ((*key).to_owned(), value.clone())));
+    let server = launch(&env);
+    send_otp(&server, "ann@example.com", Some("fr")).await;
+    let raw = smtp.wait_for(1, ARRIVAL).await.remove(0);
+    assert!(raw.starts_with(b"DKIM-Signature: "), "{}", String::from_utf8_lossy(&raw));
+    assert!(verifies(&raw), "the SMTP message verifies");
+    let mut tampered = raw.clone();
+    let at = tampered.windows(6).position(|window| window == b"Acme I").unwrap();
+    tampered[at] = b'X';
+    assert!(!verifies(&tampered), "a changed message does not");
+    stop(server);
+
+    // The PEM itself in the variable, and the mail folder.
+    let mail = tempfile::tempdir().unwrap();
+    let pem = std::fs::read_to_string(&private).unwrap();
+    let server = start(&[
+        ("MAIL_DIR", mail.path().to_str().unwrap()),
+        ("FROM_EMAIL", "no-reply@acme.test"),
+        ("APP_NAME", "Acme ID"),
+        ("DKIM_PRIVATE_KEY", &pem),
+        ("DKIM_SELECTOR", "mail2026"),
+        ("DKIM_DOMAIN", "acme.test"),
+    ]);
+    send_otp(&server, "bo@example.com", None).await;
+    let raw = folder_messages(mail.path(), 1).remove(0);
+    let headers =
+        String::from_utf8_lossy(&raw[..raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap()]).into_owned();
+    for header in [
+        "DKIM-Signature: ",
+        "Message-ID: <",
+        "Date: ",
+        "Auto-Submitted: auto-generated",
+        "Content-Language: en",
+    ] {
+        assert!(headers.contains(header), "{header} missing from {headers}");
+    }
+    assert!(verifies(&raw), "the folder's message verifies");
+    stop(server);
+}

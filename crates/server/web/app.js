@@ -28,6 +28,16 @@
   const OAUTH_KEY = "otp-auth.oauth";
 
   const $ = (id) => document.getElementById(id);
+
+  /** What the server put in the page: its language, the languages on offer, texts. */
+  const PAGE = (() => {
+    try {
+      return JSON.parse($("page-data")?.textContent || "{}");
+    } catch {
+      return {};
+    }
+  })();
+  const TEXTS = PAGE.texts || {};
   const views = ["email", "code", "login", "register", "forgot", "reset", "account", "undo"];
 
   /** What the page knows: kept in memory only (see the note above). */
@@ -183,7 +193,7 @@
 
   function show(name, { focus = true } = {}) {
     for (const view of views) $(`view-${view}`).hidden = view !== name;
-    document.title = `${$(`${name}-title`).textContent} · OTP Auth`;
+    document.title = `${$(`${name}-title`).textContent} · ${PAGE.product || "OTP Auth"}`;
     if (focus) {
       // The account view's inputs are in its folded forms: its heading takes focus.
       const first = name === "account" ? null : $(`view-${name}`).querySelector("input:not([type=hidden])");
@@ -326,6 +336,12 @@
       focus() {
         inputs[0].focus();
       },
+      /** Fills the boxes without submitting (the person still presses the button). */
+      set(digits) {
+        inputs.forEach((input, index) => {
+          input.value = digits[index] || "";
+        });
+      },
       setInvalid(invalid) {
         for (const input of inputs) input.setAttribute("aria-invalid", String(invalid));
       },
@@ -419,6 +435,7 @@
     $("me-verified").textContent = me.email_verified ? "Yes" : "Not yet";
     $("me-password").textContent = me.has_password ? "Set" : "None (you sign in with email codes)";
     $("me-created").textContent = when(me.created_at);
+    showLanguages(me.locale);
     renderSessions(list.sessions);
     // An account with a password confirms changes with it; one without, with a code.
     state.hasPassword = me.has_password;
@@ -479,6 +496,35 @@
   function confirmation(passwordId, codeId, passwordKey = "password") {
     return state.hasPassword ? { [passwordKey]: $(passwordId).value } : { code: $(codeId).value.trim() };
   }
+  // The language of mail and this page, kept on the account (PUT me/locale).
+  function showLanguages(chosen) {
+    const select = $("me-language");
+    select.replaceChildren();
+    const automatic = new Option("Auto (browser)", "");
+    select.append(automatic);
+    for (const language of PAGE.languages || []) select.append(new Option(language, language));
+    select.value = chosen || "";
+    const params = new URLSearchParams(location.search);
+    // Show the page in the account's language, once (the server serves ?lang=).
+    if (chosen && !params.has("lang") && chosen !== PAGE.lang) {
+      params.set("lang", chosen);
+      location.replace(`${location.pathname}?${params}`);
+    }
+  }
+
+  $("me-language").addEventListener("change", async (event) => {
+    const locale = event.currentTarget.value || null;
+    clearMessages();
+    try {
+      await call("PUT", `${API}/me/locale`, { locale }, { auth: true });
+      const params = new URLSearchParams(location.search);
+      if (locale) params.set("lang", locale);
+      else params.delete("lang");
+      location.replace(`${location.pathname}${params.size ? `?${params}` : ""}`);
+    } catch (error) {
+      fail(error);
+    }
+  });
 
   function renderSessions(sessions) {
     const list = $("sessions");
@@ -1048,6 +1094,22 @@
 
   // ---------------------------------------------------------------- start
 
+  // The sign-in link of a code mail: `#email=…&code=…`. The fragment never reaches a
+  // server; opening the link only fills the code in. Signing in takes a press of the
+  // button (a POST), so link scanners and mail previews cannot spend the code.
+  function openSignInLink() {
+    const link = new URLSearchParams(location.hash.slice(1));
+    const email = link.get("email");
+    const digits = (link.get("code") || "").replace(/\D/g, "");
+    if (!email || digits.length !== CODE_LENGTH) return false;
+    // Out of the address bar and the history, so the code is not left behind.
+    history.replaceState(null, "", `${location.pathname}${location.search}`);
+    openCodeView(email, { message: TEXTS.link_ready || "Your code is filled in. Press Continue to sign in." });
+    code.set(digits);
+    $("code-submit").focus();
+    return true;
+  }
+
   async function start() {
     loadProviders();
     if (location.hash.startsWith("#undo-email=")) {
@@ -1057,6 +1119,7 @@
       show("undo", { focus: false });
       return;
     }
+    if (openSignInLink()) return;
     const params = new URLSearchParams(location.search);
     if (location.pathname === "/oauth/callback" && (params.has("code") || params.has("error"))) {
       await finishOAuth(params);

@@ -59,8 +59,6 @@ pub struct SmtpConfig {
     pub timeout: Duration,
     /// The sender address (`FROM_EMAIL`).
     pub from_address: String,
-    /// The product name: the sender's display name and the name in the texts.
-    pub product: String,
     /// A PEM file of the certificate authorities to trust instead of the system's
     /// (`SMTP_CA_FILE`), for a private mail server.
     pub ca_file: Option<PathBuf>,
@@ -77,7 +75,6 @@ impl SmtpConfig {
             credentials: None,
             timeout: Duration::from_secs(10),
             from_address: from_address.into(),
-            product: "otp-auth".to_owned(),
             ca_file: None,
         }
     }

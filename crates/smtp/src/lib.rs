@@ -2,12 +2,10 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod compose;
 mod config;
 mod connection;
 mod error;
 mod mailer;
-mod render;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tls;
@@ -15,4 +13,3 @@ mod tls;
 pub use config::{SmtpConfig, SmtpCredentials, TlsMode};
 pub use error::SmtpError;
 pub use mailer::SmtpMailer;
-pub use render::{RenderedMail, render};

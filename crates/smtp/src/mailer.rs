@@ -1,6 +1,7 @@
 //! The [`Mailer`] that sends over SMTP, reusing connections across messages.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -8,11 +9,10 @@ use mail_send::SmtpClientBuilder;
 use mail_send::smtp::message::Message;
 use otp_core::PortError;
 use otp_core::domain::MailMessage;
-use otp_core::ports::Mailer;
+use otp_core::ports::{MailComposer, Mailer};
 use secrecy::ExposeSecret;
 use tokio::sync::Mutex;
 
-use crate::compose::compose;
 use crate::config::{SmtpConfig, TlsMode};
 use crate::connection::{Client, Idle};
 use crate::error::SmtpError;
@@ -33,16 +33,18 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 /// [`PortError::Unavailable`], retried by the delivery worker.
 pub struct SmtpMailer {
     config: SmtpConfig,
+    composer: Arc<dyn MailComposer>,
     builder: SmtpClientBuilder<String>,
     idle: Mutex<Vec<Idle>>,
 }
 
 impl SmtpMailer {
-    /// A mailer for `config`. Nothing connects until the first message.
+    /// A mailer for `config`, sending what `composer` makes (rendered, with headers,
+    /// signed). Nothing connects until the first message.
     ///
     /// # Errors
     /// [`SmtpError`] when the trusted certificates cannot be loaded.
-    pub fn new(config: SmtpConfig) -> Result<Self, SmtpError> {
+    pub fn new(config: SmtpConfig, composer: Arc<dyn MailComposer>) -> Result<Self, SmtpError> {
         if !config.from_address.contains('@') {
             return Err(SmtpError::Config(format!("FROM_EMAIL {:?} is not an address", config.from_address)));
         }
@@ -56,7 +58,7 @@ impl SmtpMailer {
                 secret: credentials.password.expose_secret().to_owned(),
             });
         }
-        Ok(Self { config, builder, idle: Mutex::new(Vec::new()) })
+        Ok(Self { config, composer, builder, idle: Mutex::new(Vec::new()) })
     }
 
     /// Opens a connection, bounded as a whole: mail-send bounds only the TCP connect of
@@ -84,8 +86,7 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, message: &MailMessage) -> Result<(), PortError> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let body = compose(&self.config, message, now).map_err(PortError::failed)?;
+        let body = self.composer.compose(message, time::OffsetDateTime::now_utc())?;
         let envelope =
             Message::new(self.config.from_address.as_str(), [message.to.as_str()], body.as_slice());
         // The most recently used connection first: the least likely to be stale.

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use otp_core::domain::{MailKind, MailMessage};
-use otp_core::ports::Mailer;
+use otp_core::ports::{MailComposer, Mailer};
 use otp_core::{EmailAddress, OtpCode, PortError};
+use otp_mail::{Composer, ComposerConfig, MailRenderer, RendererConfig};
 use otp_smtp::testing::TestSmtpServer;
 use otp_smtp::{SmtpConfig, SmtpMailer, TlsMode};
 use tokio::net::{TcpListener, TcpStream};
@@ -19,25 +20,30 @@ const WAIT: Duration = Duration::from_secs(10);
 fn config(port: u16, tls: TlsMode) -> SmtpConfig {
     let mut config = SmtpConfig::new("127.0.0.1", port, "no-reply@acme.test");
     config.tls = tls;
-    config.product = "Acme ID".to_owned();
     config.timeout = Duration::from_secs(5);
     config
 }
 
+/// The service's composer: built-in templates, or those of `dir` over them.
+fn composer(dir: Option<&std::path::Path>) -> Arc<dyn MailComposer> {
+    let mut settings = RendererConfig::new("Acme ID");
+    settings.template_dir = dir.map(Into::into);
+    let renderer = Arc::new(MailRenderer::new(settings).unwrap());
+    let sender =
+        ComposerConfig { from_address: "no-reply@acme.test".into(), from_name: "Acme ID".into(), dkim: None };
+    Arc::new(Composer::new(renderer, sender).unwrap())
+}
+
 fn sign_in(to: &str, code: &str) -> MailMessage {
-    MailMessage {
-        to: EmailAddress::parse(to).unwrap(),
-        kind: MailKind::SignInCode {
-            code: OtpCode::parse(code, 6).unwrap(),
-            expires_in: Duration::from_secs(600),
-        },
-    }
+    let kind =
+        MailKind::SignInCode { code: OtpCode::parse(code, 6).unwrap(), expires_in: Duration::from_secs(600) };
+    MailMessage::new(EmailAddress::parse(to).unwrap(), kind)
 }
 
 #[tokio::test]
 async fn a_message_arrives_as_valid_multipart_mime_with_the_code_in_both_parts() {
     let server = TestSmtpServer::start().await;
-    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None)).unwrap();
+    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None), composer(None)).unwrap();
     mailer.send(&sign_in("ann@example.com", "482913")).await.unwrap();
 
     let raw = server.wait_for(1, WAIT).await.remove(0);
@@ -65,12 +71,27 @@ async fn a_message_arrives_as_valid_multipart_mime_with_the_code_in_both_parts()
 }
 
 #[tokio::test]
+async fn an_operator_template_replaces_the_built_in_one_and_the_rest_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sign_in_code.txt"), "Custom {{ product }} code: {{ code }}\n").unwrap();
+    let server = TestSmtpServer::start().await;
+    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None), composer(Some(dir.path()))).unwrap();
+    mailer.send(&sign_in("ann@example.com", "482913")).await.unwrap();
+
+    let raw = server.wait_for(1, WAIT).await.remove(0);
+    let parsed = MessageParser::default().parse(&raw).expect("valid MIME");
+    assert_eq!(parsed.body_text(0).unwrap().trim_end(), "Custom Acme ID code: 482913");
+    let html = parsed.body_html(0).unwrap();
+    assert!(html.contains("Enter this code to sign in to Acme ID"), "the built-in HTML stays: {html}");
+}
+
+#[tokio::test]
 async fn starttls_with_a_trusted_authority_delivers() {
     let server = TestSmtpServer::start_with_starttls().await;
     let mut config = config(server.port(), TlsMode::StartTls);
     config.host = "localhost".to_owned();
     config.ca_file = server.ca_file().map(ToOwned::to_owned);
-    let mailer = SmtpMailer::new(config).unwrap();
+    let mailer = SmtpMailer::new(config, composer(None)).unwrap();
     mailer.send(&sign_in("ann@example.com", "111222")).await.unwrap();
     let raw = server.wait_for(1, WAIT).await.remove(0);
     assert!(String::from_utf8_lossy(&raw).contains("111222"));
@@ -83,7 +104,7 @@ async fn starttls_refuses_a_certificate_from_an_unknown_authority() {
     let stranger = otp_smtp::testing::TestCertificates::generate(other.path());
     let mut config = config(server.port(), TlsMode::StartTls);
     config.ca_file = Some(stranger.ca_file);
-    let mailer = SmtpMailer::new(config).unwrap();
+    let mailer = SmtpMailer::new(config, composer(None)).unwrap();
     let error = mailer.send(&sign_in("ann@example.com", "111222")).await.unwrap_err();
     assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
     assert!(error.to_string().contains("TLS") || format!("{error:?}").contains("Tls"), "{error:?}");
@@ -94,7 +115,7 @@ async fn starttls_refuses_a_certificate_from_an_unknown_authority() {
 #[tokio::test]
 async fn starttls_is_required_when_asked_for() {
     let server = TestSmtpServer::start().await;
-    let mailer = SmtpMailer::new(config(server.port(), TlsMode::StartTls)).unwrap();
+    let mailer = SmtpMailer::new(config(server.port(), TlsMode::StartTls), composer(None)).unwrap();
     let error = mailer.send(&sign_in("ann@example.com", "111222")).await.unwrap_err();
     assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
     assert!(format!("{error:?}").contains("STARTTLS"), "{error:?}");
@@ -124,7 +145,7 @@ async fn counting_proxy(target: u16) -> (u16, Arc<AtomicUsize>) {
 async fn one_connection_carries_many_messages() {
     let server = TestSmtpServer::start().await;
     let (port, connections) = counting_proxy(server.port()).await;
-    let mailer = SmtpMailer::new(config(port, TlsMode::None)).unwrap();
+    let mailer = SmtpMailer::new(config(port, TlsMode::None), composer(None)).unwrap();
     for n in 0..5 {
         mailer.send(&sign_in(&format!("user{n}@example.com"), "000111")).await.unwrap();
     }
@@ -135,7 +156,7 @@ async fn one_connection_carries_many_messages() {
 #[tokio::test]
 async fn a_dropped_connection_is_replaced_without_losing_the_message() {
     let mut server = TestSmtpServer::start().await;
-    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None)).unwrap();
+    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None), composer(None)).unwrap();
     mailer.send(&sign_in("first@example.com", "000111")).await.unwrap();
     server.restart().await;
     mailer.send(&sign_in("second@example.com", "000222")).await.unwrap();
@@ -147,7 +168,7 @@ async fn a_dropped_connection_is_replaced_without_losing_the_message() {
 async fn a_stopped_server_is_unavailable_and_a_restarted_one_receives() {
     let mut server = TestSmtpServer::start().await;
     server.stop().await;
-    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None)).unwrap();
+    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None), composer(None)).unwrap();
     let error = mailer.send(&sign_in("ann@example.com", "000333")).await.unwrap_err();
     assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
     server.restart().await;
@@ -158,7 +179,7 @@ async fn a_stopped_server_is_unavailable_and_a_restarted_one_receives() {
 #[tokio::test]
 async fn a_permanent_refusal_is_reported_as_failed() {
     let server = TestSmtpServer::start_with_size_limit(200).await;
-    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None)).unwrap();
+    let mailer = SmtpMailer::new(config(server.port(), TlsMode::None), composer(None)).unwrap();
     let error = mailer.send(&sign_in("ann@example.com", "000444")).await.unwrap_err();
     assert!(matches!(error, PortError::Failed(_)), "{error:?}");
     assert!(!format!("{error:?}").contains("000444"), "errors never carry the code");
@@ -170,7 +191,7 @@ async fn a_server_that_never_answers_times_out() {
     let port = silent.local_addr().unwrap().port();
     let mut config = config(port, TlsMode::None);
     config.timeout = Duration::from_millis(300);
-    let mailer = SmtpMailer::new(config).unwrap();
+    let mailer = SmtpMailer::new(config, composer(None)).unwrap();
     let started = std::time::Instant::now();
     let error = mailer.send(&sign_in("ann@example.com", "000555")).await.unwrap_err();
     assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::KeyedHasher;
 use crate::domain::OutboxId;
-use crate::domain::{AccountAction, EmailAddress, MailKind, MailMessage, OtpCode, SecretLink};
+use crate::domain::{AccountAction, EmailAddress, Locale, MailKind, MailMessage, OtpCode, SecretLink};
 
 /// Why a sealed message could not be opened or made.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,9 @@ struct Envelope {
     /// The link a notice carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     link: Option<String>,
+    /// Absent in entries queued before languages existed: they render in the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locale: Option<String>,
 }
 
 impl MailSealer {
@@ -81,6 +84,7 @@ impl MailSealer {
                 MailKind::EmailChanged { undo_link, .. } => Some(undo_link.expose().to_owned()),
                 _ => None,
             },
+            locale: message.locale.as_ref().map(|locale| locale.as_str().to_owned()),
         };
         let payload = serde_json::to_vec(&envelope).map_err(|error| SealError::Seal(error.to_string()))?;
         LocalToken::encrypt(&self.key, &payload, None, Some(id.to_string().as_bytes()))
@@ -149,7 +153,9 @@ impl Envelope {
             },
             other => return Err(SealError::Malformed(format!("unknown kind {other:?}"))),
         };
-        Ok(MailMessage { to, kind })
+        let locale =
+            self.locale.as_deref().map(Locale::parse).transpose().map_err(|_| malformed("locale"))?;
+        Ok(MailMessage { to, kind, locale })
     }
 }
 
@@ -170,6 +176,7 @@ mod tests {
                 code: OtpCode::parse("042917", 6).unwrap(),
                 expires_in: Duration::from_secs(600),
             },
+            locale: None,
         }
     }
 
@@ -202,7 +209,8 @@ mod tests {
             MailKind::NewSignIn { device: "Firefox, from 203.0.113.0/24".to_owned() },
         ];
         for kind in kinds {
-            let mail = MailMessage { to: EmailAddress::parse("bo@example.org").unwrap(), kind };
+            let mail = MailMessage::new(EmailAddress::parse("bo@example.org").unwrap(), kind)
+                .in_locale(Some(Locale::parse("fr-CA").unwrap()));
             let id = OutboxId::generate();
             assert_eq!(sealer.open(id, &sealer.seal(id, &mail).unwrap()).unwrap(), mail);
         }

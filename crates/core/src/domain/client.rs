@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::Locale;
+
 /// Longest `User-Agent` kept on a session.
 pub const MAX_USER_AGENT_CHARS: usize = 256;
 
@@ -45,6 +47,9 @@ pub struct ClientContext {
     pub device_token: Option<PresentedToken>,
     /// The registration token the client sent with a code step, if any.
     pub registration_token: Option<PresentedToken>,
+    /// The language the client asked for (from `Accept-Language`, already narrowed to
+    /// one the mail has), used for mail when the account has no stored locale.
+    pub locale: Option<Locale>,
 }
 
 impl ClientContext {
@@ -55,6 +60,7 @@ impl ClientContext {
             user_agent: user_agent.map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()),
             device_token: None,
             registration_token: None,
+            locale: None,
         }
     }
 
@@ -62,6 +68,13 @@ impl ClientContext {
     #[must_use]
     pub fn with_device_token(mut self, token: Option<&str>) -> Self {
         self.device_token = token.and_then(PresentedToken::new);
+        self
+    }
+
+    /// The same context asking for mail in `locale`.
+    #[must_use]
+    pub fn with_locale(mut self, locale: Option<Locale>) -> Self {
+        self.locale = locale;
         self
     }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{AccountAction, EmailAddress, OtpCode};
+use super::{AccountAction, EmailAddress, Locale, OtpCode};
 
 /// A link that carries a secret (the undo link of an address change): compared and
 /// cloned like text, never shown by `Debug`.
@@ -191,81 +191,24 @@ pub struct MailMessage {
     pub to: EmailAddress,
     /// What the message is for.
     pub kind: MailKind,
+    /// The language to write it in: the account's stored locale, else the one the
+    /// request asked for; `None` lets the renderer use its default (`DEFAULT_LOCALE`).
+    pub locale: Option<Locale>,
 }
 
 impl MailMessage {
-    /// The subject line, naming the product.
-    pub fn subject(&self, product: &str) -> String {
-        match &self.kind {
-            MailKind::SignInCode { .. } => format!("Your {product} sign-in code"),
-            MailKind::RegistrationCode { .. } => format!("Confirm your {product} account"),
-            MailKind::LoginCheckCode { .. } => format!("Your {product} log-in code"),
-            MailKind::PasswordResetCode { .. } => format!("Reset your {product} password"),
-            MailKind::AccountExists => format!("You already have a {product} account"),
-            MailKind::PasswordResetNoAccount => format!("No {product} account for this address"),
-            MailKind::CodeSignInLocked => format!("{product} sign-in by code paused for this address"),
-            MailKind::AccountActionCode { action, .. } => format!("Confirm: {} ({product})", action.phrase()),
-            MailKind::NewEmailCode { .. } | MailKind::NewEmailTaken => {
-                format!("Confirm your new {product} address")
-            }
-            MailKind::EmailChanged { .. } => format!("Your {product} address was changed"),
-            MailKind::PasswordChanged => format!("Your {product} password was changed"),
-            MailKind::AccountDeleted => format!("Your {product} account was deleted"),
-            MailKind::NewSignIn { .. } => format!("New sign-in to your {product} account"),
-        }
+    /// A message of `kind` to `to`, in the renderer's default language.
+    pub fn new(to: EmailAddress, kind: MailKind) -> Self {
+        Self { to, kind, locale: None }
     }
 
-    /// A plain-text body. Adapters with richer templates may render their own.
-    pub fn text_body(&self, product: &str) -> String {
-        let lifetime = self.kind.lifetime_phrase().unwrap_or_default();
-        let code = self.kind.code().map(OtpCode::expose).unwrap_or_default();
-        let ignore = "If you did not ask for this, you can ignore this message.";
-        match &self.kind {
-            MailKind::SignInCode { .. } => format!(
-                "Your {product} sign-in code is:\n\n    {code}\n\nIt expires in {lifetime} and works once.\n\n{ignore}\n"
-            ),
-            MailKind::RegistrationCode { .. } => format!(
-                "Welcome to {product}. Confirm your email address with this code:\n\n    {code}\n\nIt expires in {lifetime} and works once.\n\n{ignore}\n"
-            ),
-            MailKind::LoginCheckCode { .. } => format!(
-                "Someone, hopefully you, entered your {product} password. To finish logging in, enter:\n\n    {code}\n\nIt expires in {lifetime} and works once. If this was not you, change your password.\n"
-            ),
-            MailKind::PasswordResetCode { .. } => format!(
-                "Use this code to set a new {product} password:\n\n    {code}\n\nIt expires in {lifetime} and works once. Setting a new password signs you out everywhere.\n\n{ignore}\n"
-            ),
-            MailKind::AccountExists => format!(
-                "Someone tried to register a new {product} account with this address, which already has one.\n\nYou can sign in with a code, or reset your password if you forgot it.\n\n{ignore}\n"
-            ),
-            MailKind::PasswordResetNoAccount => format!(
-                "Someone asked to reset the {product} password of this address, but it has no {product} account, so nothing was changed.\n\nYou can create one by signing in with a code sent to this address.\n\n{ignore}\n"
-            ),
-            MailKind::CodeSignInLocked => format!(
-                "Too many wrong sign-in codes were entered for your {product} account today, so sign-in by code is paused for this address on devices you have not used before.\n\nDevices you already signed in on keep working. Nobody got in: a code is still needed.\n"
-            ),
-            MailKind::AccountActionCode { action, .. } => format!(
-                "To confirm this change to your {product} account ({}), enter:\n\n    {code}\n\nIt expires in {lifetime} and works once. If you did not ask for this, someone may be using one of your sessions: sign out everywhere else and change your password.\n",
-                action.phrase()
-            ),
-            MailKind::NewEmailCode { .. } => format!(
-                "Someone, hopefully you, asked to move a {product} account to this address. To confirm it, enter:\n\n    {code}\n\nIt expires in {lifetime} and works once.\n\n{ignore}\n"
-            ),
-            MailKind::NewEmailTaken => format!(
-                "Someone asked to move a {product} account to this address, but this address already has a {product} account of its own, so it cannot be used. No code was sent and nothing was changed.\n\n{ignore}\n"
-            ),
-            MailKind::EmailChanged { new_email_masked, undo_link } => format!(
-                "The address of your {product} account was changed to {new_email_masked}. This address no longer signs in.\n\nIf this was not you, undo the change within 72 hours (the link works once; it moves the account back to this address and signs out every session):\n\n    {}\n",
-                undo_link.expose()
-            ),
-            MailKind::PasswordChanged => format!(
-                "The password of your {product} account was changed, and every other session was signed out.\n\nIf this was not you, reset your password now with \"Forgot password\" and sign out everywhere else.\n"
-            ),
-            MailKind::AccountDeleted => format!(
-                "Your {product} account was deleted at your request, with its sessions, linked sign-ins and devices. You can register again with this address at any time.\n"
-            ),
-            MailKind::NewSignIn { device } => format!(
-                "Your {product} account was just signed in to from a device it had not used before:\n\n    {device}\n\nIf this was you, there is nothing to do. If not, open the {product} page, sign in, and end that session under \"Sessions\" (or sign out everywhere else), then change your password.\n"
-            ),
+    /// The same message in `locale` (unchanged when `None`).
+    #[must_use]
+    pub fn in_locale(mut self, locale: Option<Locale>) -> Self {
+        if locale.is_some() {
+            self.locale = locale;
         }
+        self
     }
 }
 
@@ -278,25 +221,22 @@ fn minutes_phrase(seconds: u64) -> String {
 mod tests {
     use super::*;
 
-    fn message(kind: MailKind) -> MailMessage {
-        MailMessage { to: EmailAddress::parse("ann@example.com").unwrap(), kind }
-    }
-
     #[test]
-    fn code_messages_carry_the_code_and_its_lifetime() {
+    fn code_kinds_carry_the_code_and_its_lifetime() {
         let code = OtpCode::parse("123456", 6).unwrap();
-        let mail = message(MailKind::SignInCode { code, expires_in: Duration::from_secs(300) });
-        let body = mail.text_body("Acme");
-        assert!(body.contains("123456"));
-        assert!(body.contains("5 minutes"));
-        assert_eq!(mail.subject("Acme"), "Your Acme sign-in code");
+        let kind = MailKind::SignInCode { code, expires_in: Duration::from_secs(300) };
+        assert_eq!(kind.code().map(OtpCode::expose), Some("123456"));
+        assert_eq!(kind.lifetime_phrase().as_deref(), Some("5 minutes"));
+        assert!(MailKind::AccountExists.code().is_none());
     }
 
     #[test]
-    fn the_notice_carries_no_code() {
-        let mail = message(MailKind::AccountExists);
-        assert!(mail.kind.code().is_none());
-        assert!(!mail.text_body("Acme").chars().any(|c| c.is_ascii_digit()));
+    fn a_locale_is_set_only_when_given() {
+        let to = EmailAddress::parse("ann@example.com").unwrap();
+        let french = Locale::parse("fr").unwrap();
+        let mail = MailMessage::new(to, MailKind::AccountExists).in_locale(Some(french.clone()));
+        assert_eq!(mail.clone().in_locale(None).locale, Some(french));
+        assert_eq!(mail.in_locale(Some(Locale::parse("de").unwrap())).locale.unwrap().as_str(), "de");
     }
 
     #[test]

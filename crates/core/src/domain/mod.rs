@@ -8,6 +8,7 @@ mod device;
 mod email;
 mod event;
 mod ids;
+mod locale;
 mod mail;
 mod otp_code;
 mod password;
@@ -24,6 +25,7 @@ pub use device::Device;
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH};
 pub use event::{AuthEvent, AuthEventKind, EventId, RevokedBy};
 pub use ids::{AuditEntryId, DeviceId, OutboxId, SessionId, UserId};
+pub use locale::{InvalidLocale, Locale, MAX_LOCALE_CHARS};
 pub use mail::{MailKind, MailMessage, SecretLink};
 pub use otp_code::{MAX_CODE_LENGTH, MIN_CODE_LENGTH, OtpCode};
 pub use password::{

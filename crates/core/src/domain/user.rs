@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::{EmailAddress, PasswordHash, Role, UserId};
+use super::{EmailAddress, Locale, PasswordHash, Role, UserId};
 use crate::crypto::TokenHash;
 
 /// Who registered an unverified account's password: the password becomes usable only
@@ -37,6 +37,8 @@ pub struct User {
     pub role: Role,
     /// For an unverified account with a pending password: who registered it.
     pub registration: Option<RegistrationBinding>,
+    /// The language the person chose for mail and the page, if they chose one.
+    pub locale: Option<Locale>,
     /// When the account was created.
     pub created_at: OffsetDateTime,
     /// When the account last changed.
@@ -59,6 +61,7 @@ impl User {
             disabled: false,
             role: Role::User,
             registration: None,
+            locale: None,
             created_at: now,
             updated_at: now,
         }

@@ -159,6 +159,7 @@ fn account(email: EmailAddress, record: ForeignAccount, now: OffsetDateTime) -> 
         // No client of ours registered it: an unverified import's password follows the
         // rule for any code step by another client (see docs/security.md).
         registration: None,
+        locale: None,
         created_at,
         updated_at: now,
     };

@@ -41,3 +41,18 @@ pub trait Mailer: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 }
+
+/// Turns a message into the bytes a transport delivers: rendered in the message's
+/// language from the operator's or the built-in templates, with its headers, and signed
+/// when signing is configured. Every transport (SMTP, the mail folder) takes one, so
+/// they all deliver the same message.
+///
+/// An implementation MUST NOT log the code a message carries.
+pub trait MailComposer: Send + Sync + std::fmt::Debug {
+    /// The RFC 5322 message for `message`, dated `now`.
+    ///
+    /// # Errors
+    /// [`PortError::Failed`] when it cannot be rendered or signed (a template that fails
+    /// at run time): retrying would fail the same way.
+    fn compose(&self, message: &MailMessage, now: time::OffsetDateTime) -> Result<Vec<u8>, PortError>;
+}

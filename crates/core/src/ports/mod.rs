@@ -27,7 +27,7 @@ pub use device_repository::DeviceRepository;
 pub use events::EventPublisher;
 pub use identity_repository::{IdentityRepository, LinkedIdentity};
 pub use mail_outbox::{ClaimedMessage, MailOutbox, NewOutboxMessage};
-pub use mailer::Mailer;
+pub use mailer::{MailComposer, Mailer};
 pub use oauth_provider::{AuthorizationRequest, CodeExchange, OAuthError, OAuthProvider, ProviderIdentity};
 pub use oauth_state_store::{EXPIRED_STATE_RETENTION, OAuthStateStore, PendingAuthorization};
 pub use probe::Probe;

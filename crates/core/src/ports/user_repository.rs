@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::crypto::TokenHash;
-use crate::domain::{EmailAddress, PasswordHash, RegistrationBinding, Role, User, UserId};
+use crate::domain::{EmailAddress, Locale, PasswordHash, RegistrationBinding, Role, User, UserId};
 use crate::error::PortError;
 
 /// Which accounts [`UserRepository::list`] returns: a page of at most `limit`
@@ -163,6 +163,19 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
         &self,
         id: UserId,
         email: &EmailAddress,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, PortError>;
+
+    /// Sets the language the person chose for mail and the page (`None` clears it), and
+    /// `updated_at` to `now`. Returns the updated account, or `None` when no account has
+    /// this identifier.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn set_locale(
+        &self,
+        id: UserId,
+        locale: Option<&Locale>,
         now: OffsetDateTime,
     ) -> Result<Option<User>, PortError>;
 

@@ -135,10 +135,10 @@ impl RememberedDevices {
         self.devices.create(&device).await?;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
         if new_place {
-            let message = MailMessage {
-                to: user.email.clone(),
-                kind: MailKind::NewSignIn { device: describe(client) },
-            };
+            let kind = MailKind::NewSignIn { device: describe(client) };
+            let message = MailMessage::new(user.email.clone(), kind)
+                .in_locale(client.locale.clone())
+                .in_locale(user.locale.clone());
             if let Err(error) = self.notices.send(&message).await {
                 tracing::warn!(user_id = %user.id, error = %error, "new-sign-in notice not sent");
             }

@@ -86,6 +86,7 @@ macro_rules! user_repository_contract {
                 searching_matches_a_literal_text_in_any_case,
                 disabling_and_roles_are_stored,
                 created_roles_are_kept,
+                locales_are_stored_and_cleared,
                 deleting_an_account_frees_its_address,
                 changing_the_address_moves_it_and_refuses_a_taken_one,
             ]

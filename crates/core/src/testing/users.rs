@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{instant, unique_email};
 use crate::crypto::KeyedHasher;
-use crate::domain::{PasswordHash, RegistrationBinding, Role, User};
+use crate::domain::{Locale, PasswordHash, RegistrationBinding, Role, User};
 use crate::ports::{UserListQuery, UserRepository};
 use crate::{PortError, UserId};
 
@@ -227,6 +227,27 @@ pub async fn disabling_and_roles_are_stored(repo: Repo) {
 
     assert!(repo.set_disabled(UserId::generate(), true, later).await.unwrap().is_none());
     assert!(repo.set_role(UserId::generate(), Role::Admin, later).await.unwrap().is_none());
+}
+
+pub async fn locales_are_stored_and_cleared(repo: Repo) {
+    let start = instant();
+    let french = Locale::parse("fr-CA").unwrap();
+    let chosen = User { locale: Some(french.clone()), ..User::new_verified(unique_email(), start) };
+    repo.create(&chosen).await.unwrap();
+    assert_eq!(repo.find_by_email(&chosen.email).await.unwrap().unwrap().locale, Some(french));
+
+    let later = start + time::Duration::seconds(2);
+    let german = Locale::parse("de").unwrap();
+    let updated = repo.set_locale(chosen.id, Some(&german), later).await.unwrap().unwrap();
+    assert_eq!(
+        updated,
+        User { locale: Some(german), updated_at: later, ..chosen.clone() },
+        "nothing else changed"
+    );
+    assert_eq!(repo.find_by_id(chosen.id).await.unwrap(), Some(updated));
+    let cleared = repo.set_locale(chosen.id, None, later).await.unwrap().unwrap();
+    assert_eq!(cleared.locale, None);
+    assert!(repo.set_locale(UserId::generate(), None, later).await.unwrap().is_none());
 }
 
 pub async fn created_roles_are_kept(repo: Repo) {

@@ -55,8 +55,10 @@ impl Application {
         let delivery = components.delivery.map(|worker| MailDelivery::start(worker, bound));
         let webhooks = components.webhooks.map(|worker| WebhookDelivery::start(worker, bound));
         let revocations = RevocationListener(tokio::spawn(components.services.revocations.follow()));
-        let state =
-            web::Data::new(AppState::new(components.services, trusted_proxies, components.probes, gauges));
+        let state = web::Data::new(
+            AppState::new(components.services, trusted_proxies, components.probes, gauges)
+                .with_mail(components.renderer),
+        );
         let metrics = bind_metrics(&settings.metrics_addr, state.clone())?;
         let origins = settings.cors_origins();
         let hsts = settings.hsts();

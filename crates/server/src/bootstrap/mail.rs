@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::crypto::{KeyedHasher, MailSealer};
+use otp_core::domain::Locale;
 use otp_core::mail::{DeliveryMeter, DeliveryPolicy, DeliveryWorker, QueueingMailer};
-use otp_core::ports::{Clock, MailOutbox, Mailer, Probe};
+use otp_core::ports::{Clock, MailComposer, MailOutbox, Mailer, Probe};
+use otp_mail::{Composer, ComposerConfig, DkimSigner, MailRenderer, RendererConfig};
 use otp_memory::FolderMailer;
 #[cfg(feature = "smtp")]
 use otp_smtp::{SmtpConfig, SmtpCredentials, SmtpMailer, TlsMode};
+use secrecy::ExposeSecret;
 
 use super::error::StartupError;
 use super::settings::Settings;
@@ -37,19 +40,20 @@ pub fn build_mail(
     hasher: &KeyedHasher,
     clock: Arc<dyn Clock>,
     transport: Option<Arc<dyn Mailer>>,
+    renderer: Arc<MailRenderer>,
 ) -> Result<MailComponents, StartupError> {
     let policy = delivery_policy(settings);
+    let composer: Arc<dyn MailComposer> = Arc::new(composer(settings, renderer)?);
     let configured = match transport {
         Some(transport) => Some(transport),
-        None => smtp_transport(settings)?,
+        None => smtp_transport(settings, &composer)?,
     };
     let (transport, probe): (Arc<dyn Mailer>, Option<Arc<dyn Probe>>) = match configured {
         Some(mailer) => (mailer, None),
         None => {
-            let folder = FolderMailer::new(&settings.mail_dir, &settings.from_email, &settings.app_name)
-                .map_err(|error| {
-                    StartupError::Config(format!("MAIL_DIR {}: {error}", settings.mail_dir.display()))
-                })?;
+            let folder = FolderMailer::new(&settings.mail_dir, composer).map_err(|error| {
+                StartupError::Config(format!("MAIL_DIR {}: {error}", settings.mail_dir.display()))
+            })?;
             tracing::info!(mail_dir = %settings.mail_dir.display(), "mail written to a folder");
             let folder = Arc::new(folder);
             (folder.clone(), Some(folder))
@@ -81,6 +85,65 @@ pub fn mail_workers(settings: &Settings) -> usize {
         .max(1)
 }
 
+/// The renderer for `settings`: built-in templates with `MAIL_TEMPLATE_DIR`'s over them,
+/// `DEFAULT_LOCALE`, the sign-in link to `PUBLIC_URL`. Every template is checked here.
+///
+/// # Errors
+/// [`StartupError::Config`] naming the file and line of a broken template or message,
+/// or an invalid `DEFAULT_LOCALE`.
+pub fn build_renderer(settings: &Settings) -> Result<MailRenderer, StartupError> {
+    let default_locale = Locale::parse(&settings.default_locale).map_err(|error| {
+        StartupError::Config(format!("DEFAULT_LOCALE {:?}: {error}", settings.default_locale))
+    })?;
+    let config = RendererConfig {
+        product: settings.app_name.clone(),
+        public_url: settings.public_url.clone().filter(|url| !url.trim().is_empty()),
+        default_locale,
+        template_dir: settings.mail_template_dir.clone().filter(|dir| !dir.as_os_str().is_empty()),
+    };
+    let renderer = MailRenderer::new(config).map_err(|error| StartupError::Config(error.to_string()))?;
+    if renderer.serves(&settings.default_locale).is_none() {
+        tracing::warn!(default_locale = %settings.default_locale, "no messages in DEFAULT_LOCALE: mail falls back to English");
+    }
+    Ok(renderer)
+}
+
+/// The composer every transport uses: `FROM_EMAIL` as sender, `APP_NAME` as its name,
+/// DKIM-signed when `DKIM_PRIVATE_KEY`, `DKIM_SELECTOR` and `DKIM_DOMAIN` are set.
+///
+/// # Errors
+/// [`StartupError::Config`] for an unusable key, or only some of the DKIM settings.
+pub fn composer(settings: &Settings, renderer: Arc<MailRenderer>) -> Result<Composer, StartupError> {
+    let set = |value: &Option<String>| {
+        value.as_deref().map(str::trim).filter(|value| !value.is_empty()).map(str::to_owned)
+    };
+    let key = settings
+        .dkim_private_key
+        .as_ref()
+        .map(|key| key.expose_secret().to_owned())
+        .filter(|key| !key.trim().is_empty());
+    let dkim = match (key, set(&settings.dkim_selector), set(&settings.dkim_domain)) {
+        (Some(key), Some(selector), Some(domain)) => {
+            let signer = DkimSigner::new(&key, &selector, &domain)
+                .map_err(|error| StartupError::Config(error.to_string()))?;
+            tracing::info!(domain = %domain, selector = %selector, "mail is DKIM-signed");
+            Some(signer)
+        }
+        (None, None, None) => None,
+        _ => {
+            return Err(StartupError::Config(
+                "DKIM needs all of DKIM_PRIVATE_KEY, DKIM_SELECTOR and DKIM_DOMAIN, or none".to_owned(),
+            ));
+        }
+    };
+    let sender = ComposerConfig {
+        from_address: settings.from_email.clone(),
+        from_name: settings.app_name.clone(),
+        dkim,
+    };
+    Composer::new(renderer, sender).map_err(|error| StartupError::Config(error.to_string()))
+}
+
 /// The retry budget from `MAIL_MAX_ATTEMPTS` and `MAIL_RETRY_MAX_SECONDS`.
 pub fn delivery_policy(settings: &Settings) -> DeliveryPolicy {
     let defaults = DeliveryPolicy::default();
@@ -97,16 +160,23 @@ pub fn delivery_policy(settings: &Settings) -> DeliveryPolicy {
 
 /// The SMTP mailer, when `SMTP_SERVER` is set.
 #[cfg(feature = "smtp")]
-fn smtp_transport(settings: &Settings) -> Result<Option<Arc<dyn Mailer>>, StartupError> {
+fn smtp_transport(
+    settings: &Settings,
+    composer: &Arc<dyn MailComposer>,
+) -> Result<Option<Arc<dyn Mailer>>, StartupError> {
     let Some(config) = smtp_config(settings)? else { return Ok(None) };
     tracing::info!(host = %config.host, port = config.port, tls = ?config.tls, "mail sent over SMTP");
-    let mailer = SmtpMailer::new(config).map_err(|error| StartupError::Config(error.to_string()))?;
+    let mailer =
+        SmtpMailer::new(config, composer.clone()).map_err(|error| StartupError::Config(error.to_string()))?;
     Ok(Some(Arc::new(mailer)))
 }
 
 /// Without the `smtp` feature, an `SMTP_SERVER` stops start-up.
 #[cfg(not(feature = "smtp"))]
-fn smtp_transport(settings: &Settings) -> Result<Option<Arc<dyn Mailer>>, StartupError> {
+fn smtp_transport(
+    settings: &Settings,
+    _composer: &Arc<dyn MailComposer>,
+) -> Result<Option<Arc<dyn Mailer>>, StartupError> {
     match settings.smtp_server.as_deref().map(str::trim) {
         Some(host) if !host.is_empty() => Err(StartupError::missing_feature("SMTP_SERVER", "smtp")),
         _ => Ok(None),
@@ -147,7 +217,6 @@ pub fn smtp_config(settings: &Settings) -> Result<Option<SmtpConfig>, StartupErr
     config.tls = tls;
     config.credentials = credentials;
     config.timeout = Duration::from_secs(settings.smtp_timeout_seconds.max(1));
-    config.product = settings.app_name.clone();
     config.ca_file = settings.smtp_ca_file.clone();
     Ok(Some(config))
 }

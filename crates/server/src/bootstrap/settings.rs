@@ -130,6 +130,11 @@ pub struct Settings {
     pub smtp_tls: Option<String>,
     pub smtp_timeout_seconds: u64,
     pub smtp_ca_file: Option<PathBuf>,
+    pub mail_template_dir: Option<PathBuf>,
+    pub default_locale: String,
+    pub dkim_private_key: Option<SecretString>,
+    pub dkim_selector: Option<String>,
+    pub dkim_domain: Option<String>,
     pub mail_max_attempts: u32,
     pub mail_retry_max_seconds: u64,
     pub mail_workers: Option<usize>,
@@ -221,6 +226,11 @@ impl Default for Settings {
             smtp_tls: None,
             smtp_timeout_seconds: 10,
             smtp_ca_file: None,
+            mail_template_dir: None,
+            default_locale: "en".to_owned(),
+            dkim_private_key: None,
+            dkim_selector: None,
+            dkim_domain: None,
             mail_max_attempts: delivery.max_attempts,
             mail_retry_max_seconds: delivery.max_retry.as_secs(),
             mail_workers: None,
@@ -546,7 +556,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            82,
+            87,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

@@ -7,9 +7,10 @@ use otp_core::Services;
 use otp_core::events::{EventHub, WebhookWorker};
 use otp_core::mail::DeliveryWorker;
 use otp_core::ports::{Clock, Mailer, Probe, SystemClock};
+use otp_mail::MailRenderer;
 
 use super::error::StartupError;
-use super::mail::build_mail;
+use super::mail::{build_mail, build_renderer};
 use super::providers::build_oauth_providers;
 use super::secrets::build_secrets;
 use super::settings::{Environment, Settings};
@@ -34,6 +35,9 @@ pub struct Components {
     /// Delivers auth events to `WEBHOOK_URLS`; runs beside the server. `None` without
     /// webhooks.
     pub webhooks: Option<Arc<WebhookWorker>>,
+    /// The mail's templates and message files (also the page's texts and the languages
+    /// a request can ask for).
+    pub renderer: Arc<MailRenderer>,
 }
 
 /// Adapters an embedding application or a test supplies instead of those the settings
@@ -65,6 +69,8 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let storage = build_storage(settings).await?;
     let mut probes = storage.probes;
+    // Built (and every template checked) even when a test supplies the mailer.
+    let renderer = Arc::new(build_renderer(settings)?);
     let (mailer, delivery) = match overrides.mailer {
         Some(mailer) => (mailer, None),
         None => {
@@ -74,6 +80,7 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
                 &secrets.keyed_hasher,
                 clock.clone(),
                 overrides.transport,
+                renderer.clone(),
             )?;
             probes.extend(mail.probe);
             (mail.mailer, Some(mail.worker))
@@ -92,6 +99,7 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
         pools: storage.pools,
         events: events.hub,
         webhooks: events.worker,
+        renderer,
     })
 }
 

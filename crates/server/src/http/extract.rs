@@ -10,6 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
+use otp_core::domain::Locale;
 use otp_core::{Administrator, ClientContext, Principal};
 
 use super::forwarded::{ResolvedClientIp, resolve_client_ip};
@@ -53,7 +54,35 @@ fn client_context(request: &HttpRequest, state: &AppState) -> ClientContext {
     );
     let agent = request.headers().get(header::USER_AGENT).and_then(|value| value.to_str().ok());
     let device = request.headers().get(DEVICE_TOKEN_HEADER).and_then(|value| value.to_str().ok());
-    ClientContext::new(ip, agent).with_device_token(device)
+    ClientContext::new(ip, agent).with_device_token(device).with_locale(requested_locale(request, state))
+}
+
+/// The language a body names (`locale` at registration or `PUT me/locale`): `None`
+/// for none, else one the mail's message files serve.
+///
+/// # Errors
+/// `validation_failed` for a tag that is malformed or has no texts.
+pub(crate) fn chosen_locale(state: &AppState, locale: Option<&str>) -> Result<Option<Locale>, ApiError> {
+    let Some(text) = locale.map(str::trim).filter(|text| !text.is_empty()) else { return Ok(None) };
+    let languages = state.mail.as_ref().map(|renderer| renderer.languages()).unwrap_or_default();
+    let refused = || {
+        ApiError::new(
+            ProblemCode::ValidationFailed,
+            format!("locale must be one of {}", languages.join(", ")),
+        )
+    };
+    let locale = Locale::parse(text).map_err(|_| refused())?;
+    let renderer = state.mail.as_ref().ok_or_else(refused)?;
+    renderer.serves(locale.as_str()).ok_or_else(refused)?;
+    Ok(Some(locale))
+}
+
+/// The language the request asks for: the first of its `Accept-Language` that the
+/// mail's message files serve (`de` for `de-AT`), if any.
+pub(crate) fn requested_locale(request: &HttpRequest, state: &AppState) -> Option<Locale> {
+    let renderer = state.mail.as_ref()?;
+    let header = request.headers().get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    renderer.negotiate(&Locale::from_accept_language(header))
 }
 
 /// The caller, proven by a Bearer access token of a live session.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use otp_core::ports::Probe;
 use otp_core::{AccountService, AdminService, OAuthSignIn, Services, SessionService, SignInService};
+use otp_mail::{MailRenderer, RendererConfig};
 
 use super::client_ip::TrustedProxies;
 use super::metrics::Gauges;
@@ -27,6 +28,9 @@ pub struct AppState {
     pub probes: Vec<Arc<dyn Probe>>,
     /// What `/metrics` samples at each scrape.
     pub gauges: Gauges,
+    /// The mail's message files: which languages a request can ask for, and the page's
+    /// texts. Without it, requests ask for no language and the page shows its keys.
+    pub mail: Option<Arc<MailRenderer>>,
 }
 
 impl AppState {
@@ -46,6 +50,15 @@ impl AppState {
             trusted_proxies,
             probes,
             gauges,
+            // The built-in texts until `with_mail` gives the configured ones.
+            mail: MailRenderer::new(RendererConfig::new("OTP Auth")).ok().map(Arc::new),
         }
+    }
+
+    /// The same state with the mail's languages and texts.
+    #[must_use]
+    pub fn with_mail(mut self, renderer: Arc<MailRenderer>) -> Self {
+        self.mail = Some(renderer);
+        self
     }
 }

@@ -12,6 +12,7 @@ mod claims;
 mod errors;
 mod health;
 mod introspection;
+mod languages;
 mod load_shedding;
 mod login;
 mod metrics;

@@ -17,6 +17,8 @@ mod admin;
 mod errors;
 #[path = "../api/health.rs"]
 mod health;
+#[path = "../api/languages.rs"]
+mod languages;
 #[path = "../api/load_shedding.rs"]
 mod load_shedding;
 #[path = "../api/login.rs"]

@@ -162,7 +162,7 @@ impl AccountService {
         self.throttle.check(Action::AccountCode, client, Some(&user.email)).await?;
         let code = self.codes.issue_for_account(action.purpose(), &user.email, user.id).await?;
         let kind = MailKind::AccountActionCode { action, code, expires_in: self.codes.lifetime() };
-        self.deliver(&user.email, kind).await
+        self.deliver(user, &user.email, kind).await
     }
 
     /// Checks what confirms `action`: the password when `password_only`, else the
@@ -232,7 +232,7 @@ impl AccountService {
         let ended = self.end_other_sessions(principal).await?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password changed by its owner");
         self.events.emit(user.id, AuthEventKind::PasswordChanged).await;
-        self.deliver(&user.email, MailKind::PasswordChanged).await?;
+        self.deliver(user, &user.email, MailKind::PasswordChanged).await?;
         Ok(ended)
     }
 
@@ -272,7 +272,7 @@ impl AccountService {
         } else {
             MailKind::NewEmailCode { code, expires_in: self.codes.lifetime() }
         };
-        self.deliver(new_email, kind).await
+        self.deliver(user, new_email, kind).await
     }
 
     /// Moves the account to `new_email` with the code mailed there by
@@ -316,7 +316,7 @@ impl AccountService {
         self.events.emit(user.id, AuthEventKind::EmailChanged).await;
         let undo_link = SecretLink::new(format!("{}/#undo-email={}", self.page_url, undo.expose()));
         let kind = MailKind::EmailChanged { new_email_masked: new_email.masked(), undo_link };
-        self.deliver(&user.email, kind).await?;
+        self.deliver(user, &user.email, kind).await?;
         Ok(moved)
     }
 
@@ -457,7 +457,7 @@ impl AccountService {
         self.revocations.account_changed(user.id).await;
         tracing::info!(user_id = %user.id, "account deleted by its owner");
         self.events.emit(user.id, AuthEventKind::UserDeleted).await;
-        self.deliver(&user.email, MailKind::AccountDeleted).await
+        self.deliver(user, &user.email, MailKind::AccountDeleted).await
     }
 
     /// The stand-in for a deleted account's address in the audit log: a keyed digest,
@@ -467,8 +467,9 @@ impl AccountService {
             .map_err(|error| AccountError::Failure(Failure::internal(error)))
     }
 
-    async fn deliver(&self, to: &EmailAddress, kind: MailKind) -> Result<(), AccountError> {
-        let message = MailMessage { to: to.clone(), kind };
+    /// Queues a message of `kind` to `to`, in the language `user` chose.
+    async fn deliver(&self, user: &User, to: &EmailAddress, kind: MailKind) -> Result<(), AccountError> {
+        let message = MailMessage::new(to.clone(), kind).in_locale(user.locale.clone());
         self.mailer.send(&message).await?;
         tracing::info!(kind = message.kind.flow(), "mail accepted for delivery");
         Ok(())

@@ -17,7 +17,7 @@ use crate::crypto::{
     AccessClaims, AccessTokens, CredentialId, KeyedHasher, RefreshToken, ServiceCredentials, TokenSubject,
 };
 use crate::domain::{
-    AuthEventKind, ClientContext, Device, DeviceId, EmailAddress, RevokedBy, Session, SessionId, User,
+    AuthEventKind, ClientContext, Device, DeviceId, EmailAddress, Locale, RevokedBy, Session, SessionId, User,
 };
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, PolicyError, SessionLifetime};
@@ -299,6 +299,22 @@ impl SessionService {
         tracing::info!(user_id = %principal.user.id, "logged out");
         tracing::debug!(session_id = %principal.session_id(), "session ended by logout");
         Ok(())
+    }
+
+    /// Stores the language the caller chose for mail and the page (`None`: follow each
+    /// request's `Accept-Language` again), and returns the updated account.
+    ///
+    /// # Errors
+    /// [`SessionError::AccountInactive`] when the account is gone; a failure.
+    pub async fn set_locale(
+        &self,
+        principal: &Principal,
+        locale: Option<Locale>,
+    ) -> Result<User, SessionError> {
+        let updated = self.users.set_locale(principal.user.id, locale.as_ref(), self.clock.now()).await?;
+        let user = updated.ok_or(SessionError::AccountInactive)?;
+        tracing::info!(user_id = %user.id, locale = ?user.locale.as_ref().map(Locale::as_str), "language chosen");
+        Ok(user)
     }
 
     /// The caller's active sessions, newest first.

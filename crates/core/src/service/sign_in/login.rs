@@ -72,7 +72,7 @@ impl SignInService {
         }
         let now = self.clock.now();
         if !self.devices.code_checked_recently(client, &user, device.as_ref(), now).await? {
-            return self.ask_for_code(&user, device_id).await;
+            return self.ask_for_code(&user, device_id, client).await;
         }
         let mut signed_in = self.issuer.start(user, vec![AuthMethod::Password], client, now).await?;
         let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, false).await?;
@@ -98,11 +98,16 @@ impl SignInService {
         }
     }
 
-    async fn ask_for_code(&self, user: &User, device: Option<DeviceId>) -> Result<LoginOutcome, SignInError> {
+    async fn ask_for_code(
+        &self,
+        user: &User,
+        device: Option<DeviceId>,
+        client: &ClientContext,
+    ) -> Result<LoginOutcome, SignInError> {
         let expires_in = self.codes.lifetime();
         match self.codes.issue_for(CodePurpose::SignIn, &user.email, device).await {
             Ok(code) => {
-                self.deliver(self.code_mail(&user.email, code, login_check_code)).await?;
+                self.deliver(self.code_mail(&user.email, code, login_check_code), Some(user), client).await?;
                 tracing::info!(user_id = %user.id, "log-in needs a fresh code");
                 Ok(LoginOutcome::CodeRequired { expires_in, resend_after: None })
             }

@@ -126,7 +126,7 @@ impl SignInService {
         code: OtpCode,
         kind: fn(OtpCode, Duration) -> MailKind,
     ) -> MailMessage {
-        MailMessage { to: email.clone(), kind: kind(code, self.codes.lifetime()) }
+        MailMessage::new(email.clone(), kind(code, self.codes.lifetime()))
     }
 
     /// `password` back if it is strong enough for the account of `email`.
@@ -166,15 +166,17 @@ impl SignInService {
         })
     }
 
-    /// Queues `message`, counted against `sender` (see [`SignInService::mail_sender`]).
-    async fn deliver_for(&self, message: MailMessage, sender: &str) -> Result<(), SignInError> {
-        self.mailer.send_for(&message, sender).await?;
-        tracing::info!(kind = message.kind.label(), "mail accepted for delivery");
-        Ok(())
-    }
-
-    async fn deliver(&self, message: MailMessage) -> Result<(), SignInError> {
-        self.mailer.send(&message).await?;
+    /// Queues `message` in the account's stored language, else the one `client` asked
+    /// for, counted against `client` (see [`SignInService::mail_sender`]).
+    async fn deliver(
+        &self,
+        message: MailMessage,
+        user: Option<&User>,
+        client: &ClientContext,
+    ) -> Result<(), SignInError> {
+        let stored = user.and_then(|user| user.locale.clone());
+        let message = message.in_locale(client.locale.clone()).in_locale(stored);
+        self.mailer.send_for(&message, &self.mail_sender(client)).await?;
         tracing::info!(kind = message.kind.label(), "mail accepted for delivery");
         Ok(())
     }

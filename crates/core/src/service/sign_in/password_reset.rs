@@ -25,12 +25,13 @@ impl SignInService {
         self.admit_mail(&sender)?;
         self.throttle.check(Action::ForgotPassword, client, Some(email)).await?;
         let code = self.codes.issue(CodePurpose::PasswordReset, email).await?;
-        let message = if self.users.find_by_email(email).await?.is_some() {
+        let user = self.users.find_by_email(email).await?;
+        let message = if user.is_some() {
             self.code_mail(email, code, password_reset_code)
         } else {
-            MailMessage { to: email.clone(), kind: MailKind::PasswordResetNoAccount }
+            MailMessage::new(email.clone(), MailKind::PasswordResetNoAccount)
         };
-        self.deliver_for(message, &sender).await
+        self.deliver(message, user.as_ref(), client).await
     }
 
     /// Sets a new password with a reset code, marks the address verified (the code

@@ -30,10 +30,10 @@ impl SignInService {
         let device = device.map(|device| device.id);
         self.throttle.check_for(Action::SendCode, client, Some(email), device).await?;
         let code = self.codes.issue_for(CodePurpose::SignIn, email, device).await?;
-        if let Some(user) = user {
-            self.settle_pending_password(&user, client, self.clock.now()).await?;
+        if let Some(user) = &user {
+            self.settle_pending_password(user, client, self.clock.now()).await?;
         }
-        self.deliver_for(self.code_mail(email, code, sign_in_code), &sender).await
+        self.deliver(self.code_mail(email, code, sign_in_code), user.as_ref(), client).await
     }
 
     /// Emails a new code, replacing the previous one: a registration code when the
@@ -50,12 +50,12 @@ impl SignInService {
         let device = device.map(|device| device.id);
         self.throttle.check_for(Action::ResendCode, client, Some(email), device).await?;
         let code = self.codes.issue_for(CodePurpose::SignIn, email, device).await?;
-        let pending_registration = match user {
-            Some(user) => self.settle_pending_password(&user, client, self.clock.now()).await?,
+        let pending_registration = match &user {
+            Some(user) => self.settle_pending_password(user, client, self.clock.now()).await?,
             None => false,
         };
         let kind = if pending_registration { registration_code } else { sign_in_code };
-        self.deliver_for(self.code_mail(email, code, kind), &sender).await
+        self.deliver(self.code_mail(email, code, kind), user.as_ref(), client).await
     }
 
     /// Checks a sign-in code and opens a session: creates the account on a first
@@ -78,7 +78,7 @@ impl SignInService {
         let device_id = device.as_ref().map(|device| device.id);
         self.throttle.check_for(Action::VerifyCode, client, Some(email), device_id).await?;
         if device_id.is_none() {
-            self.spend_guess(email, user.as_ref()).await?;
+            self.spend_guess(email, user.as_ref(), client).await?;
         }
         self.check_sign_in_code(email, code, device_id).await?;
         let now = self.clock.now();
@@ -99,7 +99,12 @@ impl SignInService {
 
     /// Counts a code check from a client without a remembered device against the
     /// address's daily cap; past it, refuses the check and tells the owner once.
-    async fn spend_guess(&self, email: &EmailAddress, user: Option<&User>) -> Result<(), SignInError> {
+    async fn spend_guess(
+        &self,
+        email: &EmailAddress,
+        user: Option<&User>,
+        client: &ClientContext,
+    ) -> Result<(), SignInError> {
         let Some(retry_after) = self.throttle.spend_guess(email).await? else {
             return Ok(());
         };
@@ -109,7 +114,8 @@ impl SignInService {
                 "code sign-in locked for new devices"
             );
             if user.is_some() {
-                self.deliver(MailMessage { to: email.clone(), kind: MailKind::CodeSignInLocked }).await?;
+                let notice = MailMessage::new(email.clone(), MailKind::CodeSignInLocked);
+                self.deliver(notice, user, client).await?;
             }
         }
         Err(SignInError::CodeSignInLocked { retry_after })

@@ -79,8 +79,10 @@ impl SignInService {
         let existing = match self.users.find_by_email(email).await? {
             Some(user) => Some(user),
             None => {
+                // The language asked for at registration becomes the account's.
                 let user = User {
                     registration: Some(binding.clone()),
+                    locale: client.locale.clone(),
                     ..User::new_unverified(email.clone(), Some(hash.clone()), now)
                 };
                 match self.users.create(&user).await {
@@ -106,15 +108,15 @@ impl SignInService {
                     }
                 }
                 tracing::info!(user_id = %user.id, "registration attempted for an existing account");
-                self.deliver_for(MailMessage { to: email.clone(), kind: MailKind::AccountExists }, &sender)
-                    .await?;
+                let notice = MailMessage::new(email.clone(), MailKind::AccountExists);
+                self.deliver(notice, Some(&user), client).await?;
             }
             Some(user) => {
                 self.users.register_password(user.id, &hash, &binding, now).await?;
                 self.revocations.account_updated(user.id);
-                self.deliver_for(self.code_mail(email, code, registration_code), &sender).await?;
+                self.deliver(self.code_mail(email, code, registration_code), Some(&user), client).await?;
             }
-            None => self.deliver_for(self.code_mail(email, code, registration_code), &sender).await?,
+            None => self.deliver(self.code_mail(email, code, registration_code), None, client).await?,
         }
         Ok(token)
     }

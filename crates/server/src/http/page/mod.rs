@@ -6,8 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 
 mod assets;
 
-use self::assets::PAGE;
+use otp_core::domain::Locale;
+
+use self::assets::{PAGE, PageTexts};
 use super::docs::FileProblems;
+use super::extract::requested_locale;
 use super::operations::types::Health;
 use super::problem::{ApiError, ProblemCode};
 use super::state::AppState;
@@ -27,14 +30,45 @@ fn matches_etag(request: &HttpRequest, etag: &str) -> bool {
         .any(|candidate| candidate.trim() == etag || candidate.trim() == "*")
 }
 
+/// The page's language: `?lang=` when the message files serve it (the page asks for
+/// the account's stored language this way), else the request's `Accept-Language`, else
+/// `DEFAULT_LOCALE`.
+fn page_texts(request: &HttpRequest, state: &AppState) -> PageTexts {
+    let Some(renderer) = state.mail.as_ref() else { return PageTexts::default() };
+    let asked = web::Query::<LangQuery>::from_query(request.query_string())
+        .ok()
+        .and_then(|query| query.into_inner().lang)
+        .and_then(|lang| Locale::parse(&lang).ok())
+        .filter(|locale| renderer.serves(locale.as_str()).is_some());
+    let locale = asked.or_else(|| requested_locale(request, state));
+    match renderer.page_texts(locale.as_ref()) {
+        Ok((language, texts)) => PageTexts {
+            language,
+            product: renderer.product().to_owned(),
+            texts,
+            languages: renderer.languages(),
+        },
+        Err(error) => {
+            tracing::error!(%error, "the page's texts do not render");
+            PageTexts::default()
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
 fn html_page(request: &HttpRequest, state: &AppState) -> HttpResponse {
-    let (html, etag) = PAGE.html(state.sign_in.code_length());
+    let (html, etag) = PAGE.html(state.sign_in.code_length(), &page_texts(request, state));
     let unchanged = matches_etag(request, &etag);
     let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::ETAG, etag))
+        .insert_header((header::VARY, "Accept-Language"))
         .insert_header(("Cross-Origin-Opener-Policy", "same-origin"));
     if unchanged { response.finish() } else { response.content_type("text/html; charset=utf-8").body(html) }
 }
@@ -71,7 +105,7 @@ pub(crate) async fn index(request: HttpRequest, state: web::Data<AppState>) -> H
         return HttpResponse::Ok().insert_header((header::VARY, "Accept")).json(Health { status: "ok" });
     }
     let mut response = html_page(&request, &state);
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept, Accept-Language"));
     response
 }
 

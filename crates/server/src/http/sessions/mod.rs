@@ -27,6 +27,7 @@ pub(super) fn mount(cfg: &mut ServiceConfig) {
     cfg.service(tokens::refresh)
         .service(tokens::logout)
         .service(tokens::me)
+        .service(tokens::set_locale)
         .service(tokens::keys)
         .service(introspect::introspect)
         .service(list)

@@ -1,18 +1,20 @@
 //! The token pair: refresh, logout, the caller's account, and the verifying keys.
 
-use actix_web::{HttpResponse, get, post, route, web};
+use actix_web::{HttpResponse, get, post, put, route, web};
 
 use super::BearerProblems;
 use super::types::{
-    KeysResponse, PublicKey, RefreshRequest, TokenResponse, UserView, private_ok, signed_in_response,
+    KeysResponse, LocaleRequest, PublicKey, RefreshRequest, TokenResponse, UserView, private_ok,
+    signed_in_response,
 };
-use crate::http::extract::{Authenticated, Client};
+use crate::http::extract::{Authenticated, Client, chosen_locale};
 use crate::http::message::Message;
 use crate::http::problem::ApiError;
 use crate::http::problem::responses::problem_responses;
 use crate::http::state::AppState;
 
 problem_responses!(RefreshProblems = json_body + [TokenInvalid, RateLimited, Unavailable]);
+problem_responses!(LocaleProblems = json_body + [TokenInvalid, Unavailable]);
 
 /// Exchanges a refresh token for a new token pair (rotation): the old refresh token
 /// stops working, and presenting it again ends the whole session.
@@ -64,6 +66,28 @@ pub(crate) async fn logout(
 #[get("/me")]
 pub(crate) async fn me(caller: Authenticated) -> HttpResponse {
     private_ok().json(UserView::from(&caller.0.user))
+}
+
+/// Keeps the language the caller chose for mail and the page: it wins over each
+/// request's `Accept-Language` from now on.
+#[utoipa::path(
+    tag = "tokens",
+    security(("bearer" = [])),
+    request_body = LocaleRequest,
+    responses(
+        (status = 200, description = "The updated account. Sent with `Cache-Control: no-store`.", body = UserView),
+        LocaleProblems,
+    )
+)]
+#[put("/me/locale")]
+pub(crate) async fn set_locale(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<LocaleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let locale = chosen_locale(&state, body.locale.as_deref())?;
+    let user = state.sessions.set_locale(&caller.0, locale).await?;
+    Ok(private_ok().json(UserView::from(&user)))
 }
 
 /// The public keys that verify access tokens, as PASERK, for services that check

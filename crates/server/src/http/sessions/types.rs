@@ -52,6 +52,20 @@ pub(crate) struct UserView {
     /// When the address was first verified (RFC 3339).
     #[schema(format = DateTime)]
     pub email_verified_at: Option<String>,
+    /// The language chosen for mail and the page (`PUT me/locale`, or at registration);
+    /// `null`: each request's `Accept-Language`, else the server's default.
+    #[schema(example = "fr")]
+    pub locale: Option<String>,
+}
+
+/// The language to keep for mail and the page.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LocaleRequest {
+    /// A language the service has texts for (`en`, `de`, `fr`, `es`, and any the
+    /// operator added), or `null` to follow each request's `Accept-Language` again.
+    #[schema(example = "fr", max_length = 35)]
+    pub locale: Option<String>,
 }
 
 /// A signed-in session's tokens. Sent with `Cache-Control: no-store`.
@@ -213,6 +227,7 @@ impl From<&User> for UserView {
             has_password: user.password_hash.is_some(),
             created_at: rfc3339(user.created_at),
             email_verified_at: user.email_verified_at.map(rfc3339),
+            locale: user.locale.as_ref().map(|locale| locale.as_str().to_owned()),
         }
     }
 }

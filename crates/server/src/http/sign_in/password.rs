@@ -8,7 +8,7 @@ use super::types::{
     ResetRequest,
 };
 use super::{CODE_SENT, code_sent, parse_code};
-use crate::http::extract::Client;
+use crate::http::extract::{Client, chosen_locale};
 use crate::http::message::Message;
 use crate::http::problem::ApiError;
 use crate::http::problem::responses::problem_responses;
@@ -61,7 +61,11 @@ pub(crate) async fn register(
     body: web::Json<RegistrationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let password = new_password(&body.password)?;
-    let token = state.sign_in.register(&body.email, password, &client.0).await?;
+    let client = match chosen_locale(&state, body.locale.as_deref())? {
+        Some(locale) => client.0.with_locale(Some(locale)),
+        None => client.0,
+    };
+    let token = state.sign_in.register(&body.email, password, &client).await?;
     let expires_in = state.sign_in.code_lifetime().as_secs();
     Ok(HttpResponse::Accepted().json(RegistrationStarted {
         message: CODE_SENT,

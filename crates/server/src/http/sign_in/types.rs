@@ -74,6 +74,11 @@ pub(crate) struct RegistrationRequest {
     /// 8 to 128 characters.
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 128, example = "correct horse battery")]
     pub password: Secret,
+    /// The language for the account's mail and page (as `PUT me/locale`); without it,
+    /// the request's `Accept-Language` is kept for the new account.
+    #[serde(default)]
+    #[schema(example = "fr", max_length = 35)]
+    pub locale: Option<String>,
 }
 
 /// A reset code and the new password.

@@ -1,0 +1,139 @@
+//! Message files: `key = text` lines per language, with English under every other
+//! language key by key, so a missing or blank translation shows English, never a blank.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::MailError;
+use crate::sources::Source;
+
+/// The language every other one falls back to.
+pub(crate) const FALLBACK: &str = "en";
+
+/// One message, with where it was written (for error messages).
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) text: String,
+    pub(crate) origin: String,
+    pub(crate) line: usize,
+}
+
+/// Every language's messages.
+#[derive(Debug, Default)]
+pub(crate) struct Catalog {
+    languages: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+impl Catalog {
+    /// Parses `files` in order; a later file's key replaces an earlier one's.
+    pub(crate) fn parse(files: &[Source]) -> Result<Self, MailError> {
+        let mut catalog = Self::default();
+        for file in files {
+            let language = otp_core::domain::Locale::parse(&file.name).map_err(|_| MailError::Template {
+                file: file.origin.clone(),
+                line: None,
+                detail: format!(
+                    "{:?} is not a language tag (name message files like de.txt or pt-BR.txt)",
+                    file.name
+                ),
+            })?;
+            let entries = catalog.languages.entry(language.as_str().to_owned()).or_default();
+            for (index, raw) in file.text.lines().enumerate() {
+                let line = raw.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let invalid = |detail: &str| MailError::Template {
+                    file: file.origin.clone(),
+                    line: Some(index + 1),
+                    detail: detail.to_owned(),
+                };
+                let (key, text) = line.split_once('=').ok_or_else(|| invalid("expected `key = text`"))?;
+                let key = key.trim();
+                if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+                    return Err(invalid("a key is letters, digits, `_` and `.`"));
+                }
+                let entry =
+                    Entry { text: text.trim().to_owned(), origin: file.origin.clone(), line: index + 1 };
+                entries.insert(key.to_owned(), entry);
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The languages that have a message file.
+    pub(crate) fn languages(&self) -> impl Iterator<Item = &str> {
+        self.languages.keys().map(String::as_str)
+    }
+
+    /// The language of the catalog that serves `tag`: the tag itself, else its language
+    /// (`de` for `de-AT`), else `None`.
+    pub(crate) fn serving(&self, tag: &str) -> Option<&str> {
+        let language = tag.split('-').next().unwrap_or(tag);
+        [tag, language]
+            .into_iter()
+            .find_map(|candidate| self.languages.get_key_value(candidate))
+            .map(|(key, _)| key.as_str())
+    }
+
+    /// Where to look for `language`'s messages, in order: it, its base language,
+    /// English.
+    fn chain<'a>(&'a self, language: &'a str) -> Vec<&'a BTreeMap<String, Entry>> {
+        let base = language.split('-').next().unwrap_or(language);
+        let mut names = vec![language, base, FALLBACK];
+        names.dedup();
+        names.into_iter().filter_map(|name| self.languages.get(name)).collect()
+    }
+
+    /// Every message `language` shows whose key passes `wanted`, each the first
+    /// non-blank text along its chain.
+    pub(crate) fn messages<'a>(
+        &'a self,
+        language: &'a str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> BTreeMap<&'a str, &'a Entry> {
+        let chain = self.chain(language);
+        let keys: BTreeSet<&str> = chain
+            .iter()
+            .flat_map(|entries| entries.keys().map(String::as_str))
+            .filter(|key| wanted(key))
+            .collect();
+        keys.into_iter()
+            .filter_map(|key| {
+                let entry =
+                    chain.iter().filter_map(|entries| entries.get(key)).find(|entry| !entry.text.is_empty());
+                entry.map(|entry| (key, entry))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(name: &str, text: &str) -> Source {
+        Source { name: name.to_owned(), origin: format!("test {name}"), text: text.to_owned() }
+    }
+
+    #[test]
+    fn missing_and_blank_translations_fall_back_to_english() {
+        let catalog =
+            Catalog::parse(&[source("en", "a = A\nb = B\nc = C"), source("de", "# comment\na = Ä\nb =\n")])
+                .unwrap();
+        let texts: Vec<_> = catalog
+            .messages("de-AT", |_| true)
+            .into_iter()
+            .map(|(key, entry)| (key, entry.text.as_str()))
+            .collect();
+        assert_eq!(texts, [("a", "Ä"), ("b", "B"), ("c", "C")]);
+        assert_eq!(catalog.serving("de-AT"), Some("de"));
+        assert_eq!(catalog.serving("it"), None);
+    }
+
+    #[test]
+    fn a_line_without_a_key_is_refused_with_its_file_and_line() {
+        let error = Catalog::parse(&[source("en", "a = A\n\nno equals sign")]).unwrap_err().to_string();
+        assert_eq!(error, "mail template test en line 3: expected `key = text`");
+        assert!(Catalog::parse(&[source("english", "a = A")]).is_err());
+    }
+}
