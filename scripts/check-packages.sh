@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-crates=(otp-core otp-verify otp-memory otp-postgres otp-redis otp-smtp otp-oauth otp-webhooks)
+crates=(otp-core otp-verify otp-mail otp-memory otp-postgres otp-redis otp-smtp otp-oauth otp-webhooks)
 
 # What each package holds: both licence texts and the README it documents itself with.
 for crate in "${crates[@]}"; do

@@ -218,6 +218,7 @@ async fn a_code_that_expires_while_its_mail_is_queued_is_never_delivered() {
             code: OtpCode::parse("271828", 6).unwrap(),
             expires_in: Duration::from_secs(30),
         },
+        locale: None,
     };
     rig.queue.send(&code_mail("ann@example.com")).await.unwrap();
     rig.queue.send(&short("bob@example.com")).await.unwrap();

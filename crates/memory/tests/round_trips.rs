@@ -95,6 +95,7 @@ async fn send_otp_takes_two_calls_and_verify_otp_three() {
     let services = Services::new(
         stores,
         mailer.clone(),
+        Arc::new(otp_core::events::EventHub::new()),
         Arc::new(SystemClock),
         &secrets,
         &policy,
