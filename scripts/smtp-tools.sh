@@ -20,6 +20,7 @@ fi
 if ! "$venv/bin/python" -c 'import standardwebhooks' >/dev/null 2>&1; then
   echo "installing standardwebhooks into $venv" >&2
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'standardwebhooks>=1.1,<2'
+fi
 if ! "$venv/bin/python" -c 'import dkim' >/dev/null 2>&1; then
   echo "installing dkimpy into $venv" >&2
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'dkimpy>=1.1,<2'
