@@ -166,6 +166,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/email/change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/email/change */
+        post: operations["compat_change_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/email/change/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/email/change/confirm */
+        post: operations["compat_confirm_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/email/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/email/undo */
+        post: operations["compat_undo_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Same as /auth/identities */
+        get: operations["compat_identities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/identities/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Same as /auth/identities/{provider} */
+        delete: operations["compat_unlink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/introspect": {
         parameters: {
             query?: never;
@@ -246,6 +331,41 @@ export interface paths {
         get: operations["compat_me"];
         put?: never;
         post?: never;
+        /** Same as /auth/me */
+        delete: operations["compat_delete_account"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/me/code */
+        post: operations["compat_request_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Same as /auth/me/export */
+        get: operations["compat_export"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -314,6 +434,23 @@ export interface paths {
         get: operations["compat_start"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password/change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/password/change */
+        post: operations["compat_change_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -439,6 +576,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/sessions/revoke-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Same as /auth/sessions/revoke-others */
+        post: operations["compat_revoke_others"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/sessions/{id}": {
         parameters: {
             query?: never;
@@ -509,6 +663,107 @@ export interface paths {
          *     are not ended; end them with `DELETE sessions/{id}`.
          */
         delete: operations["forget_device"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/email/change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts moving the account to `new_email`, confirmed with the password or a
+         *     `change_email` code: a code is mailed to the new address (confirm it at
+         *     `email/change/confirm`). The answer is the same whether or not the new address
+         *     already has an account (its owner is mailed a notice instead of a code).
+         */
+        post: operations["change_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/email/change/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Moves the account to the new address with the code mailed there. The old address
+         *     is mailed a notice with the new one masked and a link that undoes the change within
+         *     72 hours.
+         */
+        post: operations["confirm_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/email/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undoes an address change with the token of the link mailed to the old address:
+         *     the account moves back to it and every session ends. Needs no access token.
+         */
+        post: operations["undo_email"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The provider identities linked to the caller's account. */
+        get: operations["identities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/identities/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlinks the caller's identities at a provider, unless that would leave the account
+         *     without a way to sign in it has used (a password, another provider, or a code
+         *     sign-in passed before).
+         */
+        delete: operations["unlink"];
         options?: never;
         head?: never;
         patch?: never;
@@ -612,6 +867,52 @@ export interface paths {
         get: operations["me"];
         put?: never;
         post?: never;
+        /**
+         * Deletes the caller's account, confirmed with a `delete_account` code or the
+         *     password: its sessions end at once, its identities and devices are removed, and
+         *     the address can register again. The audit log keeps its entries with a keyed
+         *     pseudonym instead of the address.
+         */
+        delete: operations["delete_account"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mails a code to the caller's address that confirms one change: a password change
+         *     (for an account without a password), an address change or the deletion.
+         */
+        post: operations["request_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A JSON document of everything held about the caller: the account, its sessions,
+         *     linked identities, remembered devices and the audit entries naming it.
+         */
+        get: operations["export"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -694,6 +995,26 @@ export interface paths {
         get: operations["start"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password/change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sets a new password, confirmed with `current_password` (or, for an account without
+         *     a password, a `change_password` code), ends every other session, and mails a notice.
+         */
+        post: operations["change_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -834,6 +1155,23 @@ export interface paths {
         get: operations["list"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sessions/revoke-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends every session of the caller's account except the one making the request. */
+        post: operations["revoke_others"];
         delete?: never;
         options?: never;
         head?: never;
@@ -996,6 +1334,53 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description A change to the account that a code confirms.
+         * @enum {string}
+         */
+        AccountActionName: "change_password" | "change_email" | "delete_account";
+        /** @description Which change to mail a confirmation code for. */
+        AccountCodeRequest: {
+            /** @description The change the code will confirm; a code confirms only that change. */
+            action: components["schemas"]["AccountActionName"];
+        };
+        /** @description A code was mailed to the account's address. */
+        AccountCodeSent: {
+            /**
+             * Format: int64
+             * @description How long the code stays valid, in seconds.
+             */
+            expires_in: number;
+            /** @description What happened. */
+            message: string;
+        };
+        /** @description Everything held about the caller. Sent with `Cache-Control: no-store`. */
+        AccountExportView: {
+            /** @description The account. */
+            account: components["schemas"]["UserView"];
+            /** @description The audit entries naming it, newest first (at most 1000). */
+            audit_entries: components["schemas"]["AuditEntryView"][];
+            /** @description Its remembered devices. */
+            devices: components["schemas"]["DeviceView"][];
+            /** @description Whether an administrator disabled it. */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the export was made (RFC 3339).
+             */
+            exported_at: string;
+            /** @description Its linked provider identities. */
+            identities: components["schemas"]["IdentityView"][];
+            /**
+             * Format: date-time
+             * @description When a code sent to its address was last entered (RFC 3339).
+             */
+            last_code_verified_at?: string | null;
+            /** @description Its role (`user` or `admin`, as stored). */
+            role: string;
+            /** @description Its active sessions, newest first. */
+            sessions: components["schemas"]["SessionView"][];
+        };
         /** @description An account as administrators see it; `role` is the role that counts. */
         AdminUserView: {
             created_at: string;
@@ -1024,6 +1409,43 @@ export interface components {
         AuditLogResponse: {
             entries: components["schemas"]["AuditEntryView"][];
             next_cursor?: string | null;
+        };
+        /** @description The address to move the account to, confirmed by the password or a code. */
+        ChangeEmailRequest: {
+            /**
+             * @description A `change_email` code from `POST me/code`.
+             * @example 123456
+             */
+            code?: string | null;
+            /**
+             * Format: email
+             * @description The new address.
+             * @example ann@example.org
+             */
+            new_email: string;
+            /**
+             * Format: password
+             * @description The account's current password.
+             */
+            password?: string | null;
+        };
+        /** @description A new password, confirmed by the current one (or a code when the account has none). */
+        ChangePasswordRequest: {
+            /**
+             * @description A `change_password` code from `POST me/code` (for an account without a password).
+             * @example 123456
+             */
+            code?: string | null;
+            /**
+             * Format: password
+             * @description The current password (for an account that has one).
+             */
+            current_password?: string | null;
+            /**
+             * Format: password
+             * @description 8 to 128 characters, strong enough (`PASSWORD_MIN_STRENGTH`).
+             */
+            new_password: string;
         };
         /** @description An address to mail a code to. */
         CodeRequest: {
@@ -1089,6 +1511,33 @@ export interface components {
              */
             message: string;
         };
+        /** @description The new address and the code mailed to it. */
+        ConfirmEmailRequest: {
+            /**
+             * @description The code mailed to the new address.
+             * @example 123456
+             */
+            code: string;
+            /**
+             * Format: email
+             * @description The new address, as sent to `email/change`.
+             * @example ann@example.org
+             */
+            new_email: string;
+        };
+        /** @description What confirms a change: exactly one of the current password and a fresh code. */
+        Confirmation: {
+            /**
+             * @description A code from `POST me/code` for this change.
+             * @example 123456
+             */
+            code?: string | null;
+            /**
+             * Format: password
+             * @description The account's current password.
+             */
+            password?: string | null;
+        };
         /** @description An address and its password, to log in. */
         CredentialsRequest: {
             /**
@@ -1132,6 +1581,13 @@ export interface components {
             /** @description The `User-Agent` when it was remembered, cut to 256 characters. */
             user_agent?: string | null;
         };
+        /** @description The account after its address changed. */
+        EmailChanged: {
+            /** @description What happened. */
+            message: string;
+            /** @description The account, at its new address. */
+            user: components["schemas"]["UserView"];
+        };
         /** @description An email address. */
         EmailRequest: {
             /**
@@ -1148,6 +1604,28 @@ export interface components {
              * @example ok
              */
             status: string;
+        };
+        /** @description The identities linked to the account. */
+        IdentitiesResponse: {
+            /** @description Oldest first. */
+            identities: components["schemas"]["IdentityView"][];
+        };
+        /** @description A provider identity linked to the account. */
+        IdentityView: {
+            /**
+             * Format: email
+             * @description The verified address the provider reported when it was linked.
+             */
+            email: string;
+            /**
+             * Format: date-time
+             * @description When it was linked (RFC 3339).
+             */
+            linked_at: string;
+            /** @description The provider (`google`, `github`). */
+            provider: string;
+            /** @description The provider's identifier for the person. */
+            subject: string;
         };
         /** @description An introspection request (RFC 7662), sent as a form. */
         IntrospectRequest: {
@@ -1311,6 +1789,24 @@ export interface components {
             /** @description The sign-in's `state` (also in `auth_url`); the provider sends it back. */
             state: string;
         };
+        /** @description Other sessions were ended. */
+        OthersRevoked: {
+            /**
+             * Format: int64
+             * @description How many sessions were ended.
+             */
+            sessions_ended: number;
+        };
+        /** @description The password was changed. */
+        PasswordChanged: {
+            /** @description What happened. */
+            message: string;
+            /**
+             * Format: int64
+             * @description How many other sessions were ended.
+             */
+            sessions_ended: number;
+        };
         /**
          * @description The body of every error response (RFC 9457 problem details).
          * @example {
@@ -1373,11 +1869,17 @@ export interface components {
          *     | `account_exists` | 409 | The provider's verified address belongs to an account whose address was never verified, so the identity is not linked to it; sign in by code first. |
          *     | `oauth_provider_unavailable` | 502 | The provider could not be reached or gave an unusable answer (the cause is logged). |
          *     | `oauth_provider_not_configured` | 503 | Sign-in with this provider is not configured on this server. |
+         *     | `server_busy` | 503 | Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again. |
+         *     | `mail_backlog` | 503 | The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again. |
+         *     | `confirmation_required` | 403 | An account change (`password/change`, `email/change`, `DELETE me`) was sent without the confirmation it needs: the current password for an account that has one, a fresh code from `me/code` otherwise (the detail says which). |
+         *     | `email_unavailable` | 409 | The account cannot move to this address: it came to belong to another account after the code was sent (or, for an undo, after the change). |
+         *     | `undo_invalid` | 400 | The undo link of an address change is malformed, wrong, expired (72 hours) or already used. |
+         *     | `last_sign_in_method` | 409 | Unlinking this provider would leave the account without a way to sign in it has used (see `docs/account.md`): set a password first. |
          *     | `unavailable` | 503 | PostgreSQL, Redis or the mailer cannot be reached; try again shortly. |
          *     | `internal` | 500 | An unexpected error; the cause is logged, never shown. |
          * @enum {string}
          */
-        ProblemCode: "validation_failed" | "payload_too_large" | "unsupported_media_type" | "password_too_weak" | "invalid_credentials" | "token_invalid" | "service_credential_invalid" | "account_disabled" | "forbidden" | "action_refused" | "not_found" | "method_not_allowed" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "otp_cooldown" | "otp_locked" | "rate_limited" | "oauth_redirect_uri_not_allowed" | "oauth_redirect_uri_mismatch" | "oauth_state_invalid" | "oauth_state_expired" | "oauth_state_provider_mismatch" | "oauth_client_binding_invalid" | "oauth_code_rejected" | "oauth_id_token_invalid" | "oauth_id_token_audience" | "oauth_id_token_nonce" | "oauth_email_not_verified" | "account_exists" | "oauth_provider_unavailable" | "oauth_provider_not_configured" | "unavailable" | "internal";
+        ProblemCode: "validation_failed" | "payload_too_large" | "unsupported_media_type" | "password_too_weak" | "invalid_credentials" | "token_invalid" | "service_credential_invalid" | "account_disabled" | "forbidden" | "action_refused" | "not_found" | "method_not_allowed" | "otp_invalid" | "otp_expired" | "otp_attempts_exceeded" | "otp_cooldown" | "otp_locked" | "rate_limited" | "oauth_redirect_uri_not_allowed" | "oauth_redirect_uri_mismatch" | "oauth_state_invalid" | "oauth_state_expired" | "oauth_state_provider_mismatch" | "oauth_client_binding_invalid" | "oauth_code_rejected" | "oauth_id_token_invalid" | "oauth_id_token_audience" | "oauth_id_token_nonce" | "oauth_email_not_verified" | "account_exists" | "oauth_provider_unavailable" | "oauth_provider_not_configured" | "server_busy" | "mail_backlog" | "confirmation_required" | "email_unavailable" | "undo_invalid" | "last_sign_in_method" | "unavailable" | "internal";
         /** @description A public key that verifies access tokens. */
         PublicKey: {
             /** @description Whether this key signs new tokens (listed first). */
@@ -1582,6 +2084,14 @@ export interface components {
             token_type: string;
             /** @description The account. */
             user: components["schemas"]["UserView"];
+        };
+        /** @description The token of the undo link mailed to the old address. */
+        UndoEmailRequest: {
+            /**
+             * Format: password
+             * @description The `undo-email` value of the link.
+             */
+            token: string;
         };
         /** @description An account. */
         UserView: {
@@ -2295,6 +2805,413 @@ export interface operations {
             };
         };
     };
+    compat_change_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was issued for the new address. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCodeSent"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`).
+             *     - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each.
+             */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `confirmation_required`: An account change (`password/change`, `email/change`, `DELETE me`) was sent without the confirmation it needs: the current password for an account that has one, a fresh code from `me/code` otherwise (the detail says which). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_confirm_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description The account is at its new address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailChanged"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `email_unavailable`: The account cannot move to this address: it came to belong to another account after the code was sent (or, for an undo, after the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_undo_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UndoEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description The account is back at its old address; every session was ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /**
+             * @description - `undo_invalid`: The undo link of an address change is malformed, wrong, expired (72 hours) or already used.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `email_unavailable`: The account cannot move to this address: it came to belong to another account after the code was sent (or, for an undo, after the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_identities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentitiesResponse"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_unlink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider, as `GET identities` lists it */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `last_sign_in_method`: Unlinking this provider would leave the account without a way to sign in it has used (see `docs/account.md`): set a password first. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     compat_introspect: {
         parameters: {
             query?: never;
@@ -2497,7 +3414,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2569,6 +3489,246 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_delete_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Confirmation"];
+            };
+        };
+        responses: {
+            /** @description The account is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`).
+             *     - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each.
+             */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `confirmation_required`: An account change (`password/change`, `email/change`, `DELETE me`) was sent without the confirmation it needs: the current password for an account that has one, a fresh code from `me/code` otherwise (the detail says which). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_request_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was mailed to the account's address. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCodeSent"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent with `Cache-Control: no-store` and as an attachment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExportView"];
                 };
             };
             /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -2924,6 +4084,117 @@ export interface operations {
             };
         };
     };
+    compat_change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Password changed; every other session was ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordChanged"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`).
+             *     - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each.
+             */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `confirmation_required`: An account change (`password/change`, `email/change`, `DELETE me`) was sent without the confirmation it needs: the current password for an account that has one, a fresh code from `me/code` otherwise (the detail says which). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all).
+             *     - `password_too_weak`: The new password (at `register` or `password/reset`) is too easy to guess: a common password, a keyboard pattern, a word with digits, or the address itself. The detail says why and what would help; see `PASSWORD_MIN_STRENGTH`.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     compat_forgot_password: {
         parameters: {
             query?: never;
@@ -2996,7 +4267,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3089,7 +4363,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3266,7 +4543,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3349,7 +4630,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3432,7 +4716,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3459,6 +4746,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionsResponse"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compat_revoke_others: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The other sessions are ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OthersRevoked"];
                 };
             };
             /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -3721,6 +5048,413 @@ export interface operations {
             };
         };
     };
+    change_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was issued for the new address. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCodeSent"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`).
+             *     - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each.
+             */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `confirmation_required`: An account change (`password/change`, `email/change`, `DELETE me`) was sent without the confirmation it needs: the current password for an account that has one, a fresh code from `me/code` otherwise (the detail says which). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirm_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description The account is at its new address. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailChanged"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `email_unavailable`: The account cannot move to this address: it came to belong to another account after the code was sent (or, for an undo, after the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    undo_email: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UndoEmailRequest"];
+            };
+        };
+        responses: {
+            /** @description The account is back at its old address; every session was ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /**
+             * @description - `undo_invalid`: The undo link of an address change is malformed, wrong, expired (72 hours) or already used.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `email_unavailable`: The account cannot move to this address: it came to belong to another account after the code was sent (or, for an undo, after the change). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    identities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentitiesResponse"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unlink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider, as `GET identities` lists it */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not_found`: No such route or resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `last_sign_in_method`: Unlinking this provider would leave the account without a way to sign in it has used (see `docs/account.md`): set a password first. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     introspect: {
         parameters: {
             query?: never;
@@ -3923,7 +5657,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3995,6 +5732,246 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Confirmation"];
+            };
+        };
+        responses: {
+            /** @description The account is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`).
+             *     - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each.
+             */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `confirmation_required`: An account change (`password/change`, `email/change`, `DELETE me`) was sent without the confirmation it needs: the current password for an account that has one, a fresh code from `me/code` otherwise (the detail says which). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    request_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was mailed to the account's address. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCodeSent"];
+                };
+            };
+            /** @description - `validation_failed`: the body is not JSON at all. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `otp_cooldown`: A code went to this address within `OTP_RESEND_COOLDOWN_SECONDS` (it still works); `Retry-After` says when a new one may be asked for.
+             *     - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again.
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sent with `Cache-Control: no-store` and as an attachment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExportView"];
                 };
             };
             /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
@@ -4350,6 +6327,117 @@ export interface operations {
             };
         };
     };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Password changed; every other session was ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordChanged"];
+                };
+            };
+            /**
+             * @description - `otp_invalid`: The code is wrong, already used, or none was issued.
+             *     - `otp_expired`: The code's lifetime has passed; request a new one.
+             *     - `otp_attempts_exceeded`: Too many wrong codes; the code is dead even with the right digits.
+             *     - `validation_failed`: the body is not JSON at all.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`).
+             *     - `invalid_credentials`: Unknown address, wrong password, or an account without a password: the same answer for each.
+             */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `confirmation_required`: An account change (`password/change`, `email/change`, `DELETE me`) was sent without the confirmation it needs: the current password for an account that has one, a fresh code from `me/code` otherwise (the detail says which). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload_too_large`: The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported_media_type`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `validation_failed`: A field, the body or the query string is invalid (also answered with 400 when the body is not JSON at all).
+             *     - `password_too_weak`: The new password (at `register` or `password/reset`) is too easy to guess: a common password, a keyboard pattern, a word with digits, or the address itself. The detail says why and what would help; see `PASSWORD_MIN_STRENGTH`.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `rate_limited`: Too many requests from this client or for this address; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     forgot_password: {
         parameters: {
             query?: never;
@@ -4422,7 +6510,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4515,7 +6606,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4692,7 +6786,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `server_busy`: Every password-hashing worker is busy and the waiting queue (`PASSWORD_HASH_QUEUE`) is full: nothing was checked or changed. It depends on load only, never on the address; `Retry-After` says when to try again.
+             *     - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4775,7 +6873,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4858,7 +6959,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            /**
+             * @description - `mail_backlog`: The mail backlog is too long for a new code to arrive while it is still valid, or this client already has `MAIL_QUEUE_PER_CLIENT` mails queued: no code was issued. It depends on the backlog and the client only, never on the address; `Retry-After` estimates when to try again.
+             *     - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly.
+             */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4885,6 +6989,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionsResponse"];
+                };
+            };
+            /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */
+            401: {
+                headers: {
+                    /** @description `Bearer error="invalid_token"` for `token_invalid`; `Bearer realm="introspection"` for `service_credential_invalid`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unavailable`: PostgreSQL, Redis or the mailer cannot be reached; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_others: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The other sessions are ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OthersRevoked"];
                 };
             };
             /** @description - `token_invalid`: The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). */

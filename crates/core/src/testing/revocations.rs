@@ -53,9 +53,16 @@ pub async fn every_listening_feed_receives_a_revocation(channel: Arc<dyn Revocat
 }
 
 pub async fn publishing_with_no_feed_listening_succeeds(channel: Arc<dyn RevocationChannel>) {
-    channel.publish(Revocation::Session(SessionId::generate())).await.unwrap();
+    let unheard = Revocation::Session(SessionId::generate());
+    channel.publish(unheard).await.unwrap();
     let mut late = listening(&channel).await;
     let revocation = Revocation::Session(SessionId::generate());
     channel.publish(revocation).await.unwrap();
-    assert_eq!(next(&mut late).await, RevocationNotice::Revoked(revocation), "nothing earlier is replayed");
+    let mut notice = next(&mut late).await;
+    if notice == RevocationNotice::Revoked(unheard) {
+        // On a Redis Cluster a message published just before the subscription may still
+        // be crossing the cluster bus: hearing it late is harmless (one more eviction).
+        notice = next(&mut late).await;
+    }
+    assert_eq!(notice, RevocationNotice::Revoked(revocation), "nothing else is heard");
 }

@@ -328,3 +328,34 @@ async fn a_provider_sign_in_and_a_session_ended_elsewhere_make_their_events() {
     assert_eq!(events[4].body["data"]["session_id"], other);
     assert_eq!(events[4].body["data"]["revoked_by"], "user");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_own_changes_make_their_events() {
+    let receiver = Receiver::start();
+    let app = app_for(&receiver, None).await;
+    let (address, new_address) = (unique_email(), unique_email());
+    let registered = app.register_verified(&address).await;
+    let user_id = registered["user"]["id"].as_str().unwrap().to_owned();
+    let access = token(&registered, "access_token");
+    let post =
+        |path: &str, body: Value| app.client.post(app.url(path)).bearer_auth(&access).json(&body).send();
+
+    let new_password = "a brand new password";
+    let change = json!({ "current_password": PASSWORD, "new_password": new_password });
+    assert_eq!(post("/auth/password/change", change).await.unwrap().status(), StatusCode::OK);
+    let start = json!({ "new_email": new_address, "password": new_password });
+    assert_eq!(post("/auth/email/change", start).await.unwrap().status(), StatusCode::ACCEPTED);
+    let confirm = json!({ "new_email": new_address, "code": app.last_code(&new_address) });
+    assert_eq!(post("/auth/email/change/confirm", confirm).await.unwrap().status(), StatusCode::OK);
+    let delete = app.client.delete(app.url("/auth/me")).bearer_auth(&access);
+    let deleted = delete.json(&json!({ "password": new_password })).send().await.unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+
+    let expected = ["user.created", "user.signed_in", "password.changed", "email.changed", "user.deleted"];
+    let events = receiver.wait_for(&[&user_id], expected.len(), Duration::from_secs(20)).await;
+    assert_eq!(types_of(&events, &user_id), expected);
+    assert_each_once(&events);
+    assert_eq!(*receiver.refused.lock().unwrap(), 0, "every signature verified");
+    let all = serde_json::to_string(&events.iter().map(|event| &event.body).collect::<Vec<_>>()).unwrap();
+    assert!(!all.contains(&address) && !all.contains(&new_address), "no address in any event: {all}");
+}

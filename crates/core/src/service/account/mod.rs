@@ -229,6 +229,8 @@ impl AccountService {
                 "the account vanished during a password change",
             )));
         }
+        // Token checks serve the account (and whether it has a password) from the cache.
+        self.revocations.account_changed(user.id).await;
         let ended = self.end_other_sessions(principal).await?;
         tracing::info!(user_id = %user.id, sessions_ended = ended, "password changed by its owner");
         self.events.emit(user.id, AuthEventKind::PasswordChanged).await;

@@ -235,7 +235,8 @@ impl TokenCache {
         }
         self.listening.store(false, Ordering::SeqCst);
         metrics::gauge!("otp_revocations_listening").set(0.0);
-        tracing::warn!(
+        // A feed ends only with its channel: the process is stopping.
+        tracing::debug!(
             "the revocation feed ended; cached token checks are trusted within the staleness bound only"
         );
     }

@@ -313,6 +313,8 @@ impl SessionService {
     ) -> Result<User, SessionError> {
         let updated = self.users.set_locale(principal.user.id, locale.as_ref(), self.clock.now()).await?;
         let user = updated.ok_or(SessionError::AccountInactive)?;
+        // Token checks serve the account from the cache: every instance reads it again.
+        self.revocations.account_changed(user.id).await;
         tracing::info!(user_id = %user.id, locale = ?user.locale.as_ref().map(Locale::as_str), "language chosen");
         Ok(user)
     }
