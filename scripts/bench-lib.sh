@@ -85,7 +85,7 @@ folder_codes() {
   find "$mail_dir" -maxdepth 1 -name '*.eml' -exec awk -v want="$1" '
     FNR == 1 { to = "" }
     { sub(/\r$/, "") }
-    /^To: / { to = $2 }
+    /^To: / { to = $2; gsub(/[<>]/, "", to) }
     /^    [0-9]{6}$/ { if (index(to, want) == 1) print to, $1; nextfile }
   ' {} +
 }
@@ -94,7 +94,7 @@ folder_codes() {
 code_for() {
   local file=""
   for _ in $(seq 600); do
-    file=$(grep -l "^To: $1" "$mail_dir"/*.eml 2>/dev/null | tail -1) && [ -n "$file" ] && break
+    file=$(grep -lE "^To: <?$1>?" "$mail_dir"/*.eml 2>/dev/null | tail -1) && [ -n "$file" ] && break
     sleep 0.1
   done
   grep -hoE '^    [0-9]{6}' "$file" | tr -d ' '
