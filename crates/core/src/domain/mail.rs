@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{AccountAction, EmailAddress, Locale, OtpCode};
+use super::{AccountAction, ClientContext, EmailAddress, Locale, OtpCode, User};
 
 /// A link that carries a secret (the undo link of an address change): compared and
 /// cloned like text, never shown by `Debug`.
@@ -209,6 +209,13 @@ impl MailMessage {
             self.locale = locale;
         }
         self
+    }
+
+    /// The same message in its reader's language: the account's stored locale, else the
+    /// one `client`'s request asked for (unchanged when neither names one).
+    #[must_use]
+    pub fn in_language_of(self, user: Option<&User>, client: &ClientContext) -> Self {
+        self.in_locale(client.locale.clone()).in_locale(user.and_then(|user| user.locale.clone()))
     }
 }
 

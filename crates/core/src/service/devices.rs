@@ -136,9 +136,7 @@ impl RememberedDevices {
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
         if new_place {
             let kind = MailKind::NewSignIn { device: describe(client) };
-            let message = MailMessage::new(user.email.clone(), kind)
-                .in_locale(client.locale.clone())
-                .in_locale(user.locale.clone());
+            let message = MailMessage::new(user.email.clone(), kind).in_language_of(Some(user), client);
             if let Err(error) = self.notices.send(&message).await {
                 tracing::warn!(user_id = %user.id, error = %error, "new-sign-in notice not sent");
             }

@@ -174,8 +174,7 @@ impl SignInService {
         user: Option<&User>,
         client: &ClientContext,
     ) -> Result<(), SignInError> {
-        let stored = user.and_then(|user| user.locale.clone());
-        let message = message.in_locale(client.locale.clone()).in_locale(stored);
+        let message = message.in_language_of(user, client);
         self.mailer.send_for(&message, &self.mail_sender(client)).await?;
         tracing::info!(kind = message.kind.label(), "mail accepted for delivery");
         Ok(())
