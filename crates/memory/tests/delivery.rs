@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use otp_core::crypto::{KeyedHasher, MailSealer};
-use otp_core::domain::{MailKind, MailMessage};
+use otp_core::domain::{MailKind, MailMessage, OutboxId};
 use otp_core::mail::{DeliveryMeter, DeliveryPolicy, DeliveryRound, DeliveryWorker, QueueingMailer};
-use otp_core::ports::{MailOutbox, Mailer};
+use otp_core::ports::{ClaimedMessage, MailOutbox, Mailer, NewOutboxMessage};
 use otp_core::{EmailAddress, OtpCode, PortError};
 use otp_memory::{ManualClock, MemoryOutbox, RecordingMailer};
+use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 struct Rig {
@@ -318,4 +319,68 @@ async fn the_queue_refuses_codes_that_would_arrive_late_and_senders_over_their_c
     let wait = queue.admit("someone else", Duration::from_secs(10)).unwrap_err();
     assert_eq!(wait, Duration::from_secs(5));
     assert_eq!(queue.admit("someone else", Duration::from_secs(30)), Ok(()));
+}
+
+/// An outbox whose messages are delivered (and reported finished to the meter) before
+/// `enqueue` returns, as a fast delivery loop on another thread can.
+#[derive(Debug)]
+struct DeliveredAtOnce {
+    outbox: MemoryOutbox,
+    meter: Arc<DeliveryMeter>,
+}
+
+#[async_trait]
+impl MailOutbox for DeliveredAtOnce {
+    async fn enqueue(&self, message: &NewOutboxMessage) -> Result<(), PortError> {
+        self.outbox.enqueue(message).await?;
+        self.outbox.complete(message.id).await?;
+        self.meter.finished(message.id);
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedMessage>, PortError> {
+        self.outbox.claim(now, limit, lease).await
+    }
+
+    async fn complete(&self, id: OutboxId) -> Result<(), PortError> {
+        self.outbox.complete(id).await
+    }
+
+    async fn retry_at(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), PortError> {
+        self.outbox.retry_at(id, at).await
+    }
+
+    async fn release(&self, id: OutboxId, now: OffsetDateTime) -> Result<(), PortError> {
+        self.outbox.release(id, now).await
+    }
+
+    async fn depth(&self) -> Result<u64, PortError> {
+        self.outbox.depth().await
+    }
+}
+
+#[tokio::test]
+async fn a_message_finished_before_its_enqueue_returns_is_not_counted_against_its_sender() {
+    let meter = Arc::new(DeliveryMeter::new(1));
+    let outbox = Arc::new(DeliveredAtOnce { outbox: MemoryOutbox::new(), meter: meter.clone() });
+    let queue = QueueingMailer::new(
+        outbox,
+        MailSealer::new(&KeyedHasher::random()),
+        Arc::new(ManualClock::starting_now()),
+        &policy(),
+        Arc::new(Notify::new()),
+        meter.clone(),
+    )
+    .with_sender_cap(2);
+    for index in 0..5 {
+        queue.send_for(&code_mail(&format!("user{index}@example.com")), "client").await.unwrap();
+    }
+    assert_eq!(meter.queued_by("client"), 0, "every message was finished");
+    assert_eq!(meter.backlog(), 0);
+    assert_eq!(queue.admit("client", Duration::from_secs(600)), Ok(()));
 }

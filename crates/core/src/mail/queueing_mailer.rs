@@ -56,10 +56,16 @@ impl QueueingMailer {
         let now = self.clock.now();
         let lifetime = message.kind.expires_in().unwrap_or(self.notice_lifetime);
         let entry = NewOutboxMessage { id, sealed, expires_at: now + lifetime, queued_at: now };
-        self.outbox.enqueue(&entry).await?;
+        // Counted before it is stored: a delivery loop may send it and report it
+        // finished before `enqueue` returns, and a count made after that would never
+        // be taken back (the sender would keep it until the message's lifetime ends).
         match sender {
             Some(sender) => self.meter.queued_for(id, sender, lifetime),
             None => self.meter.queued(),
+        }
+        if let Err(error) = self.outbox.enqueue(&entry).await {
+            self.meter.finished(id);
+            return Err(error);
         }
         metrics::counter!("otp_mail_queued_total", "flow" => message.kind.flow()).increment(1);
         tracing::debug!(outbox_id = %id, kind = message.kind.label(), "mail queued");
