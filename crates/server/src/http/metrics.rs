@@ -3,7 +3,7 @@
 //! recorded by `otp-core` through the `metrics` facade.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -33,9 +33,29 @@ pub fn handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics shows only its own");
             }
+            spawn_upkeep(handle.clone());
             handle
         })
         .clone()
+}
+
+/// How often the recorder's pending histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Folds the recorder's pending histogram samples into their buckets every
+/// [`UPKEEP_EVERY`], on a thread of its own. A recorder built with `build_recorder`
+/// keeps every sample recorded until a scrape renders them, so without this a server
+/// nobody scrapes (or `METRICS_ADDR=off`) grows by every request's duration sample.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let upkeep = move || {
+        loop {
+            std::thread::sleep(UPKEEP_EVERY);
+            handle.run_upkeep();
+        }
+    };
+    if let Err(error) = std::thread::Builder::new().name("metrics-upkeep".to_owned()).spawn(upkeep) {
+        tracing::error!(%error, "metrics upkeep thread not started: histogram samples pile up until scraped");
+    }
 }
 
 /// Counts each request and times it, by method, route pattern (never the raw path, so
