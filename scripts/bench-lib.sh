@@ -58,7 +58,7 @@ start_server() {
   mail_dir="$dir/mail"
   (cd "$dir" && exec env -i PATH="$PATH" HOME="$dir" RUST_LOG=error HOST=127.0.0.1 PORT="$port" \
     MAIL_DIR="$mail_dir" METRICS_ADDR=off "${backend[@]}" \
-    RATE_LIMIT_PER_IP=100000000 RATE_LIMIT_PER_EMAIL=100000000 OTP_RESEND_COOLDOWN_SECONDS=0 \
+    TRUSTED_PROXIES=127.0.0.1 RATE_LIMIT_PER_IP=100000000 RATE_LIMIT_PER_EMAIL=100000000 OTP_RESEND_COOLDOWN_SECONDS=0 \
     ${BENCH_ENV:-} "$server_bin" >"$dir/server.log" 2>&1) &
   server_pid=$!
   server_pids+=("$server_pid")
@@ -142,12 +142,45 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["User-Agent"] = "otp-bench"
 LUA
 
+# A client that honours Retry-After: after a 429 or 503, the connection waits the
+# seconds the answer asked for before its next request (wrk's delay() hook runs for the
+# connection that has just been answered; 1 s when the header is missing).
+cat >"$work/polite.lua" <<'LUA'
+local count_response = response
+local wait_ms = 0
+function response(status, headers, body)
+  count_response(status, headers, body)
+  if status == 429 or status == 503 then
+    local seconds = tonumber(headers["retry-after"] or headers["Retry-After"] or "1") or 1
+    wait_ms = math.max(seconds, 1) * 1000
+  end
+end
+function delay()
+  local ms = wait_ms
+  wait_ms = 0
+  return ms
+end
+LUA
+
 # send-otp with a new address per request (prefix "bench-send-").
 { cat "$work/count.lua"; cat <<'LUA'; } >"$work/send.lua"
 wrk.method = "POST"
 request = function()
   counter = counter + 1
   return wrk.format(nil, nil, nil,
+    string.format('{"email":"bench-send-%d-%d-%d@example.com"}', id, math.random(1, 1000000000), counter))
+end
+LUA
+
+# send-otp with a new address per request, each from its own client address (through
+# the trusted proxy's X-Forwarded-For: 10.<thread>.x.y), honouring Retry-After.
+{ cat "$work/count.lua" "$work/polite.lua"; cat <<'LUA'; } >"$work/send-many.lua"
+wrk.method = "POST"
+request = function()
+  counter = counter + 1
+  local client = string.format("10.%d.%d.%d", id, math.floor(counter / 256) % 256, counter % 256)
+  return wrk.format(nil, nil, { ["X-Forwarded-For"] = client,
+    ["Content-Type"] = "application/json", ["User-Agent"] = "otp-bench" },
     string.format('{"email":"bench-send-%d-%d-%d@example.com"}', id, math.random(1, 1000000000), counter))
 end
 LUA
