@@ -95,6 +95,14 @@ impl MailOutbox for MemoryOutbox {
         Ok(())
     }
 
+    async fn complete_all(&self, ids: &[OutboxId]) -> Result<(), PortError> {
+        let mut entries = lock(&self.entries);
+        for id in ids {
+            entries.remove(id);
+        }
+        Ok(())
+    }
+
     async fn retry_at(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), PortError> {
         if let Some(entry) = lock(&self.entries).get_mut(&id) {
             entry.available_at = at;

@@ -134,6 +134,22 @@ impl MailOutbox for PgOutbox {
         Ok(())
     }
 
+    async fn complete_all(&self, ids: &[OutboxId]) -> Result<(), PortError> {
+        const ACTION: &str = "removing delivered mail";
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<uuid::Uuid> = ids.iter().map(OutboxId::as_uuid).collect();
+        self.pool
+            .run(ACTION, async |connection| {
+                diesel::delete(mail_outbox::table.filter(mail_outbox::id.eq_any(&ids)))
+                    .execute(connection)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn retry_at(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), PortError> {
         const ACTION: &str = "scheduling a mail retry";
         self.pool

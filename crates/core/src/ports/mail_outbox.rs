@@ -41,7 +41,8 @@ pub struct ClaimedMessage {
 ///   attempt on each and hides them from other claims for `lease`. A message whose lease
 ///   runs out (its claimer died) becomes due again. Concurrent claims never return the
 ///   same message twice within one lease.
-/// - [`complete`](Self::complete) removes a message (delivered, or given up on).
+/// - [`complete`](Self::complete) removes a message (delivered, or given up on);
+///   [`complete_all`](Self::complete_all) removes several in one step.
 /// - [`retry_at`](Self::retry_at) makes a claimed message due again at `at`.
 /// - [`release`](Self::release) makes a claimed message due at once without counting the
 ///   attempt (used at shutdown for messages claimed but not tried).
@@ -69,6 +70,19 @@ pub trait MailOutbox: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PortError`] when the store fails.
     async fn complete(&self, id: OutboxId) -> Result<(), PortError>;
+
+    /// Removes every message of `ids` for good, in one step where the store can (one
+    /// statement, one commit); ids of messages already gone are ignored. The default
+    /// removes them one by one with [`complete`](Self::complete).
+    ///
+    /// # Errors
+    /// [`PortError`] when the store fails (some of them may have been removed).
+    async fn complete_all(&self, ids: &[OutboxId]) -> Result<(), PortError> {
+        for id in ids {
+            self.complete(*id).await?;
+        }
+        Ok(())
+    }
 
     /// Makes a claimed message due again at `at`.
     ///

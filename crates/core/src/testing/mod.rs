@@ -229,6 +229,7 @@ macro_rules! mail_outbox_contract {
                 a_queued_message_is_claimed_once_with_its_content,
                 claims_return_the_oldest_first_up_to_the_limit,
                 a_completed_message_is_gone,
+                completing_several_removes_exactly_those,
                 a_deferred_message_comes_back_when_due_with_its_attempts_counted,
                 an_expired_lease_makes_the_message_due_again,
                 a_released_message_is_due_at_once_without_spending_an_attempt,

@@ -81,6 +81,20 @@ pub async fn a_completed_message_is_gone(outbox: Outbox) {
     assert!(claim_ids(&outbox, after_lease, &[queued.id]).await.is_empty());
 }
 
+pub async fn completing_several_removes_exactly_those(outbox: Outbox) {
+    let now = instant();
+    let kept = enqueue(&outbox, now).await;
+    let first = enqueue(&outbox, now).await;
+    let second = enqueue(&outbox, now).await;
+    let all = [kept.id, first.id, second.id];
+    assert_eq!(claim_ids(&outbox, now, &all).await.len(), 3);
+    outbox.complete_all(&[first.id, second.id]).await.unwrap();
+    outbox.complete_all(&[]).await.unwrap();
+    outbox.complete_all(&[first.id]).await.unwrap();
+    let after_lease = now + LEASE + Duration::from_secs(1);
+    assert_eq!(claim_ids(&outbox, after_lease, &all).await, vec![kept.id]);
+}
+
 pub async fn a_deferred_message_comes_back_when_due_with_its_attempts_counted(outbox: Outbox) {
     let now = instant();
     let queued = enqueue(&outbox, now).await;
