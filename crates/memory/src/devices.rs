@@ -22,12 +22,17 @@ impl MemoryDeviceRepository {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Stores a new device (what [`DeviceRepository::create`] does).
+    pub(crate) fn insert(&self, device: &Device) {
+        lock(&self.devices).insert(device.id, device.clone());
+    }
 }
 
 #[async_trait]
 impl DeviceRepository for MemoryDeviceRepository {
     async fn create(&self, device: &Device) -> Result<(), PortError> {
-        lock(&self.devices).insert(device.id, device.clone());
+        self.insert(device);
         Ok(())
     }
 

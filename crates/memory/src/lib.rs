@@ -42,10 +42,11 @@ use otp_core::Stores;
 /// Every store on its in-memory adapter (a fresh, empty one each).
 pub fn memory_stores() -> Stores {
     let sessions = Arc::new(MemorySessionRepository::new());
+    let devices = Arc::new(MemoryDeviceRepository::new());
     Stores {
-        users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
+        users: Arc::new(MemoryUserRepository::with_stores(sessions.clone(), devices.clone())),
         sessions,
-        devices: Arc::new(MemoryDeviceRepository::new()),
+        devices,
         identities: Arc::new(MemoryIdentityRepository::new()),
         oauth_states: Arc::new(MemoryOAuthStateStore::new()),
         codes: Arc::new(MemoryCodeStore::new()),

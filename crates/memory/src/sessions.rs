@@ -44,6 +44,16 @@ impl MemorySessionRepository {
         }
         ended
     }
+
+    /// Stores a new session (what [`SessionRepository::create`] does), sweeping
+    /// sessions long gone now and then.
+    pub(crate) fn insert(&self, session: &Session) {
+        let mut sessions = lock(&self.sessions);
+        if sessions.len() % 1024 == 1023 {
+            sessions.retain(|_, kept| !long_gone(kept, session.created_at));
+        }
+        sessions.insert(session.id, Stored { session: session.clone(), retired: VecDeque::new() });
+    }
 }
 
 fn long_gone(Stored { session, .. }: &Stored, now: OffsetDateTime) -> bool {
@@ -54,11 +64,7 @@ fn long_gone(Stored { session, .. }: &Stored, now: OffsetDateTime) -> bool {
 #[async_trait]
 impl SessionRepository for MemorySessionRepository {
     async fn create(&self, session: &Session) -> Result<(), PortError> {
-        let mut sessions = lock(&self.sessions);
-        if sessions.len() % 1024 == 1023 {
-            sessions.retain(|_, kept| !long_gone(kept, session.created_at));
-        }
-        sessions.insert(session.id, Stored { session: session.clone(), retired: VecDeque::new() });
+        self.insert(session);
         Ok(())
     }
 

@@ -5,13 +5,13 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use otp_core::crypto::TokenHash;
-use otp_core::domain::{Locale, PasswordHash, RegistrationBinding, Role, User};
+use otp_core::domain::{Device, Locale, PasswordHash, RegistrationBinding, Role, Session, User};
 use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 
-use crate::MemorySessionRepository;
 use crate::lock::lock;
+use crate::{MemoryDeviceRepository, MemorySessionRepository};
 
 #[derive(Debug, Default)]
 struct Accounts {
@@ -21,24 +21,28 @@ struct Accounts {
 
 /// In-memory [`UserRepository`].
 ///
-/// A password reset ends the account's sessions in the [`MemorySessionRepository`]
-/// given to [`MemoryUserRepository::with_sessions`]: give it the one the services use.
+/// A password reset ends the account's sessions, and a first sign-in stores its session
+/// and device, in the [`MemorySessionRepository`] and [`MemoryDeviceRepository`] given
+/// to [`MemoryUserRepository::with_stores`]: give it the ones the services use.
 #[derive(Debug, Default)]
 pub struct MemoryUserRepository {
     accounts: Mutex<Accounts>,
     sessions: Arc<MemorySessionRepository>,
+    devices: Arc<MemoryDeviceRepository>,
 }
 
 impl MemoryUserRepository {
-    /// An empty repository whose password resets end sessions in a session repository
-    /// of its own (for tests that use no sessions).
+    /// An empty repository with session and device repositories of its own (for tests
+    /// that use no sessions or devices).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// An empty repository whose password resets end the sessions in `sessions`.
-    pub fn with_sessions(sessions: Arc<MemorySessionRepository>) -> Self {
-        Self { accounts: Mutex::default(), sessions }
+    /// An empty repository whose password resets end the sessions in `sessions`, and
+    /// whose first sign-ins store their session in `sessions` and their device in
+    /// `devices`.
+    pub fn with_stores(sessions: Arc<MemorySessionRepository>, devices: Arc<MemoryDeviceRepository>) -> Self {
+        Self { accounts: Mutex::default(), sessions, devices }
     }
 
     fn update(&self, id: UserId, change: impl FnOnce(&mut User)) -> Option<User> {
@@ -68,6 +72,25 @@ impl UserRepository for MemoryUserRepository {
         if accounts.by_email.contains_key(&user.email) || accounts.by_id.contains_key(&user.id) {
             return Err(PortError::EmailTaken);
         }
+        accounts.by_email.insert(user.email.clone(), user.id);
+        accounts.by_id.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn create_with_first_sign_in(
+        &self,
+        user: &User,
+        session: &Session,
+        device: &Device,
+    ) -> Result<(), PortError> {
+        // The accounts stay locked until the session and the device are stored, and the
+        // account goes in last: whoever finds it finds its session and device too.
+        let mut accounts = lock(&self.accounts);
+        if accounts.by_email.contains_key(&user.email) || accounts.by_id.contains_key(&user.id) {
+            return Err(PortError::EmailTaken);
+        }
+        self.sessions.insert(session);
+        self.devices.insert(device);
         accounts.by_email.insert(user.email.clone(), user.id);
         accounts.by_id.insert(user.id, user.clone());
         Ok(())

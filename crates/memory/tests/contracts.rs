@@ -17,13 +17,25 @@ mod users {
     otp_core::user_repository_contract!(async {
         Arc::new(MemoryUserRepository::new()) as Arc<dyn UserRepository>
     });
+
+    mod first_sign_in {
+        use otp_core::testing::AccountStorage;
+
+        use super::*;
+        otp_core::user_repository_first_sign_in_contract!(async {
+            let sessions = Arc::new(MemorySessionRepository::new());
+            let devices = Arc::new(MemoryDeviceRepository::new());
+            let users = Arc::new(MemoryUserRepository::with_stores(sessions.clone(), devices.clone()));
+            AccountStorage { users, sessions, devices }
+        });
+    }
 }
 
 mod sessions {
     use super::*;
     otp_core::session_repository_contract!(async {
         let sessions = Arc::new(MemorySessionRepository::new());
-        let users = Arc::new(MemoryUserRepository::with_sessions(sessions.clone()));
+        let users = Arc::new(MemoryUserRepository::with_stores(sessions.clone(), Arc::default()));
         WithOwners::new(sessions as Arc<dyn SessionRepository>, users)
     });
 }

@@ -20,7 +20,7 @@ use crate::schema::devices;
 /// One row of `devices`.
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = devices, check_for_backend(diesel::pg::Pg))]
-struct DeviceRow {
+pub(crate) struct DeviceRow {
     id: Uuid,
     user_id: Uuid,
     token_hash: Vec<u8>,

@@ -22,7 +22,7 @@ use crate::schema::sessions;
 /// One row of `sessions`.
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
-struct SessionRow {
+pub(crate) struct SessionRow {
     id: Uuid,
     user_id: Uuid,
     refresh_hash: Vec<u8>,

@@ -6,16 +6,18 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Nullable, Text};
 use diesel_async::RunQueryDsl;
 use otp_core::crypto::TokenHash;
-use otp_core::domain::{Locale, PasswordHash, RegistrationBinding, Role, User};
+use otp_core::domain::{Device, Locale, PasswordHash, RegistrationBinding, Role, Session, User};
 use otp_core::ports::{UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::devices::DeviceRow;
 use crate::error::corrupt;
 use crate::pool::PgPool;
 use crate::schema::functions::{coalesce, lower};
-use crate::schema::{sessions, users};
+use crate::schema::{devices, sessions, users};
+use crate::sessions::SessionRow;
 
 /// One row of `users`.
 #[derive(Queryable, Selectable, Insertable)]
@@ -100,6 +102,9 @@ impl UserRow {
 /// case-insensitively (a unique index on `lower(email)`); a `create` that collides
 /// with it, even in a race, fails with `PortError::EmailTaken`. Deleting an account
 /// deletes its sessions and identities with it (foreign keys `ON DELETE CASCADE`).
+/// A first sign-in writes the `users`, `sessions` and `devices` rows in one
+/// transaction: the tables of [`crate::PgSessionRepository`] and
+/// [`crate::PgDeviceRepository`] on the same database.
 #[derive(Debug, Clone)]
 pub struct PgUserRepository {
     pool: PgPool,
@@ -120,6 +125,27 @@ impl UserRepository for PgUserRepository {
         self.pool
             .run(ACTION, async |connection| {
                 diesel::insert_into(users::table).values(row).execute(connection).await
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn create_with_first_sign_in(
+        &self,
+        user: &User,
+        session: &Session,
+        device: &Device,
+    ) -> Result<(), PortError> {
+        const ACTION: &str = "creating a user with its first session and device";
+        let (user, session, device) =
+            (UserRow::from(user), SessionRow::from(session), DeviceRow::from(device));
+        // The account first: a taken address fails there (the unique index, which also
+        // waits out a concurrent insert of the same address) and the rollback drops all.
+        self.pool
+            .transaction(ACTION, async |connection| {
+                diesel::insert_into(users::table).values(user).execute(connection).await?;
+                diesel::insert_into(sessions::table).values(session).execute(connection).await?;
+                diesel::insert_into(devices::table).values(device).execute(connection).await
             })
             .await?;
         Ok(())

@@ -31,6 +31,21 @@ mod users {
         let (database, pool) = test_database().await;
         (Arc::new(PgUserRepository::new(pool)) as Arc<dyn UserRepository>, database)
     });
+
+    mod first_sign_in {
+        use otp_core::testing::AccountStorage;
+
+        use super::*;
+        otp_core::user_repository_first_sign_in_contract!(async {
+            let (database, pool) = test_database().await;
+            let storage = AccountStorage {
+                users: Arc::new(PgUserRepository::new(pool.clone())),
+                sessions: Arc::new(PgSessionRepository::new(pool.clone())),
+                devices: Arc::new(PgDeviceRepository::new(pool)),
+            };
+            (storage, database)
+        });
+    }
 }
 
 mod sessions {

@@ -12,6 +12,10 @@ mod bouncer;
 
 mod users {
     otp_core::user_repository_contract!(super::bouncer::users());
+
+    mod first_sign_in {
+        otp_core::user_repository_first_sign_in_contract!(super::super::bouncer::first_sign_ins());
+    }
 }
 
 mod sessions {

@@ -667,10 +667,11 @@ mod redis {
         let mailer = Arc::new(RecordingMailer::new());
         let clock = Arc::new(ManualClock::starting_now());
         let sessions = Arc::new(MemorySessionRepository::new());
+        let devices = Arc::new(otp_memory::MemoryDeviceRepository::new());
         let ports = SignInPorts {
-            users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
+            users: Arc::new(MemoryUserRepository::with_stores(sessions.clone(), devices.clone())),
             sessions,
-            devices: Arc::new(otp_memory::MemoryDeviceRepository::new()),
+            devices,
             codes: Arc::new(RedisCodeStore::new(pool.clone())),
             rate_limiter: Arc::new(RedisRateLimiter::new(pool)),
             mailer: mailer.clone(),

@@ -2,7 +2,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::crypto::TokenHash;
-use crate::domain::{EmailAddress, Locale, PasswordHash, RegistrationBinding, Role, User, UserId};
+use crate::domain::{
+    Device, EmailAddress, Locale, PasswordHash, RegistrationBinding, Role, Session, User, UserId,
+};
 use crate::error::PortError;
 
 /// Which accounts [`UserRepository::list`] returns: a page of at most `limit`
@@ -34,6 +36,36 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
     /// exists, including when another `create` for that address wins a race;
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn create(&self, user: &User) -> Result<(), PortError>;
+
+    /// Stores a new account (exactly as given, as [`UserRepository::create`]) together
+    /// with its first session and its first remembered device, as one atomic step: all
+    /// three are stored or none is. `session.user_id` and `device.user_id` MUST be
+    /// `user.id` (the caller's promise; an adapter may refuse other rows with
+    /// [`PortError::Failed`], storing nothing).
+    ///
+    /// After success, the account is found by [`UserRepository::find_by_id`] and
+    /// [`UserRepository::find_by_email`], the session by
+    /// [`crate::ports::SessionRepository::find`] and the device by
+    /// [`crate::ports::DeviceRepository::find`], on the session and device storage of
+    /// the same deployment (the stores the services are given beside this one).
+    ///
+    /// It lives on this port, not on a port of its own, because the account decides
+    /// the outcome (its unique address) and this port already reaches the account's
+    /// sessions (see [`UserRepository::reset_password`]); a first sign-in through it
+    /// is one commit instead of three.
+    ///
+    /// # Errors
+    /// MUST return [`PortError::EmailTaken`], storing none of the three, when an
+    /// account with the same address exists, including when a concurrent `create`,
+    /// `change_email` or call of this method for that address wins a race;
+    /// [`PortError::Unavailable`] when storage cannot be reached (then nothing is
+    /// stored).
+    async fn create_with_first_sign_in(
+        &self,
+        user: &User,
+        session: &Session,
+        device: &Device,
+    ) -> Result<(), PortError>;
 
     /// The account with this identifier, if any.
     ///

@@ -116,22 +116,9 @@ impl RememberedDevices {
         {
             return Ok(presented.expose().to_owned());
         }
-        let fingerprint = client_fingerprint(&self.hasher, client);
+        let NewDevice { device, token } = self.new_device(user, client, now, code_checked);
         let known = self.devices.list_active(user.id).await?;
-        let new_place = !known.is_empty() && known.iter().all(|device| device.client != fingerprint);
-        let token = DeviceToken::generate();
-        let device = Device {
-            id: token.device_id(),
-            user_id: user.id,
-            token_hash: token.hash(&self.hasher),
-            client: fingerprint,
-            created_at: now,
-            last_used_at: now,
-            code_verified_at: code_checked.then_some(now),
-            revoked_at: None,
-            ip: client.ip,
-            user_agent: client.user_agent.clone(),
-        };
+        let new_place = !known.is_empty() && known.iter().all(|known| known.client != device.client);
         self.devices.create(&device).await?;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
         if new_place {
@@ -142,6 +129,49 @@ impl RememberedDevices {
             }
         }
         Ok(token.expose())
+    }
+
+    /// Builds, without storing it, a new device of `user` for this client at `now`
+    /// (its code checked then if `code_checked`), and its token. Used as is for the
+    /// first device of a new account: with no other device to compare with, there is
+    /// nothing to list and no new-sign-in notice to send. The caller stores
+    /// [`NewDevice::device`] and answers with [`NewDevice::token`].
+    pub fn new_device(
+        &self,
+        user: &User,
+        client: &ClientContext,
+        now: OffsetDateTime,
+        code_checked: bool,
+    ) -> NewDevice {
+        let token = DeviceToken::generate();
+        let device = Device {
+            id: token.device_id(),
+            user_id: user.id,
+            token_hash: token.hash(&self.hasher),
+            client: client_fingerprint(&self.hasher, client),
+            created_at: now,
+            last_used_at: now,
+            code_verified_at: code_checked.then_some(now),
+            revoked_at: None,
+            ip: client.ip,
+            user_agent: client.user_agent.clone(),
+        };
+        NewDevice { device, token }
+    }
+}
+
+/// A device built and not yet stored, with the token the client gets once it is.
+#[derive(Debug)]
+pub struct NewDevice {
+    /// The device to store.
+    pub device: Device,
+    token: DeviceToken,
+}
+
+impl NewDevice {
+    /// The device token to answer with.
+    pub fn token(&self) -> String {
+        self.token.expose()
     }
 }
 

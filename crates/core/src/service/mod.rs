@@ -101,11 +101,11 @@ use std::sync::Arc;
 pub use account::{AccountError, AccountExport, AccountPorts, AccountService, Proof};
 pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
 pub use codes::{CheckError, IssueError, OneTimeCodes};
-pub use devices::{RememberedDevices, client_fingerprint};
+pub use devices::{NewDevice, RememberedDevices, client_fingerprint};
 pub use events::Events;
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use revocations::Revocations;
-pub use session_issuer::{SessionIssuer, SignedIn, StartError};
+pub use session_issuer::{PreparedSession, SessionIssuer, SignedIn, StartError};
 pub use sessions::{
     Introspection, Principal, ServiceCaller, SessionError, SessionPorts, SessionService, TokenCache,
 };

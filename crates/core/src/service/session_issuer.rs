@@ -32,6 +32,16 @@ pub struct SignedIn {
     pub device_token: Option<String>,
 }
 
+/// A session built and not yet stored, with its refresh token: what
+/// [`SessionIssuer::prepare`] returns and [`SessionIssuer::sign`] takes once the session
+/// is stored.
+#[derive(Debug)]
+pub struct PreparedSession {
+    /// The session to store.
+    pub session: Session,
+    refresh: RefreshToken,
+}
+
 /// Why no session was opened.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -72,7 +82,7 @@ impl SessionIssuer {
     }
 
     /// Opens a session for `user`, who signed in by `auth_methods`, at `now` and signs
-    /// its tokens.
+    /// its tokens: [`SessionIssuer::prepare`], stored, then [`SessionIssuer::sign`].
     ///
     /// # Errors
     /// [`StartError::AccountDisabled`] for a disabled account; a storage or signing
@@ -84,6 +94,24 @@ impl SessionIssuer {
         client: &ClientContext,
         now: OffsetDateTime,
     ) -> Result<SignedIn, StartError> {
+        let prepared = self.prepare(&user, auth_methods, client, now)?;
+        self.sessions.create(&prepared.session).await.map_err(Failure::from)?;
+        self.sign(user, prepared, now).await
+    }
+
+    /// Builds a session for `user`, who signed in by `auth_methods`, at `now`, and its
+    /// refresh token, without storing it: the caller stores
+    /// [`PreparedSession::session`], then hands it to [`SessionIssuer::sign`].
+    ///
+    /// # Errors
+    /// [`StartError::AccountDisabled`] for a disabled account.
+    pub fn prepare(
+        &self,
+        user: &User,
+        auth_methods: Vec<AuthMethod>,
+        client: &ClientContext,
+        now: OffsetDateTime,
+    ) -> Result<PreparedSession, StartError> {
         if user.disabled {
             return Err(StartError::AccountDisabled);
         }
@@ -101,19 +129,33 @@ impl SessionIssuer {
             user_agent: client.user_agent.clone(),
             auth_methods,
         };
-        self.sessions.create(&session).await.map_err(Failure::from)?;
+        Ok(PreparedSession { session, refresh })
+    }
+
+    /// Signs the access token of a prepared session of `user` once it is stored, at
+    /// `now`, and publishes the sign-in (`user.signed_in`).
+    ///
+    /// # Errors
+    /// A signing failure.
+    pub async fn sign(
+        &self,
+        user: User,
+        prepared: PreparedSession,
+        now: OffsetDateTime,
+    ) -> Result<SignedIn, StartError> {
+        let PreparedSession { session, refresh } = prepared;
         let subject = TokenSubject {
             user: &user,
-            session_id: id,
+            session_id: session.id,
             auth_methods: &session.auth_methods,
             role: effective_role(&user, self.admin_email.as_ref()),
         };
         let access_token = self.tokens.issue(subject, now).map_err(Failure::from)?;
         if let Some(method) = session.auth_methods.first().cloned() {
-            self.events.emit(user.id, AuthEventKind::SignedIn { method, session_id: id }).await;
+            self.events.emit(user.id, AuthEventKind::SignedIn { method, session_id: session.id }).await;
         }
         tracing::info!(user_id = %user.id, "session started");
-        tracing::debug!(session_id = %id, "session started");
+        tracing::debug!(session_id = %session.id, "session started");
         Ok(SignedIn {
             user,
             session,

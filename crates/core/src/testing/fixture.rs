@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{instant, unique_email};
 use crate::UserId;
 use crate::domain::User;
-use crate::ports::UserRepository;
+use crate::ports::{DeviceRepository, SessionRepository, UserRepository};
 
 /// What a contract macro's factory yields: the subject the suite's functions take, alone
 /// or paired with something that must live until the test ends (a database or key
@@ -31,6 +31,14 @@ impl<P: ?Sized> Fixture for Arc<P> {
 
     fn subject(&self) -> Self {
         Arc::clone(self)
+    }
+}
+
+impl Fixture for AccountStorage {
+    type Subject = Self;
+
+    fn subject(&self) -> Self {
+        self.clone()
     }
 }
 
@@ -92,4 +100,16 @@ impl<S: ?Sized> Clone for WithOwners<S> {
     fn clone(&self) -> Self {
         Self { store: Arc::clone(&self.store), accounts: Arc::clone(&self.accounts) }
     }
+}
+
+/// An account store with the session and device stores of the same storage: what the
+/// first sign-in contract of [`UserRepository`] reads its results back through.
+#[derive(Debug, Clone)]
+pub struct AccountStorage {
+    /// The adapter under test.
+    pub users: Arc<dyn UserRepository>,
+    /// Where the adapter stores the sessions of first sign-ins.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Where the adapter stores the devices of first sign-ins.
+    pub devices: Arc<dyn DeviceRepository>,
 }

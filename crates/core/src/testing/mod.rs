@@ -33,7 +33,7 @@ pub mod webhooks;
 
 use time::OffsetDateTime;
 
-pub use self::fixture::{Fixture, WithOwners};
+pub use self::fixture::{AccountStorage, Fixture, WithOwners};
 use crate::EmailAddress;
 
 /// A fixed instant, truncated to microseconds (what databases keep).
@@ -89,6 +89,25 @@ macro_rules! user_repository_contract {
                 locales_are_stored_and_cleared,
                 deleting_an_account_frees_its_address,
                 changing_the_address_moves_it_and_refuses_a_taken_one,
+            ]
+        );
+    };
+}
+
+/// Expands into the first sign-in tests of the [`users`] contract
+/// ([`UserRepository::create_with_first_sign_in`](crate::ports::UserRepository::create_with_first_sign_in)):
+/// `$factory` yields a [`Fixture`] of [`AccountStorage`], the account store with the
+/// session and device stores it writes to.
+#[macro_export]
+macro_rules! user_repository_first_sign_in_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::users,
+            [
+                a_first_sign_in_stores_the_account_its_session_and_its_device,
+                a_first_sign_in_of_a_taken_address_stores_none_of_the_three,
+                of_concurrent_first_sign_ins_of_one_address_exactly_one_is_stored,
             ]
         );
     };

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use super::{instant, unique_email};
+use super::{AccountStorage, instant, unique_email};
 use crate::crypto::KeyedHasher;
-use crate::domain::{Locale, PasswordHash, RegistrationBinding, Role, User};
+use crate::domain::{
+    AuthMethod, Device, DeviceId, Locale, PasswordHash, RegistrationBinding, Role, Session, User,
+};
 use crate::ports::{UserListQuery, UserRepository};
-use crate::{PortError, UserId};
+use crate::{EmailAddress, PortError, SessionId, UserId};
 
 type Repo = Arc<dyn UserRepository>;
 
@@ -299,4 +301,100 @@ pub async fn changing_the_address_moves_it_and_refuses_a_taken_one(repo: Repo) {
     repo.create(&unverified).await.unwrap();
     let verified = repo.change_email(unverified.id, &unique_email(), later).await.unwrap().unwrap();
     assert_eq!(verified.email_verified_at, Some(later), "a proven new address is verified");
+}
+
+/// A new account of `email` as a first passwordless sign-in makes it, with its session
+/// and its device.
+fn first_sign_in(email: EmailAddress) -> (User, Session, Device) {
+    let now = instant();
+    let user = User::new_verified(email, now);
+    let hasher = KeyedHasher::new(&[9; 32]).unwrap();
+    let session = Session {
+        id: SessionId::generate(),
+        user_id: user.id,
+        refresh_hash: hasher.token_hash(&uuid::Uuid::new_v4().to_string()),
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + time::Duration::days(30),
+        revoked_at: None,
+        ip: Some("203.0.113.7".parse().unwrap()),
+        user_agent: Some("contract-test/1.0".into()),
+        auth_methods: vec![AuthMethod::Otp],
+    };
+    let device = Device {
+        id: DeviceId::generate(),
+        user_id: user.id,
+        token_hash: hasher.device_hash(&uuid::Uuid::new_v4().to_string()),
+        client: hasher.client_fingerprint("203.0.113.7", Some("contract-test/1.0")),
+        created_at: now,
+        last_used_at: now,
+        code_verified_at: Some(now),
+        revoked_at: None,
+        ip: Some("203.0.113.7".parse().unwrap()),
+        user_agent: Some("contract-test/1.0".into()),
+    };
+    (user, session, device)
+}
+
+/// Whether the account, the session and the device are stored, each.
+async fn stored(storage: &AccountStorage, (user, session, device): &(User, Session, Device)) -> [bool; 3] {
+    [
+        storage.users.find_by_id(user.id).await.unwrap().is_some(),
+        storage.sessions.find(session.id).await.unwrap().is_some(),
+        storage.devices.find(device.id).await.unwrap().is_some(),
+    ]
+}
+
+pub async fn a_first_sign_in_stores_the_account_its_session_and_its_device(storage: AccountStorage) {
+    let (user, session, device) = first_sign_in(unique_email());
+    storage.users.create_with_first_sign_in(&user, &session, &device).await.unwrap();
+    assert_eq!(storage.users.find_by_id(user.id).await.unwrap().as_ref(), Some(&user));
+    assert_eq!(storage.users.find_by_email(&user.email).await.unwrap().as_ref(), Some(&user));
+    assert_eq!(storage.sessions.find(session.id).await.unwrap().as_ref(), Some(&session));
+    assert_eq!(storage.sessions.list_active(user.id, instant()).await.unwrap(), [session]);
+    assert_eq!(storage.devices.find(device.id).await.unwrap().as_ref(), Some(&device));
+    assert_eq!(storage.devices.list_active(user.id).await.unwrap(), [device]);
+}
+
+pub async fn a_first_sign_in_of_a_taken_address_stores_none_of_the_three(storage: AccountStorage) {
+    let owner = User::new_verified(unique_email(), instant());
+    storage.users.create(&owner).await.unwrap();
+    let late = first_sign_in(owner.email.clone());
+    let error = storage.users.create_with_first_sign_in(&late.0, &late.1, &late.2).await.unwrap_err();
+    assert!(matches!(error, PortError::EmailTaken), "{error:?}");
+    assert_eq!(stored(&storage, &late).await, [false; 3]);
+    assert_eq!(storage.users.find_by_email(&owner.email).await.unwrap(), Some(owner.clone()));
+
+    let taken = first_sign_in(unique_email());
+    storage.users.create_with_first_sign_in(&taken.0, &taken.1, &taken.2).await.unwrap();
+    let again = first_sign_in(taken.0.email.clone());
+    let error = storage.users.create_with_first_sign_in(&again.0, &again.1, &again.2).await.unwrap_err();
+    assert!(matches!(error, PortError::EmailTaken), "{error:?}");
+    assert_eq!(stored(&storage, &again).await, [false; 3]);
+    assert_eq!(stored(&storage, &taken).await, [true; 3], "the first one is untouched");
+}
+
+pub async fn of_concurrent_first_sign_ins_of_one_address_exactly_one_is_stored(storage: AccountStorage) {
+    let email = unique_email();
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let attempt = first_sign_in(email.clone());
+            let users = Arc::clone(&storage.users);
+            let (user, session, device) = attempt.clone();
+            let call =
+                tokio::spawn(async move { users.create_with_first_sign_in(&user, &session, &device).await });
+            (attempt, call)
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (attempt, call) in attempts {
+        match call.await.unwrap() {
+            Ok(()) => winners.push(attempt),
+            Err(PortError::EmailTaken) => assert_eq!(stored(&storage, &attempt).await, [false; 3]),
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    assert_eq!(stored(&storage, &winners[0]).await, [true; 3]);
+    assert_eq!(storage.users.find_by_email(&email).await.unwrap().map(|user| user.id), Some(winners[0].0.id));
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use otp_core::ports::{AuditLog, IdentityRepository, MailOutbox, SessionRepository, UserRepository};
-use otp_core::testing::WithOwners;
+use otp_core::testing::{AccountStorage, WithOwners};
 use otp_postgres::{
-    PgAuditLog, PgConfig, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository, PgUserRepository,
-    connect,
+    PgAuditLog, PgConfig, PgDeviceRepository, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository,
+    PgUserRepository, connect,
 };
 use otp_test_support::TestDatabase;
 pub use otp_test_support::{PgBouncer, SERVER_CONNECTIONS};
@@ -57,6 +57,16 @@ impl Behind {
 pub async fn users() -> (Arc<dyn UserRepository>, Behind) {
     let behind = Behind::new().await;
     (Arc::new(PgUserRepository::new(behind.pool.clone())), behind)
+}
+
+pub async fn first_sign_ins() -> (AccountStorage, Behind) {
+    let behind = Behind::new().await;
+    let storage = AccountStorage {
+        users: behind.accounts(),
+        sessions: Arc::new(PgSessionRepository::new(behind.pool.clone())),
+        devices: Arc::new(PgDeviceRepository::new(behind.pool.clone())),
+    };
+    (storage, behind)
 }
 
 pub async fn sessions() -> (WithOwners<dyn SessionRepository>, Behind) {

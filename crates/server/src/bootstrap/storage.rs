@@ -115,10 +115,11 @@ pub async fn build_storage(settings: &Settings) -> Result<Storage, StartupError>
                     "accounts, sessions, linked identities, the audit log and the mail outbox in memory"
                 );
                 let sessions = Arc::new(MemorySessionRepository::new());
+                let devices = Arc::new(MemoryDeviceRepository::new());
                 Durable {
-                    users: Arc::new(MemoryUserRepository::with_sessions(sessions.clone())),
+                    users: Arc::new(MemoryUserRepository::with_stores(sessions.clone(), devices.clone())),
                     sessions,
-                    devices: Arc::new(MemoryDeviceRepository::new()),
+                    devices,
                     identities: Arc::new(MemoryIdentityRepository::new()),
                     audit_log: Arc::new(MemoryAuditLog::new()),
                     outbox: Arc::new(MemoryOutbox::new()),

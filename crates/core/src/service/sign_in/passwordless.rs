@@ -10,6 +10,15 @@ use crate::service::SignedIn;
 use crate::service::codes::CheckError;
 use crate::service::throttle::Action;
 
+/// How a first passwordless sign-in of an address ended.
+#[expect(clippy::large_enum_variant, reason = "made once per sign-in and matched at once")]
+enum FirstSignIn {
+    /// The account, its session and its device were stored.
+    SignedIn(SignedIn),
+    /// A concurrent request created the account first; nothing was stored.
+    AccountExists(User),
+}
+
 impl SignInService {
     /// Emails a sign-in code to `email`, whether or not it has an account (the
     /// answer is the same either way).
@@ -84,11 +93,12 @@ impl SignInService {
         let now = self.clock.now();
         let user = match user {
             Some(user) => self.record_code_sign_in(user, client, now).await?,
-            None => match self.create_verified_user(email).await? {
-                // Created verified, code checked, with no pending password: recording
-                // the sign-in would write what the account already says.
-                (user, true) => user,
-                (user, false) => self.record_code_sign_in(user, client, now).await?,
+            None => match self.first_sign_in(email, client, now).await? {
+                FirstSignIn::SignedIn(signed_in) => return Ok(signed_in),
+                // A concurrent request created the account: sign in to it as to any.
+                FirstSignIn::AccountExists(existing) => {
+                    self.record_code_sign_in(existing, client, now).await?
+                }
             },
         };
         let mut signed_in = self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?;
@@ -162,21 +172,37 @@ impl SignInService {
         Ok(user)
     }
 
-    /// Creates the account of a first passwordless sign-in, and `true`; if a concurrent
-    /// request created it first, that one and `false`.
-    async fn create_verified_user(&self, email: &EmailAddress) -> Result<(User, bool), SignInError> {
-        let user = User::new_verified(email.clone(), self.clock.now());
-        match self.users.create(&user).await {
-            Ok(()) => {
-                tracing::info!(user_id = %user.id, "account created by passwordless sign-in");
-                self.events.emit(user.id, AuthEventKind::UserCreated { method: AuthMethod::Otp }).await;
-                Ok((user, true))
+    /// Creates the account of a first passwordless sign-in with its session and its
+    /// device, in one port call (see
+    /// [`crate::ports::UserRepository::create_with_first_sign_in`]), then publishes
+    /// `user.created` and `user.signed_in`. If a concurrent request created the
+    /// account first, nothing is stored and that account is returned.
+    async fn first_sign_in(
+        &self,
+        email: &EmailAddress,
+        client: &ClientContext,
+        now: time::OffsetDateTime,
+    ) -> Result<FirstSignIn, SignInError> {
+        // Created verified, code checked, with no pending password: nothing about the
+        // code check is left to record on it.
+        let user = User::new_verified(email.clone(), now);
+        let session = self.issuer.prepare(&user, vec![AuthMethod::Otp], client, now)?;
+        let device = self.devices.new_device(&user, client, now, true);
+        match self.users.create_with_first_sign_in(&user, &session.session, &device.device).await {
+            Ok(()) => {}
+            Err(PortError::EmailTaken) => {
+                return match self.users.find_by_email(email).await? {
+                    Some(existing) => Ok(FirstSignIn::AccountExists(existing)),
+                    None => Err(Failure::internal("account vanished after a conflict").into()),
+                };
             }
-            Err(PortError::EmailTaken) => match self.users.find_by_email(email).await? {
-                Some(existing) => Ok((existing, false)),
-                None => Err(Failure::internal("account vanished after a conflict").into()),
-            },
-            Err(other) => Err(other.into()),
+            Err(other) => return Err(other.into()),
         }
+        tracing::info!(user_id = %user.id, "account created by passwordless sign-in");
+        tracing::info!(user_id = %user.id, device_id = %device.device.id, "device remembered");
+        self.events.emit(user.id, AuthEventKind::UserCreated { method: AuthMethod::Otp }).await;
+        let mut signed_in = self.issuer.sign(user, session, now).await?;
+        signed_in.device_token = Some(device.token());
+        Ok(FirstSignIn::SignedIn(signed_in))
     }
 }
