@@ -113,15 +113,28 @@ async fn fifty_concurrent_registrations_of_one_address_make_one_account() {
         .map(|n| {
             let (app, body) =
                 (app.clone(), json!({ "email": address, "password": format!("password number {n}") }));
-            tokio::spawn(async move { app.post("/auth/register", &body).await.status() })
+            tokio::spawn(async move {
+                let response = app.post("/auth/register", &body).await;
+                let status = response.status();
+                let answer: Value = response.json().await.unwrap_or_default();
+                (status, answer["code"].as_str().unwrap_or_default().to_owned())
+            })
         })
         .collect();
-    let mut statuses = Vec::new();
+    let mut answers = Vec::new();
     for task in tasks {
-        statuses.push(task.await.unwrap());
+        answers.push(task.await.unwrap());
     }
-    assert_eq!(statuses.iter().filter(|status| **status == StatusCode::ACCEPTED).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == StatusCode::ACCEPTED || *s == StatusCode::TOO_MANY_REQUESTS));
+    let accepted = answers.iter().filter(|(status, _)| *status == StatusCode::ACCEPTED).count();
+    assert_eq!(accepted, 1, "{answers:?}");
+    // The others are throttled, or (those that got past the throttle) find the Argon2
+    // queue full, as any burst beyond PASSWORD_HASH_QUEUE does.
+    assert!(
+        answers.iter().all(|(status, code)| *status == StatusCode::ACCEPTED
+            || *status == StatusCode::TOO_MANY_REQUESTS
+            || (*status == StatusCode::SERVICE_UNAVAILABLE && code == "server_busy")),
+        "{answers:?}"
+    );
     let codes: Vec<_> = app.mailer.messages().into_iter().filter(|m| m.to == email(&address)).collect();
     assert_eq!(codes.len(), 1);
     let tokens: Value = app.verify_otp(&address, &app.last_code(&address)).await.json().await.unwrap();
