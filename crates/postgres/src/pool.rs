@@ -4,9 +4,12 @@
 use std::time::Duration;
 
 use deadpool::Runtime;
+use deadpool::managed::{Hook, HookError, HookResult, Metrics};
 use diesel::QueryResult;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
+};
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, SimpleAsyncConnection, TransactionManager};
 use otp_core::PortError;
 use secrecy::{ExposeSecret, SecretString};
@@ -185,13 +188,12 @@ pub fn build_pool(config: &PgConfig) -> Result<PgPool, PgError> {
         return Err(PgError::InvalidConfig("max_connections must be at least 1".into()));
     }
     let statement_cache = config.statement_cache;
+    let check_timeout = config.connect_timeout;
     let mut setup = ManagerConfig::default();
     setup.custom_setup = Box::new(move |url| Box::pin(crate::connection::establish(url, statement_cache)));
-    // A reused connection is checked with a simple-protocol query: one round trip, and
-    // no prepared statement for a pooler to lose.
-    setup.recycling_method = RecyclingMethod::CustomFunction(Box::new(|connection| {
-        Box::pin(connection.batch_execute("SELECT 1"))
-    }));
+    // A connection whose socket closed or whose transaction broke is never reused (the
+    // fast check, in memory); one idle for long is also asked a query first (the hook).
+    setup.recycling_method = RecyclingMethod::Fast;
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(config.url.expose_secret(), setup);
     Pool::builder(manager)
@@ -200,9 +202,36 @@ pub fn build_pool(config: &PgConfig) -> Result<PgPool, PgError> {
         .create_timeout(Some(config.connect_timeout))
         .recycle_timeout(Some(config.connect_timeout))
         .runtime(Runtime::Tokio1)
+        .pre_recycle(Hook::async_fn(move |connection, metrics| {
+            Box::pin(check_if_idle(connection, *metrics, check_timeout))
+        }))
         .build()
         .map(|inner| PgPool { inner, statement_cache })
         .map_err(PgError::Pool)
+}
+
+/// A connection checked out again within this long of its last checkout is reused
+/// without a query: under load every connection is, so no request pays a round trip
+/// for the check. One idle longer (a firewall or a pooler may have dropped it without
+/// the socket noticing) answers a simple-protocol `SELECT 1` first: one round trip, and
+/// no prepared statement for a pooler to lose.
+const VERIFY_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+/// The check of a connection idle for [`VERIFY_AFTER_IDLE`] or more, within `timeout`
+/// (deadpool's recycle time-out does not cover hooks).
+async fn check_if_idle(
+    connection: &mut AsyncPgConnection,
+    metrics: Metrics,
+    timeout: Duration,
+) -> HookResult<PoolError> {
+    if metrics.last_used() < VERIFY_AFTER_IDLE {
+        return Ok(());
+    }
+    match tokio::time::timeout(timeout, connection.batch_execute("SELECT 1")).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(HookError::Backend(PoolError::QueryError(error))),
+        Err(_) => Err(HookError::message("an idle connection did not answer in time")),
+    }
 }
 
 /// Builds the pool (see [`build_pool`]) and checks that one connection can be

@@ -353,7 +353,7 @@ mod adapter {
     use std::time::Duration;
 
     use diesel::sql_types::Text;
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
     use otp_core::crypto::KeyedHasher;
     use otp_core::domain::{Session, User};
     use otp_core::ports::{IdentityRepository, LinkedIdentity, Probe, SessionRepository, UserRepository};
@@ -528,6 +528,31 @@ mod adapter {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(users.find_by_id(user.id).await.unwrap(), Some(user));
         PgProbe::new(pool).check().await.unwrap();
+    }
+
+    /// A busy connection costs no health-check round trip: reused at once, it is asked
+    /// no query first (the server's record of its last statement is still ours).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_reused_at_once_is_asked_no_query_first() {
+        #[derive(diesel::QueryableByName)]
+        struct Activity {
+            #[diesel(sql_type = Text)]
+            query: String,
+        }
+        let db = TestDatabase::migrated().await;
+        let pool = db.pool().await;
+        pool.inner().get().await.unwrap().batch_execute("SELECT 'before reuse'").await.unwrap();
+        let _reused = pool.inner().get().await.unwrap();
+        let mut admin = AsyncPgConnection::establish(&postgres_server_url()).await.unwrap();
+        let last: Vec<Activity> = diesel::sql_query(
+            "SELECT query FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind::<Text, _>(db.url().rsplit('/').next().unwrap())
+        .load(&mut admin)
+        .await
+        .unwrap();
+        let last: Vec<String> = last.into_iter().map(|activity| activity.query).collect();
+        assert_eq!(last, ["SELECT 'before reuse'"]);
     }
 
     #[tokio::test]

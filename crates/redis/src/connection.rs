@@ -23,10 +23,36 @@ const CLUSTER_RETRIES: u32 = 4;
 /// Shortest and longest pause between two tries of a cluster command, in milliseconds.
 const CLUSTER_RETRY_WAIT_MS: (u64, u64) = (20, 400);
 
+/// A single-node connection checked out again within this long of its last checkout,
+/// and whose last command did not fail on the connection, is reused without a `PING`:
+/// under load every connection is, so no command pays a round trip for the check.
+const VERIFY_AFTER_IDLE: Duration = Duration::from_secs(10);
+
 /// A pooled connection: to one Redis, or to every node of a cluster.
-pub(crate) enum RedisConnection {
+pub(crate) struct RedisConnection {
+    link: Link,
+    /// A command failed on the connection itself (I/O, time-out, lost link): it is
+    /// checked with a `PING` before its next use.
+    suspect: bool,
+}
+
+enum Link {
     Single(MultiplexedConnection),
     Cluster(ClusterConnection),
+}
+
+impl From<Link> for RedisConnection {
+    fn from(link: Link) -> Self {
+        Self { link, suspect: false }
+    }
+}
+
+/// Whether `error` says the connection itself may be gone, not just the command.
+fn lost_link(error: &RedisError) -> bool {
+    error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_dropped()
+        || error.is_unrecoverable_error()
 }
 
 impl RedisConnection {
@@ -38,24 +64,32 @@ impl RedisConnection {
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut wait = redis::cmd("WAIT");
         wait.arg(1).arg(timeout_ms);
-        match self {
-            Self::Single(connection) => wait.query_async(connection).await,
-            Self::Cluster(connection) => {
+        let acknowledged = match &mut self.link {
+            Link::Single(connection) => wait.query_async(connection).await,
+            Link::Cluster(connection) => {
                 let master = Route::with_key(key.as_bytes(), SlotAddr::Master);
                 let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(master));
-                let reply = connection.route_command(wait, routing).await?.extract_error()?;
-                Ok(i64::from_redis_value(reply)?)
+                async {
+                    Ok(i64::from_redis_value(
+                        connection.route_command(wait, routing).await?.extract_error()?,
+                    )?)
+                }
+                .await
             }
-        }
+        };
+        self.suspect |= acknowledged.as_ref().is_err_and(lost_link);
+        acknowledged
     }
 }
 
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Single(connection) => connection.req_packed_command(cmd),
-            Self::Cluster(connection) => connection.req_packed_command(cmd),
-        }
+        let Self { link, suspect } = self;
+        let reply = match link {
+            Link::Single(connection) => connection.req_packed_command(cmd),
+            Link::Cluster(connection) => connection.req_packed_command(cmd),
+        };
+        Box::pin(watched(reply, suspect))
     }
 
     fn req_packed_commands<'a>(
@@ -64,18 +98,27 @@ impl ConnectionLike for RedisConnection {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
-        }
+        let Self { link, suspect } = self;
+        let replies = match link {
+            Link::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Link::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        };
+        Box::pin(watched(replies, suspect))
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            Self::Single(connection) => connection.get_db(),
-            Self::Cluster(connection) => connection.get_db(),
+        match &self.link {
+            Link::Single(connection) => connection.get_db(),
+            Link::Cluster(connection) => connection.get_db(),
         }
     }
+}
+
+/// `reply`, marking the connection `suspect` when it fails on the connection itself.
+async fn watched<T>(reply: RedisFuture<'_, T>, suspect: &mut bool) -> Result<T, RedisError> {
+    let reply = reply.await;
+    *suspect |= reply.as_ref().is_err_and(lost_link);
+    reply
 }
 
 /// What the manager opens connections to.
@@ -85,7 +128,7 @@ enum Target {
 }
 
 /// Opens connections with the configured time-outs (deadpool-redis's own managers use
-/// redis's defaults) and checks reused single-node ones with a `PING`.
+/// redis's defaults) and checks reused single-node ones with a `PING` when idle or suspect.
 pub(crate) struct Connector {
     target: Target,
 }
@@ -146,20 +189,35 @@ impl managed::Manager for Connector {
             Target::Single { client, settings } => client
                 .get_multiplexed_async_connection_with_config(settings)
                 .await
-                .map(RedisConnection::Single),
-            Target::Cluster(client) => client.get_async_connection().await.map(RedisConnection::Cluster),
+                .map(|connection| Link::Single(connection).into()),
+            Target::Cluster(client) => {
+                client.get_async_connection().await.map(|connection| Link::Cluster(connection).into())
+            }
         }
     }
 
-    /// A single-node connection answers a `PING` before reuse. A cluster connection
-    /// reconnects to the nodes it loses and re-reads the slot map by itself, so it is
-    /// reused as it is: a `PING` to every master at each use would cost a round trip to
-    /// each, and would fail the whole connection while one master is failing over.
-    async fn recycle(&self, connection: &mut RedisConnection, _: &Metrics) -> RecycleResult<RedisError> {
-        let RedisConnection::Single(connection) = connection else {
+    /// A single-node connection idle for [`VERIFY_AFTER_IDLE`], or whose last command
+    /// failed on the connection, answers a `PING` before reuse; one that cannot is
+    /// replaced. A cluster connection reconnects to the nodes it loses and re-reads the
+    /// slot map by itself, so it is reused as it is: a `PING` to every master at each
+    /// use would cost a round trip to each, and would fail the whole connection while
+    /// one master is failing over.
+    async fn recycle(
+        &self,
+        connection: &mut RedisConnection,
+        metrics: &Metrics,
+    ) -> RecycleResult<RedisError> {
+        let RedisConnection { link: Link::Single(link), suspect } = connection else {
             return Ok(());
         };
-        let reply: String = redis::cmd("PING").query_async(connection).await?;
-        if reply == "PONG" { Ok(()) } else { Err(RecycleError::message("unexpected reply to PING")) }
+        if !*suspect && metrics.last_used() < VERIFY_AFTER_IDLE {
+            return Ok(());
+        }
+        let reply: String = redis::cmd("PING").query_async(link).await?;
+        if reply != "PONG" {
+            return Err(RecycleError::message("unexpected reply to PING"));
+        }
+        *suspect = false;
+        Ok(())
     }
 }

@@ -18,6 +18,13 @@ fn test_config() -> RedisConfig {
     RedisConfig { key_prefix: fresh_key_prefix(), ..RedisConfig::new(SecretString::from(redis_server_url())) }
 }
 
+/// `host:port` of a `redis://[credentials@]host:port[/db]` URL.
+fn host_and_port(url: &str) -> String {
+    let rest = url.trim_start_matches("redis://");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority.rsplit('@').next().unwrap_or(authority).to_owned()
+}
+
 mod codes {
     use super::*;
     otp_core::code_store_contract!(async {
@@ -58,13 +65,6 @@ mod revocations {
     use otp_core::SessionId;
     use otp_core::ports::{Revocation, RevocationFeed, RevocationNotice};
     use otp_test_support::TcpProxy;
-
-    /// `host:port` of a `redis://[credentials@]host:port[/db]` URL.
-    fn host_and_port(url: &str) -> String {
-        let rest = url.trim_start_matches("redis://");
-        let authority = rest.split('/').next().unwrap_or(rest);
-        authority.rsplit('@').next().unwrap_or(authority).to_owned()
-    }
 
     async fn next(feed: &mut Box<dyn RevocationFeed>) -> RevocationNotice {
         tokio::time::timeout(Duration::from_secs(10), feed.next()).await.unwrap().unwrap()
@@ -458,6 +458,8 @@ mod redis {
     struct FreezableProxy {
         url: String,
         frozen: Arc<AtomicBool>,
+        /// Every byte the clients sent, in order per connection.
+        sent: Arc<std::sync::Mutex<Vec<u8>>>,
         accepting: tokio::task::JoinHandle<()>,
     }
 
@@ -473,26 +475,40 @@ mod redis {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = url.replacen(&host_port, &listener.local_addr().unwrap().to_string(), 1);
             let frozen = Arc::new(AtomicBool::new(false));
-            let flag = Arc::clone(&frozen);
+            let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let (flag, record) = (Arc::clone(&frozen), Arc::clone(&sent));
             let accepting = tokio::spawn(async move {
                 while let Ok((client, _)) = listener.accept().await {
                     let server = TcpStream::connect(&upstream).await.unwrap();
                     let ((from_client, to_client), (from_server, to_server)) =
                         (client.into_split(), server.into_split());
-                    tokio::spawn(Self::pipe(from_client, to_server, Arc::clone(&flag)));
-                    tokio::spawn(Self::pipe(from_server, to_client, Arc::clone(&flag)));
+                    tokio::spawn(Self::pipe(
+                        from_client,
+                        to_server,
+                        Arc::clone(&flag),
+                        Some(Arc::clone(&record)),
+                    ));
+                    tokio::spawn(Self::pipe(from_server, to_client, Arc::clone(&flag), None));
                 }
             });
-            Self { url, frozen, accepting }
+            Self { url, frozen, sent, accepting }
         }
 
-        async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, frozen: Arc<AtomicBool>) {
+        async fn pipe(
+            mut from: OwnedReadHalf,
+            mut to: OwnedWriteHalf,
+            frozen: Arc<AtomicBool>,
+            record: Option<Arc<std::sync::Mutex<Vec<u8>>>>,
+        ) {
             let mut buffer = vec![0u8; 16 * 1024];
             loop {
                 let read = match from.read(&mut buffer).await {
                     Ok(0) | Err(_) => return,
                     Ok(read) => read,
                 };
+                if let Some(record) = &record {
+                    record.lock().unwrap().extend_from_slice(&buffer[..read]);
+                }
                 while frozen.load(Ordering::SeqCst) {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
@@ -504,6 +520,12 @@ mod redis {
 
         fn freeze(&self, frozen: bool) {
             self.frozen.store(frozen, Ordering::SeqCst);
+        }
+
+        /// How many `PING` commands the clients have sent so far.
+        fn pings_sent(&self) -> usize {
+            let sent = self.sent.lock().unwrap();
+            sent.windows(b"PING".len()).filter(|window| window == b"PING").count()
         }
     }
 
@@ -553,6 +575,52 @@ mod redis {
         probe.check().await.unwrap();
         let key = code_key();
         codes.issue(&key, &new_code(hash("123456"), now), now).await.unwrap();
+        assert_eq!(codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+    }
+
+    /// A busy connection costs no health-check round trip: it goes back to work at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_reused_at_once_is_not_pinged_first() {
+        let proxy = FreezableProxy::start().await;
+        let redis = TestRedis::new().await;
+        let config = RedisConfig {
+            pool_size: 1,
+            key_prefix: redis.key_prefix().to_owned(),
+            ..quick_timeouts(proxy.url.clone())
+        };
+        let codes = RedisCodeStore::new(live_pool(&config).await);
+        let now = instant();
+        codes.verify(&code_key(), &hash("123456"), now).await.unwrap();
+        let before = proxy.pings_sent();
+        for _ in 0..5 {
+            assert_eq!(
+                codes.verify(&code_key(), &hash("123456"), now).await.unwrap(),
+                VerifyOutcome::NotFound
+            );
+        }
+        assert_eq!(proxy.pings_sent(), before, "five reuses, no PING");
+    }
+
+    /// A connection that failed on the link is checked before its next use, and replaced
+    /// when it is gone: after the link is cut, one call fails and the next one works.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_whose_link_broke_is_replaced_at_its_next_use() {
+        let redis = TestRedis::new().await;
+        let proxy = otp_test_support::TcpProxy::start(&host_and_port(redis.url())).await;
+        let config = RedisConfig {
+            pool_size: 1,
+            key_prefix: redis.key_prefix().to_owned(),
+            ..quick_timeouts(format!("redis://127.0.0.1:{}", proxy.port()))
+        };
+        let codes = RedisCodeStore::new(live_pool(&config).await);
+        let (key, now) = (code_key(), instant());
+        codes.issue(&key, &new_code(hash("123456"), now), now).await.unwrap();
+
+        proxy.cut();
+        proxy.restore();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let failed = codes.verify(&key, &hash("000000"), now).await;
+        assert!(matches!(failed, Err(PortError::Unavailable(_))), "{failed:?}");
         assert_eq!(codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
     }
 
