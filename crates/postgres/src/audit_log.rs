@@ -18,7 +18,7 @@ use crate::schema::audit_log;
 
 /// One row of `audit_log`.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 struct AuditRow {
     id: Uuid,
     at: OffsetDateTime,

@@ -19,7 +19,7 @@ use crate::schema::devices;
 
 /// One row of `devices`.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = devices, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = devices, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub(crate) struct DeviceRow {
     id: Uuid,
     user_id: Uuid,

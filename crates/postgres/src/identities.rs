@@ -14,7 +14,7 @@ use crate::schema::identities;
 
 /// One row of `identities`.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = identities, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = identities, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 struct IdentityRow {
     provider: String,
     subject: String,

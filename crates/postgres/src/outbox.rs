@@ -19,7 +19,7 @@ use crate::pool::PgPool;
 use crate::schema::mail_outbox;
 
 #[derive(Insertable)]
-#[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 struct NewRow<'a> {
     id: Uuid,
     sealed: &'a str,

@@ -21,7 +21,7 @@ use crate::schema::sessions;
 
 /// One row of `sessions`.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub(crate) struct SessionRow {
     id: Uuid,
     user_id: Uuid,

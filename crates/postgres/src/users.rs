@@ -21,7 +21,7 @@ use crate::sessions::SessionRow;
 
 /// One row of `users`.
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 struct UserRow {
     id: Uuid,
     email: String,

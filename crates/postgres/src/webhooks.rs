@@ -17,7 +17,7 @@ use crate::pool::PgPool;
 use crate::schema::webhook_outbox;
 
 #[derive(Insertable)]
-#[diesel(table_name = webhook_outbox, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = webhook_outbox, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 struct NewRow<'a> {
     id: Uuid,
     event_id: Uuid,

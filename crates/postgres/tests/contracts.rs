@@ -530,6 +530,44 @@ mod adapter {
         PgProbe::new(pool).check().await.unwrap();
     }
 
+    /// Hot-path inserts are prepared once per connection and kept: diesel caches an
+    /// insert only when no value may turn into `DEFAULT`, so the rows insert `NULL` for
+    /// `None` (every such column's default is `NULL`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn inserts_are_prepared_once_per_connection() {
+        #[derive(diesel::QueryableByName)]
+        struct Prepared {
+            #[diesel(sql_type = Text)]
+            statement: String,
+        }
+        let db = TestDatabase::migrated().await;
+        let pool = otp_postgres::connect(&otp_postgres::PgConfig {
+            max_connections: 1,
+            ..otp_postgres::PgConfig::new(db.url().to_owned())
+        })
+        .await
+        .unwrap();
+        let users = PgUserRepository::new(pool.clone());
+        let sessions = PgSessionRepository::new(pool.clone());
+        for _ in 0..3 {
+            let user = User::new_verified(unique_email(), instant());
+            users.create(&user).await.unwrap();
+            sessions.create(&session(user.id, None)).await.unwrap();
+        }
+        let mut connection = pool.inner().get().await.unwrap();
+        let prepared: Vec<Prepared> = diesel::sql_query(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO%' ORDER BY statement",
+        )
+        .load(&mut connection)
+        .await
+        .unwrap();
+        let tables: Vec<String> = prepared
+            .iter()
+            .map(|row| row.statement.split('"').nth(1).unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(tables, ["sessions", "users"], "one kept statement per insert");
+    }
+
     /// A busy connection costs no health-check round trip: reused at once, it is asked
     /// no query first (the server's record of its last statement is still ours).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
