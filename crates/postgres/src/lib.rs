@@ -7,6 +7,7 @@ mod connection;
 mod devices;
 mod error;
 mod foreign_users;
+mod group_commit;
 mod identities;
 mod outbox;
 mod pool;

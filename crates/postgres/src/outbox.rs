@@ -1,5 +1,6 @@
 //! The mail outbox in the `mail_outbox` table, shared by every instance.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -7,7 +8,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Interval, Timestamptz};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use otp_core::PortError;
 use otp_core::domain::OutboxId;
 use otp_core::ports::{ClaimedMessage, MailOutbox, NewOutboxMessage};
@@ -15,17 +16,36 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::corrupt;
+use crate::group_commit::{GroupCommit, GroupWrite};
 use crate::pool::PgPool;
 use crate::schema::mail_outbox;
 
 #[derive(Insertable)]
 #[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
-struct NewRow<'a> {
+struct NewRow {
     id: Uuid,
-    sealed: &'a str,
+    sealed: String,
     queued_at: OffsetDateTime,
     available_at: OffsetDateTime,
     expires_at: OffsetDateTime,
+}
+
+/// Queued messages, written by group commit.
+struct Enqueued;
+
+impl GroupWrite for Enqueued {
+    type Row = NewRow;
+    const ACTION: &'static str = "queueing mail";
+
+    async fn write(connection: &mut AsyncPgConnection, rows: &[NewRow]) -> QueryResult<()> {
+        // A single-row insert is prepared once per connection; a multi-row one at each
+        // call (its text depends on the count).
+        match rows {
+            [one] => diesel::insert_into(mail_outbox::table).values(one).execute(connection).await?,
+            _ => diesel::insert_into(mail_outbox::table).values(rows).execute(connection).await?,
+        };
+        Ok(())
+    }
 }
 
 #[derive(QueryableByName)]
@@ -64,36 +84,35 @@ pub(crate) fn claim_query(
 }
 
 /// PostgreSQL [`MailOutbox`]: messages survive restarts and are shared by every
-/// instance; a claim leases rows with `FOR UPDATE SKIP LOCKED`.
+/// instance; a claim leases rows with `FOR UPDATE SKIP LOCKED`. Messages queued at the
+/// same time are inserted together (group commit: one transaction and one multi-row
+/// insert per round of those waiting); `enqueue` returns once its message is committed.
 #[derive(Debug, Clone)]
 pub struct PgOutbox {
     pool: PgPool,
+    enqueued: Arc<GroupCommit<Enqueued>>,
 }
 
 impl PgOutbox {
-    /// An outbox on `pool`.
+    /// An outbox on `pool`. Made inside a Tokio runtime, its group-commit task runs
+    /// there; otherwise on the runtime of the first `enqueue`.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { enqueued: Arc::new(GroupCommit::new(pool.clone())), pool }
     }
 }
 
 #[async_trait]
 impl MailOutbox for PgOutbox {
     async fn enqueue(&self, message: &NewOutboxMessage) -> Result<(), PortError> {
-        const ACTION: &str = "queueing mail";
-        let row = NewRow {
-            id: message.id.as_uuid(),
-            sealed: &message.sealed,
-            queued_at: message.queued_at,
-            available_at: message.queued_at,
-            expires_at: message.expires_at,
-        };
-        self.pool
-            .run(ACTION, async |connection| {
-                diesel::insert_into(mail_outbox::table).values(row).execute(connection).await
+        self.enqueued
+            .write(NewRow {
+                id: message.id.as_uuid(),
+                sealed: message.sealed.clone(),
+                queued_at: message.queued_at,
+                available_at: message.queued_at,
+                expires_at: message.expires_at,
             })
-            .await?;
-        Ok(())
+            .await
     }
 
     async fn claim(

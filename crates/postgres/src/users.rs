@@ -1,10 +1,12 @@
 //! Accounts in the `users` table.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Nullable, Text};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use otp_core::crypto::TokenHash;
 use otp_core::domain::{Device, Locale, PasswordHash, RegistrationBinding, Role, Session, User};
 use otp_core::ports::{UserListQuery, UserRepository};
@@ -14,6 +16,7 @@ use uuid::Uuid;
 
 use crate::devices::DeviceRow;
 use crate::error::corrupt;
+use crate::group_commit::{GroupCommit, GroupWrite};
 use crate::pool::PgPool;
 use crate::schema::functions::{coalesce, lower};
 use crate::schema::{devices, sessions, users};
@@ -105,15 +108,57 @@ impl UserRow {
 /// A first sign-in writes the `users`, `sessions` and `devices` rows in one
 /// transaction: the tables of [`crate::PgSessionRepository`] and
 /// [`crate::PgDeviceRepository`] on the same database.
+///
+/// Concurrent first sign-ins are written together (group commit, see
+/// `group_commit.rs`): each round of those waiting is one transaction of three
+/// multi-row inserts; when a round fails, each of its sign-ins is written alone, so a
+/// taken address fails only its own.
 #[derive(Debug, Clone)]
 pub struct PgUserRepository {
     pool: PgPool,
+    first_sign_ins: Arc<GroupCommit<FirstSignIns>>,
 }
 
 impl PgUserRepository {
-    /// A repository on `pool`.
+    /// A repository on `pool`. Made inside a Tokio runtime, its group-commit task runs
+    /// there; otherwise on the runtime of the first sign-in.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { first_sign_ins: Arc::new(GroupCommit::new(pool.clone())), pool }
+    }
+}
+
+/// The rows of one first sign-in.
+struct FirstSignIn {
+    user: UserRow,
+    session: SessionRow,
+    device: DeviceRow,
+}
+
+/// First sign-ins, written by group commit.
+struct FirstSignIns;
+
+impl GroupWrite for FirstSignIns {
+    type Row = FirstSignIn;
+    const ACTION: &'static str = "creating a user with its first session and device";
+
+    // The accounts first: a taken address fails there (the unique index, which also
+    // waits out a concurrent insert of the same address) and the rollback drops all.
+    async fn write(connection: &mut AsyncPgConnection, rows: &[FirstSignIn]) -> QueryResult<()> {
+        if let [one] = rows {
+            // A single-row insert is prepared once per connection; a multi-row one
+            // at each call (its text depends on the count).
+            diesel::insert_into(users::table).values(&one.user).execute(connection).await?;
+            diesel::insert_into(sessions::table).values(&one.session).execute(connection).await?;
+            diesel::insert_into(devices::table).values(&one.device).execute(connection).await?;
+            return Ok(());
+        }
+        let users: Vec<&UserRow> = rows.iter().map(|row| &row.user).collect();
+        let sessions: Vec<&SessionRow> = rows.iter().map(|row| &row.session).collect();
+        let devices: Vec<&DeviceRow> = rows.iter().map(|row| &row.device).collect();
+        diesel::insert_into(users::table).values(users).execute(connection).await?;
+        diesel::insert_into(sessions::table).values(sessions).execute(connection).await?;
+        diesel::insert_into(devices::table).values(devices).execute(connection).await?;
+        Ok(())
     }
 }
 
@@ -136,19 +181,12 @@ impl UserRepository for PgUserRepository {
         session: &Session,
         device: &Device,
     ) -> Result<(), PortError> {
-        const ACTION: &str = "creating a user with its first session and device";
-        let (user, session, device) =
-            (UserRow::from(user), SessionRow::from(session), DeviceRow::from(device));
-        // The account first: a taken address fails there (the unique index, which also
-        // waits out a concurrent insert of the same address) and the rollback drops all.
-        self.pool
-            .transaction(ACTION, async |connection| {
-                diesel::insert_into(users::table).values(user).execute(connection).await?;
-                diesel::insert_into(sessions::table).values(session).execute(connection).await?;
-                diesel::insert_into(devices::table).values(device).execute(connection).await
-            })
-            .await?;
-        Ok(())
+        let row = FirstSignIn {
+            user: user.into(),
+            session: SessionRow::from(session),
+            device: DeviceRow::from(device),
+        };
+        self.first_sign_ins.write(row).await
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, PortError> {

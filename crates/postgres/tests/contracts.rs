@@ -530,6 +530,78 @@ mod adapter {
         PgProbe::new(pool).check().await.unwrap();
     }
 
+    /// The rows of `table` and how many transactions inserted them (distinct `xmin`).
+    async fn rows_and_transactions(pool: &PgPool, table: &str) -> (i64, i64) {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            rows: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            transactions: i64,
+        }
+        let mut connection = pool.inner().get().await.unwrap();
+        let count: Count = diesel::sql_query(format!(
+            "SELECT count(*) AS rows, count(DISTINCT xmin::text) AS transactions FROM {table}"
+        ))
+        .get_result(&mut connection)
+        .await
+        .unwrap();
+        (count.rows, count.transactions)
+    }
+
+    /// Concurrent first sign-ins share transactions (group commit): their rows carry
+    /// fewer distinct inserting transaction ids (`xmin`) than there are sign-ins.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_sign_ins_are_committed_together() {
+        let db = TestDatabase::migrated().await;
+        let pool = db.pool().await;
+        let users: Arc<dyn UserRepository> = Arc::new(PgUserRepository::new(pool.clone()));
+        let calls: Vec<_> = (0..50)
+            .map(|_| {
+                let users = Arc::clone(&users);
+                let (user, session, device) = otp_core::testing::users::first_sign_in(unique_email());
+                tokio::spawn(async move { users.create_with_first_sign_in(&user, &session, &device).await })
+            })
+            .collect();
+        for call in calls {
+            call.await.unwrap().unwrap();
+        }
+        let (rows, transactions) = rows_and_transactions(&pool, "sessions").await;
+        assert_eq!(rows, 50);
+        assert!(transactions < 50, "{rows} sign-ins in {transactions} transactions");
+    }
+
+    /// Messages queued at the same time share transactions (group commit), and every
+    /// one of them is stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_mail_is_queued_together() {
+        use otp_core::domain::OutboxId;
+        use otp_core::ports::{MailOutbox, NewOutboxMessage};
+
+        let db = TestDatabase::migrated().await;
+        let pool = db.pool().await;
+        let outbox: Arc<dyn MailOutbox> = Arc::new(otp_postgres::PgOutbox::new(pool.clone()));
+        let calls: Vec<_> = (0..50)
+            .map(|_| {
+                let outbox = Arc::clone(&outbox);
+                let id = OutboxId::generate();
+                let message = NewOutboxMessage {
+                    id,
+                    sealed: format!("v4.local.sealed-{id}"),
+                    expires_at: instant() + Duration::from_secs(600),
+                    queued_at: instant(),
+                };
+                tokio::spawn(async move { outbox.enqueue(&message).await })
+            })
+            .collect();
+        for call in calls {
+            call.await.unwrap().unwrap();
+        }
+        let (rows, transactions) = rows_and_transactions(&pool, "mail_outbox").await;
+        assert_eq!(rows, 50);
+        assert!(transactions < 50, "{rows} messages in {transactions} transactions");
+    }
+
     /// Hot-path inserts are prepared once per connection and kept: diesel caches an
     /// insert only when no value may turn into `DEFAULT`, so the rows insert `NULL` for
     /// `None` (every such column's default is `NULL`).

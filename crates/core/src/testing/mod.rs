@@ -108,6 +108,7 @@ macro_rules! user_repository_first_sign_in_contract {
                 a_first_sign_in_stores_the_account_its_session_and_its_device,
                 a_first_sign_in_of_a_taken_address_stores_none_of_the_three,
                 of_concurrent_first_sign_ins_of_one_address_exactly_one_is_stored,
+                of_concurrent_first_sign_ins_exactly_those_of_free_addresses_are_stored,
             ]
         );
     };

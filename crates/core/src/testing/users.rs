@@ -305,7 +305,7 @@ pub async fn changing_the_address_moves_it_and_refuses_a_taken_one(repo: Repo) {
 
 /// A new account of `email` as a first passwordless sign-in makes it, with its session
 /// and its device.
-fn first_sign_in(email: EmailAddress) -> (User, Session, Device) {
+pub fn first_sign_in(email: EmailAddress) -> (User, Session, Device) {
     let now = instant();
     let user = User::new_verified(email, now);
     let hasher = KeyedHasher::new(&[9; 32]).unwrap();
@@ -397,4 +397,40 @@ pub async fn of_concurrent_first_sign_ins_of_one_address_exactly_one_is_stored(s
     assert_eq!(winners.len(), 1);
     assert_eq!(stored(&storage, &winners[0]).await, [true; 3]);
     assert_eq!(storage.users.find_by_email(&email).await.unwrap().map(|user| user.id), Some(winners[0].0.id));
+}
+
+/// Concurrent first sign-ins of many addresses, a few of them taken already: each free
+/// one is stored whole, each taken one fails alone (an adapter that writes concurrent
+/// sign-ins together must not fail the others with it).
+pub async fn of_concurrent_first_sign_ins_exactly_those_of_free_addresses_are_stored(
+    storage: AccountStorage,
+) {
+    let mut owners = Vec::new();
+    for _ in 0..3 {
+        let owner = User::new_verified(unique_email(), instant());
+        storage.users.create(&owner).await.unwrap();
+        owners.push(owner);
+    }
+    let attempts: Vec<_> = (0..39)
+        .map(|index| {
+            let email = match index % 13 {
+                0 => owners[index / 13].email.clone(),
+                _ => unique_email(),
+            };
+            let attempt = first_sign_in(email);
+            let users = Arc::clone(&storage.users);
+            let (user, session, device) = attempt.clone();
+            let call =
+                tokio::spawn(async move { users.create_with_first_sign_in(&user, &session, &device).await });
+            (index, attempt, call)
+        })
+        .collect();
+    for (index, attempt, call) in attempts {
+        match (index % 13, call.await.unwrap()) {
+            (0, Err(PortError::EmailTaken)) => assert_eq!(stored(&storage, &attempt).await, [false; 3]),
+            (0, other) => panic!("sign-in {index} of a taken address: {other:?}"),
+            (_, Ok(())) => assert_eq!(stored(&storage, &attempt).await, [true; 3], "sign-in {index}"),
+            (_, Err(error)) => panic!("sign-in {index} of a free address: {error:?}"),
+        }
+    }
 }
