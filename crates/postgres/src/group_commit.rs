@@ -4,15 +4,17 @@
 //! per write by the size of the rounds; alone, a write goes out at once in a round of
 //! one, so nothing waits for company.
 //!
-//! A round that fails is not the caller's failure until it is its own: its rows are
-//! written again one by one, each in its own transaction, so one row's conflict (an
-//! address taken meanwhile) fails that row alone.
+//! A round that fails because of one row's content is not the others' failure: its
+//! rows are written again, each alone in its own transaction, so one row's conflict (an
+//! address taken meanwhile) fails that row alone. A round that finds the database
+//! unavailable fails every caller at once.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
+use futures_util::future::join_all;
 use otp_core::PortError;
 use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -113,7 +115,11 @@ async fn dispatch<W: GroupWrite>(pool: PgPool, mut queue: mpsc::Receiver<Pending
     }
 }
 
-/// Writes a round in one transaction; when that fails, each row alone.
+/// Writes a round in one transaction. When that fails because of what some row holds
+/// (a conflict, a refused value), every row is written again alone, all at once, so
+/// each caller gets its own row's outcome. When the database is unavailable, every
+/// caller gets that at once: retrying row by row would only make the last caller wait
+/// one time-out per row.
 async fn write_round<W: GroupWrite>(pool: &PgPool, round: Vec<Pending<W::Row>>) {
     let (rows, answers): (Vec<W::Row>, Vec<_>) =
         round.into_iter().map(|pending| (pending.row, pending.done)).unzip();
@@ -124,14 +130,20 @@ async fn write_round<W: GroupWrite>(pool: &PgPool, round: Vec<Pending<W::Row>>) 
                 let _ = answer.send(Ok(()));
             }
         }
-        Err(error) if rows.len() == 1 => {
-            if let Some(answer) = answers.into_iter().next() {
-                let _ = answer.send(Err(error));
+        Err(error) if rows.len() == 1 || matches!(error, PortError::Unavailable(_)) => {
+            let reason = error.to_string();
+            let mut answers = answers.into_iter();
+            if let Some(first) = answers.next() {
+                let _ = first.send(Err(error));
+            }
+            for answer in answers {
+                let _ = answer.send(Err(PortError::Unavailable(reason.clone().into())));
             }
         }
         Err(_) => {
-            for (row, answer) in rows.iter().zip(answers) {
-                let _ = answer.send(write_alone::<W>(pool, row).await);
+            let alone = rows.iter().map(|row| write_alone::<W>(pool, row));
+            for (outcome, answer) in join_all(alone).await.into_iter().zip(answers) {
+                let _ = answer.send(outcome);
             }
         }
     }

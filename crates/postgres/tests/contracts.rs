@@ -325,6 +325,37 @@ mod outage {
         silent.abort();
     }
 
+    /// Concurrent first sign-ins written together (group commit) against a server that
+    /// never answers: every caller is told promptly, none waits a time-out per row.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_sign_ins_on_a_silent_server_all_fail_within_the_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let pool = build_pool(&config(&format!("postgres://postgres@127.0.0.1:{port}/otp"))).unwrap();
+        let users: std::sync::Arc<dyn UserRepository> = std::sync::Arc::new(PgUserRepository::new(pool));
+        let started = Instant::now();
+        let calls: Vec<_> = (0..40)
+            .map(|_| {
+                let users = std::sync::Arc::clone(&users);
+                let (user, session, device) =
+                    otp_core::testing::users::first_sign_in(otp_core::testing::unique_email());
+                tokio::spawn(async move { users.create_with_first_sign_in(&user, &session, &device).await })
+            })
+            .collect();
+        for call in calls {
+            let error = call.await.unwrap().unwrap_err();
+            assert!(matches!(error, PortError::Unavailable(_)), "{error:?}");
+        }
+        assert!(started.elapsed() < BOUND * 2, "40 sign-ins took {:?}", started.elapsed());
+        silent.abort();
+    }
+
     #[tokio::test]
     async fn a_closed_pool_makes_port_methods_unavailable() {
         let pool = build_pool(&config("postgres://postgres@127.0.0.1:1/otp")).unwrap();
