@@ -31,6 +31,10 @@ fmt:
 bench seconds="10":
     scripts/bench.sh {{seconds}}
 
+# send-otp then verify-otp on PostgreSQL + Redis, quickly (PROFILE=1 adds a perf profile).
+bench-sign-in seconds="8":
+    scripts/bench-sign-in.sh {{seconds}}
+
 # Soak on PostgreSQL + Redis (default 10 minutes): RSS over time, answers by status.
 soak seconds="600":
     scripts/soak.sh {{seconds}}
