@@ -301,6 +301,20 @@ mod outage {
         found
     }
 
+    /// A server that accepts connections and never answers: its port, and the task to
+    /// abort when done.
+    async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        (port, silent)
+    }
+
     /// Nothing listens on port 1: connections are refused at once.
     #[tokio::test]
     async fn a_closed_port_makes_port_methods_unavailable_promptly() {
@@ -312,14 +326,7 @@ mod outage {
     /// time-out ends the wait.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_silent_server_makes_port_methods_unavailable_within_the_timeout() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let silent = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
-            }
-        });
+        let (port, silent) = silent_server().await;
         let error = check_unavailable(&format!("postgres://postgres@127.0.0.1:{port}/otp")).await;
         assert!(error.contains("imeout"), "{error}");
         silent.abort();
@@ -329,14 +336,7 @@ mod outage {
     /// never answers: every caller is told promptly, none waits a time-out per row.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_first_sign_ins_on_a_silent_server_all_fail_within_the_timeout() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let silent = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
-            }
-        });
+        let (port, silent) = silent_server().await;
         let pool = build_pool(&config(&format!("postgres://postgres@127.0.0.1:{port}/otp"))).unwrap();
         let users: std::sync::Arc<dyn UserRepository> = std::sync::Arc::new(PgUserRepository::new(pool));
         let started = Instant::now();
@@ -561,14 +561,23 @@ mod adapter {
         PgProbe::new(pool).check().await.unwrap();
     }
 
-    /// The rows of `table` and how many transactions inserted them (distinct `xmin`).
-    async fn rows_and_transactions(pool: &PgPool, table: &str) -> (i64, i64) {
+    /// Runs 50 `write`s at once, each to succeed; then checks that `table` holds their 50
+    /// rows and that fewer transactions than rows inserted them (distinct `xmin`): group
+    /// commit wrote some together.
+    async fn assert_committed_together<Fut>(pool: &PgPool, table: &str, write: impl Fn() -> Fut)
+    where
+        Fut: std::future::Future<Output = Result<(), PortError>> + Send + 'static,
+    {
         #[derive(diesel::QueryableByName)]
         struct Count {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             rows: i64,
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             transactions: i64,
+        }
+        let calls: Vec<_> = (0..50).map(|_| tokio::spawn(write())).collect();
+        for call in calls {
+            call.await.unwrap().unwrap();
         }
         let mut connection = pool.inner().get().await.unwrap();
         let count: Count = diesel::sql_query(format!(
@@ -577,29 +586,27 @@ mod adapter {
         .get_result(&mut connection)
         .await
         .unwrap();
-        (count.rows, count.transactions)
+        assert_eq!(count.rows, 50);
+        assert!(
+            count.transactions < 50,
+            "{} rows of {table} in {} transactions",
+            count.rows,
+            count.transactions
+        );
     }
 
-    /// Concurrent first sign-ins share transactions (group commit): their rows carry
-    /// fewer distinct inserting transaction ids (`xmin`) than there are sign-ins.
+    /// Concurrent first sign-ins share transactions (group commit).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_first_sign_ins_are_committed_together() {
         let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let users: Arc<dyn UserRepository> = Arc::new(PgUserRepository::new(pool.clone()));
-        let calls: Vec<_> = (0..50)
-            .map(|_| {
-                let users = Arc::clone(&users);
-                let (user, session, device) = otp_core::testing::users::first_sign_in(unique_email());
-                tokio::spawn(async move { users.create_with_first_sign_in(&user, &session, &device).await })
-            })
-            .collect();
-        for call in calls {
-            call.await.unwrap().unwrap();
-        }
-        let (rows, transactions) = rows_and_transactions(&pool, "sessions").await;
-        assert_eq!(rows, 50);
-        assert!(transactions < 50, "{rows} sign-ins in {transactions} transactions");
+        assert_committed_together(&pool, "sessions", || {
+            let users = Arc::clone(&users);
+            let (user, session, device) = otp_core::testing::users::first_sign_in(unique_email());
+            async move { users.create_with_first_sign_in(&user, &session, &device).await }
+        })
+        .await;
     }
 
     /// Messages queued at the same time share transactions (group commit), and every
@@ -612,25 +619,18 @@ mod adapter {
         let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let outbox: Arc<dyn MailOutbox> = Arc::new(otp_postgres::PgOutbox::new(pool.clone()));
-        let calls: Vec<_> = (0..50)
-            .map(|_| {
-                let outbox = Arc::clone(&outbox);
-                let id = OutboxId::generate();
-                let message = NewOutboxMessage {
-                    id,
-                    sealed: format!("v4.local.sealed-{id}"),
-                    expires_at: instant() + Duration::from_secs(600),
-                    queued_at: instant(),
-                };
-                tokio::spawn(async move { outbox.enqueue(&message).await })
-            })
-            .collect();
-        for call in calls {
-            call.await.unwrap().unwrap();
-        }
-        let (rows, transactions) = rows_and_transactions(&pool, "mail_outbox").await;
-        assert_eq!(rows, 50);
-        assert!(transactions < 50, "{rows} messages in {transactions} transactions");
+        assert_committed_together(&pool, "mail_outbox", || {
+            let outbox = Arc::clone(&outbox);
+            let id = OutboxId::generate();
+            let message = NewOutboxMessage {
+                id,
+                sealed: format!("v4.local.sealed-{id}"),
+                expires_at: instant() + Duration::from_secs(600),
+                queued_at: instant(),
+            };
+            async move { outbox.enqueue(&message).await }
+        })
+        .await;
     }
 
     /// Hot-path inserts are prepared once per connection and kept: diesel caches an

@@ -64,21 +64,19 @@ impl RedisConnection {
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut wait = redis::cmd("WAIT");
         wait.arg(1).arg(timeout_ms);
-        let acknowledged = match &mut self.link {
-            Link::Single(connection) => wait.query_async(connection).await,
-            Link::Cluster(connection) => {
-                let master = Route::with_key(key.as_bytes(), SlotAddr::Master);
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(master));
-                async {
-                    Ok(i64::from_redis_value(
-                        connection.route_command(wait, routing).await?.extract_error()?,
-                    )?)
+        let Self { link, suspect } = self;
+        let acknowledged = async {
+            match link {
+                Link::Single(connection) => wait.query_async(connection).await,
+                Link::Cluster(connection) => {
+                    let master = Route::with_key(key.as_bytes(), SlotAddr::Master);
+                    let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(master));
+                    let reply = connection.route_command(wait, routing).await?.extract_error()?;
+                    Ok(i64::from_redis_value(reply)?)
                 }
-                .await
             }
         };
-        self.suspect |= acknowledged.as_ref().is_err_and(lost_link);
-        acknowledged
+        watched(acknowledged, suspect).await
     }
 }
 
@@ -115,7 +113,10 @@ impl ConnectionLike for RedisConnection {
 }
 
 /// `reply`, marking the connection `suspect` when it fails on the connection itself.
-async fn watched<T>(reply: RedisFuture<'_, T>, suspect: &mut bool) -> Result<T, RedisError> {
+async fn watched<T>(
+    reply: impl Future<Output = Result<T, RedisError>>,
+    suspect: &mut bool,
+) -> Result<T, RedisError> {
     let reply = reply.await;
     *suspect |= reply.as_ref().is_err_and(lost_link);
     reply
