@@ -42,6 +42,9 @@ impl SessionLifetime {
 /// (NIST SP 800-63B §5.2.2).
 pub const MAX_CODE_FAILURES_PER_DAY: u32 = 100;
 
+/// The most remembered devices an account may be allowed.
+pub const MAX_DEVICES_PER_USER: usize = 1000;
+
 /// Every tunable rule of the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthPolicy {
@@ -86,6 +89,12 @@ pub struct AuthPolicy {
     pub token_cache: TokenCachePolicy,
     /// Where the web page is reached (`PUBLIC_URL`): links in mail point at it.
     pub page_url: String,
+    /// Most remembered devices per account (50; between 1 and
+    /// [`MAX_DEVICES_PER_USER`]). A sign-in that would remember one more forgets the
+    /// least recently used (one whose code check still counts last), so an account
+    /// signing in from clients that never keep their device token (scripts, private
+    /// windows) does not grow without bound.
+    pub max_devices_per_user: usize,
 }
 
 impl Default for AuthPolicy {
@@ -109,6 +118,7 @@ impl Default for AuthPolicy {
             per_credential_limit: RateLimit { max: 1200, window: Duration::from_secs(60) },
             token_cache: TokenCachePolicy::default(),
             page_url: "http://localhost:8080".to_owned(),
+            max_devices_per_user: 50,
         }
     }
 }
@@ -183,6 +193,9 @@ pub enum PolicyError {
     /// [`AuthPolicy::oauth_state_ttl`] is not between a minute and [`MAX_OAUTH_STATE_TTL`].
     #[error("a provider sign-in must be allowed between 1 minute and 1 hour")]
     OAuthStateLifetime,
+    /// [`AuthPolicy::max_devices_per_user`] is not between 1 and [`MAX_DEVICES_PER_USER`].
+    #[error("an account must be allowed between 1 and 1000 remembered devices")]
+    DevicesPerUser,
 }
 
 impl AuthPolicy {
@@ -237,6 +250,9 @@ impl AuthPolicy {
         if self.oauth_state_ttl < Duration::from_secs(60) || self.oauth_state_ttl > MAX_OAUTH_STATE_TTL {
             return Err(PolicyError::OAuthStateLifetime);
         }
+        if !(1..=MAX_DEVICES_PER_USER).contains(&self.max_devices_per_user) {
+            return Err(PolicyError::DevicesPerUser);
+        }
         Ok(())
     }
 }
@@ -259,6 +275,7 @@ mod tests {
         assert_eq!(policy.oauth_state_ttl.as_secs(), 600);
         assert_eq!(policy.session_max_lifetime.as_secs(), 90 * 86_400);
         assert_eq!(policy.password_min_strength, 3);
+        assert_eq!(policy.max_devices_per_user, 50);
         policy.validate().unwrap();
     }
 
@@ -305,6 +322,10 @@ mod tests {
         for seconds in [59, 3601] {
             let state = AuthPolicy { oauth_state_ttl: Duration::from_secs(seconds), ..AuthPolicy::default() };
             assert_eq!(state.validate().unwrap_err(), PolicyError::OAuthStateLifetime);
+        }
+        for devices in [0, MAX_DEVICES_PER_USER + 1] {
+            let limit = AuthPolicy { max_devices_per_user: devices, ..AuthPolicy::default() };
+            assert_eq!(limit.validate().unwrap_err(), PolicyError::DevicesPerUser);
         }
     }
 }

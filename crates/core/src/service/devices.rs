@@ -27,19 +27,22 @@ pub struct RememberedDevices {
     hasher: KeyedHasher,
     code_check_lifetime: Duration,
     notices: Arc<dyn Mailer>,
+    limit: usize,
 }
 
 impl RememberedDevices {
     /// Devices stored in `devices`, their tokens hashed with `hasher`; a code check on
     /// a device counts for `code_check_lifetime` (the access-token lifetime); new-sign-in
-    /// notices go through `notices`.
+    /// notices go through `notices`; an account keeps at most `limit` active devices
+    /// (at least one).
     pub fn new(
         devices: Arc<dyn DeviceRepository>,
         hasher: KeyedHasher,
         code_check_lifetime: Duration,
         notices: Arc<dyn Mailer>,
+        limit: usize,
     ) -> Self {
-        Self { devices, hasher, code_check_lifetime, notices }
+        Self { devices, hasher, code_check_lifetime, notices, limit: limit.max(1) }
     }
 
     /// The active device of `user` whose token the client presented, if any.
@@ -78,8 +81,7 @@ impl RememberedDevices {
         recognised: Option<&Device>,
         now: OffsetDateTime,
     ) -> Result<bool, Failure> {
-        let fresh =
-            |device: &Device| device.code_verified_at.is_some_and(|at| now - at <= self.code_check_lifetime);
+        let fresh = |device: &Device| self.code_check_counts(device, now);
         if let Some(device) = recognised {
             return Ok(fresh(device));
         }
@@ -99,7 +101,9 @@ impl RememberedDevices {
     /// with: the recognised device's own token, or a new device's. A new device of an
     /// account that already has others, none of them with this client's network and
     /// user agent, gets the owner a new-sign-in notice (a notice that cannot be sent is
-    /// logged; the sign-in goes on).
+    /// logged; the sign-in goes on). A new device that takes the account past its
+    /// limit forgets the least recently used ones (a failure to forget is logged: the
+    /// next sign-in tries again).
     ///
     /// # Errors
     /// A store failure.
@@ -121,6 +125,7 @@ impl RememberedDevices {
         let new_place = !known.is_empty() && known.iter().all(|known| known.client != device.client);
         self.devices.create(&device).await?;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
+        self.forget_beyond_limit(user, known, now).await;
         if new_place {
             let kind = MailKind::NewSignIn { device: describe(client) };
             let message = MailMessage::new(user.email.clone(), kind).in_language_of(Some(user), client);
@@ -129,6 +134,36 @@ impl RememberedDevices {
             }
         }
         Ok(token.expose())
+    }
+
+    /// Whether a code check on `device` still counts at `now`.
+    fn code_check_counts(&self, device: &Device, now: OffsetDateTime) -> bool {
+        device.code_verified_at.is_some_and(|at| now - at <= self.code_check_lifetime)
+    }
+
+    /// Forgets the least recently used of `known` (the account's devices other than the
+    /// one just remembered) until the account is back within its limit, sparing those
+    /// whose code check still counts while others can go: a client that never keeps its
+    /// token makes a new device at each sign-in, and must not push out the device on
+    /// which it entered its code.
+    async fn forget_beyond_limit(&self, user: &User, mut known: Vec<Device>, now: OffsetDateTime) {
+        let excess = (known.len() + 1).saturating_sub(self.limit);
+        if excess == 0 {
+            return;
+        }
+        known.sort_by_key(|device| {
+            (self.code_check_counts(device, now), device.last_used_at, device.created_at)
+        });
+        for device in &known[..excess] {
+            match self.devices.revoke(user.id, device.id, now).await {
+                Ok(_) => tracing::info!(
+                    user_id = %user.id, device_id = %device.id, "device forgotten: the account is at its device limit"
+                ),
+                Err(error) => tracing::warn!(
+                    user_id = %user.id, device_id = %device.id, error = %error, "device over the limit not forgotten"
+                ),
+            }
+        }
     }
 
     /// Builds, without storing it, a new device of `user` for this client at `now`

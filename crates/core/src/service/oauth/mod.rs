@@ -124,6 +124,7 @@ impl OAuthSignIn {
                 hasher.clone(),
                 policy.access_token_ttl,
                 ports.mailer,
+                policy.max_devices_per_user,
             ),
             states: ports.states,
             identities: ports.identities,

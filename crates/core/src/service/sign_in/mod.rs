@@ -98,6 +98,7 @@ impl SignInService {
                 hasher.clone(),
                 policy.access_token_ttl,
                 ports.mailer.clone(),
+                policy.max_devices_per_user,
             ),
             hasher,
             users: ports.users,

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{Browser, spawn_behind_proxy};
+use super::{Browser, spawn_behind_proxy, spawn_behind_proxy_with};
 use crate::helpers::{PASSWORD, assert_problem, token, unique_email};
 
 #[tokio::test]
@@ -86,4 +86,57 @@ async fn devices_are_listed_with_the_sessions_and_a_forgotten_one_needs_a_code_a
     assert_problem(again, StatusCode::NOT_FOUND, "not_found").await;
     let login = owner.login(&address, PASSWORD).await;
     assert_eq!(login.status(), StatusCode::ACCEPTED, "a forgotten device is a new device");
+}
+
+#[tokio::test]
+async fn an_account_keeps_at_most_its_device_limit_and_forgets_the_least_recently_used() {
+    let app = spawn_behind_proxy_with(|settings| settings.max_devices_per_user = 3).await;
+    let address = unique_email();
+    let mut browsers: Vec<Browser> = (10..=13).map(|n| Browser::new(&app, n)).collect();
+    browsers[0].register(&address, PASSWORD).await;
+    browsers[0].signed_in_with(&address, &app.last_code(&address)).await;
+    for browser in &mut browsers[1..3] {
+        app.wait_out_cooldown();
+        browser.send_otp(&address).await;
+        browser.signed_in_with(&address, &app.last_code(&address)).await;
+    }
+    app.wait_out_cooldown();
+    let used_again = browsers[0].login(&address, PASSWORD).await;
+    assert_eq!(used_again.status(), StatusCode::OK, "Browser 10 is used again: Browser 11 is now the oldest");
+
+    app.wait_out_cooldown();
+    browsers[3].send_otp(&address).await;
+    let fourth = browsers[3].signed_in_with(&address, &app.last_code(&address)).await;
+    let listed: Value =
+        app.get_with_token("/auth/sessions", &token(&fourth, "access_token")).await.json().await.unwrap();
+    let mut agents: Vec<&str> = listed["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|device| device["user_agent"].as_str().unwrap())
+        .collect();
+    agents.sort_unstable();
+    assert_eq!(agents, ["Browser 10", "Browser 12", "Browser 13"], "{listed}");
+
+    let forgotten = browsers[1].login(&address, PASSWORD).await;
+    assert_eq!(forgotten.status(), StatusCode::ACCEPTED, "the forgotten device needs a code again");
+    for kept in [&browsers[0], &browsers[2], &browsers[3]] {
+        assert_eq!(kept.login(&address, PASSWORD).await.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_keeps_its_token_does_not_push_out_the_device_it_entered_its_code_on() {
+    let app = spawn_behind_proxy_with(|settings| settings.max_devices_per_user = 3).await;
+    let address = unique_email();
+    let mut owner = Browser::new(&app, 20);
+    owner.register(&address, PASSWORD).await;
+    owner.signed_in_with(&address, &app.last_code(&address)).await;
+
+    let script = Browser::new(&app, 20);
+    for attempt in 1..=5 {
+        let login = script.login(&address, PASSWORD).await;
+        assert_eq!(login.status(), StatusCode::OK, "log-in {attempt}, recognised by network and user agent");
+    }
+    assert_eq!(owner.login(&address, PASSWORD).await.status(), StatusCode::OK, "the owner's device is kept");
 }
