@@ -45,6 +45,9 @@ pub const MAX_CODE_FAILURES_PER_DAY: u32 = 100;
 /// The most remembered devices an account may be allowed.
 pub const MAX_DEVICES_PER_USER: usize = 1000;
 
+/// The most concurrent sessions an account may be allowed.
+pub const MAX_SESSIONS_PER_USER: usize = 1000;
+
 /// Every tunable rule of the domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthPolicy {
@@ -95,6 +98,11 @@ pub struct AuthPolicy {
     /// signing in from clients that never keep their device token (scripts, private
     /// windows) does not grow without bound.
     pub max_devices_per_user: usize,
+    /// Most concurrent sessions per account (100; between 1 and
+    /// [`MAX_SESSIONS_PER_USER`]). A sign-in that would open one more ends the least
+    /// recently used (OWASP ASVS 5.0 V7.1.2), so listing and ending an account's
+    /// sessions stay bounded work.
+    pub max_sessions_per_user: usize,
 }
 
 impl Default for AuthPolicy {
@@ -119,6 +127,7 @@ impl Default for AuthPolicy {
             token_cache: TokenCachePolicy::default(),
             page_url: "http://localhost:8080".to_owned(),
             max_devices_per_user: 50,
+            max_sessions_per_user: 100,
         }
     }
 }
@@ -196,6 +205,9 @@ pub enum PolicyError {
     /// [`AuthPolicy::max_devices_per_user`] is not between 1 and [`MAX_DEVICES_PER_USER`].
     #[error("an account must be allowed between 1 and 1000 remembered devices")]
     DevicesPerUser,
+    /// [`AuthPolicy::max_sessions_per_user`] is not between 1 and [`MAX_SESSIONS_PER_USER`].
+    #[error("an account must be allowed between 1 and 1000 concurrent sessions")]
+    SessionsPerUser,
 }
 
 impl AuthPolicy {
@@ -253,6 +265,9 @@ impl AuthPolicy {
         if !(1..=MAX_DEVICES_PER_USER).contains(&self.max_devices_per_user) {
             return Err(PolicyError::DevicesPerUser);
         }
+        if !(1..=MAX_SESSIONS_PER_USER).contains(&self.max_sessions_per_user) {
+            return Err(PolicyError::SessionsPerUser);
+        }
         Ok(())
     }
 }
@@ -276,6 +291,7 @@ mod tests {
         assert_eq!(policy.session_max_lifetime.as_secs(), 90 * 86_400);
         assert_eq!(policy.password_min_strength, 3);
         assert_eq!(policy.max_devices_per_user, 50);
+        assert_eq!(policy.max_sessions_per_user, 100);
         policy.validate().unwrap();
     }
 
@@ -326,6 +342,10 @@ mod tests {
         for devices in [0, MAX_DEVICES_PER_USER + 1] {
             let limit = AuthPolicy { max_devices_per_user: devices, ..AuthPolicy::default() };
             assert_eq!(limit.validate().unwrap_err(), PolicyError::DevicesPerUser);
+        }
+        for sessions in [0, MAX_SESSIONS_PER_USER + 1] {
+            let limit = AuthPolicy { max_sessions_per_user: sessions, ..AuthPolicy::default() };
+            assert_eq!(limit.validate().unwrap_err(), PolicyError::SessionsPerUser);
         }
     }
 }

@@ -46,6 +46,8 @@ pub enum RevokedBy {
     User,
     /// An administrator.
     Admin,
+    /// A newer sign-in, the account being at its session limit.
+    Limit,
 }
 
 impl RevokedBy {
@@ -54,6 +56,7 @@ impl RevokedBy {
         match self {
             Self::User => "user",
             Self::Admin => "admin",
+            Self::Limit => "limit",
         }
     }
 }

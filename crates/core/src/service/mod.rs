@@ -273,6 +273,7 @@ impl Services {
                 rate_limiter: stores.rate_limiter,
                 mailer: mailer.clone(),
                 clock: clock.clone(),
+                revocations: revocations.clone(),
                 events: events.clone(),
             },
             providers,

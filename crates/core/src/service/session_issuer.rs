@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::Revocations;
 use super::admin::roles::effective_role;
 use super::events::Events;
 use crate::crypto::{AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
-use crate::domain::{AuthEventKind, AuthMethod, ClientContext, EmailAddress, Session, SessionId, User};
+use crate::domain::{
+    AuthEventKind, AuthMethod, ClientContext, EmailAddress, RevokedBy, Session, SessionId, User,
+};
 use crate::error::Failure;
-use crate::policy::SessionLifetime;
+use crate::policy::{AuthPolicy, SessionLifetime};
 use crate::ports::SessionRepository;
 
 /// A new session and the tokens that carry it.
@@ -63,26 +66,41 @@ pub struct SessionIssuer {
     lifetime: SessionLifetime,
     admin_email: Option<EmailAddress>,
     events: Events,
+    revocations: Revocations,
+    limit: usize,
 }
 
 impl SessionIssuer {
     /// Sessions stored in `sessions`, their access tokens signed by `tokens`, their
-    /// refresh tokens hashed with `hasher`, the sessions lasting `lifetime`; the
-    /// account with the verified address `admin_email` is an administrator; each
-    /// session opened is published to `events` (`user.signed_in`).
+    /// refresh tokens hashed with `hasher`. From `policy`: how long sessions last, the
+    /// administrator's address, and how many sessions an account keeps (at least one).
+    /// Each session opened is published to `events` (`user.signed_in`); the sessions a
+    /// sign-in pushes out are pushed to `revocations` and published as
+    /// `session.revoked`.
     pub fn new(
         sessions: Arc<dyn SessionRepository>,
         tokens: AccessTokens,
         hasher: KeyedHasher,
-        lifetime: SessionLifetime,
-        admin_email: Option<EmailAddress>,
+        policy: &AuthPolicy,
         events: Events,
+        revocations: Revocations,
     ) -> Self {
-        Self { sessions, tokens, hasher, lifetime, admin_email, events }
+        Self {
+            sessions,
+            tokens,
+            hasher,
+            lifetime: policy.session_lifetime(),
+            admin_email: policy.admin_email.clone(),
+            events,
+            revocations,
+            limit: policy.max_sessions_per_user.max(1),
+        }
     }
 
     /// Opens a session for `user`, who signed in by `auth_methods`, at `now` and signs
-    /// its tokens: [`SessionIssuer::prepare`], stored, then [`SessionIssuer::sign`].
+    /// its tokens: [`SessionIssuer::prepare`], stored, then [`SessionIssuer::sign`]. An
+    /// account past its session limit then ends its least recently used sessions (a
+    /// failure to end them is logged: the next sign-in tries again).
     ///
     /// # Errors
     /// [`StartError::AccountDisabled`] for a disabled account; a storage or signing
@@ -96,7 +114,40 @@ impl SessionIssuer {
     ) -> Result<SignedIn, StartError> {
         let prepared = self.prepare(&user, auth_methods, client, now)?;
         self.sessions.create(&prepared.session).await.map_err(Failure::from)?;
+        self.end_beyond_limit(&user, prepared.session.id, now).await;
         self.sign(user, prepared, now).await
+    }
+
+    /// Ends the least recently used sessions of `user` other than `opened` (the one
+    /// just stored) until the account is back within its limit.
+    async fn end_beyond_limit(&self, user: &User, opened: SessionId, now: OffsetDateTime) {
+        let mut others = match self.sessions.list_active(user.id, now).await {
+            Ok(active) => active.into_iter().filter(|session| session.id != opened).collect::<Vec<_>>(),
+            Err(error) => {
+                tracing::warn!(user_id = %user.id, %error, "sessions over the limit not listed");
+                return;
+            }
+        };
+        let excess = (others.len() + 1).saturating_sub(self.limit);
+        if excess == 0 {
+            return;
+        }
+        others.sort_by_key(|session| (session.last_used_at, session.created_at));
+        for session in &others[..excess] {
+            match self.sessions.revoke(session.id, now).await {
+                Ok(true) => {
+                    self.revocations.session_ended(session.id).await;
+                    let kind =
+                        AuthEventKind::SessionRevoked { session_id: Some(session.id), by: RevokedBy::Limit };
+                    self.events.emit(user.id, kind).await;
+                    tracing::info!(user_id = %user.id, "session ended: the account is at its session limit");
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(user_id = %user.id, %error, "session over the limit not ended");
+                }
+            }
+        }
     }
 
     /// Builds a session for `user`, who signed in by `auth_methods`, at `now`, and its

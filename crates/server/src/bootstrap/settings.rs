@@ -110,6 +110,7 @@ pub struct Settings {
     pub session_max_lifetime_days: u64,
     pub password_min_strength: u8,
     pub max_devices_per_user: usize,
+    pub max_sessions_per_user: usize,
     pub otp_length: usize,
     pub otp_expire_seconds: u64,
     pub otp_max_attempts: u32,
@@ -207,6 +208,7 @@ impl Default for Settings {
             session_max_lifetime_days: policy.session_max_lifetime.as_secs() / 86_400,
             password_min_strength: policy.password_min_strength,
             max_devices_per_user: policy.max_devices_per_user,
+            max_sessions_per_user: policy.max_sessions_per_user,
             otp_length: policy.code_length,
             otp_expire_seconds: policy.code_ttl.as_secs(),
             otp_max_attempts: policy.max_code_attempts,
@@ -364,6 +366,7 @@ impl Settings {
             session_max_lifetime: Duration::from_secs(self.session_max_lifetime_days.saturating_mul(86_400)),
             password_min_strength: self.password_min_strength,
             max_devices_per_user: self.max_devices_per_user,
+            max_sessions_per_user: self.max_sessions_per_user,
             token_issuer: self.token_issuer.clone(),
             token_audience: self.token_audience.clone(),
             oauth_state_ttl: Duration::from_secs(self.oauth_state_ttl_seconds),
@@ -456,6 +459,7 @@ fn policy_error_message(error: PolicyError) -> String {
         PolicyError::TokenClaims => "TOKEN_ISSUER and TOKEN_AUDIENCE must not be empty",
         PolicyError::OAuthStateLifetime => "OAUTH_STATE_TTL_SECONDS must be between 60 and 3600",
         PolicyError::DevicesPerUser => "MAX_DEVICES_PER_USER must be between 1 and 1000",
+        PolicyError::SessionsPerUser => "MAX_SESSIONS_PER_USER must be between 1 and 1000",
     };
     message.to_owned()
 }
@@ -554,6 +558,7 @@ mod tests {
             "OAUTH_ALLOWED_REDIRECT_URIS",
             "OAUTH_STATE_TTL_SECONDS",
             "MAX_DEVICES_PER_USER",
+            "MAX_SESSIONS_PER_USER",
             "WEBHOOK_URLS",
             "WEBHOOK_SECRET",
         ] {
@@ -561,7 +566,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            88,
+            89,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

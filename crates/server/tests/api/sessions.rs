@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_problem, spawn_app, token, unique_email};
+use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with, token, unique_email};
 
 #[tokio::test]
 async fn sessions_are_listed_and_one_can_be_ended() {
@@ -115,4 +115,36 @@ async fn behind_proxies_that_set_forwarded_only_that_header_is_read() {
     assert_eq!(seen, "2001:db8:cafe::17", "the Forwarded chain decides; X-Forwarded-For is ignored");
     let untrusted = session_ip_seen_with("forwarded", "", "198.51.100.20", chain).await;
     assert_eq!(untrusted, "127.0.0.1", "only from a trusted proxy");
+}
+
+#[tokio::test]
+async fn an_account_at_its_session_limit_ends_the_least_recently_used_session() {
+    let app = spawn_app_with(|settings| settings.max_sessions_per_user = 2).await;
+    let address = unique_email();
+    let first = app.register_verified(&address).await;
+    app.wait_out_cooldown();
+    let second: Value = app.login(&address, PASSWORD).await.json().await.unwrap();
+    app.wait_out_cooldown();
+    let refreshed_first: Value = app
+        .post("/auth/refresh", &json!({ "refresh_token": token(&first, "refresh_token") }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.wait_out_cooldown();
+
+    let third: Value = app.login(&address, PASSWORD).await.json().await.unwrap();
+    let listed: Value =
+        app.get_with_token("/auth/sessions", &token(&third, "access_token")).await.json().await.unwrap();
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 2, "{listed}");
+
+    let ended = app.get_with_token("/auth/me", &token(&second, "access_token")).await;
+    assert_problem(ended, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    let refresh =
+        app.post("/auth/refresh", &json!({ "refresh_token": token(&second, "refresh_token") })).await;
+    assert_problem(refresh, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    for kept in [&refreshed_first, &third] {
+        let me = app.get_with_token("/auth/me", &token(kept, "access_token")).await;
+        assert_eq!(me.status(), StatusCode::OK, "the sessions used last are kept");
+    }
 }

@@ -28,7 +28,7 @@ use crate::ports::{
     LinkedIdentity, Mailer, OAuthStateStore, PendingAuthorization, ProviderIdentity, RateLimiter,
     SessionRepository, UserRepository,
 };
-use crate::service::Secrets;
+use crate::service::{Revocations, Secrets};
 
 /// A started provider sign-in: where to send the browser, and the `state` the callback
 /// must present.
@@ -72,6 +72,8 @@ pub struct OAuthPorts {
     pub mailer: Arc<dyn Mailer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Where the sessions a sign-in pushes out (past the account's limit) are announced.
+    pub revocations: Revocations,
     /// Auth events (`user.created`, `identity.linked`, `user.signed_in`).
     pub events: Arc<dyn EventPublisher>,
 }
@@ -114,9 +116,9 @@ impl OAuthSignIn {
                 ports.sessions,
                 tokens,
                 hasher.clone(),
-                policy.session_lifetime(),
-                policy.admin_email.clone(),
+                policy,
                 events.clone(),
+                ports.revocations,
             ),
             events,
             devices: RememberedDevices::new(

@@ -88,9 +88,9 @@ impl SignInService {
                 ports.sessions.clone(),
                 tokens,
                 hasher.clone(),
-                policy.session_lifetime(),
-                policy.admin_email.clone(),
+                policy,
                 events.clone(),
+                ports.revocations.clone(),
             ),
             events,
             devices: RememberedDevices::new(
