@@ -156,9 +156,10 @@ impl RememberedDevices {
         });
         for device in &known[..excess] {
             match self.devices.revoke(user.id, device.id, now).await {
-                Ok(_) => tracing::info!(
+                Ok(true) => tracing::info!(
                     user_id = %user.id, device_id = %device.id, "device forgotten: the account is at its device limit"
                 ),
+                Ok(false) => {}
                 Err(error) => tracing::warn!(
                     user_id = %user.id, device_id = %device.id, error = %error, "device over the limit not forgotten"
                 ),
