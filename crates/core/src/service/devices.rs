@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::limit::beyond_limit;
 use super::throttle::client_network;
 use crate::crypto::{DeviceToken, KeyedHasher};
 use crate::domain::{ClientContext, Device, MailKind, MailMessage, User};
@@ -42,7 +43,7 @@ impl RememberedDevices {
         notices: Arc<dyn Mailer>,
         limit: usize,
     ) -> Self {
-        Self { devices, hasher, code_check_lifetime, notices, limit: limit.max(1) }
+        Self { devices, hasher, code_check_lifetime, notices, limit }
     }
 
     /// The active device of `user` whose token the client presented, if any.
@@ -146,15 +147,10 @@ impl RememberedDevices {
     /// whose code check still counts while others can go: a client that never keeps its
     /// token makes a new device at each sign-in, and must not push out the device on
     /// which it entered its code.
-    async fn forget_beyond_limit(&self, user: &User, mut known: Vec<Device>, now: OffsetDateTime) {
-        let excess = (known.len() + 1).saturating_sub(self.limit);
-        if excess == 0 {
-            return;
-        }
-        known.sort_by_key(|device| {
-            (self.code_check_counts(device, now), device.last_used_at, device.created_at)
-        });
-        for device in &known[..excess] {
+    async fn forget_beyond_limit(&self, user: &User, known: Vec<Device>, now: OffsetDateTime) {
+        let unused_first =
+            |device: &Device| (self.code_check_counts(device, now), device.last_used_at, device.created_at);
+        for device in beyond_limit(known, self.limit, unused_first) {
             match self.devices.revoke(user.id, device.id, now).await {
                 Ok(true) => tracing::info!(
                     user_id = %user.id, device_id = %device.id, "device forgotten: the account is at its device limit"

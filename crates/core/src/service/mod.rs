@@ -89,6 +89,7 @@ pub mod admin;
 mod codes;
 mod devices;
 mod events;
+mod limit;
 pub mod oauth;
 mod revocations;
 mod session_issuer;

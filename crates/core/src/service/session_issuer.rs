@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::Revocations;
 use super::admin::roles::effective_role;
 use super::events::Events;
+use super::limit::beyond_limit;
 use crate::crypto::{AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
 use crate::domain::{
     AuthEventKind, AuthMethod, ClientContext, EmailAddress, RevokedBy, Session, SessionId, User,
@@ -93,7 +94,7 @@ impl SessionIssuer {
             admin_email: policy.admin_email.clone(),
             events,
             revocations,
-            limit: policy.max_sessions_per_user.max(1),
+            limit: policy.max_sessions_per_user,
         }
     }
 
@@ -121,19 +122,15 @@ impl SessionIssuer {
     /// Ends the least recently used sessions of `user` other than `opened` (the one
     /// just stored) until the account is back within its limit.
     async fn end_beyond_limit(&self, user: &User, opened: SessionId, now: OffsetDateTime) {
-        let mut others = match self.sessions.list_active(user.id, now).await {
-            Ok(active) => active.into_iter().filter(|session| session.id != opened).collect::<Vec<_>>(),
+        let others = match self.sessions.list_active(user.id, now).await {
+            Ok(active) => active.into_iter().filter(|session| session.id != opened).collect(),
             Err(error) => {
                 tracing::warn!(user_id = %user.id, %error, "sessions over the limit not listed");
                 return;
             }
         };
-        let excess = (others.len() + 1).saturating_sub(self.limit);
-        if excess == 0 {
-            return;
-        }
-        others.sort_by_key(|session| (session.last_used_at, session.created_at));
-        for session in &others[..excess] {
+        let unused_first = |session: &Session| (session.last_used_at, session.created_at);
+        for session in beyond_limit(others, self.limit, unused_first) {
             match self.sessions.revoke(session.id, now).await {
                 Ok(true) => {
                     self.revocations.session_ended(session.id).await;
