@@ -218,7 +218,7 @@ async fn a_disabled_user_is_signed_out_and_refused_until_enabled() {
     assert_eq!(disabled["disabled"], true);
     let me = admin.app.get_with_token("/auth/me", &access).await;
     assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
-    let refreshed = admin.app.post("/auth/refresh", &json!({ "refresh_token": refresh })).await;
+    let refreshed = admin.app.refresh(refresh).await;
     assert_problem(refreshed, StatusCode::UNAUTHORIZED, "token_invalid").await;
     let login = admin.app.login(&address, PASSWORD).await;
     assert_problem(login, StatusCode::FORBIDDEN, "account_disabled").await;
@@ -234,8 +234,7 @@ async fn a_disabled_user_is_signed_out_and_refused_until_enabled() {
         let me = admin.app.get_with_token("/auth/me", &ended).await;
         assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
     }
-    let refreshed =
-        admin.app.post("/auth/refresh", &json!({ "refresh_token": token(&other, "refresh_token") })).await;
+    let refreshed = admin.app.refresh(token(&other, "refresh_token")).await;
     assert_problem(refreshed, StatusCode::UNAUTHORIZED, "token_invalid").await;
     let login = admin.app.login(&address, PASSWORD).await;
     assert_eq!(login.status(), StatusCode::OK, "signs in again");
@@ -254,8 +253,7 @@ async fn a_deleted_user_loses_their_tokens_and_their_address_is_free_again() {
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let me = admin.app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
     assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
-    let refreshed =
-        admin.app.post("/auth/refresh", &json!({ "refresh_token": token(&tokens, "refresh_token") })).await;
+    let refreshed = admin.app.refresh(token(&tokens, "refresh_token")).await;
     assert_problem(refreshed, StatusCode::UNAUTHORIZED, "token_invalid").await;
     assert_problem(admin.get(&format!("/admin/users/{id}")).await, StatusCode::NOT_FOUND, "not_found").await;
     let login = admin.app.login(&address, PASSWORD).await;

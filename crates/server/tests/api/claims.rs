@@ -27,12 +27,7 @@ async fn a_password_log_in_says_pwd_and_a_refresh_keeps_it() {
     assert_eq!(login.status(), StatusCode::OK);
     let login: Value = login.json().await.unwrap();
     assert_eq!(claims_of(&token(&login, "access_token"))["amr"], json!(["pwd"]));
-    let refreshed: Value = app
-        .post("/auth/refresh", &json!({ "refresh_token": token(&login, "refresh_token") }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let refreshed: Value = app.refresh(token(&login, "refresh_token")).await.json().await.unwrap();
     let claims = claims_of(&token(&refreshed, "access_token"));
     assert_eq!(claims["amr"], json!(["pwd"]));
     assert_eq!(claims["email"], json!(address));

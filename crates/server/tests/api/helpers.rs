@@ -281,6 +281,11 @@ impl TestApp {
         self.post("/auth/login", &json!({ "email": address, "password": password })).await
     }
 
+    /// Refreshes with `refresh_token`; the response.
+    pub async fn refresh(&self, refresh_token: impl AsRef<str>) -> Response {
+        self.post("/auth/refresh", &json!({ "refresh_token": refresh_token.as_ref() })).await
+    }
+
     /// Moves the clock past the resend cooldown.
     pub fn wait_out_cooldown(&self) {
         self.clock.advance(Duration::from_secs(61));

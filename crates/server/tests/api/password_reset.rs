@@ -25,8 +25,7 @@ async fn reset_sets_the_password_and_ends_every_session() {
     for tokens in [&first, &second] {
         let me = app.get_with_token("/auth/me", &token(tokens, "access_token")).await;
         assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
-        let refresh =
-            app.post("/auth/refresh", &json!({ "refresh_token": token(tokens, "refresh_token") })).await;
+        let refresh = app.refresh(token(tokens, "refresh_token")).await;
         assert_problem(refresh, StatusCode::UNAUTHORIZED, "token_invalid").await;
     }
     assert_problem(app.login(&address, PASSWORD).await, StatusCode::UNAUTHORIZED, "invalid_credentials")

@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with, token, unique_email};
 
@@ -125,12 +125,7 @@ async fn an_account_at_its_session_limit_ends_the_least_recently_used_session() 
     app.wait_out_cooldown();
     let second: Value = app.login(&address, PASSWORD).await.json().await.unwrap();
     app.wait_out_cooldown();
-    let refreshed_first: Value = app
-        .post("/auth/refresh", &json!({ "refresh_token": token(&first, "refresh_token") }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let refreshed_first: Value = app.refresh(token(&first, "refresh_token")).await.json().await.unwrap();
     app.wait_out_cooldown();
 
     let third: Value = app.login(&address, PASSWORD).await.json().await.unwrap();
@@ -140,8 +135,7 @@ async fn an_account_at_its_session_limit_ends_the_least_recently_used_session() 
 
     let ended = app.get_with_token("/auth/me", &token(&second, "access_token")).await;
     assert_problem(ended, StatusCode::UNAUTHORIZED, "token_invalid").await;
-    let refresh =
-        app.post("/auth/refresh", &json!({ "refresh_token": token(&second, "refresh_token") })).await;
+    let refresh = app.refresh(token(&second, "refresh_token")).await;
     assert_problem(refresh, StatusCode::UNAUTHORIZED, "token_invalid").await;
     for kept in [&refreshed_first, &third] {
         let me = app.get_with_token("/auth/me", &token(kept, "access_token")).await;

@@ -3,16 +3,15 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with, token, unique_email};
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, token, unique_email};
 
 #[tokio::test]
 async fn refresh_rotates_the_pair_and_the_new_access_token_works() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;
-    let response =
-        app.post("/auth/refresh", &json!({ "refresh_token": token(&tokens, "refresh_token") })).await;
+    let response = app.refresh(token(&tokens, "refresh_token")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let rotated: Value = response.json().await.unwrap();
     assert_ne!(rotated["refresh_token"], tokens["refresh_token"]);
@@ -27,15 +26,13 @@ async fn reusing_a_rotated_refresh_token_ends_the_whole_session() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;
     let first = token(&tokens, "refresh_token");
-    let rotated: Value =
-        app.post("/auth/refresh", &json!({ "refresh_token": first })).await.json().await.unwrap();
+    let rotated: Value = app.refresh(&first).await.json().await.unwrap();
 
-    let reuse = app.post("/auth/refresh", &json!({ "refresh_token": first })).await;
+    let reuse = app.refresh(&first).await;
     let body = assert_problem(reuse, StatusCode::UNAUTHORIZED, "token_invalid").await;
     assert!(body["detail"].as_str().unwrap().contains("already used"));
 
-    let latest =
-        app.post("/auth/refresh", &json!({ "refresh_token": token(&rotated, "refresh_token") })).await;
+    let latest = app.refresh(token(&rotated, "refresh_token")).await;
     assert_problem(latest, StatusCode::UNAUTHORIZED, "token_invalid").await;
     let me = app.get_with_token("/auth/me", &token(&rotated, "access_token")).await;
     assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
@@ -53,26 +50,20 @@ async fn a_forged_refresh_token_with_a_live_session_id_ends_nothing() {
     assert_eq!(forged.len(), real.len());
 
     for _ in 0..3 {
-        let response = app.post("/auth/refresh", &json!({ "refresh_token": forged })).await;
+        let response = app.refresh(&forged).await;
         let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
         assert!(!body["detail"].as_str().unwrap().contains("already used"), "{body}");
     }
     let me = app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
     assert_eq!(me.status(), StatusCode::OK, "the session survives");
-    let rotated = app.post("/auth/refresh", &json!({ "refresh_token": real })).await;
+    let rotated = app.refresh(real).await;
     assert_eq!(rotated.status(), StatusCode::OK, "its real refresh token still rotates");
     let rotated: Value = rotated.json().await.unwrap();
-    let again =
-        app.post("/auth/refresh", &json!({ "refresh_token": token(&rotated, "refresh_token") })).await;
+    let again = app.refresh(token(&rotated, "refresh_token")).await;
     assert_eq!(again.status(), StatusCode::OK);
 }
 
 const DAY: Duration = Duration::from_secs(86_400);
-
-/// Refreshes `refresh`; the response.
-async fn refresh(app: &TestApp, refresh: &str) -> reqwest::Response {
-    app.post("/auth/refresh", &json!({ "refresh_token": refresh })).await
-}
 
 #[tokio::test]
 async fn refresh_stops_at_the_absolute_session_lifetime_of_ninety_days() {
@@ -81,12 +72,12 @@ async fn refresh_stops_at_the_absolute_session_lifetime_of_ninety_days() {
     // Refreshed well within each 30-day refresh lifetime, up to day 89.
     for wait in [29, 29, 29, 2] {
         app.clock.advance(wait * DAY);
-        let response = refresh(&app, &token(&tokens, "refresh_token")).await;
+        let response = app.refresh(token(&tokens, "refresh_token")).await;
         assert_eq!(response.status(), StatusCode::OK);
         tokens = response.json().await.unwrap();
     }
     app.clock.advance(DAY + Duration::from_secs(1));
-    let response = refresh(&app, &token(&tokens, "refresh_token")).await;
+    let response = app.refresh(token(&tokens, "refresh_token")).await;
     let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
     assert!(body["detail"].as_str().unwrap().contains("maximum lifetime"), "{body}");
 }
@@ -96,16 +87,16 @@ async fn session_max_lifetime_days_sets_the_absolute_lifetime() {
     let app = spawn_app_with(|settings| settings.session_max_lifetime_days = 1).await;
     let tokens = app.sign_in(&unique_email()).await;
     app.clock.advance(DAY - Duration::from_secs(60));
-    let response = refresh(&app, &token(&tokens, "refresh_token")).await;
+    let response = app.refresh(token(&tokens, "refresh_token")).await;
     assert_eq!(response.status(), StatusCode::OK, "within the day");
     let tokens: Value = response.json().await.unwrap();
     app.clock.advance(Duration::from_secs(61));
-    let response = refresh(&app, &token(&tokens, "refresh_token")).await;
+    let response = app.refresh(token(&tokens, "refresh_token")).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
     let me = app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
     assert_problem(me, StatusCode::UNAUTHORIZED, "token_invalid").await;
     let fresh = app.sign_in(&unique_email()).await;
-    assert_eq!(refresh(&app, &token(&fresh, "refresh_token")).await.status(), StatusCode::OK);
+    assert_eq!(app.refresh(token(&fresh, "refresh_token")).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -113,8 +104,7 @@ async fn a_logged_out_session_cannot_refresh() {
     let app = spawn_app().await;
     let tokens = app.sign_in(&unique_email()).await;
     app.post_with_token("/auth/logout", &token(&tokens, "access_token")).await;
-    let response =
-        app.post("/auth/refresh", &json!({ "refresh_token": token(&tokens, "refresh_token") })).await;
+    let response = app.refresh(token(&tokens, "refresh_token")).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
 }
 
@@ -122,7 +112,7 @@ async fn a_logged_out_session_cannot_refresh() {
 async fn malformed_refresh_and_access_tokens_are_refused() {
     let app = spawn_app().await;
     for refresh in ["", "nonsense", "0123.abcd"] {
-        let response = app.post("/auth/refresh", &json!({ "refresh_token": refresh })).await;
+        let response = app.refresh(refresh).await;
         assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
     }
     for access in ["nonsense", "v4.public.AAAA", "v4.local.AAAA"] {
@@ -147,8 +137,7 @@ async fn an_expired_access_token_is_refused() {
     let response = app.get_with_token("/auth/me", &token(&tokens, "access_token")).await;
     let body = assert_problem(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
     assert!(body["detail"].as_str().unwrap().contains("expired"));
-    let refreshed =
-        app.post("/auth/refresh", &json!({ "refresh_token": token(&tokens, "refresh_token") })).await;
+    let refreshed = app.refresh(token(&tokens, "refresh_token")).await;
     assert_eq!(refreshed.status(), StatusCode::OK, "the refresh token outlives the access token");
 }
 
