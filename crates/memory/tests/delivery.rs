@@ -8,15 +8,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use otp_core::crypto::{KeyedHasher, MailSealer};
 use otp_core::domain::{MailKind, MailMessage, OutboxId};
-use otp_core::mail::{DeliveryMeter, DeliveryPolicy, DeliveryRound, DeliveryWorker, QueueingMailer};
+use otp_core::mail::{
+    DeliveryMeter, DeliveryPolicy, DeliveryRound, DeliveryWorker, OutboxSignal, QueueingMailer,
+};
 use otp_core::ports::{ClaimedMessage, MailOutbox, Mailer, NewOutboxMessage};
 use otp_core::{EmailAddress, OtpCode, PortError};
 use otp_memory::{ManualClock, MemoryOutbox, RecordingMailer};
 use time::OffsetDateTime;
-use tokio::sync::Notify;
 
 struct Rig {
-    outbox: Arc<MemoryOutbox>,
+    outbox: Arc<dyn MailOutbox>,
     transport: Arc<RecordingMailer>,
     clock: Arc<ManualClock>,
     queue: QueueingMailer,
@@ -34,20 +35,28 @@ fn policy() -> DeliveryPolicy {
 }
 
 fn rig_with(transport: Arc<dyn Mailer>, recording: Arc<RecordingMailer>, policy: DeliveryPolicy) -> Rig {
-    let outbox = Arc::new(MemoryOutbox::new());
+    rig_on(Arc::new(MemoryOutbox::new()), transport, recording, policy)
+}
+
+fn rig_on(
+    outbox: Arc<dyn MailOutbox>,
+    transport: Arc<dyn Mailer>,
+    recording: Arc<RecordingMailer>,
+    policy: DeliveryPolicy,
+) -> Rig {
     let clock = Arc::new(ManualClock::starting_now());
     let sealer = MailSealer::new(&KeyedHasher::random());
-    let wake = Arc::new(Notify::new());
+    let signal = Arc::new(OutboxSignal::new(policy.batch_size));
     let meter = Arc::new(DeliveryMeter::new(4));
     let queue = QueueingMailer::new(
         outbox.clone(),
         sealer.clone(),
         clock.clone(),
         &policy,
-        wake.clone(),
+        signal.clone(),
         meter.clone(),
     );
-    let worker = DeliveryWorker::new(outbox.clone(), transport, sealer, clock.clone(), policy, wake, meter);
+    let worker = DeliveryWorker::new(outbox.clone(), transport, sealer, clock.clone(), policy, signal, meter);
     Rig { outbox, transport: recording, clock, queue, worker }
 }
 
@@ -176,7 +185,7 @@ async fn a_message_sealed_under_another_secret_is_dropped() {
         MailSealer::new(&KeyedHasher::random()),
         rig.clock.clone(),
         &policy(),
-        Arc::new(Notify::new()),
+        Arc::new(OutboxSignal::new(16)),
         Arc::new(DeliveryMeter::new(1)),
     );
     stranger.send(&code_mail("ann@example.com")).await.unwrap();
@@ -301,6 +310,46 @@ async fn several_loops_share_the_backlog_send_each_message_once_and_measure_the_
     assert!(rate > 50.0 && rate < 210.0, "{rate}");
 }
 
+/// Messages queued one after another while four loops wait are claimed in batches: the
+/// first wakes one loop, which gathers the rest of the burst before it claims, instead
+/// of every message waking a loop that claims it alone (a write to the outbox each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_queued_one_message_at_a_time_is_claimed_in_batches() {
+    let outbox = Arc::new(ObservedOutbox::default());
+    let transport = Arc::new(RecordingMailer::new());
+    // No idle poll during the test: every claim is one a queued message asked for. A
+    // gather window longer than the burst takes to queue, however busy the machine.
+    let policy =
+        DeliveryPolicy { idle_poll: Duration::from_secs(60), gather: Duration::from_millis(200), ..policy() };
+    let rig = Arc::new(rig_on(outbox.clone(), transport.clone(), transport.clone(), policy));
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let loops: Vec<_> = (0..4)
+        .map(|_| {
+            let (rig, mut stopped) = (rig.clone(), stop.subscribe());
+            tokio::spawn(async move { rig.worker.run(async move { drop(stopped.recv().await) }).await })
+        })
+        .collect();
+    // Each loop's first round finds the outbox empty.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let before = outbox.claims.load(std::sync::atomic::Ordering::Relaxed);
+    for index in 0..64 {
+        rig.queue.send(&code_mail(&format!("user{index}@example.com"))).await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while transport.messages().len() < 64 {
+        assert!(std::time::Instant::now() < deadline, "the loops did not send the burst");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let claims = outbox.claims.load(std::sync::atomic::Ordering::Relaxed) - before;
+    stop.send(()).unwrap();
+    for one in loops {
+        tokio::time::timeout(Duration::from_secs(5), one).await.unwrap().unwrap();
+    }
+    // Four full batches, plus a claim or two that found the rest or nothing.
+    assert!(claims <= 8, "64 messages took {claims} claims");
+}
+
 #[tokio::test]
 async fn the_queue_refuses_codes_that_would_arrive_late_and_senders_over_their_cap() {
     let transport = Arc::new(RecordingMailer::new());
@@ -321,20 +370,24 @@ async fn the_queue_refuses_codes_that_would_arrive_late_and_senders_over_their_c
     assert_eq!(queue.admit("someone else", Duration::from_secs(30)), Ok(()));
 }
 
-/// An outbox whose messages are delivered (and reported finished to the meter) before
-/// `enqueue` returns, as a fast delivery loop on another thread can.
-#[derive(Debug)]
-struct DeliveredAtOnce {
+/// The in-memory outbox, counting the claims made on it; with `delivered_at_once`, its
+/// messages are delivered (and reported finished to that meter) before `enqueue`
+/// returns, as a fast delivery loop on another thread can.
+#[derive(Debug, Default)]
+struct ObservedOutbox {
     outbox: MemoryOutbox,
-    meter: Arc<DeliveryMeter>,
+    claims: std::sync::atomic::AtomicUsize,
+    delivered_at_once: Option<Arc<DeliveryMeter>>,
 }
 
 #[async_trait]
-impl MailOutbox for DeliveredAtOnce {
+impl MailOutbox for ObservedOutbox {
     async fn enqueue(&self, message: &NewOutboxMessage) -> Result<(), PortError> {
         self.outbox.enqueue(message).await?;
-        self.outbox.complete(message.id).await?;
-        self.meter.finished(message.id);
+        if let Some(meter) = &self.delivered_at_once {
+            self.outbox.complete(message.id).await?;
+            meter.finished(message.id);
+        }
         Ok(())
     }
 
@@ -344,6 +397,7 @@ impl MailOutbox for DeliveredAtOnce {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedMessage>, PortError> {
+        self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.outbox.claim(now, limit, lease).await
     }
 
@@ -367,13 +421,14 @@ impl MailOutbox for DeliveredAtOnce {
 #[tokio::test]
 async fn a_message_finished_before_its_enqueue_returns_is_not_counted_against_its_sender() {
     let meter = Arc::new(DeliveryMeter::new(1));
-    let outbox = Arc::new(DeliveredAtOnce { outbox: MemoryOutbox::new(), meter: meter.clone() });
+    let outbox =
+        Arc::new(ObservedOutbox { delivered_at_once: Some(meter.clone()), ..ObservedOutbox::default() });
     let queue = QueueingMailer::new(
         outbox,
         MailSealer::new(&KeyedHasher::random()),
         Arc::new(ManualClock::starting_now()),
         &policy(),
-        Arc::new(Notify::new()),
+        Arc::new(OutboxSignal::new(16)),
         meter.clone(),
     )
     .with_sender_cap(2);

@@ -11,10 +11,9 @@ use otp_core::PortError;
 use otp_core::crypto::WebhookSigner;
 use otp_core::domain::{AuthEvent, AuthEventKind, AuthMethod, SessionId, UserId};
 use otp_core::events::{EventHub, WebhookQueue, WebhookRound, WebhookWorker};
-use otp_core::mail::DeliveryPolicy;
+use otp_core::mail::{DeliveryPolicy, OutboxSignal};
 use otp_core::ports::{Clock, EventPublisher, WebhookRequest, WebhookSender};
 use otp_memory::{ManualClock, MemoryWebhookOutbox};
-use tokio::sync::Notify;
 
 const UP: &str = "http://127.0.0.1:9/up";
 const DOWN: &str = "http://127.0.0.1:9/down";
@@ -51,16 +50,16 @@ fn rig(max_attempts: u32) -> Rig {
     let clock = Arc::new(ManualClock::starting_now());
     let sender = Arc::new(Sender::default());
     let signer = WebhookSigner::from_secret(&WebhookSigner::generate_secret()).unwrap();
-    let wake = Arc::new(Notify::new());
+    let signal = Arc::new(OutboxSignal::new(DeliveryPolicy::default().batch_size));
     let endpoints = vec![UP.to_owned(), DOWN.to_owned()];
-    let queue = WebhookQueue::new(outbox.clone(), endpoints, clock.clone(), wake.clone());
+    let queue = WebhookQueue::new(outbox.clone(), endpoints, clock.clone(), signal.clone());
     let policy = DeliveryPolicy {
         first_retry: Duration::from_secs(1),
         max_retry: Duration::from_secs(4),
         max_attempts,
         ..DeliveryPolicy::default()
     };
-    let worker = WebhookWorker::new(outbox, sender.clone(), signer.clone(), clock.clone(), policy, wake);
+    let worker = WebhookWorker::new(outbox, sender.clone(), signer.clone(), clock.clone(), policy, signal);
     Rig { hub: EventHub::with_webhooks(queue), worker, sender, clock, signer }
 }
 

@@ -1,10 +1,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::broadcast;
 
 use crate::domain::{AuthEvent, OutboxId};
 use crate::error::PortError;
+use crate::mail::OutboxSignal;
 use crate::ports::{Clock, EventPublisher, NewWebhook, WebhookOutbox};
 
 /// Events an in-process subscriber may fall behind by before it misses some (and
@@ -18,20 +19,20 @@ pub struct WebhookQueue {
     outbox: Arc<dyn WebhookOutbox>,
     endpoints: Vec<String>,
     clock: Arc<dyn Clock>,
-    wake: Arc<Notify>,
+    signal: Arc<OutboxSignal>,
 }
 
 impl WebhookQueue {
     /// Queues each event for every one of `endpoints` in `outbox`, due at once by
     /// `clock` (the [`super::WebhookWorker`]'s, which runs on real time: receivers check
-    /// the timestamp against theirs), waking `wake` (shared with the worker).
+    /// the timestamp against theirs), signalling `signal` (shared with the worker).
     pub fn new(
         outbox: Arc<dyn WebhookOutbox>,
         endpoints: Vec<String>,
         clock: Arc<dyn Clock>,
-        wake: Arc<Notify>,
+        signal: Arc<OutboxSignal>,
     ) -> Self {
-        Self { outbox, endpoints, clock, wake }
+        Self { outbox, endpoints, clock, signal }
     }
 }
 
@@ -89,7 +90,7 @@ impl EventPublisher for EventHub {
                 })
                 .collect();
             webhooks.outbox.enqueue(&deliveries).await?;
-            webhooks.wake.notify_one();
+            webhooks.signal.queued(deliveries.len());
         }
         // No subscriber is not an error.
         let _ = self.subscribers.send(event.clone());

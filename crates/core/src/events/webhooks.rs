@@ -2,11 +2,9 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::Notify;
-
 use crate::crypto::WebhookSigner;
 use crate::error::PortError;
-use crate::mail::{DeliveryPolicy, run_rounds};
+use crate::mail::{DeliveryPolicy, OutboxSignal, run_rounds};
 use crate::ports::{ClaimedWebhook, Clock, WebhookOutbox, WebhookRequest, WebhookSender};
 
 /// What one webhook delivery round did.
@@ -34,22 +32,22 @@ pub struct WebhookWorker {
     signer: WebhookSigner,
     clock: Arc<dyn Clock>,
     policy: DeliveryPolicy,
-    wake: Arc<Notify>,
+    signal: Arc<OutboxSignal>,
 }
 
 impl WebhookWorker {
     /// A worker sending from `outbox` through `sender`, signing with `signer`, paced by
     /// `policy` (its `notice_lifetime` is unused: an event is worth delivering until its
-    /// attempts run out); `wake` is shared with the [`super::WebhookQueue`].
+    /// attempts run out); `signal` is shared with the [`super::WebhookQueue`].
     pub fn new(
         outbox: Arc<dyn WebhookOutbox>,
         sender: Arc<dyn WebhookSender>,
         signer: WebhookSigner,
         clock: Arc<dyn Clock>,
         policy: DeliveryPolicy,
-        wake: Arc<Notify>,
+        signal: Arc<OutboxSignal>,
     ) -> Self {
-        Self { outbox, sender, signer, clock, policy, wake }
+        Self { outbox, sender, signer, clock, policy, signal }
     }
 
     /// Claims one batch of due deliveries and tries each once. After an endpoint fails,
@@ -128,6 +126,6 @@ impl WebhookWorker {
             let round = self.deliver_due().await?;
             Ok((round.claimed, round.deferred))
         };
-        run_rounds(round, &self.policy, &self.wake, shutdown, "webhooks").await;
+        run_rounds(round, &self.policy, &self.signal, shutdown, "webhooks").await;
     }
 }

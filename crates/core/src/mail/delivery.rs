@@ -2,9 +2,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
-
-use super::{DeliveryMeter, DeliveryPolicy};
+use super::{DeliveryMeter, DeliveryPolicy, OutboxSignal};
 use crate::crypto::MailSealer;
 use crate::domain::OutboxId;
 use crate::error::PortError;
@@ -35,7 +33,7 @@ pub struct DeliveryWorker {
     sealer: MailSealer,
     clock: Arc<dyn Clock>,
     policy: DeliveryPolicy,
-    wake: Arc<Notify>,
+    signal: Arc<OutboxSignal>,
     meter: Arc<DeliveryMeter>,
     /// When the outbox depth was last read into the meter.
     depth_read: std::sync::Mutex<Option<std::time::Instant>>,
@@ -55,7 +53,7 @@ enum Verdict {
 }
 
 impl DeliveryWorker {
-    /// A worker sending from `outbox` through `transport`; `wake` and `meter` are shared
+    /// A worker sending from `outbox` through `transport`; `signal` and `meter` are shared
     /// with the [`super::QueueingMailer`] so a queued message is sent at once and a
     /// request knows the backlog.
     pub fn new(
@@ -64,7 +62,7 @@ impl DeliveryWorker {
         sealer: MailSealer,
         clock: Arc<dyn Clock>,
         policy: DeliveryPolicy,
-        wake: Arc<Notify>,
+        signal: Arc<OutboxSignal>,
         meter: Arc<DeliveryMeter>,
     ) -> Self {
         Self {
@@ -73,7 +71,7 @@ impl DeliveryWorker {
             sealer,
             clock,
             policy,
-            wake,
+            signal,
             meter,
             depth_read: std::sync::Mutex::new(None),
         }
@@ -246,18 +244,19 @@ impl DeliveryWorker {
             let round = self.deliver_due().await?;
             Ok((round.claimed, round.deferred))
         };
-        run_rounds(round, &self.policy, &self.wake, shutdown, "mail").await;
+        run_rounds(round, &self.policy, &self.signal, shutdown, "mail").await;
     }
 }
 
 /// Runs delivery rounds until `shutdown` completes: the next round at once after a full
-/// batch with nothing deferred, else when `wake` is notified or after the policy's idle
+/// batch with nothing deferred, else when `signal` wakes the loop (after the policy's
+/// gather window, unless a whole batch is already waiting) or after the policy's idle
 /// poll. `round` answers how many it claimed and deferred; a round in progress is
 /// finished before it stops. `what` names the outbox in the log.
 pub(crate) async fn run_rounds<Round>(
     mut round: impl FnMut() -> Round,
     policy: &DeliveryPolicy,
-    wake: &Notify,
+    signal: &OutboxSignal,
     shutdown: impl Future<Output = ()>,
     what: &'static str,
 ) where
@@ -265,6 +264,7 @@ pub(crate) async fn run_rounds<Round>(
 {
     tokio::pin!(shutdown);
     loop {
+        signal.claiming();
         let pause = match round().await {
             Ok((claimed, 0)) if claimed == policy.batch_size => Duration::ZERO,
             Ok(_) => policy.idle_poll,
@@ -273,15 +273,21 @@ pub(crate) async fn run_rounds<Round>(
                 policy.idle_poll
             }
         };
-        tokio::select! {
+        let woken = tokio::select! {
+            biased;
             () = &mut shutdown => break,
-            () = wake.notified() => {}
-            () = tokio::time::sleep(pause) => {}
+            () = tokio::time::sleep(pause) => false,
+            () = signal.woken() => true,
+        };
+        if woken && !signal.batch_waiting() {
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(policy.gather) => {}
+            }
         }
     }
 }
 
-/// Counts a message given up on, by why.
 fn dropped(reason: &'static str) {
     metrics::counter!("otp_mail_dropped_total", "reason" => reason).increment(1);
 }

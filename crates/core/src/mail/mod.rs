@@ -10,9 +10,11 @@ mod delivery;
 mod meter;
 mod policy;
 mod queueing_mailer;
+mod signal;
 
 pub(crate) use delivery::run_rounds;
 pub use delivery::{DeliveryRound, DeliveryWorker};
 pub use meter::DeliveryMeter;
 pub use policy::DeliveryPolicy;
 pub use queueing_mailer::QueueingMailer;
+pub use signal::OutboxSignal;

@@ -16,6 +16,9 @@ pub struct DeliveryPolicy {
     pub max_attempts: u32,
     /// How often an idle worker looks for due retries and other instances' messages.
     pub idle_poll: Duration,
+    /// How long a loop woken by a newly queued message waits for more before it
+    /// claims, so a burst is claimed in batches (see [`super::OutboxSignal`]).
+    pub gather: Duration,
     /// How long a message without a code (a notice) is worth delivering.
     pub notice_lifetime: Duration,
 }
@@ -29,6 +32,7 @@ impl Default for DeliveryPolicy {
             max_retry: Duration::from_secs(60),
             max_attempts: 12,
             idle_poll: Duration::from_secs(1),
+            gather: Duration::from_millis(5),
             notice_lifetime: Duration::from_secs(24 * 60 * 60),
         }
     }

@@ -1,17 +1,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use tokio::sync::Notify;
-
-use super::{DeliveryMeter, DeliveryPolicy};
+use super::{DeliveryMeter, DeliveryPolicy, OutboxSignal};
 use crate::crypto::MailSealer;
 use crate::domain::MailMessage;
 use crate::domain::OutboxId;
 use crate::error::PortError;
 use crate::ports::{Clock, MailOutbox, Mailer, NewOutboxMessage};
+use async_trait::async_trait;
 
-/// A [`Mailer`] that seals each message into the outbox and wakes the delivery worker.
+/// A [`Mailer`] that seals each message into the outbox and signals the delivery loops.
 /// `send` returns as soon as the message is stored, whatever the mail server's state.
 ///
 /// It admits a code ([`Mailer::admit`]) only while the backlog, at the measured send
@@ -24,23 +22,23 @@ pub struct QueueingMailer {
     sealer: MailSealer,
     clock: Arc<dyn Clock>,
     notice_lifetime: Duration,
-    wake: Arc<Notify>,
+    signal: Arc<OutboxSignal>,
     meter: Arc<DeliveryMeter>,
     sender_cap: usize,
 }
 
 impl QueueingMailer {
-    /// Queues into `outbox`; `wake` and `meter` are shared with the
+    /// Queues into `outbox`; `signal` and `meter` are shared with the
     /// [`super::DeliveryWorker`].
     pub fn new(
         outbox: Arc<dyn MailOutbox>,
         sealer: MailSealer,
         clock: Arc<dyn Clock>,
         policy: &DeliveryPolicy,
-        wake: Arc<Notify>,
+        signal: Arc<OutboxSignal>,
         meter: Arc<DeliveryMeter>,
     ) -> Self {
-        Self { outbox, sealer, clock, notice_lifetime: policy.notice_lifetime, wake, meter, sender_cap: 0 }
+        Self { outbox, sealer, clock, notice_lifetime: policy.notice_lifetime, signal, meter, sender_cap: 0 }
     }
 
     /// At most `cap` messages queued per sender (0: no cap).
@@ -69,7 +67,7 @@ impl QueueingMailer {
         }
         metrics::counter!("otp_mail_queued_total", "flow" => message.kind.flow()).increment(1);
         tracing::debug!(outbox_id = %id, kind = message.kind.label(), "mail queued");
-        self.wake.notify_one();
+        self.signal.queued(1);
         Ok(())
     }
 }

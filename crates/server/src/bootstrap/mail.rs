@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use otp_core::crypto::{KeyedHasher, MailSealer};
 use otp_core::domain::Locale;
-use otp_core::mail::{DeliveryMeter, DeliveryPolicy, DeliveryWorker, QueueingMailer};
+use otp_core::mail::{DeliveryMeter, DeliveryPolicy, DeliveryWorker, OutboxSignal, QueueingMailer};
 use otp_core::ports::{Clock, MailComposer, MailOutbox, Mailer, Probe};
 use otp_mail::{Composer, ComposerConfig, DkimSigner, MailRenderer, RendererConfig};
 use otp_memory::FolderMailer;
@@ -60,7 +60,7 @@ pub fn build_mail(
         }
     };
     let sealer = MailSealer::new(hasher);
-    let wake = Arc::new(tokio::sync::Notify::new());
+    let signal = Arc::new(OutboxSignal::new(policy.batch_size));
     let meter = Arc::new(DeliveryMeter::new(mail_workers(settings)));
     tracing::info!(workers = meter.workers(), "mail delivery loops");
     let mailer = QueueingMailer::new(
@@ -68,11 +68,11 @@ pub fn build_mail(
         sealer.clone(),
         clock.clone(),
         &policy,
-        wake.clone(),
+        signal.clone(),
         meter.clone(),
     )
     .with_sender_cap(settings.mail_queue_per_client);
-    let worker = DeliveryWorker::new(outbox, transport, sealer, clock, policy, wake, meter);
+    let worker = DeliveryWorker::new(outbox, transport, sealer, clock, policy, signal, meter);
     Ok(MailComponents { mailer: Arc::new(mailer), worker: Arc::new(worker), probe })
 }
 

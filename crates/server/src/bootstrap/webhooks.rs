@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use otp_core::crypto::WebhookSigner;
 use otp_core::events::{EventHub, WebhookQueue, WebhookWorker};
-use otp_core::mail::DeliveryPolicy;
+use otp_core::mail::{DeliveryPolicy, OutboxSignal};
 use otp_core::ports::{SystemClock, WebhookOutbox};
 use otp_webhooks::{HttpWebhookSender, parse_endpoints};
 use secrecy::ExposeSecret;
@@ -51,9 +51,10 @@ pub fn build_events(
     tracing::info!(endpoints = endpoints.len(), "auth events delivered to webhooks");
     // Real time, whatever clock the services run on: receivers check the timestamp.
     let clock = Arc::new(SystemClock);
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let queue = WebhookQueue::new(outbox.clone(), endpoints, clock.clone(), wake.clone());
-    let worker = WebhookWorker::new(outbox, Arc::new(sender), signer, clock, webhook_policy(settings), wake);
+    let policy = webhook_policy(settings);
+    let signal = Arc::new(OutboxSignal::new(policy.batch_size));
+    let queue = WebhookQueue::new(outbox.clone(), endpoints, clock.clone(), signal.clone());
+    let worker = WebhookWorker::new(outbox, Arc::new(sender), signer, clock, policy, signal);
     Ok(EventComponents { hub: Arc::new(EventHub::with_webhooks(queue)), worker: Some(Arc::new(worker)) })
 }
 
