@@ -79,4 +79,18 @@ impl DeviceRepository for MemoryDeviceRepository {
             _ => Ok(false),
         }
     }
+
+    async fn purge_forgotten(&self, before: OffsetDateTime, limit: usize) -> Result<u64, PortError> {
+        let mut devices = lock(&self.devices);
+        let forgotten: Vec<DeviceId> = devices
+            .values()
+            .filter(|device| device.revoked_at.is_some_and(|at| at < before))
+            .map(|device| device.id)
+            .take(limit)
+            .collect();
+        for id in &forgotten {
+            devices.remove(id);
+        }
+        Ok(forgotten.len() as u64)
+    }
 }

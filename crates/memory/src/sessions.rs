@@ -126,4 +126,19 @@ impl SessionRepository for MemorySessionRepository {
         active.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(active)
     }
+
+    async fn purge_ended(&self, before: OffsetDateTime, limit: usize) -> Result<u64, PortError> {
+        let mut sessions = lock(&self.sessions);
+        let ended: Vec<SessionId> = sessions
+            .values()
+            .map(|stored| &stored.session)
+            .filter(|session| session.revoked_at.is_some_and(|at| at < before) || session.expires_at < before)
+            .map(|session| session.id)
+            .take(limit)
+            .collect();
+        for id in &ended {
+            sessions.remove(id);
+        }
+        Ok(ended.len() as u64)
+    }
 }

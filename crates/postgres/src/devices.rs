@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 use crate::pool::PgPool;
+use crate::purge::purge_batch;
 use crate::schema::devices;
 
 /// One row of `devices`.
@@ -172,5 +173,11 @@ impl DeviceRepository for PgDeviceRepository {
             })
             .await?;
         Ok(revoked > 0)
+    }
+
+    async fn purge_forgotten(&self, before: OffsetDateTime, limit: usize) -> Result<u64, PortError> {
+        const PURGE: &str =
+            "DELETE FROM devices WHERE id IN (SELECT id FROM devices WHERE revoked_at < $1 LIMIT $2)";
+        purge_batch(&self.pool, "purging forgotten devices", PURGE, before, limit).await
     }
 }

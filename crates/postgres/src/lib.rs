@@ -12,6 +12,7 @@ mod identities;
 mod outbox;
 mod pool;
 mod probe;
+mod purge;
 mod schema;
 mod sessions;
 mod setup;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 use crate::pool::PgPool;
+use crate::purge::purge_batch;
 use crate::schema::sessions;
 
 /// One row of `sessions`.
@@ -255,5 +256,11 @@ impl SessionRepository for PgSessionRepository {
             })
             .await?;
         rows.into_iter().map(|row| row.into_session(ACTION)).collect()
+    }
+
+    async fn purge_ended(&self, before: OffsetDateTime, limit: usize) -> Result<u64, PortError> {
+        const PURGE: &str = "DELETE FROM sessions WHERE id IN \
+            (SELECT id FROM sessions WHERE revoked_at < $1 OR expires_at < $1 LIMIT $2)";
+        purge_batch(&self.pool, "purging ended sessions", PURGE, before, limit).await
     }
 }

@@ -45,4 +45,12 @@ pub trait DeviceRepository: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn revoke(&self, user_id: UserId, id: DeviceId, now: OffsetDateTime) -> Result<bool, PortError>;
+
+    /// Deletes at most `limit` devices forgotten (revoked) before `before`; returns
+    /// how many it deleted, so fewer than `limit` means none is left. Remembered
+    /// devices and those forgotten at or after `before` are kept.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn purge_forgotten(&self, before: OffsetDateTime, limit: usize) -> Result<u64, PortError>;
 }

@@ -82,4 +82,14 @@ pub trait SessionRepository: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn list_active(&self, user_id: UserId, now: OffsetDateTime) -> Result<Vec<Session>, PortError>;
+
+    /// Deletes at most `limit` sessions that ended before `before` (revoked or expired
+    /// before that instant); returns how many it deleted, so fewer than `limit` means
+    /// none is left. Active sessions and those that ended at or after `before` are
+    /// kept. A deleted session's refresh token is then unknown: refused all the same
+    /// ([`RotateOutcome::Inactive`]), no longer recognised as reused.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn purge_ended(&self, before: OffsetDateTime, limit: usize) -> Result<u64, PortError>;
 }

@@ -6,6 +6,8 @@
 //!   caller's sessions;
 //! - [`OAuthSignIn`]: sign-in with Google, GitHub or another OAuth provider;
 //! - [`AdminService`]: account administration and the audit log.
+//! - [`RecordRetention`]: deleting ended sessions and forgotten devices once their
+//!   retention has passed (run periodically, not per request).
 //!
 //! Each is built with exactly the ports it uses and has its own error enum. The steps
 //! several of them share are small values they hold: [`Throttle`] (rate limits),
@@ -91,6 +93,7 @@ mod devices;
 mod events;
 mod limit;
 pub mod oauth;
+mod retention;
 mod revocations;
 mod session_issuer;
 pub mod sessions;
@@ -105,6 +108,7 @@ pub use codes::{CheckError, IssueError, OneTimeCodes};
 pub use devices::{NewDevice, RememberedDevices, client_fingerprint};
 pub use events::Events;
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
+pub use retention::{Purged, RecordRetention};
 pub use revocations::Revocations;
 pub use session_issuer::{PreparedSession, SessionIssuer, SignedIn, StartError};
 pub use sessions::{

@@ -74,3 +74,27 @@ pub async fn active_devices_are_listed_newest_first(devices: Devices) {
     repo.revoke(owners[0], revoked.id, instant()).await.unwrap();
     assert_eq!(repo.list_active(owners[0]).await.unwrap(), vec![newer, older]);
 }
+
+pub async fn devices_forgotten_before_the_cutoff_are_purged_in_batches(devices: Devices) {
+    let repo = &devices.store;
+    let owner = devices.new_owner().await;
+    // Far enough in the past that no other case's rows are older, should the store be
+    // shared.
+    let start = instant() - Duration::days(400);
+    let cutoff = start + Duration::days(100);
+    let forgotten = |at| Device { revoked_at: Some(at), ..device(owner, start) };
+    let (first, second) = (forgotten(start), forgotten(cutoff - Duration::seconds(1)));
+    let (at_cutoff, remembered) = (forgotten(cutoff), device(owner, start));
+    for stored in [&first, &second, &at_cutoff, &remembered] {
+        repo.create(stored).await.unwrap();
+    }
+    assert_eq!(repo.purge_forgotten(cutoff, 1).await.unwrap(), 1, "at most the limit");
+    assert_eq!(repo.purge_forgotten(cutoff, 10).await.unwrap(), 1, "then the rest");
+    assert_eq!(repo.purge_forgotten(cutoff, 10).await.unwrap(), 0, "then none");
+    for gone in [&first, &second] {
+        assert_eq!(repo.find(gone.id).await.unwrap(), None);
+    }
+    for kept in [&at_cutoff, &remembered] {
+        assert_eq!(repo.find(kept.id).await.unwrap().as_ref(), Some(kept));
+    }
+}

@@ -235,3 +235,38 @@ pub async fn a_password_reset_verifies_an_unverified_address(sessions: Sessions)
     let stored = accounts.find_by_id(user.id).await.unwrap().unwrap();
     assert_eq!((stored.email_verified_at, stored.last_code_verified_at), (Some(now), Some(now)));
 }
+
+/// Far enough in the past that no other case's rows are older, should the store be
+/// shared.
+fn long_ago() -> time::OffsetDateTime {
+    instant() - Duration::days(400)
+}
+
+pub async fn sessions_that_ended_before_the_cutoff_are_purged_in_batches(sessions: Sessions) {
+    let repo = &sessions.store;
+    let owner = sessions.new_owner().await;
+    let start = long_ago();
+    let cutoff = start + Duration::days(100);
+    let live = || Session { expires_at: instant() + Duration::days(30), ..session(owner, start) };
+    let revoked_before = Session { revoked_at: Some(cutoff - Duration::seconds(1)), ..live() };
+    let expired_before = Session { expires_at: cutoff - Duration::seconds(1), ..live() };
+    let revoked_at_cutoff = Session { revoked_at: Some(cutoff), ..live() };
+    let expires_after = live();
+    for stored in [&revoked_before, &expired_before, &revoked_at_cutoff, &expires_after] {
+        repo.create(stored).await.unwrap();
+    }
+    assert_eq!(repo.purge_ended(cutoff, 1).await.unwrap(), 1, "at most the limit");
+    assert_eq!(repo.purge_ended(cutoff, 10).await.unwrap(), 1, "then the rest");
+    assert_eq!(repo.purge_ended(cutoff, 10).await.unwrap(), 0, "then none");
+    for gone in [&revoked_before, &expired_before] {
+        assert_eq!(repo.find(gone.id).await.unwrap(), None);
+    }
+    for kept in [&revoked_at_cutoff, &expires_after] {
+        assert_eq!(repo.find(kept.id).await.unwrap().as_ref(), Some(kept));
+    }
+    let outcome = repo
+        .rotate_refresh(revoked_before.id, &hash("first"), &hash("second"), instant(), instant())
+        .await
+        .unwrap();
+    assert_eq!(outcome, RotateOutcome::Inactive, "a purged session's refresh token is refused");
+}

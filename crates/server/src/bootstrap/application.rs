@@ -10,6 +10,7 @@ use tracing_actix_web::TracingLogger;
 
 use super::error::StartupError;
 use super::mail_delivery::MailDelivery;
+use super::purge::PurgeTask;
 use super::settings::Settings;
 use super::webhook_delivery::WebhookDelivery;
 use super::wiring::Components;
@@ -25,6 +26,7 @@ pub struct Application {
     delivery: Option<MailDelivery>,
     revocations: RevocationListener,
     webhooks: Option<WebhookDelivery>,
+    purge: Option<PurgeTask>,
 }
 
 impl std::fmt::Debug for Application {
@@ -54,6 +56,8 @@ impl Application {
         let bound = Duration::from_secs(settings.shutdown_timeout_seconds);
         let delivery = components.delivery.map(|worker| MailDelivery::start(worker, bound));
         let webhooks = components.webhooks.map(|worker| WebhookDelivery::start(worker, bound));
+        let every = Duration::from_secs(settings.purge_interval_seconds);
+        let purge = components.retention.map(|retention| PurgeTask::start(retention, every));
         let revocations = RevocationListener(tokio::spawn(components.services.revocations.follow()));
         let state = web::Data::new(
             AppState::new(components.services, trusted_proxies, components.probes, gauges)
@@ -79,7 +83,7 @@ impl Application {
         .listen(listener)
         .map_err(bind_error)?
         .run();
-        Ok(Self { port, server, metrics, delivery, webhooks, revocations })
+        Ok(Self { port, server, metrics, delivery, webhooks, revocations, purge })
     }
 
     /// The bound port of the metrics listener, unless `METRICS_ADDR` is empty.
@@ -118,6 +122,9 @@ impl Application {
         }
         if let Some(webhooks) = self.webhooks {
             webhooks.stop().await;
+        }
+        if let Some(purge) = self.purge {
+            purge.stop().await;
         }
         drop(self.revocations);
         served

@@ -14,6 +14,7 @@ pub mod providers;
 #[cfg(not(feature = "oauth"))]
 #[path = "providers_without_oauth.rs"]
 pub mod providers;
+mod purge;
 pub mod secrets;
 pub mod settings;
 pub mod storage;

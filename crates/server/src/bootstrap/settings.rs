@@ -111,6 +111,11 @@ pub struct Settings {
     pub password_min_strength: u8,
     pub max_devices_per_user: usize,
     pub max_sessions_per_user: usize,
+    /// Days an ended session or a forgotten device is kept before it is deleted (0:
+    /// kept forever).
+    pub session_retention_days: u64,
+    /// Seconds between two runs of that purge (at least 1).
+    pub purge_interval_seconds: u64,
     pub otp_length: usize,
     pub otp_expire_seconds: u64,
     pub otp_max_attempts: u32,
@@ -209,6 +214,8 @@ impl Default for Settings {
             password_min_strength: policy.password_min_strength,
             max_devices_per_user: policy.max_devices_per_user,
             max_sessions_per_user: policy.max_sessions_per_user,
+            session_retention_days: 30,
+            purge_interval_seconds: 3600,
             otp_length: policy.code_length,
             otp_expire_seconds: policy.code_ttl.as_secs(),
             otp_max_attempts: policy.max_code_attempts,
@@ -412,6 +419,13 @@ impl Settings {
         self.redis_url.is_some() || self.redis_cluster_nodes.is_some()
     }
 
+    /// How long ended sessions and forgotten devices are kept (`SESSION_RETENTION_DAYS`),
+    /// `None` when they are kept forever (0).
+    pub fn record_retention(&self) -> Option<std::time::Duration> {
+        (self.session_retention_days > 0)
+            .then(|| std::time::Duration::from_secs(self.session_retention_days.saturating_mul(86_400)))
+    }
+
     /// Whether answers carry `Strict-Transport-Security`: when `PUBLIC_URL` or
     /// `FRONTEND_URL` is an `https://` address, so the service is reached over TLS.
     pub fn hsts(&self) -> bool {
@@ -559,6 +573,8 @@ mod tests {
             "OAUTH_STATE_TTL_SECONDS",
             "MAX_DEVICES_PER_USER",
             "MAX_SESSIONS_PER_USER",
+            "SESSION_RETENTION_DAYS",
+            "PURGE_INTERVAL_SECONDS",
             "WEBHOOK_URLS",
             "WEBHOOK_SECRET",
         ] {
@@ -566,7 +582,7 @@ mod tests {
         }
         assert_eq!(
             keys.len(),
-            89,
+            91,
             "a key was added or removed: document it in .env.example and docs/configuration.md"
         );
     }

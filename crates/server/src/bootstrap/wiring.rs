@@ -7,6 +7,7 @@ use otp_core::Services;
 use otp_core::events::{EventHub, WebhookWorker};
 use otp_core::mail::DeliveryWorker;
 use otp_core::ports::{Clock, Mailer, Probe, SystemClock};
+use otp_core::service::RecordRetention;
 use otp_mail::MailRenderer;
 
 use super::error::StartupError;
@@ -38,6 +39,10 @@ pub struct Components {
     /// The mail's templates and message files (also the page's texts and the languages
     /// a request can ask for).
     pub renderer: Arc<MailRenderer>,
+    /// Deletes ended sessions and forgotten devices past `SESSION_RETENTION_DAYS`; runs
+    /// beside the server every `PURGE_INTERVAL_SECONDS`. `None` when they are kept
+    /// forever.
+    pub retention: Option<Arc<RecordRetention>>,
 }
 
 /// Adapters an embedding application or a test supplies instead of those the settings
@@ -89,6 +94,14 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
     let policy = settings.policy().map_err(|error| StartupError::Config(error.to_string()))?;
     let providers = build_oauth_providers(settings)?;
     let events = build_events(settings, storage.webhook_outbox)?;
+    let retention = settings.record_retention().map(|keep| {
+        Arc::new(RecordRetention::new(
+            storage.stores.sessions.clone(),
+            storage.stores.devices.clone(),
+            clock.clone(),
+            keep,
+        ))
+    });
     let services =
         Services::new(storage.stores, mailer, events.hub.clone(), clock, &secrets, &policy, providers)
             .map_err(|error| StartupError::Config(error.to_string()))?;
@@ -100,6 +113,7 @@ pub async fn build_components(settings: &Settings, overrides: Overrides) -> Resu
         events: events.hub,
         webhooks: events.worker,
         renderer,
+        retention,
     })
 }
 

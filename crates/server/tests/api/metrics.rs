@@ -66,7 +66,7 @@ fn parse_sample(line: &str) -> Result<(String, f64), String> {
 }
 
 /// Every sample of `/metrics`, checked line by line as Prometheus text.
-async fn scrape(app: &crate::helpers::TestApp) -> HashMap<String, f64> {
+pub(crate) async fn scrape(app: &crate::helpers::TestApp) -> HashMap<String, f64> {
     let response = app.client.get(format!("{}/metrics", app.metrics_address)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
@@ -93,7 +93,7 @@ async fn scrape(app: &crate::helpers::TestApp) -> HashMap<String, f64> {
     samples
 }
 
-fn value(samples: &HashMap<String, f64>, key: &str) -> f64 {
+pub(crate) fn value(samples: &HashMap<String, f64>, key: &str) -> f64 {
     samples.get(key).copied().unwrap_or(0.0)
 }
 

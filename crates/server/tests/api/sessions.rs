@@ -2,6 +2,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with, token, unique_email};
+use crate::metrics::{scrape, value};
 
 #[tokio::test]
 async fn sessions_are_listed_and_one_can_be_ended() {
@@ -141,4 +142,50 @@ async fn an_account_at_its_session_limit_ends_the_least_recently_used_session() 
         let me = app.get_with_token("/auth/me", &token(kept, "access_token")).await;
         assert_eq!(me.status(), StatusCode::OK, "the sessions used last are kept");
     }
+}
+
+/// Ended sessions and forgotten devices are deleted once `SESSION_RETENTION_DAYS` (30)
+/// have passed since they ended; live ones stay, however old they are.
+#[tokio::test]
+async fn ended_sessions_and_forgotten_devices_are_purged_after_their_retention() {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+    let app = spawn_app_with(|settings| settings.purge_interval_seconds = 1).await;
+    let ended = app.sign_in(&unique_email()).await;
+    let live = app.sign_in(&unique_email()).await;
+    let access = token(&ended, "access_token");
+    let listed: Value = app.get_with_token("/auth/sessions", &access).await.json().await.unwrap();
+    let device = listed["devices"][0]["id"].as_str().unwrap().to_owned();
+    let forgotten = app.delete_with_token(&format!("/auth/devices/{device}"), &access).await;
+    assert_eq!(forgotten.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.post_with_token("/auth/logout", &access).await.status(), StatusCode::OK);
+
+    app.clock.advance(29 * DAY);
+    let renewed = app.refresh(token(&live, "refresh_token")).await;
+    assert_eq!(renewed.status(), StatusCode::OK, "the live session is used on day 29");
+    let renewed: Value = renewed.json().await.unwrap();
+    app.clock.advance(2 * DAY);
+
+    let purged = |samples: &std::collections::HashMap<String, f64>| {
+        let of = |kind: &str| value(samples, &format!("otp_records_purged_total{{kind=\"{kind}\"}}"));
+        (of("session"), of("device"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (sessions, devices) = purged(&scrape(&app).await);
+        if sessions > 0.0 && devices > 0.0 {
+            assert_eq!((sessions, devices), (1.0, 1.0), "the ended session and the forgotten device only");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing purged: {sessions} sessions, {devices} devices"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let again = app.refresh(token(&renewed, "refresh_token")).await;
+    assert_eq!(again.status(), StatusCode::OK, "the live session was kept");
+    let again: Value = again.json().await.unwrap();
+    let listed: Value =
+        app.get_with_token("/auth/sessions", &token(&again, "access_token")).await.json().await.unwrap();
+    assert_eq!(listed["devices"].as_array().unwrap().len(), 1, "the live account keeps its device: {listed}");
 }
