@@ -31,6 +31,17 @@ pub struct RememberedDevices {
     limit: usize,
 }
 
+/// What [`RememberedDevices::code_checked_recently`] found.
+#[derive(Debug)]
+pub struct CodeCheck {
+    /// Whether the client passed a code check recently enough.
+    pub passed: bool,
+    /// The account's active devices, when telling needed them (a client without a
+    /// device token): hand them to [`RememberedDevices::remember`], which needs the
+    /// same list, instead of reading it twice.
+    pub listed: Option<Vec<Device>>,
+}
+
 impl RememberedDevices {
     /// Devices stored in `devices`, their tokens hashed with `hasher`; a code check on
     /// a device counts for `code_check_lifetime` (the access-token lifetime); new-sign-in
@@ -81,21 +92,18 @@ impl RememberedDevices {
         user: &User,
         recognised: Option<&Device>,
         now: OffsetDateTime,
-    ) -> Result<bool, Failure> {
+    ) -> Result<CodeCheck, Failure> {
         let fresh = |device: &Device| self.code_check_counts(device, now);
         if let Some(device) = recognised {
-            return Ok(fresh(device));
+            return Ok(CodeCheck { passed: fresh(device), listed: None });
         }
         if client.device_token.is_some() {
-            return Ok(false);
+            return Ok(CodeCheck { passed: false, listed: None });
         }
         let fingerprint = client_fingerprint(&self.hasher, client);
-        Ok(self
-            .devices
-            .list_active(user.id)
-            .await?
-            .iter()
-            .any(|device| device.client == fingerprint && fresh(device)))
+        let listed = self.devices.list_active(user.id).await?;
+        let passed = listed.iter().any(|device| device.client == fingerprint && fresh(device));
+        Ok(CodeCheck { passed, listed: Some(listed) })
     }
 
     /// Records a sign-in of `user` at `now` and returns the device token to answer
@@ -104,7 +112,8 @@ impl RememberedDevices {
     /// user agent, gets the owner a new-sign-in notice (a notice that cannot be sent is
     /// logged; the sign-in goes on). A new device that takes the account past its
     /// limit forgets the least recently used ones (a failure to forget is logged: the
-    /// next sign-in tries again).
+    /// next sign-in tries again). `listed` is the account's devices when the caller
+    /// has just listed them ([`CodeCheck::listed`]), saving a second read.
     ///
     /// # Errors
     /// A store failure.
@@ -115,6 +124,7 @@ impl RememberedDevices {
         recognised: Option<&Device>,
         now: OffsetDateTime,
         code_checked: bool,
+        listed: Option<Vec<Device>>,
     ) -> Result<String, Failure> {
         if let (Some(device), Some(presented)) = (recognised, client.device_token.as_ref())
             && self.devices.record_sign_in(device.id, now, code_checked).await?
@@ -122,7 +132,10 @@ impl RememberedDevices {
             return Ok(presented.expose().to_owned());
         }
         let NewDevice { device, token } = self.new_device(user, client, now, code_checked);
-        let known = self.devices.list_active(user.id).await?;
+        let known = match listed {
+            Some(listed) => listed,
+            None => self.devices.list_active(user.id).await?,
+        };
         let new_place = !known.is_empty() && known.iter().all(|known| known.client != device.client);
         self.devices.create(&device).await?;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");

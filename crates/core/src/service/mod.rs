@@ -105,7 +105,7 @@ use std::sync::Arc;
 pub use account::{AccountError, AccountExport, AccountPorts, AccountService, Proof};
 pub use admin::{AdminError, AdminPorts, AdminService, Administrator};
 pub use codes::{CheckError, IssueError, OneTimeCodes};
-pub use devices::{NewDevice, RememberedDevices, client_fingerprint};
+pub use devices::{CodeCheck, NewDevice, RememberedDevices, client_fingerprint};
 pub use events::Events;
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use retention::{Purged, RecordRetention};

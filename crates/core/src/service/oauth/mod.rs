@@ -268,7 +268,7 @@ impl OAuthSignIn {
         let now = self.clock.now();
         let device = self.devices.recognise(client, Some(&user)).await?;
         let mut signed_in = self.issuer.start(user, vec![method], client, now).await?;
-        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, false).await?;
+        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, false, None).await?;
         signed_in.device_token = Some(token);
         Ok(signed_in)
     }

@@ -71,11 +71,13 @@ impl SignInService {
             return Err(SignInError::AccountDisabled);
         }
         let now = self.clock.now();
-        if !self.devices.code_checked_recently(client, &user, device.as_ref(), now).await? {
+        let check = self.devices.code_checked_recently(client, &user, device.as_ref(), now).await?;
+        if !check.passed {
             return self.ask_for_code(&user, device_id, client).await;
         }
         let mut signed_in = self.issuer.start(user, vec![AuthMethod::Password], client, now).await?;
-        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, false).await?;
+        let token =
+            self.devices.remember(&signed_in.user, client, device.as_ref(), now, false, check.listed).await?;
         signed_in.device_token = Some(token);
         Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
     }

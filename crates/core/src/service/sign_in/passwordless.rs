@@ -102,7 +102,7 @@ impl SignInService {
             },
         };
         let mut signed_in = self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?;
-        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, true).await?;
+        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, true, None).await?;
         signed_in.device_token = Some(token);
         Ok(signed_in)
     }
