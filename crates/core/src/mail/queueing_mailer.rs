@@ -1,13 +1,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
+
 use super::{DeliveryMeter, DeliveryPolicy, OutboxSignal};
 use crate::crypto::MailSealer;
 use crate::domain::MailMessage;
 use crate::domain::OutboxId;
 use crate::error::PortError;
 use crate::ports::{Clock, MailOutbox, Mailer, NewOutboxMessage};
-use async_trait::async_trait;
 
 /// A [`Mailer`] that seals each message into the outbox and signals the delivery loops.
 /// `send` returns as soon as the message is stored, whatever the mail server's state.

@@ -60,11 +60,6 @@ impl RecordRetention {
         self
     }
 
-    /// How long what ended is kept.
-    pub fn retention(&self) -> Duration {
-        self.retention
-    }
-
     /// Deletes what ended before now minus the retention, within this run's bound.
     ///
     /// # Errors
