@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use otp_core::PortError;
 use otp_core::domain::{Device, DeviceId, UserId};
-use otp_core::ports::DeviceRepository;
+use otp_core::ports::{DeviceRepository, beyond_limit, device_unused_first};
 use time::OffsetDateTime;
 
 use crate::lock::lock;
@@ -34,6 +34,29 @@ impl DeviceRepository for MemoryDeviceRepository {
     async fn create(&self, device: &Device) -> Result<(), PortError> {
         self.insert(device);
         Ok(())
+    }
+
+    async fn create_within_limit(
+        &self,
+        device: &Device,
+        limit: usize,
+        checks_count_since: OffsetDateTime,
+    ) -> Result<Vec<DeviceId>, PortError> {
+        let mut devices = lock(&self.devices);
+        let others: Vec<&Device> =
+            devices.values().filter(|other| other.user_id == device.user_id && other.is_active()).collect();
+        let unused_first = device_unused_first(checks_count_since);
+        let forgotten: Vec<DeviceId> = beyond_limit(others, limit, |other| unused_first(other))
+            .into_iter()
+            .map(|other| other.id)
+            .collect();
+        for id in &forgotten {
+            if let Some(other) = devices.get_mut(id) {
+                other.revoked_at = Some(device.created_at);
+            }
+        }
+        devices.insert(device.id, device.clone());
+        Ok(forgotten)
     }
 
     async fn find(&self, id: DeviceId) -> Result<Option<Device>, PortError> {

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use otp_core::crypto::TokenHash;
 use otp_core::domain::Session;
-use otp_core::ports::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
+use otp_core::ports::{
+    RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository, beyond_limit, session_unused_first,
+};
 use otp_core::{PortError, SessionId, UserId};
 use time::OffsetDateTime;
 
@@ -66,6 +68,32 @@ impl SessionRepository for MemorySessionRepository {
     async fn create(&self, session: &Session) -> Result<(), PortError> {
         self.insert(session);
         Ok(())
+    }
+
+    async fn create_within_limit(
+        &self,
+        session: &Session,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, PortError> {
+        let now = session.created_at;
+        let mut sessions = lock(&self.sessions);
+        let others: Vec<&Session> = sessions
+            .values()
+            .map(|stored| &stored.session)
+            .filter(|other| other.user_id == session.user_id && other.is_active(now))
+            .collect();
+        let ended: Vec<SessionId> = beyond_limit(others, limit, |other| session_unused_first(other))
+            .into_iter()
+            .map(|other| other.id)
+            .collect();
+        for id in &ended {
+            if let Some(stored) = sessions.get_mut(id) {
+                stored.session.revoked_at = Some(now);
+            }
+        }
+        drop(sessions);
+        self.insert(session);
+        Ok(ended)
     }
 
     async fn find(&self, id: SessionId) -> Result<Option<Session>, PortError> {

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
+use diesel::sql_types::{self, BigInt, Bytea, Inet, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use ipnet::IpNet;
 use otp_core::PortError;
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::corrupt;
+use crate::limit::{EndedId, kept_others};
 use crate::pool::PgPool;
 use crate::purge::purge_batch;
 use crate::schema::devices;
@@ -96,6 +98,55 @@ impl DeviceRepository for PgDeviceRepository {
             })
             .await?;
         Ok(())
+    }
+
+    async fn create_within_limit(
+        &self,
+        device: &Device,
+        limit: usize,
+        checks_count_since: OffsetDateTime,
+    ) -> Result<Vec<DeviceId>, PortError> {
+        const ACTION: &str = "remembering a device within the limit";
+        // One statement, so one commit: the sub-select reads the snapshot from before
+        // the INSERT, so it ranks the others only, those whose code check still counts
+        // last to go. A concurrent call that picked the same row waits for its lock,
+        // then finds it revoked and skips it.
+        const CREATE_WITHIN_LIMIT: &str = "WITH remembered AS (
+                INSERT INTO devices
+                    (id, user_id, token_hash, client, created_at, last_used_at, code_verified_at, revoked_at, ip,
+                     user_agent)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            )
+            UPDATE devices SET revoked_at = $5
+            WHERE id IN (
+                SELECT id FROM devices
+                WHERE user_id = $2 AND revoked_at IS NULL
+                ORDER BY (code_verified_at >= $11) IS TRUE DESC, last_used_at DESC, created_at DESC, id DESC
+                OFFSET $12
+            ) AND revoked_at IS NULL
+            RETURNING id";
+        let row = DeviceRow::from(device);
+        let forgotten = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::sql_query(CREATE_WITHIN_LIMIT)
+                    .bind::<sql_types::Uuid, _>(row.id)
+                    .bind::<sql_types::Uuid, _>(row.user_id)
+                    .bind::<Bytea, _>(&row.token_hash)
+                    .bind::<Text, _>(&row.client)
+                    .bind::<Timestamptz, _>(row.created_at)
+                    .bind::<Timestamptz, _>(row.last_used_at)
+                    .bind::<Nullable<Timestamptz>, _>(row.code_verified_at)
+                    .bind::<Nullable<Timestamptz>, _>(row.revoked_at)
+                    .bind::<Nullable<Inet>, _>(row.ip)
+                    .bind::<Nullable<Text>, _>(&row.user_agent)
+                    .bind::<Timestamptz, _>(checks_count_since)
+                    .bind::<BigInt, _>(kept_others(limit))
+                    .load::<EndedId>(connection)
+                    .await
+            })
+            .await?;
+        Ok(forgotten.into_iter().map(|ended| DeviceId::from_uuid(ended.id)).collect())
     }
 
     async fn find(&self, id: DeviceId) -> Result<Option<Device>, PortError> {

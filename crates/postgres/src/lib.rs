@@ -9,6 +9,7 @@ mod error;
 mod foreign_users;
 mod group_commit;
 mod identities;
+mod limit;
 mod outbox;
 mod pool;
 mod probe;

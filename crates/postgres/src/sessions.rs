@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bytea};
+use diesel::sql_types::{self, Array, BigInt, Bytea, Inet, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use ipnet::IpNet;
 use otp_core::crypto::TokenHash;
@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::corrupt;
+use crate::limit::{EndedId, kept_others};
 use crate::pool::PgPool;
 use crate::purge::purge_batch;
 use crate::schema::sessions;
@@ -111,6 +112,52 @@ impl SessionRepository for PgSessionRepository {
             })
             .await?;
         Ok(())
+    }
+
+    async fn create_within_limit(
+        &self,
+        session: &Session,
+        limit: usize,
+    ) -> Result<Vec<SessionId>, PortError> {
+        const ACTION: &str = "creating a session within the limit";
+        // One statement, so one commit: the sub-select reads the snapshot from before
+        // the INSERT, so it counts the others only. A concurrent call that picked the
+        // same row waits for its lock, then finds it revoked and skips it.
+        const CREATE_WITHIN_LIMIT: &str = "WITH opened AS (
+                INSERT INTO sessions
+                    (id, user_id, refresh_hash, created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
+                     auth_methods)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            )
+            UPDATE sessions SET revoked_at = $4
+            WHERE id IN (
+                SELECT id FROM sessions
+                WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $4
+                ORDER BY last_used_at DESC, created_at DESC, id DESC
+                OFFSET $11
+            ) AND revoked_at IS NULL AND expires_at > $4
+            RETURNING id";
+        let row = SessionRow::from(session);
+        let ended = self
+            .pool
+            .run(ACTION, async |connection| {
+                diesel::sql_query(CREATE_WITHIN_LIMIT)
+                    .bind::<sql_types::Uuid, _>(row.id)
+                    .bind::<sql_types::Uuid, _>(row.user_id)
+                    .bind::<Bytea, _>(&row.refresh_hash)
+                    .bind::<Timestamptz, _>(row.created_at)
+                    .bind::<Timestamptz, _>(row.last_used_at)
+                    .bind::<Timestamptz, _>(row.expires_at)
+                    .bind::<Nullable<Timestamptz>, _>(row.revoked_at)
+                    .bind::<Nullable<Inet>, _>(row.ip)
+                    .bind::<Nullable<Text>, _>(&row.user_agent)
+                    .bind::<Array<Text>, _>(&row.auth_methods)
+                    .bind::<BigInt, _>(kept_others(limit))
+                    .load::<EndedId>(connection)
+                    .await
+            })
+            .await?;
+        Ok(ended.into_iter().map(|ended| SessionId::from_uuid(ended.id)).collect())
     }
 
     async fn find(&self, id: SessionId) -> Result<Option<Session>, PortError> {

@@ -22,6 +22,10 @@ mod sessions {
     otp_core::session_repository_contract!(super::bouncer::sessions());
 }
 
+mod devices {
+    otp_core::device_repository_contract!(super::bouncer::devices());
+}
+
 mod identities {
     otp_core::identity_repository_contract!(super::bouncer::identities());
 }

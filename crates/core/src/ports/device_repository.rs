@@ -13,6 +13,23 @@ pub trait DeviceRepository: Send + Sync + std::fmt::Debug {
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn create(&self, device: &Device) -> Result<(), PortError>;
 
+    /// Stores a new device, then forgets (at its `created_at`) the account's other
+    /// active devices that take it past `limit` (the new one always stays, so a limit
+    /// below one counts as one), in [`super::device_unused_first`] order: devices
+    /// whose code check is older than `checks_count_since` go before those whose check
+    /// still counts. Returns the ids of the devices it forgot. Storing and forgetting
+    /// are one change: both happen or neither. Calls for one account running at once may
+    /// each leave one device more than the limit: the next call forgets it.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn create_within_limit(
+        &self,
+        device: &Device,
+        limit: usize,
+        checks_count_since: OffsetDateTime,
+    ) -> Result<Vec<DeviceId>, PortError>;
+
     /// The device with this identifier, remembered or revoked.
     ///
     /// # Errors

@@ -33,6 +33,19 @@ pub trait SessionRepository: Send + Sync + std::fmt::Debug {
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn create(&self, session: &Session) -> Result<(), PortError>;
 
+    /// Stores a new session, then ends (at its `created_at`) the other sessions of its
+    /// account active at that instant that take the account past `limit` (the new one
+    /// always stays, so a limit below one counts as one), least recently used first
+    /// ([`super::session_unused_first`]); returns the ids of the sessions it ended.
+    /// Storing and ending are one change: both happen or neither. Calls for one account
+    /// running at once may each leave one session more than the limit: the next call
+    /// ends it.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn create_within_limit(&self, session: &Session, limit: usize)
+    -> Result<Vec<SessionId>, PortError>;
+
     /// The session with this identifier, active or not.
     ///
     /// # Errors

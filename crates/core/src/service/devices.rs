@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::limit::beyond_limit;
 use super::throttle::client_network;
 use crate::crypto::{DeviceToken, KeyedHasher};
 use crate::domain::{ClientContext, Device, MailKind, MailMessage, User};
@@ -111,9 +110,11 @@ impl RememberedDevices {
     /// account that already has others, none of them with this client's network and
     /// user agent, gets the owner a new-sign-in notice (a notice that cannot be sent is
     /// logged; the sign-in goes on). A new device that takes the account past its
-    /// limit forgets the least recently used ones (a failure to forget is logged: the
-    /// next sign-in tries again). `listed` is the account's devices when the caller
-    /// has just listed them ([`CodeCheck::listed`]), saving a second read.
+    /// limit forgets the least recently used ones in the same change, sparing those
+    /// whose code check still counts while others can go
+    /// ([`DeviceRepository::create_within_limit`]). `listed` is the account's devices
+    /// when the caller has just listed them ([`CodeCheck::listed`]), saving a second
+    /// read.
     ///
     /// # Errors
     /// A store failure.
@@ -137,9 +138,14 @@ impl RememberedDevices {
             None => self.devices.list_active(user.id).await?,
         };
         let new_place = !known.is_empty() && known.iter().all(|known| known.client != device.client);
-        self.devices.create(&device).await?;
+        let checks_count_since = now - self.code_check_lifetime;
+        let forgotten = self.devices.create_within_limit(&device, self.limit, checks_count_since).await?;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
-        self.forget_beyond_limit(user, known, now).await;
+        for forgotten in forgotten {
+            tracing::info!(
+                user_id = %user.id, device_id = %forgotten, "device forgotten: the account is at its device limit"
+            );
+        }
         if new_place {
             let kind = MailKind::NewSignIn { device: describe(client) };
             let message = MailMessage::new(user.email.clone(), kind).in_language_of(Some(user), client);
@@ -153,27 +159,6 @@ impl RememberedDevices {
     /// Whether a code check on `device` still counts at `now`.
     fn code_check_counts(&self, device: &Device, now: OffsetDateTime) -> bool {
         device.code_verified_at.is_some_and(|at| now - at <= self.code_check_lifetime)
-    }
-
-    /// Forgets the least recently used of `known` (the account's devices other than the
-    /// one just remembered) until the account is back within its limit, sparing those
-    /// whose code check still counts while others can go: a client that never keeps its
-    /// token makes a new device at each sign-in, and must not push out the device on
-    /// which it entered its code.
-    async fn forget_beyond_limit(&self, user: &User, known: Vec<Device>, now: OffsetDateTime) {
-        let unused_first =
-            |device: &Device| (self.code_check_counts(device, now), device.last_used_at, device.created_at);
-        for device in beyond_limit(known, self.limit, unused_first) {
-            match self.devices.revoke(user.id, device.id, now).await {
-                Ok(true) => tracing::info!(
-                    user_id = %user.id, device_id = %device.id, "device forgotten: the account is at its device limit"
-                ),
-                Ok(false) => {}
-                Err(error) => tracing::warn!(
-                    user_id = %user.id, device_id = %device.id, error = %error, "device over the limit not forgotten"
-                ),
-            }
-        }
     }
 
     /// Builds, without storing it, a new device of `user` for this client at `now`

@@ -91,7 +91,6 @@ pub mod admin;
 mod codes;
 mod devices;
 mod events;
-mod limit;
 pub mod oauth;
 mod retention;
 mod revocations;

@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 use super::Revocations;
 use super::admin::roles::effective_role;
 use super::events::Events;
-use super::limit::beyond_limit;
 use crate::crypto::{AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
 use crate::domain::{
     AuthEventKind, AuthMethod, ClientContext, EmailAddress, RevokedBy, Session, SessionId, User,
@@ -100,8 +99,10 @@ impl SessionIssuer {
 
     /// Opens a session for `user`, who signed in by `auth_methods`, at `now` and signs
     /// its tokens: [`SessionIssuer::prepare`], stored, then [`SessionIssuer::sign`]. An
-    /// account past its session limit then ends its least recently used sessions (a
-    /// failure to end them is logged: the next sign-in tries again).
+    /// account that the new session takes past its session limit ends its least
+    /// recently used sessions in the same change
+    /// ([`SessionRepository::create_within_limit`]); each ended session is pushed to
+    /// the revocations and published as `session.revoked`.
     ///
     /// # Errors
     /// [`StartError::AccountDisabled`] for a disabled account; a storage or signing
@@ -114,37 +115,15 @@ impl SessionIssuer {
         now: OffsetDateTime,
     ) -> Result<SignedIn, StartError> {
         let prepared = self.prepare(&user, auth_methods, client, now)?;
-        self.sessions.create(&prepared.session).await.map_err(Failure::from)?;
-        self.end_beyond_limit(&user, prepared.session.id, now).await;
-        self.sign(user, prepared, now).await
-    }
-
-    /// Ends the least recently used sessions of `user` other than `opened` (the one
-    /// just stored) until the account is back within its limit.
-    async fn end_beyond_limit(&self, user: &User, opened: SessionId, now: OffsetDateTime) {
-        let others = match self.sessions.list_active(user.id, now).await {
-            Ok(active) => active.into_iter().filter(|session| session.id != opened).collect(),
-            Err(error) => {
-                tracing::warn!(user_id = %user.id, %error, "sessions over the limit not listed");
-                return;
-            }
-        };
-        let unused_first = |session: &Session| (session.last_used_at, session.created_at);
-        for session in beyond_limit(others, self.limit, unused_first) {
-            match self.sessions.revoke(session.id, now).await {
-                Ok(true) => {
-                    self.revocations.session_ended(session.id).await;
-                    let kind =
-                        AuthEventKind::SessionRevoked { session_id: Some(session.id), by: RevokedBy::Limit };
-                    self.events.emit(user.id, kind).await;
-                    tracing::info!(user_id = %user.id, "session ended: the account is at its session limit");
-                }
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::warn!(user_id = %user.id, %error, "session over the limit not ended");
-                }
-            }
+        let ended =
+            self.sessions.create_within_limit(&prepared.session, self.limit).await.map_err(Failure::from)?;
+        for session_id in ended {
+            self.revocations.session_ended(session_id).await;
+            let kind = AuthEventKind::SessionRevoked { session_id: Some(session_id), by: RevokedBy::Limit };
+            self.events.emit(user.id, kind).await;
+            tracing::info!(user_id = %user.id, "session ended: the account is at its session limit");
         }
+        self.sign(user, prepared, now).await
     }
 
     /// Builds a session for `user`, who signed in by `auth_methods`, at `now`, and its

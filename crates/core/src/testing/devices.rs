@@ -75,6 +75,45 @@ pub async fn active_devices_are_listed_newest_first(devices: Devices) {
     assert_eq!(repo.list_active(owners[0]).await.unwrap(), vec![newer, older]);
 }
 
+pub async fn a_new_device_past_the_limit_forgets_unchecked_then_least_recently_used(devices: Devices) {
+    let repo = &devices.store;
+    let owners = devices.new_owners(2).await;
+    let start = instant();
+    let at = |minutes| start + Duration::minutes(minutes);
+    let checks_count_since = at(0);
+    // Checked long ago but used lately; never checked; checked recently but idle.
+    let stale_check =
+        Device { code_verified_at: Some(at(-60)), last_used_at: at(5), ..device(owners[0], at(-60)) };
+    let unchecked = Device { code_verified_at: None, ..device(owners[0], at(1)) };
+    let fresh_check = device(owners[0], at(0));
+    let revoked = device(owners[0], at(-90));
+    let others = device(owners[1], at(-90));
+    for stored in [&stale_check, &unchecked, &fresh_check, &revoked, &others] {
+        repo.create(stored).await.unwrap();
+    }
+    repo.revoke(owners[0], revoked.id, at(0)).await.unwrap();
+
+    let fourth = Device { code_verified_at: None, ..device(owners[0], at(6)) };
+    assert!(repo.create_within_limit(&fourth, 4, checks_count_since).await.unwrap().is_empty(), "four fit");
+    let fifth = Device { code_verified_at: None, ..device(owners[0], at(7)) };
+    let forgotten = repo.create_within_limit(&fifth, 4, checks_count_since).await.unwrap();
+    assert_eq!(forgotten, [unchecked.id], "an unchecked device goes before a used one and a checked one");
+    let sixth = Device { code_verified_at: None, ..device(owners[0], at(8)) };
+    let mut forgotten = repo.create_within_limit(&sixth, 2, checks_count_since).await.unwrap();
+    forgotten.sort();
+    let mut expected = [stale_check.id, fourth.id, fifth.id];
+    expected.sort();
+    assert_eq!(forgotten, expected, "a device whose code check still counts stays while others can go");
+    let listed: Vec<_> = repo.list_active(owners[0]).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(listed, [sixth.id, fresh_check.id], "the new one always stays");
+    assert_eq!(repo.find(fifth.id).await.unwrap().unwrap().revoked_at, Some(at(8)), "forgotten when it came");
+    let alone = Device { code_verified_at: None, ..device(owners[0], at(9)) };
+    let forgotten = repo.create_within_limit(&alone, 0, checks_count_since).await.unwrap();
+    assert_eq!(forgotten.len(), 2, "a limit of zero counts as one");
+    assert_eq!(repo.list_active(owners[1]).await.unwrap(), [others], "another account's are left alone");
+    assert_eq!(repo.find(revoked.id).await.unwrap().unwrap().revoked_at, Some(at(0)), "keeps its time");
+}
+
 pub async fn devices_forgotten_before_the_cutoff_are_purged_in_batches(devices: Devices) {
     let repo = &devices.store;
     let owner = devices.new_owner().await;

@@ -133,6 +133,7 @@ macro_rules! session_repository_contract {
                 revoking_ends_a_session_once,
                 revoking_all_of_a_user_leaves_others_alone,
                 active_sessions_are_listed_newest_first,
+                a_new_session_past_the_limit_ends_the_least_recently_used,
                 a_password_reset_sets_the_hash_records_the_check_and_ends_every_session,
                 a_password_reset_verifies_an_unverified_address,
                 sessions_that_ended_before_the_cutoff_are_purged_in_batches,
@@ -154,6 +155,7 @@ macro_rules! device_repository_contract {
                 sign_ins_are_recorded_on_active_devices_only,
                 only_the_owner_revokes_a_device_once,
                 active_devices_are_listed_newest_first,
+                a_new_device_past_the_limit_forgets_unchecked_then_least_recently_used,
                 devices_forgotten_before_the_cutoff_are_purged_in_batches,
             ]
         );

@@ -197,6 +197,54 @@ pub async fn active_sessions_are_listed_newest_first(sessions: Sessions) {
     assert_eq!(listed, [newer.id, older.id]);
 }
 
+pub async fn a_new_session_past_the_limit_ends_the_least_recently_used(sessions: Sessions) {
+    let repo = &sessions.store;
+    let start = instant();
+    let (user, other) = (sessions.new_owner().await, sessions.new_owner().await);
+    let at = |minutes| start + Duration::minutes(minutes);
+    // Created in this order, but the oldest was used last.
+    let used_lately = Session { last_used_at: at(5), ..session(user, at(0)) };
+    let (idle, middle) = (session(user, at(1)), session(user, at(2)));
+    let revoked = session(user, at(-1));
+    let expired = Session { expires_at: at(3), ..session(user, at(-2)) };
+    let others = session(other, at(-3));
+    for stored in [&used_lately, &idle, &middle, &revoked, &expired, &others] {
+        repo.create(stored).await.unwrap();
+    }
+    repo.revoke(revoked.id, at(0)).await.unwrap();
+
+    let third = session(user, at(6));
+    assert!(repo.create_within_limit(&third, 4).await.unwrap().is_empty(), "four fit a limit of four");
+    let fourth = session(user, at(7));
+    assert_eq!(
+        repo.create_within_limit(&fourth, 4).await.unwrap(),
+        [idle.id],
+        "the least recently used goes"
+    );
+    let fifth = session(user, at(8));
+    let mut ended = repo.create_within_limit(&fifth, 3).await.unwrap();
+    ended.sort();
+    let mut expected = [middle.id, used_lately.id];
+    expected.sort();
+    assert_eq!(ended, expected, "as many as it takes");
+    assert_eq!(
+        repo.find(idle.id).await.unwrap().unwrap().revoked_at,
+        Some(at(7)),
+        "ended when the new one began"
+    );
+    let listed: Vec<_> = repo.list_active(user, at(8)).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(listed, [fifth.id, fourth.id, third.id], "the new one always stays");
+    let alone = session(user, at(9));
+    assert_eq!(repo.create_within_limit(&alone, 0).await.unwrap().len(), 3, "a limit of zero counts as one");
+    assert_eq!(repo.find(alone.id).await.unwrap(), Some(alone));
+    assert_eq!(repo.list_active(other, at(9)).await.unwrap(), [others], "another account's are left alone");
+    assert_eq!(
+        repo.find(revoked.id).await.unwrap().unwrap().revoked_at,
+        Some(at(0)),
+        "ended ones keep their time"
+    );
+}
+
 pub async fn a_password_reset_sets_the_hash_records_the_check_and_ends_every_session(sessions: Sessions) {
     let (repo, accounts) = (&sessions.store, &sessions.accounts);
     let start = instant();

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use otp_core::ports::{AuditLog, IdentityRepository, MailOutbox, SessionRepository, UserRepository};
+use otp_core::ports::{
+    AuditLog, DeviceRepository, IdentityRepository, MailOutbox, SessionRepository, UserRepository,
+};
 use otp_core::testing::{AccountStorage, WithOwners};
 use otp_postgres::{
     PgAuditLog, PgConfig, PgDeviceRepository, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository,
@@ -73,6 +75,12 @@ pub async fn sessions() -> (WithOwners<dyn SessionRepository>, Behind) {
     let behind = Behind::new().await;
     let sessions: Arc<dyn SessionRepository> = Arc::new(PgSessionRepository::new(behind.pool.clone()));
     (WithOwners::new(sessions, behind.accounts()), behind)
+}
+
+pub async fn devices() -> (WithOwners<dyn DeviceRepository>, Behind) {
+    let behind = Behind::new().await;
+    let devices: Arc<dyn DeviceRepository> = Arc::new(PgDeviceRepository::new(behind.pool.clone()));
+    (WithOwners::new(devices, behind.accounts()), behind)
 }
 
 pub async fn identities() -> (WithOwners<dyn IdentityRepository>, Behind) {
