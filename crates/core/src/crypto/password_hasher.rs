@@ -3,6 +3,7 @@
 //! bcrypt hashes are verified too.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -165,6 +166,16 @@ struct Queue {
     jobs: SyncSender<Job>,
     workers: usize,
     capacity: usize,
+    /// Jobs waiting or running: at `workers + capacity`, every worker is busy and the
+    /// queue is full.
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    /// The most jobs waiting or running at once.
+    fn in_flight_limit(&self) -> usize {
+        self.workers + self.capacity
+    }
 }
 
 /// Hashes and verifies passwords with Argon2id off the async workers.
@@ -207,7 +218,7 @@ impl PasswordHasher {
             .map_err(|error| format!("hashing the dummy password: {error}"))?
             .to_string();
         let workers = workers.max(1);
-        let (jobs, received) = sync_channel::<Job>(queue);
+        let (jobs, received) = sync_channel::<Job>(queue + workers.max(1));
         let received = Arc::new(Mutex::new(received));
         for index in 0..workers {
             let received = Arc::clone(&received);
@@ -218,7 +229,7 @@ impl PasswordHasher {
                 .map_err(|error| format!("starting an Argon2 worker: {error}"))?;
         }
         Ok(Self {
-            queue: Arc::new(Queue { jobs, workers, capacity: queue }),
+            queue: Arc::new(Queue { jobs, workers, capacity: queue, in_flight: Arc::default() }),
             dummy: dummy.into(),
             equal_bcrypt_work: false,
         })
@@ -243,6 +254,20 @@ impl PasswordHasher {
     /// The most hashes that may wait for a worker.
     pub fn queue_capacity(&self) -> usize {
         self.queue.capacity
+    }
+
+    /// Refuses at once, as a call would, when every worker is busy and the queue is
+    /// full: a caller about to do other work before hashing (looking up the account)
+    /// answers [`HashingError::Busy`] without it. Passing says nothing for sure: the
+    /// call itself may still be refused. Decided by load alone.
+    ///
+    /// # Errors
+    /// [`HashingError::Busy`] when the queue is full.
+    pub fn check_room(&self) -> Result<(), HashingError> {
+        if self.queue.in_flight.load(Ordering::Acquire) >= self.queue.in_flight_limit() {
+            return Err(busy());
+        }
+        Ok(())
     }
 
     /// Hashes `password` with a fresh random salt into a PHC string.
@@ -316,22 +341,38 @@ impl PasswordHasher {
         work: impl FnOnce(&mut Engine) -> T + Send + 'static,
     ) -> Result<T, HashingError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
+        let in_flight = Arc::clone(&self.queue.in_flight);
         let job: Job = Box::new(move |engine| {
+            let result = work(engine);
+            in_flight.fetch_sub(1, Ordering::Release);
             // The caller may have gone (a closed connection): nothing to tell then.
-            let _ = answer.send(work(engine));
+            let _ = answer.send(result);
         });
+        // Admission by count, so that `check_room` and this agree: the channel holds
+        // as many jobs as may be in flight, and is never the one to refuse.
+        if self.queue.in_flight.fetch_add(1, Ordering::AcqRel) >= self.queue.in_flight_limit() {
+            self.queue.in_flight.fetch_sub(1, Ordering::Release);
+            return Err(busy());
+        }
         match self.queue.jobs.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                metrics::counter!("otp_password_hash_busy_total").increment(1);
-                return Err(HashingError::Busy { retry_after: BUSY_RETRY_AFTER });
+                self.queue.in_flight.fetch_sub(1, Ordering::Release);
+                return Err(busy());
             }
             Err(TrySendError::Disconnected(_)) => {
+                self.queue.in_flight.fetch_sub(1, Ordering::Release);
                 return Err(HashingError::Failed("the Argon2 workers are gone".into()));
             }
         }
         answered.await.map_err(|error| HashingError::Failed(Box::new(error)))
     }
+}
+
+/// The refusal of a call beyond the queue, counted.
+fn busy() -> HashingError {
+    metrics::counter!("otp_password_hash_busy_total").increment(1);
+    HashingError::Busy { retry_after: BUSY_RETRY_AFTER }
 }
 
 /// A worker's loop: one engine (and its memory) for its whole life, one job at a time,
@@ -520,6 +561,29 @@ mod tests {
         // One running and two waiting at most; the first two or three get in.
         assert!(done >= 2 && done + busy == 12 && busy >= 1, "{done} done, {busy} busy");
         // Once the burst is over, the hasher serves again.
+        assert!(hasher.hash(password("correct horse")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn room_is_refused_while_the_queue_is_full_and_given_again_after() {
+        let hasher = PasswordHasher::with_queue(Argon2Settings::OWASP, 1, 1).unwrap();
+        assert!(hasher.check_room().is_ok(), "an idle hasher has room");
+        // Calls polled once each and then dropped: their jobs stay, running or
+        // waiting, until done. The third at the latest finds the queue full.
+        for _ in 0..3 {
+            let call = hasher.hash(password("correct horse"));
+            if let Ok(refused) = tokio::time::timeout(Duration::ZERO, call).await {
+                assert!(matches!(refused, Err(HashingError::Busy { .. })), "{refused:?}");
+                break;
+            }
+        }
+        assert!(matches!(hasher.check_room(), Err(HashingError::Busy { .. })), "room while full");
+        let mut waited = Duration::ZERO;
+        while hasher.check_room().is_err() {
+            assert!(waited < Duration::from_secs(30), "the queue never emptied");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += Duration::from_millis(10);
+        }
         assert!(hasher.hash(password("correct horse")).await.is_ok());
     }
 

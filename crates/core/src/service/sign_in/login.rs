@@ -52,6 +52,9 @@ impl SignInService {
         password: Password,
         client: &ClientContext,
     ) -> Result<LoginOutcome, SignInError> {
+        // A log-in that would find every hashing worker busy is refused before it
+        // reads anything: under a burst, the refusals cost no look-up.
+        self.passwords.check_room()?;
         let (user, device) = self.account_and_device(email, client).await?;
         let device_id = device.as_ref().map(|device| device.id);
         self.throttle.check_for(Action::Login, client, Some(email), device_id).await?;
