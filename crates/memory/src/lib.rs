@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod audit_log;
+mod by_account;
 mod clock;
 mod codes;
 mod devices;
