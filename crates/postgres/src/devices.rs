@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::error::corrupt;
 use crate::limit::{EndedId, kept_others};
 use crate::pool::PgPool;
+use crate::prepared::Prepared;
 use crate::purge::purge_batch;
 use crate::schema::devices;
 
@@ -129,21 +130,23 @@ impl DeviceRepository for PgDeviceRepository {
         let forgotten = self
             .pool
             .run(ACTION, async |connection| {
-                diesel::sql_query(CREATE_WITHIN_LIMIT)
-                    .bind::<sql_types::Uuid, _>(row.id)
-                    .bind::<sql_types::Uuid, _>(row.user_id)
-                    .bind::<Bytea, _>(&row.token_hash)
-                    .bind::<Text, _>(&row.client)
-                    .bind::<Timestamptz, _>(row.created_at)
-                    .bind::<Timestamptz, _>(row.last_used_at)
-                    .bind::<Nullable<Timestamptz>, _>(row.code_verified_at)
-                    .bind::<Nullable<Timestamptz>, _>(row.revoked_at)
-                    .bind::<Nullable<Inet>, _>(row.ip)
-                    .bind::<Nullable<Text>, _>(&row.user_agent)
-                    .bind::<Timestamptz, _>(checks_count_since)
-                    .bind::<BigInt, _>(kept_others(limit))
-                    .load::<EndedId>(connection)
-                    .await
+                Prepared(
+                    diesel::sql_query(CREATE_WITHIN_LIMIT)
+                        .bind::<sql_types::Uuid, _>(row.id)
+                        .bind::<sql_types::Uuid, _>(row.user_id)
+                        .bind::<Bytea, _>(&row.token_hash)
+                        .bind::<Text, _>(&row.client)
+                        .bind::<Timestamptz, _>(row.created_at)
+                        .bind::<Timestamptz, _>(row.last_used_at)
+                        .bind::<Nullable<Timestamptz>, _>(row.code_verified_at)
+                        .bind::<Nullable<Timestamptz>, _>(row.revoked_at)
+                        .bind::<Nullable<Inet>, _>(row.ip)
+                        .bind::<Nullable<Text>, _>(&row.user_agent)
+                        .bind::<Timestamptz, _>(checks_count_since)
+                        .bind::<BigInt, _>(kept_others(limit)),
+                )
+                .load::<EndedId>(connection)
+                .await
             })
             .await?;
         Ok(forgotten.into_iter().map(|ended| DeviceId::from_uuid(ended.id)).collect())

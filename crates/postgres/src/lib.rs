@@ -12,6 +12,7 @@ mod identities;
 mod limit;
 mod outbox;
 mod pool;
+mod prepared;
 mod probe;
 mod purge;
 mod schema;

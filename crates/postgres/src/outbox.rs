@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::error::corrupt;
 use crate::group_commit::{GroupCommit, GroupWrite};
 use crate::pool::PgPool;
+use crate::prepared::Prepared;
 use crate::schema::mail_outbox;
 
 #[derive(Insertable)]
@@ -72,15 +73,17 @@ pub(crate) fn claim_query(
     now: OffsetDateTime,
     lease: Duration,
     limit: usize,
-) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+) -> Prepared<BoxedSqlQuery<'static, Pg, SqlQuery>> {
     let lease = diesel::data_types::PgInterval::from_microseconds(
         i64::try_from(lease.as_micros()).unwrap_or(i64::MAX),
     );
-    diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<Timestamptz, _>(now)
-        .bind::<Interval, _>(lease)
-        .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+    Prepared(
+        diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Timestamptz, _>(now)
+            .bind::<Interval, _>(lease)
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX)),
+    )
 }
 
 /// PostgreSQL [`MailOutbox`]: messages survive restarts and are shared by every

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::error::corrupt;
 use crate::limit::{EndedId, kept_others};
 use crate::pool::PgPool;
+use crate::prepared::Prepared;
 use crate::purge::purge_batch;
 use crate::schema::sessions;
 
@@ -141,20 +142,22 @@ impl SessionRepository for PgSessionRepository {
         let ended = self
             .pool
             .run(ACTION, async |connection| {
-                diesel::sql_query(CREATE_WITHIN_LIMIT)
-                    .bind::<sql_types::Uuid, _>(row.id)
-                    .bind::<sql_types::Uuid, _>(row.user_id)
-                    .bind::<Bytea, _>(&row.refresh_hash)
-                    .bind::<Timestamptz, _>(row.created_at)
-                    .bind::<Timestamptz, _>(row.last_used_at)
-                    .bind::<Timestamptz, _>(row.expires_at)
-                    .bind::<Nullable<Timestamptz>, _>(row.revoked_at)
-                    .bind::<Nullable<Inet>, _>(row.ip)
-                    .bind::<Nullable<Text>, _>(&row.user_agent)
-                    .bind::<Array<Text>, _>(&row.auth_methods)
-                    .bind::<BigInt, _>(kept_others(limit))
-                    .load::<EndedId>(connection)
-                    .await
+                Prepared(
+                    diesel::sql_query(CREATE_WITHIN_LIMIT)
+                        .bind::<sql_types::Uuid, _>(row.id)
+                        .bind::<sql_types::Uuid, _>(row.user_id)
+                        .bind::<Bytea, _>(&row.refresh_hash)
+                        .bind::<Timestamptz, _>(row.created_at)
+                        .bind::<Timestamptz, _>(row.last_used_at)
+                        .bind::<Timestamptz, _>(row.expires_at)
+                        .bind::<Nullable<Timestamptz>, _>(row.revoked_at)
+                        .bind::<Nullable<Inet>, _>(row.ip)
+                        .bind::<Nullable<Text>, _>(&row.user_agent)
+                        .bind::<Array<Text>, _>(&row.auth_methods)
+                        .bind::<BigInt, _>(kept_others(limit)),
+                )
+                .load::<EndedId>(connection)
+                .await
             })
             .await?;
         Ok(ended.into_iter().map(|ended| SessionId::from_uuid(ended.id)).collect())
