@@ -33,3 +33,44 @@ impl<Q> QueryId for Prepared<Q> {
 impl<Q: Query> Query for Prepared<Q> {
     type SqlType = Q::SqlType;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+    use otp_core::ports::MailOutbox;
+    use otp_test_support::TestDatabase;
+    use time::OffsetDateTime;
+
+    use crate::{PgConfig, PgOutbox, build_pool};
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+    }
+
+    #[tokio::test]
+    async fn a_claim_run_three_times_is_prepared_once_on_its_connection() {
+        let database = TestDatabase::migrated().await;
+        let pool = build_pool(&PgConfig { max_connections: 1, ..PgConfig::new(database.url()) }).unwrap();
+        let outbox = PgOutbox::new(pool.clone());
+        for _ in 0..3 {
+            outbox.claim(OffsetDateTime::now_utc(), 16, Duration::from_secs(60)).await.unwrap();
+        }
+        // The pool's one connection: its named statements, as the server sees them.
+        let prepared = pool
+            .run("counting prepared statements", async |connection| {
+                diesel::sql_query(
+                    "SELECT count(*) AS count FROM pg_prepared_statements WHERE statement LIKE 'UPDATE mail_outbox%'",
+                )
+                .get_result::<Count>(connection)
+                .await
+            })
+            .await
+            .unwrap();
+        assert_eq!(prepared.count, 1);
+    }
+}
