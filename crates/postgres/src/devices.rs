@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{self, BigInt, Bytea, Inet, Nullable, Text, Timestamptz};
+use diesel::sql_types::{self, Bytea, Inet, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use ipnet::IpNet;
 use otp_core::PortError;
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::corrupt;
-use crate::limit::{EndedId, kept_others};
+use crate::limit::{EndedId, keeping_others};
 use crate::pool::PgPool;
 use crate::prepared::Prepared;
 use crate::purge::purge_batch;
@@ -123,7 +123,7 @@ impl DeviceRepository for PgDeviceRepository {
                 SELECT id FROM devices
                 WHERE user_id = $2 AND revoked_at IS NULL
                 ORDER BY (code_verified_at >= $11) IS TRUE DESC, last_used_at DESC, created_at DESC, id DESC
-                OFFSET $12
+                OFFSET $KEPT
             ) AND revoked_at IS NULL
             RETURNING id";
         let row = DeviceRow::from(device);
@@ -131,7 +131,7 @@ impl DeviceRepository for PgDeviceRepository {
             .pool
             .run(ACTION, async |connection| {
                 Prepared(
-                    diesel::sql_query(CREATE_WITHIN_LIMIT)
+                    diesel::sql_query(keeping_others(CREATE_WITHIN_LIMIT, limit))
                         .bind::<sql_types::Uuid, _>(row.id)
                         .bind::<sql_types::Uuid, _>(row.user_id)
                         .bind::<Bytea, _>(&row.token_hash)
@@ -142,8 +142,7 @@ impl DeviceRepository for PgDeviceRepository {
                         .bind::<Nullable<Timestamptz>, _>(row.revoked_at)
                         .bind::<Nullable<Inet>, _>(row.ip)
                         .bind::<Nullable<Text>, _>(&row.user_agent)
-                        .bind::<Timestamptz, _>(checks_count_since)
-                        .bind::<BigInt, _>(kept_others(limit)),
+                        .bind::<Timestamptz, _>(checks_count_since),
                 )
                 .load::<EndedId>(connection)
                 .await

@@ -12,8 +12,11 @@ pub(crate) struct EndedId {
     pub(crate) id: Uuid,
 }
 
-/// How many of the account's other rows a limit of `limit` keeps beside the new one
-/// (which always stays, so a limit below one counts as one): the statements' `OFFSET`.
-pub(crate) fn kept_others(limit: usize) -> i64 {
-    i64::try_from(limit.max(1) - 1).unwrap_or(i64::MAX)
+/// `statement` with its `$KEPT` replaced by how many of the account's other rows a
+/// limit of `limit` keeps beside the new one (which always stays, so a limit below one
+/// counts as one): the `OFFSET` of the sub-select. Written into the text, not bound, so
+/// that the plan kept for the prepared statement knows it; the limit is a setting, one
+/// value per process.
+pub(crate) fn keeping_others(statement: &str, limit: usize) -> String {
+    statement.replacen("$KEPT", &(limit.max(1) - 1).to_string(), 1)
 }

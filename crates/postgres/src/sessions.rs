@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{self, Array, BigInt, Bytea, Inet, Nullable, Text, Timestamptz};
+use diesel::sql_types::{self, Array, Bytea, Inet, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use ipnet::IpNet;
 use otp_core::crypto::TokenHash;
@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::corrupt;
-use crate::limit::{EndedId, kept_others};
+use crate::limit::{EndedId, keeping_others};
 use crate::pool::PgPool;
 use crate::prepared::Prepared;
 use crate::purge::purge_batch;
@@ -135,7 +135,7 @@ impl SessionRepository for PgSessionRepository {
                 SELECT id FROM sessions
                 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $4
                 ORDER BY last_used_at DESC, created_at DESC, id DESC
-                OFFSET $11
+                OFFSET $KEPT
             ) AND revoked_at IS NULL AND expires_at > $4
             RETURNING id";
         let row = SessionRow::from(session);
@@ -143,7 +143,7 @@ impl SessionRepository for PgSessionRepository {
             .pool
             .run(ACTION, async |connection| {
                 Prepared(
-                    diesel::sql_query(CREATE_WITHIN_LIMIT)
+                    diesel::sql_query(keeping_others(CREATE_WITHIN_LIMIT, limit))
                         .bind::<sql_types::Uuid, _>(row.id)
                         .bind::<sql_types::Uuid, _>(row.user_id)
                         .bind::<Bytea, _>(&row.refresh_hash)
@@ -153,8 +153,7 @@ impl SessionRepository for PgSessionRepository {
                         .bind::<Nullable<Timestamptz>, _>(row.revoked_at)
                         .bind::<Nullable<Inet>, _>(row.ip)
                         .bind::<Nullable<Text>, _>(&row.user_agent)
-                        .bind::<Array<Text>, _>(&row.auth_methods)
-                        .bind::<BigInt, _>(kept_others(limit)),
+                        .bind::<Array<Text>, _>(&row.auth_methods),
                 )
                 .load::<EndedId>(connection)
                 .await
