@@ -218,7 +218,7 @@ impl PasswordHasher {
             .map_err(|error| format!("hashing the dummy password: {error}"))?
             .to_string();
         let workers = workers.max(1);
-        let (jobs, received) = sync_channel::<Job>(queue + workers.max(1));
+        let (jobs, received) = sync_channel::<Job>(queue + workers);
         let received = Arc::new(Mutex::new(received));
         for index in 0..workers {
             let received = Arc::clone(&received);

@@ -38,4 +38,9 @@ impl Device {
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
     }
+
+    /// Whether its last code check was at or after `since`.
+    pub fn code_checked_since(&self, since: OffsetDateTime) -> bool {
+        self.code_verified_at.is_some_and(|at| at >= since)
+    }
 }

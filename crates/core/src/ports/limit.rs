@@ -37,8 +37,7 @@ pub fn device_unused_first(
     checks_count_since: OffsetDateTime,
 ) -> impl Fn(&Device) -> (bool, OffsetDateTime, OffsetDateTime, DeviceId) {
     move |device| {
-        let check_counts = device.code_verified_at.is_some_and(|at| at >= checks_count_since);
-        (check_counts, device.last_used_at, device.created_at, device.id)
+        (device.code_checked_since(checks_count_since), device.last_used_at, device.created_at, device.id)
     }
 }
 

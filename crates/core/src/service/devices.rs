@@ -138,8 +138,8 @@ impl RememberedDevices {
             None => self.devices.list_active(user.id).await?,
         };
         let new_place = !known.is_empty() && known.iter().all(|known| known.client != device.client);
-        let checks_count_since = now - self.code_check_lifetime;
-        let forgotten = self.devices.create_within_limit(&device, self.limit, checks_count_since).await?;
+        let forgotten =
+            self.devices.create_within_limit(&device, self.limit, self.checks_count_since(now)).await?;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
         for forgotten in forgotten {
             tracing::info!(
@@ -158,7 +158,12 @@ impl RememberedDevices {
 
     /// Whether a code check on `device` still counts at `now`.
     fn code_check_counts(&self, device: &Device, now: OffsetDateTime) -> bool {
-        device.code_verified_at.is_some_and(|at| now - at <= self.code_check_lifetime)
+        device.code_checked_since(self.checks_count_since(now))
+    }
+
+    /// The earliest code check that still counts at `now`.
+    fn checks_count_since(&self, now: OffsetDateTime) -> OffsetDateTime {
+        now - self.code_check_lifetime
     }
 
     /// Builds, without storing it, a new device of `user` for this client at `now`
