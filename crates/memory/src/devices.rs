@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use otp_core::PortError;
 use otp_core::domain::{Device, DeviceId, UserId};
-use otp_core::ports::{DeviceRepository, beyond_limit, device_unused_first};
+use otp_core::ports::{ClientStanding, DeviceRepository, beyond_limit, device_unused_first};
 use time::OffsetDateTime;
 
 use crate::by_account::ByAccount;
@@ -109,6 +109,17 @@ impl DeviceRepository for MemoryDeviceRepository {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn client_standing(
+        &self,
+        user_id: UserId,
+        client: &str,
+        checks_count_since: OffsetDateTime,
+    ) -> Result<ClientStanding, PortError> {
+        let mut devices = lock(&self.devices);
+        let active = devices.active_of(user_id);
+        Ok(ClientStanding::among(active.iter().map(|id| &devices.by_id[id]), client, checks_count_since))
     }
 
     async fn list_active(&self, user_id: UserId) -> Result<Vec<Device>, PortError> {

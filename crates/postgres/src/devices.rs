@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use otp_core::PortError;
 use otp_core::crypto::TokenHash;
 use otp_core::domain::{Device, DeviceId, UserId};
-use otp_core::ports::DeviceRepository;
+use otp_core::ports::{ClientStanding, DeviceRepository};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -72,6 +72,17 @@ impl DeviceRow {
             user_agent: self.user_agent,
         })
     }
+}
+
+/// The one row of the client-standing query.
+#[derive(QueryableByName)]
+struct StandingRow {
+    #[diesel(sql_type = sql_types::Bool)]
+    has_devices: bool,
+    #[diesel(sql_type = sql_types::Bool)]
+    known: bool,
+    #[diesel(sql_type = sql_types::Bool)]
+    code_checked: bool,
 }
 
 /// PostgreSQL [`DeviceRepository`] on the `devices` table. Deleting an account deletes
@@ -190,6 +201,35 @@ impl DeviceRepository for PgDeviceRepository {
             })
             .await?;
         Ok(updated > 0)
+    }
+
+    async fn client_standing(
+        &self,
+        user_id: UserId,
+        client: &str,
+        checks_count_since: OffsetDateTime,
+    ) -> Result<ClientStanding, PortError> {
+        const ACTION: &str = "reading a client's standing among the devices of a user";
+        // One row, whatever the number of devices: the aggregates read the account's
+        // active devices through devices_active_by_user_idx.
+        const CLIENT_STANDING: &str = "SELECT count(*) > 0 AS has_devices,
+                coalesce(bool_or(client = $2), false) AS known,
+                coalesce(bool_or(client = $2 AND code_verified_at >= $3), false) AS code_checked
+            FROM devices WHERE user_id = $1 AND revoked_at IS NULL";
+        let row = self
+            .pool
+            .run(ACTION, async |connection| {
+                Prepared(
+                    diesel::sql_query(CLIENT_STANDING)
+                        .bind::<sql_types::Uuid, _>(user_id.as_uuid())
+                        .bind::<Text, _>(client)
+                        .bind::<Timestamptz, _>(checks_count_since),
+                )
+                .get_result::<StandingRow>(connection)
+                .await
+            })
+            .await?;
+        Ok(ClientStanding { has_devices: row.has_devices, known: row.known, code_checked: row.code_checked })
     }
 
     async fn list_active(&self, user_id: UserId) -> Result<Vec<Device>, PortError> {

@@ -4,6 +4,39 @@ use time::OffsetDateTime;
 use crate::domain::{Device, DeviceId, UserId};
 use crate::error::PortError;
 
+/// What an account's active devices say about one client: the answer of
+/// [`DeviceRepository::client_standing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientStanding {
+    /// The account has at least one active device.
+    pub has_devices: bool,
+    /// One of them has the client's fingerprint.
+    pub known: bool,
+    /// One with the client's fingerprint passed a code check that still counts.
+    pub code_checked: bool,
+}
+
+impl ClientStanding {
+    /// The standing of `client` among `devices` (an account's active devices), a
+    /// code check counting from `checks_count_since`: what an adapter that holds the
+    /// devices in memory answers.
+    pub fn among<'a>(
+        devices: impl IntoIterator<Item = &'a Device>,
+        client: &str,
+        checks_count_since: OffsetDateTime,
+    ) -> Self {
+        devices.into_iter().fold(Self::default(), |standing, device| {
+            let known = device.client == client;
+            Self {
+                has_devices: true,
+                known: standing.known || known,
+                code_checked: standing.code_checked
+                    || (known && device.code_checked_since(checks_count_since)),
+            }
+        })
+    }
+}
+
 /// Durable storage of remembered devices and their token hashes.
 #[async_trait]
 pub trait DeviceRepository: Send + Sync + std::fmt::Debug {
@@ -48,6 +81,21 @@ pub trait DeviceRepository: Send + Sync + std::fmt::Debug {
         now: OffsetDateTime,
         code_checked: bool,
     ) -> Result<bool, PortError>;
+
+    /// What the user's active devices say about the client whose fingerprint is
+    /// `client` ([`Device::client`]): whether there is any active device, whether one
+    /// of them is this client's, and whether one of those passed a code check at or
+    /// after `checks_count_since`. One answer, whatever the number of devices, for the
+    /// sign-ins of clients that keep no device token.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn client_standing(
+        &self,
+        user_id: UserId,
+        client: &str,
+        checks_count_since: OffsetDateTime,
+    ) -> Result<ClientStanding, PortError>;
 
     /// The user's active (not revoked) devices, newest first.
     ///

@@ -12,7 +12,7 @@ use super::throttle::client_network;
 use crate::crypto::{DeviceToken, KeyedHasher};
 use crate::domain::{ClientContext, Device, MailKind, MailMessage, User};
 use crate::error::Failure;
-use crate::ports::{DeviceRepository, Mailer};
+use crate::ports::{ClientStanding, DeviceRepository, Mailer};
 
 /// A keyed pseudonym of the client's network and user agent.
 pub fn client_fingerprint(hasher: &KeyedHasher, client: &ClientContext) -> String {
@@ -35,10 +35,10 @@ pub struct RememberedDevices {
 pub struct CodeCheck {
     /// Whether the client passed a code check recently enough.
     pub passed: bool,
-    /// The account's active devices, when telling needed them (a client without a
-    /// device token): hand them to [`RememberedDevices::remember`], which needs the
-    /// same list, instead of reading it twice.
-    pub listed: Option<Vec<Device>>,
+    /// The client's standing among the account's devices, when telling needed it (a
+    /// client without a device token): hand it to [`RememberedDevices::remember`],
+    /// which needs the same answer, instead of reading it twice.
+    pub standing: Option<ClientStanding>,
 }
 
 impl RememberedDevices {
@@ -92,17 +92,16 @@ impl RememberedDevices {
         recognised: Option<&Device>,
         now: OffsetDateTime,
     ) -> Result<CodeCheck, Failure> {
-        let fresh = |device: &Device| self.code_check_counts(device, now);
         if let Some(device) = recognised {
-            return Ok(CodeCheck { passed: fresh(device), listed: None });
+            return Ok(CodeCheck { passed: self.code_check_counts(device, now), standing: None });
         }
         if client.device_token.is_some() {
-            return Ok(CodeCheck { passed: false, listed: None });
+            return Ok(CodeCheck { passed: false, standing: None });
         }
         let fingerprint = client_fingerprint(&self.hasher, client);
-        let listed = self.devices.list_active(user.id).await?;
-        let passed = listed.iter().any(|device| device.client == fingerprint && fresh(device));
-        Ok(CodeCheck { passed, listed: Some(listed) })
+        let standing =
+            self.devices.client_standing(user.id, &fingerprint, self.checks_count_since(now)).await?;
+        Ok(CodeCheck { passed: standing.code_checked, standing: Some(standing) })
     }
 
     /// Records a sign-in of `user` at `now` and returns the device token to answer
@@ -112,9 +111,9 @@ impl RememberedDevices {
     /// logged; the sign-in goes on). A new device that takes the account past its
     /// limit forgets the least recently used ones in the same change, sparing those
     /// whose code check still counts while others can go
-    /// ([`DeviceRepository::create_within_limit`]). `listed` is the account's devices
-    /// when the caller has just listed them ([`CodeCheck::listed`]), saving a second
-    /// read.
+    /// ([`DeviceRepository::create_within_limit`]). `standing` is the client's
+    /// standing when the caller has just read it ([`CodeCheck::standing`]), saving a
+    /// second read.
     ///
     /// # Errors
     /// A store failure.
@@ -125,7 +124,7 @@ impl RememberedDevices {
         recognised: Option<&Device>,
         now: OffsetDateTime,
         code_checked: bool,
-        listed: Option<Vec<Device>>,
+        standing: Option<ClientStanding>,
     ) -> Result<String, Failure> {
         if let (Some(device), Some(presented)) = (recognised, client.device_token.as_ref())
             && self.devices.record_sign_in(device.id, now, code_checked).await?
@@ -133,11 +132,13 @@ impl RememberedDevices {
             return Ok(presented.expose().to_owned());
         }
         let NewDevice { device, token } = self.new_device(user, client, now, code_checked);
-        let known = match listed {
-            Some(listed) => listed,
-            None => self.devices.list_active(user.id).await?,
+        let standing = match standing {
+            Some(standing) => standing,
+            None => {
+                self.devices.client_standing(user.id, &device.client, self.checks_count_since(now)).await?
+            }
         };
-        let new_place = !known.is_empty() && known.iter().all(|known| known.client != device.client);
+        let new_place = standing.has_devices && !standing.known;
         let forgotten =
             self.devices.create_within_limit(&device, self.limit, self.checks_count_since(now)).await?;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");

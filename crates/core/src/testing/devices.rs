@@ -7,7 +7,7 @@ use time::Duration;
 use super::{WithOwners, instant};
 use crate::crypto::KeyedHasher;
 use crate::domain::{Device, DeviceId, UserId};
-use crate::ports::DeviceRepository;
+use crate::ports::{ClientStanding, DeviceRepository};
 
 type Devices = WithOwners<dyn DeviceRepository>;
 
@@ -73,6 +73,62 @@ pub async fn active_devices_are_listed_newest_first(devices: Devices) {
     }
     repo.revoke(owners[0], revoked.id, instant()).await.unwrap();
     assert_eq!(repo.list_active(owners[0]).await.unwrap(), vec![newer, older]);
+}
+
+pub async fn a_clients_standing_counts_its_own_active_devices_only(devices: Devices) {
+    let repo = &devices.store;
+    let owners = devices.new_owners(2).await;
+    let hasher = KeyedHasher::new(&[9; 32]).unwrap();
+    let client = |agent: &str| hasher.client_fingerprint("203.0.113.7", Some(agent));
+    let (this, unchecked, revoked, elsewhere) =
+        (client("this"), client("unchecked"), client("revoked"), client("elsewhere"));
+    let start = instant();
+    let after = start + Duration::seconds(1);
+    assert_eq!(
+        repo.client_standing(owners[0], &this, start).await.unwrap(),
+        ClientStanding::default(),
+        "no device yet"
+    );
+
+    let checked = Device { client: this.clone(), ..device(owners[0], start) };
+    let never_checked =
+        Device { client: unchecked.clone(), code_verified_at: None, ..device(owners[0], start) };
+    let forgotten = Device { client: revoked.clone(), ..device(owners[0], start) };
+    let others = Device { client: elsewhere.clone(), ..device(owners[1], start) };
+    for stored in [&checked, &never_checked, &forgotten, &others] {
+        repo.create(stored).await.unwrap();
+    }
+    repo.revoke(owners[0], forgotten.id, start).await.unwrap();
+
+    let all = ClientStanding { has_devices: true, known: true, code_checked: true };
+    assert_eq!(
+        repo.client_standing(owners[0], &this, start).await.unwrap(),
+        all,
+        "checked at the cut-off counts"
+    );
+    let known = ClientStanding { code_checked: false, ..all };
+    assert_eq!(
+        repo.client_standing(owners[0], &this, after).await.unwrap(),
+        known,
+        "a check before the cut-off does not"
+    );
+    assert_eq!(repo.client_standing(owners[0], &unchecked, start).await.unwrap(), known, "never checked");
+    let stranger = ClientStanding { has_devices: true, ..ClientStanding::default() };
+    assert_eq!(
+        repo.client_standing(owners[0], &revoked, start).await.unwrap(),
+        stranger,
+        "a forgotten device is no device"
+    );
+    assert_eq!(
+        repo.client_standing(owners[0], &elsewhere, start).await.unwrap(),
+        stranger,
+        "another account's device"
+    );
+    assert_eq!(
+        repo.client_standing(owners[1], &this, start).await.unwrap(),
+        stranger,
+        "nor is this account's to the other"
+    );
 }
 
 pub async fn a_new_device_past_the_limit_forgets_unchecked_then_least_recently_used(devices: Devices) {

@@ -155,6 +155,7 @@ macro_rules! device_repository_contract {
                 sign_ins_are_recorded_on_active_devices_only,
                 only_the_owner_revokes_a_device_once,
                 active_devices_are_listed_newest_first,
+                a_clients_standing_counts_its_own_active_devices_only,
                 a_new_device_past_the_limit_forgets_unchecked_then_least_recently_used,
                 devices_forgotten_before_the_cutoff_are_purged_in_batches,
             ]

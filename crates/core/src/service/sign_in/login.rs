@@ -79,8 +79,10 @@ impl SignInService {
             return self.ask_for_code(&user, device_id, client).await;
         }
         let mut signed_in = self.issuer.start(user, vec![AuthMethod::Password], client, now).await?;
-        let token =
-            self.devices.remember(&signed_in.user, client, device.as_ref(), now, false, check.listed).await?;
+        let token = self
+            .devices
+            .remember(&signed_in.user, client, device.as_ref(), now, false, check.standing)
+            .await?;
         signed_in.device_token = Some(token);
         Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
     }
