@@ -15,6 +15,9 @@ pub(crate) struct Entry {
     pub(crate) text: String,
     pub(crate) origin: String,
     pub(crate) line: usize,
+    /// Its name as a compiled template (`key@language`): unique across the catalog, and
+    /// with no `.html` ending, so the message is not escaped before a template uses it.
+    pub(crate) template: String,
 }
 
 /// Every language's messages.
@@ -52,12 +55,21 @@ impl Catalog {
                 if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
                     return Err(invalid("a key is letters, digits, `_` and `.`"));
                 }
-                let entry =
-                    Entry { text: text.trim().to_owned(), origin: file.origin.clone(), line: index + 1 };
+                let entry = Entry {
+                    text: text.trim().to_owned(),
+                    origin: file.origin.clone(),
+                    line: index + 1,
+                    template: format!("{key}@{}", language.as_str()),
+                };
                 entries.insert(key.to_owned(), entry);
             }
         }
         Ok(catalog)
+    }
+
+    /// Every message of every language (a replaced one only once).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.languages.values().flat_map(BTreeMap::values)
     }
 
     /// The languages that have a message file.

@@ -96,6 +96,11 @@ impl MailRenderer {
             env.add_template_owned(name.clone(), text).map_err(|error| template_error(&origin, &error))?;
             origins.insert(name, origin);
         }
+        // Every message compiled once here, not at every render.
+        for entry in catalog.entries() {
+            env.add_template_owned(entry.template.clone(), entry.text.clone())
+                .map_err(|error| message_error(entry, &error))?;
+        }
         let renderer = Self { env, catalog, origins, config };
         renderer.check()?;
         Ok(renderer)
@@ -229,12 +234,11 @@ impl MailRenderer {
         entries
             .into_iter()
             .map(|(key, entry)| {
-                let text =
-                    self.env.render_str(&entry.text, context).map_err(|error| MailError::Template {
-                        file: entry.origin.clone(),
-                        line: Some(entry.line),
-                        detail: describe(&error),
-                    })?;
+                let text = self
+                    .env
+                    .get_template(&entry.template)
+                    .and_then(|template| template.render(context))
+                    .map_err(|error| message_error(entry, &error))?;
                 let name = if prefix.ends_with('.') {
                     key.trim_start_matches(prefix)
                 } else if prefix.is_empty() {
@@ -266,6 +270,11 @@ fn describe(error: &minijinja::Error) -> String {
         Some(detail) => format!("{}: {detail}", error.kind()),
         None => error.kind().to_string(),
     }
+}
+
+/// A message's failure, at the message's own file and line.
+fn message_error(entry: &Entry, error: &minijinja::Error) -> MailError {
+    MailError::Template { file: entry.origin.clone(), line: Some(entry.line), detail: describe(error) }
 }
 
 fn template_error(origin: &str, error: &minijinja::Error) -> MailError {
