@@ -20,7 +20,8 @@ pub use keyed_hash::{CodeHash, KeyedHasher, MIN_SECRET_BYTES, StateHash, TokenHa
 pub use keys::{KeyError, Keyring, SigningKey, VerifyingKey};
 pub use mail_sealer::{MailSealer, SealError};
 pub use password_hasher::{
-    Argon2Settings, BUSY_RETRY_AFTER, DUMMY_BCRYPT_COST, HashingError, PasswordHasher, default_queue,
+    Argon2Settings, BUSY_RETRY_AFTER, DUMMY_BCRYPT_COST, HashRoom, HashingError, PasswordHasher,
+    default_queue,
 };
 pub use random_secret::{is_random_secret, random_secret};
 pub use refresh_token::RefreshToken;

@@ -270,19 +270,28 @@ impl PasswordHasher {
         Ok(())
     }
 
+    /// Takes room for one hash now, to be used by [`HashRoom::hash`]: for a caller that
+    /// is about to do something it cannot undo before hashing (using up a one-time
+    /// code), so that a full queue refuses before it, never after. Dropped unused, the
+    /// room is given back.
+    ///
+    /// # Errors
+    /// [`HashingError::Busy`] when the queue is full.
+    pub fn reserve(&self) -> Result<HashRoom, HashingError> {
+        if self.queue.in_flight.fetch_add(1, Ordering::AcqRel) >= self.queue.in_flight_limit() {
+            self.queue.in_flight.fetch_sub(1, Ordering::Release);
+            return Err(busy());
+        }
+        Ok(HashRoom { queue: Arc::clone(&self.queue), taken: true })
+    }
+
     /// Hashes `password` with a fresh random salt into a PHC string.
     ///
     /// # Errors
     /// [`HashingError::Busy`] when the queue is full; [`HashingError::Failed`] when
     /// hashing fails or the workers are gone.
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, HashingError> {
-        self.run(move |engine| {
-            engine
-                .hash(password.expose().as_bytes())
-                .map(PasswordHash::from_phc)
-                .map_err(HashingError::Failed)
-        })
-        .await?
+        self.reserve()?.hash(password).await
     }
 
     /// Whether `password` matches `stored`, an Argon2id or an imported bcrypt hash.
@@ -340,6 +349,39 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(&mut Engine) -> T + Send + 'static,
     ) -> Result<T, HashingError> {
+        self.reserve()?.run(work).await
+    }
+}
+
+/// Room for one hash in the queue, taken by [`PasswordHasher::reserve`]; given back
+/// when the hash is done, or when dropped unused.
+#[must_use = "room not used is given back at once"]
+pub struct HashRoom {
+    queue: Arc<Queue>,
+    /// Whether the room is still this value's to give back (not yet handed to a job).
+    taken: bool,
+}
+
+impl HashRoom {
+    /// Hashes `password` with a fresh random salt into a PHC string, in this room.
+    ///
+    /// # Errors
+    /// [`HashingError::Failed`] when hashing fails or the workers are gone.
+    pub async fn hash(self, password: Password) -> Result<PasswordHash, HashingError> {
+        self.run(move |engine| {
+            engine
+                .hash(password.expose().as_bytes())
+                .map(PasswordHash::from_phc)
+                .map_err(HashingError::Failed)
+        })
+        .await?
+    }
+
+    /// Queues `work` in this room and waits for its answer.
+    async fn run<T: Send + 'static>(
+        mut self,
+        work: impl FnOnce(&mut Engine) -> T + Send + 'static,
+    ) -> Result<T, HashingError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let in_flight = Arc::clone(&self.queue.in_flight);
         let job: Job = Box::new(move |engine| {
@@ -348,24 +390,30 @@ impl PasswordHasher {
             // The caller may have gone (a closed connection): nothing to tell then.
             let _ = answer.send(result);
         });
-        // Admission by count, so that `check_room` and this agree: the channel holds
-        // as many jobs as may be in flight, and is never the one to refuse.
-        if self.queue.in_flight.fetch_add(1, Ordering::AcqRel) >= self.queue.in_flight_limit() {
-            self.queue.in_flight.fetch_sub(1, Ordering::Release);
-            return Err(busy());
-        }
+        // Admission is by count (the room), so that `check_room` and this agree: the
+        // channel holds as many jobs as may be in flight, and is never the one to refuse.
         match self.queue.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.queue.in_flight.fetch_sub(1, Ordering::Release);
-                return Err(busy());
-            }
+            Ok(()) => self.taken = false,
+            Err(TrySendError::Full(_)) => return Err(busy()),
             Err(TrySendError::Disconnected(_)) => {
-                self.queue.in_flight.fetch_sub(1, Ordering::Release);
                 return Err(HashingError::Failed("the Argon2 workers are gone".into()));
             }
         }
         answered.await.map_err(|error| HashingError::Failed(Box::new(error)))
+    }
+}
+
+impl fmt::Debug for HashRoom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashRoom").field("taken", &self.taken).finish_non_exhaustive()
+    }
+}
+
+impl Drop for HashRoom {
+    fn drop(&mut self) {
+        if self.taken {
+            self.queue.in_flight.fetch_sub(1, Ordering::Release);
+        }
     }
 }
 
@@ -585,6 +633,19 @@ mod tests {
             waited += Duration::from_millis(10);
         }
         assert!(hasher.hash(password("correct horse")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_reserved_room_counts_until_used_or_dropped() {
+        let hasher = PasswordHasher::with_queue(Argon2Settings::OWASP, 1, 0).unwrap();
+        let room = hasher.reserve().unwrap();
+        assert!(matches!(hasher.check_room(), Err(HashingError::Busy { .. })), "the only room is taken");
+        assert!(matches!(hasher.reserve(), Err(HashingError::Busy { .. })));
+        drop(room);
+        assert!(hasher.check_room().is_ok(), "a room dropped unused is given back");
+        let stored = hasher.reserve().unwrap().hash(password("correct horse")).await.unwrap();
+        assert!(hasher.check_room().is_ok(), "a room used is given back when the hash is done");
+        assert!(hasher.verify(password("correct horse"), Some(&stored)).await.unwrap());
     }
 
     #[tokio::test]

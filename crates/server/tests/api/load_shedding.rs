@@ -101,6 +101,72 @@ async fn a_log_in_burst_beyond_the_hash_queue_gets_quick_identical_503s_and_the_
     assert_eq!(after.status(), StatusCode::OK);
 }
 
+/// Log-ins of unknown addresses from `tasks` clients, back to back until `stop` is set:
+/// each spends one Argon2 verification, so a hasher of one worker and no queue is busy
+/// nearly all the time.
+fn flood_log_ins(
+    app: &Arc<TestApp>,
+    tasks: usize,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..tasks)
+        .map(|_| {
+            let (app, stop) = (app.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    app.login(&unique_email(), PASSWORD).await;
+                }
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_password_reset_refused_as_busy_leaves_its_code_usable() {
+    let app = Arc::new(
+        spawn_app_with(|settings| {
+            settings.argon2_max_concurrency = Some(1);
+            settings.password_hash_queue = Some(0);
+            settings.rate_limit_per_ip = 100_000;
+            settings.rate_limit_per_email = 100_000;
+            settings.otp_resend_cooldown_seconds = 0;
+        })
+        .await,
+    );
+    let address = unique_email();
+    app.register_verified(&address).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood = flood_log_ins(&app, 6, &stop);
+    // Each try with a fresh code, as one that finds room uses its code up.
+    let mut refused = None;
+    for attempt in 0..100 {
+        app.post("/auth/password/forgot", &json!({ "email": address })).await;
+        let code = app.last_code(&address);
+        let reset = json!({ "email": address, "code": code, "new_password": format!("plum kettle harbour {attempt}") });
+        let answer = timed_post(&app, "/auth/password/reset", &reset).await;
+        match answer.status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                refused = Some((reset, answer));
+                break;
+            }
+            StatusCode::OK => {}
+            other => panic!("unexpected {other}: {}", answer.body),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in flood {
+        task.await.unwrap();
+    }
+    let (reset, refused) = refused.expect("a reset is refused while log-ins keep the only worker busy");
+    assert_eq!(refused.body["code"], "server_busy", "{}", refused.body);
+    assert!(refused.retry_after.is_some());
+
+    let response = app.post("/auth/password/reset", &reset).await;
+    assert_eq!(response.status(), StatusCode::OK, "the refusal did not use the code up");
+    let new_password = reset["new_password"].as_str().unwrap();
+    assert_eq!(app.login(&address, new_password).await.status(), StatusCode::OK);
+}
+
 /// A transport that takes `delay` per message, then records it; while `stalled` is set
 /// it sends nothing.
 #[derive(Debug)]

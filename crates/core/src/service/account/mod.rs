@@ -221,8 +221,16 @@ impl AccountService {
         }
         // Before the confirmation, so a refused password does not use up the code.
         let new_password = self.strong_password(new_password, &user.email).await?;
+        // A code confirmation uses the code up: room to hash is taken before it, so that
+        // a full queue refuses first. (A password confirmation needs a room of its own
+        // to verify, so it does not hold one meanwhile.)
+        let room = if matches!(proof, Proof::Code(_)) { Some(self.passwords.reserve()?) } else { None };
         self.confirm(user, AccountAction::ChangePassword, proof, client).await?;
-        let hash = self.passwords.hash(new_password).await?;
+        let room = match room {
+            Some(room) => room,
+            None => self.passwords.reserve()?,
+        };
+        let hash = room.hash(new_password).await?;
         let now = self.clock.now();
         if !self.users.set_password(user.id, Some(&hash), now).await? {
             return Err(AccountError::Failure(Failure::internal(

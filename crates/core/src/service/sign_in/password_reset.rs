@@ -48,6 +48,9 @@ impl SignInService {
         new_password: Password,
         client: &ClientContext,
     ) -> Result<(), SignInError> {
+        // Room to hash first, so that a full queue refuses before the code check uses
+        // the code up (and before the attempt counts against the rate limits).
+        let room = self.passwords.reserve()?;
         self.throttle.check(Action::ResetPassword, client, Some(email)).await?;
         // Before the code check, so a refused password does not use up the code.
         let new_password = self.strong_password(new_password, email).await?;
@@ -57,7 +60,7 @@ impl SignInService {
             .find_by_email(email)
             .await?
             .ok_or(SignInError::CodeInvalid { attempts_remaining: None })?;
-        let hash = self.passwords.hash(new_password).await?;
+        let hash = room.hash(new_password).await?;
         let ended = self
             .users
             .reset_password(user.id, &hash, self.clock.now())
