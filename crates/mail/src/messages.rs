@@ -2,6 +2,7 @@
 //! language key by key, so a missing or blank translation shows English, never a blank.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use crate::error::MailError;
 use crate::sources::Source;
@@ -24,6 +25,9 @@ pub(crate) struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     languages: BTreeMap<String, BTreeMap<String, Entry>>,
+    /// Each language's messages as shown: for every key along its chain, the first
+    /// non-blank text. Worked out once after parsing, not at every render.
+    shown: BTreeMap<String, BTreeMap<String, Entry>>,
 }
 
 impl Catalog {
@@ -64,6 +68,11 @@ impl Catalog {
                 entries.insert(key.to_owned(), entry);
             }
         }
+        catalog.shown = catalog
+            .languages
+            .keys()
+            .map(|language| (language.clone(), catalog.along_chain(language)))
+            .collect();
         Ok(catalog)
     }
 
@@ -90,33 +99,70 @@ impl Catalog {
     /// Where to look for `language`'s messages, in order: it, its base language,
     /// English.
     fn chain<'a>(&'a self, language: &'a str) -> Vec<&'a BTreeMap<String, Entry>> {
-        let base = language.split('-').next().unwrap_or(language);
-        let mut names = vec![language, base, FALLBACK];
+        let mut names = vec![language, base_of(language), FALLBACK];
         names.dedup();
         names.into_iter().filter_map(|name| self.languages.get(name)).collect()
     }
 
-    /// Every message `language` shows whose key passes `wanted`, each the first
-    /// non-blank text along its chain.
-    pub(crate) fn messages<'a>(
-        &'a self,
-        language: &'a str,
-        wanted: impl Fn(&str) -> bool,
-    ) -> BTreeMap<&'a str, &'a Entry> {
+    /// Every key `language` shows, with the first non-blank text along its chain.
+    fn along_chain(&self, language: &str) -> BTreeMap<String, Entry> {
         let chain = self.chain(language);
-        let keys: BTreeSet<&str> = chain
-            .iter()
-            .flat_map(|entries| entries.keys().map(String::as_str))
-            .filter(|key| wanted(key))
-            .collect();
+        let keys: BTreeSet<&String> = chain.iter().flat_map(|entries| entries.keys()).collect();
         keys.into_iter()
             .filter_map(|key| {
                 let entry =
                     chain.iter().filter_map(|entries| entries.get(key)).find(|entry| !entry.text.is_empty());
-                entry.map(|entry| (key, entry))
+                entry.map(|entry| (key.clone(), entry.clone()))
             })
             .collect()
     }
+
+    /// The messages `language` shows: its own, else its base language's, else
+    /// English's, each already filled in along the chain.
+    fn shown(&self, language: &str) -> Option<&BTreeMap<String, Entry>> {
+        [language, base_of(language), FALLBACK].into_iter().find_map(|name| self.shown.get(name))
+    }
+
+    /// The messages `language` shows that `selection` picks, by the name the
+    /// templates use.
+    pub(crate) fn select<'a>(
+        &'a self,
+        language: &str,
+        selection: Selection<'_>,
+    ) -> Vec<(&'a str, &'a Entry)> {
+        let Some(shown) = self.shown(language) else { return Vec::new() };
+        match selection {
+            Selection::Shared => shown
+                .iter()
+                .filter(|(key, _)| !key.contains('.'))
+                .map(|(key, entry)| (key.as_str(), entry))
+                .collect(),
+            Selection::Under(prefix) => shown
+                .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+                .map_while(|(key, entry)| key.strip_prefix(prefix).map(|name| (name, entry)))
+                .collect(),
+            Selection::One(key) => {
+                shown.get_key_value(key).map(|(_, entry)| ("", entry)).into_iter().collect()
+            }
+        }
+    }
+}
+
+/// Which messages [`Catalog::select`] picks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Selection<'a> {
+    /// Those whose key has no dot, by their key.
+    Shared,
+    /// Those whose key starts with the prefix (which ends with a dot), by the rest of
+    /// their key.
+    Under(&'a str),
+    /// The one with this key, by the empty name.
+    One(&'a str),
+}
+
+/// The language of a tag (`de` for `de-AT`).
+fn base_of(tag: &str) -> &str {
+    tag.split('-').next().unwrap_or(tag)
 }
 
 #[cfg(test)]
@@ -133,13 +179,37 @@ mod tests {
             Catalog::parse(&[source("en", "a = A\nb = B\nc = C"), source("de", "# comment\na = Ä\nb =\n")])
                 .unwrap();
         let texts: Vec<_> = catalog
-            .messages("de-AT", |_| true)
+            .select("de-AT", Selection::Shared)
             .into_iter()
             .map(|(key, entry)| (key, entry.text.as_str()))
             .collect();
         assert_eq!(texts, [("a", "Ä"), ("b", "B"), ("c", "C")]);
         assert_eq!(catalog.serving("de-AT"), Some("de"));
         assert_eq!(catalog.serving("it"), None);
+    }
+
+    #[test]
+    fn a_selection_picks_shared_prefixed_or_single_messages() {
+        let catalog = Catalog::parse(&[
+            source("en", "a = A\nkind.subject = S\nkind.body = B\nkindly.x = X\nother.subject = O"),
+            source("fr", "kind.subject = Sujet"),
+        ])
+        .unwrap();
+        let texts = |language, selection| -> Vec<(String, String)> {
+            catalog
+                .select(language, selection)
+                .into_iter()
+                .map(|(name, entry)| (name.to_owned(), entry.text.clone()))
+                .collect()
+        };
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter().map(|(name, text)| ((*name).to_owned(), (*text).to_owned())).collect()
+        };
+        assert_eq!(texts("fr", Selection::Shared), pairs(&[("a", "A")]));
+        assert_eq!(texts("fr", Selection::Under("kind.")), pairs(&[("body", "B"), ("subject", "Sujet")]));
+        assert_eq!(texts("fr-CA", Selection::One("other.subject")), pairs(&[("", "O")]));
+        assert_eq!(texts("it", Selection::One("kind.subject")), pairs(&[("", "S")]), "English for the rest");
+        assert!(texts("en", Selection::One("missing")).is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use otp_core::{EmailAddress, OtpCode};
 
 use crate::error::MailError;
 use crate::link::sign_in_link;
-use crate::messages::{Catalog, Entry, FALLBACK};
+use crate::messages::{Catalog, Entry, FALLBACK, Selection};
 use crate::sources::{self, Source};
 
 /// What the renderer needs to know.
@@ -224,28 +224,22 @@ impl MailRenderer {
         prefix: &str,
         context: &Value,
     ) -> Result<BTreeMap<String, String>, MailError> {
-        let entries: BTreeMap<&str, &Entry> = if prefix.is_empty() {
-            self.catalog.messages(language, |key| !key.contains('.'))
+        let selection = if prefix.is_empty() {
+            Selection::Shared
         } else if prefix.ends_with('.') {
-            self.catalog.messages(language, |key| key.starts_with(prefix))
+            Selection::Under(prefix)
         } else {
-            self.catalog.messages(language, |key| key == prefix)
+            Selection::One(prefix)
         };
-        entries
+        self.catalog
+            .select(language, selection)
             .into_iter()
-            .map(|(key, entry)| {
+            .map(|(name, entry)| {
                 let text = self
                     .env
                     .get_template(&entry.template)
                     .and_then(|template| template.render(context))
                     .map_err(|error| message_error(entry, &error))?;
-                let name = if prefix.ends_with('.') {
-                    key.trim_start_matches(prefix)
-                } else if prefix.is_empty() {
-                    key
-                } else {
-                    ""
-                };
                 Ok((name.to_owned(), text))
             })
             .collect()
