@@ -2,7 +2,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{DeliveryMeter, DeliveryPolicy, OutboxSignal};
+use super::{DeliveryMeter, DeliveryPolicy, OutboxSignal, run_rounds};
 use crate::crypto::MailSealer;
 use crate::domain::OutboxId;
 use crate::error::PortError;
@@ -245,46 +245,6 @@ impl DeliveryWorker {
             Ok((round.claimed, round.deferred))
         };
         run_rounds(round, &self.policy, &self.signal, shutdown, "mail").await;
-    }
-}
-
-/// Runs delivery rounds until `shutdown` completes: the next round at once after a full
-/// batch with nothing deferred, else when `signal` wakes the loop (after the policy's
-/// gather window, unless a whole batch is already waiting) or after the policy's idle
-/// poll. `round` answers how many it claimed and deferred; a round in progress is
-/// finished before it stops. `what` names the outbox in the log.
-pub(crate) async fn run_rounds<Round>(
-    mut round: impl FnMut() -> Round,
-    policy: &DeliveryPolicy,
-    signal: &OutboxSignal,
-    shutdown: impl Future<Output = ()>,
-    what: &'static str,
-) where
-    Round: Future<Output = Result<(usize, usize), PortError>>,
-{
-    tokio::pin!(shutdown);
-    loop {
-        signal.claiming();
-        let pause = match round().await {
-            Ok((claimed, 0)) if claimed == policy.batch_size => Duration::ZERO,
-            Ok(_) => policy.idle_poll,
-            Err(error) => {
-                tracing::warn!(%error, outbox = what, "outbox unavailable; delivery paused");
-                policy.idle_poll
-            }
-        };
-        let woken = tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            () = tokio::time::sleep(pause) => false,
-            () = signal.woken() => true,
-        };
-        if woken && !signal.batch_waiting() {
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(policy.gather) => {}
-            }
-        }
     }
 }
 

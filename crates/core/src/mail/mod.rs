@@ -10,11 +10,12 @@ mod delivery;
 mod meter;
 mod policy;
 mod queueing_mailer;
+mod rounds;
 mod signal;
 
-pub(crate) use delivery::run_rounds;
 pub use delivery::{DeliveryRound, DeliveryWorker};
 pub use meter::DeliveryMeter;
 pub use policy::DeliveryPolicy;
 pub use queueing_mailer::QueueingMailer;
+pub(crate) use rounds::run_rounds;
 pub use signal::OutboxSignal;

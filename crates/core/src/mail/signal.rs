@@ -1,4 +1,4 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -12,18 +12,25 @@ use tokio::sync::Notify;
 /// carried one or two messages, and the claims cost more than the sends.
 ///
 /// Counts only what this process queued; other processes' messages are found by the
-/// loops' idle poll. Shared by the queue side ([`Self::queued`]) and the loops.
+/// idle poll of one waiting loop, the poller. Shared by the queue side ([`Self::queued`]) and the loops.
 #[derive(Debug)]
 pub struct OutboxSignal {
     notify: Notify,
     unclaimed: AtomicUsize,
     batch_size: usize,
+    /// Whether a waiting loop already polls on a timer (see [`Self::take_polling`]).
+    polling: AtomicBool,
 }
 
 impl OutboxSignal {
     /// A signal for loops that claim up to `batch_size` messages a round (at least 1).
     pub fn new(batch_size: usize) -> Self {
-        Self { notify: Notify::new(), unclaimed: AtomicUsize::new(0), batch_size: batch_size.max(1) }
+        Self {
+            notify: Notify::new(),
+            unclaimed: AtomicUsize::new(0),
+            batch_size: batch_size.max(1),
+            polling: AtomicBool::new(false),
+        }
     }
 
     /// `count` messages were stored in the outbox (call after they are committed, so a
@@ -47,9 +54,26 @@ impl OutboxSignal {
         self.unclaimed.load(Ordering::Acquire) >= self.batch_size
     }
 
-    /// Completes when [`Self::queued`] wakes this loop.
+    /// Completes when [`Self::queued`] or [`Self::help`] wakes this loop.
     pub(crate) async fn woken(&self) {
         self.notify.notified().await;
+    }
+
+    /// A loop that claimed a full batch asks for one more loop to help with the rest.
+    pub(crate) fn help(&self) {
+        self.notify.notify_one();
+    }
+
+    /// Makes the calling loop the poller, the one waiting loop that also wakes on the
+    /// idle poll's timer, when no other is; answers whether it is. A poller gives the
+    /// role back with [`Self::give_polling`] as soon as it wakes.
+    pub(crate) fn take_polling(&self) -> bool {
+        self.polling.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// The poller woke: another waiting loop may take the role.
+    pub(crate) fn give_polling(&self) {
+        self.polling.store(false, Ordering::Release);
     }
 }
 
