@@ -39,7 +39,13 @@ pub(crate) async fn run_rounds<Round>(
         };
         if full {
             signal.help();
-            continue;
+            // Straight on to the next batch, unless a stop was asked for meanwhile; the
+            // yield lets other tasks run even when a round never has to wait.
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = tokio::task::yield_now() => continue,
+            }
         }
         let polls = signal.take_polling();
         let pause = async {
@@ -130,6 +136,30 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(counts(&rounds).iter().sum::<usize>(), 8 + 10 + 1, "a queued message still wakes a loop");
         stop.send(true).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_loop_that_only_finds_full_batches_still_stops() {
+        let signal = Arc::new(OutboxSignal::new(4));
+        let rounds = Arc::new(vec![AtomicUsize::new(0)]);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let running = {
+            let (signal, rounds, mut stopped) = (signal.clone(), rounds.clone(), stopped.clone());
+            tokio::spawn(async move {
+                let round = || {
+                    rounds[0].fetch_add(1, Ordering::SeqCst);
+                    async { Ok((4, 0)) }
+                };
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                run_rounds(round, &policy(), &signal, shutdown, "test").await;
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), running).await.expect("stopped").unwrap();
+        assert!(counts(&rounds)[0] > 1, "it went on from batch to batch");
     }
 
     #[tokio::test(start_paused = true)]
