@@ -48,12 +48,14 @@ impl SignInService {
         new_password: Password,
         client: &ClientContext,
     ) -> Result<(), SignInError> {
-        // Room to hash first, so that a full queue refuses before the code check uses
-        // the code up (and before the attempt counts against the rate limits).
-        let room = self.passwords.reserve()?;
+        // A full queue refuses before anything is read or counted, as for a log-in.
+        self.passwords.check_room()?;
         self.throttle.check(Action::ResetPassword, client, Some(email)).await?;
         // Before the code check, so a refused password does not use up the code.
         let new_password = self.strong_password(new_password, email).await?;
+        // Room to hash, taken before the code check uses the code up: a full queue
+        // refuses while the code is still good.
+        let room = self.passwords.reserve()?;
         self.codes.check_code(CodePurpose::PasswordReset, email, code).await?;
         let user = self
             .users

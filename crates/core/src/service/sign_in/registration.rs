@@ -65,12 +65,11 @@ impl SignInService {
     ) -> Result<RegistrationToken, SignInError> {
         let sender = self.mail_sender(client);
         self.admit_mail(&sender)?;
-        // Room to hash first, so that a full queue refuses before anything else is
-        // spent (the rate limits' budget, the password checks).
-        let room = self.passwords.reserve()?;
+        // A full queue refuses before anything is read or counted, as for a log-in.
+        self.passwords.check_room()?;
         self.throttle.check(Action::Register, client, Some(email)).await?;
         let password = self.strong_password(password, email).await?;
-        let hash = room.hash(password).await?;
+        let hash = self.passwords.hash(password).await?;
         let code = self.codes.issue(CodePurpose::SignIn, email).await?;
         let now = self.clock.now();
         let token = RegistrationToken(SecretString::from(random_secret()));
