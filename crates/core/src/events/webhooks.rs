@@ -118,9 +118,9 @@ impl WebhookWorker {
         self.outbox.depth().await.ok()
     }
 
-    /// Delivers until `shutdown` completes: a round whenever an event is queued, and at
-    /// least every [`DeliveryPolicy::idle_poll`] for retries. A round in progress is
-    /// finished first.
+    /// Delivers until `shutdown` completes: a round whenever an event is queued, and,
+    /// for one waiting loop of the process at a time, every [`DeliveryPolicy::idle_poll`]
+    /// for retries and other instances' events. A round in progress is finished first.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         let round = || async move {
             let round = self.deliver_due().await?;

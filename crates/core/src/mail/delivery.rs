@@ -234,8 +234,9 @@ impl DeliveryWorker {
         }
     }
 
-    /// Delivers until `shutdown` completes: a round whenever a message is queued, and at
-    /// least every [`DeliveryPolicy::idle_poll`] for retries. A round in progress is
+    /// Delivers until `shutdown` completes: a round whenever a message is queued, and,
+    /// for one waiting loop of the process at a time, every [`DeliveryPolicy::idle_poll`]
+    /// for retries and other instances' messages. A round in progress is
     /// finished before it stops, so no claimed message is left half-handled. Several
     /// loops may run at once on one worker: claims never share a message.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {

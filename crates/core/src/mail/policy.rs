@@ -14,7 +14,8 @@ pub struct DeliveryPolicy {
     pub max_retry: Duration,
     /// Attempts after which a message is given up on.
     pub max_attempts: u32,
-    /// How often an idle worker looks for due retries and other instances' messages.
+    /// How often an idle process looks for due retries and other instances' messages
+    /// (one waiting loop at a time, the poller, does).
     pub idle_poll: Duration,
     /// How long a loop woken by a newly queued message waits for more before it
     /// claims, so a burst is claimed in batches (see [`super::OutboxSignal`]).

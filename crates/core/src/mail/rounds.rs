@@ -16,7 +16,9 @@ use crate::error::PortError;
 /// instance's messages) is worked by more loops with every full batch. Otherwise a loop
 /// waits for `signal` (then for the policy's gather window, unless a whole batch is
 /// already waiting). One waiting loop of the process, the poller, also wakes after the
-/// policy's idle poll: an idle process asks the outbox once a poll, not once per loop.
+/// policy's idle poll, and hands the role to another waiting loop when it goes to work:
+/// an idle process asks the outbox once a poll, not once per loop, and a slow round does
+/// not hold the polls up.
 pub(crate) async fn run_rounds<Round>(
     mut round: impl FnMut() -> Round,
     policy: &DeliveryPolicy,
@@ -47,6 +49,35 @@ pub(crate) async fn run_rounds<Round>(
                 () = tokio::task::yield_now() => continue,
             }
         }
+        let Some(woken) = wait(policy, signal, &mut shutdown).await else { break };
+        if woken == Wake::Queued && !signal.batch_waiting() {
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(policy.gather) => {}
+            }
+        }
+    }
+}
+
+/// Why a waiting loop goes on to a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// Something was queued in this process: gather more first.
+    Queued,
+    /// Another loop found a backlog, or the poll came: claim at once.
+    Now,
+}
+
+/// Waits until a round is due; `None` when `shutdown` completed first. The loop that
+/// takes the poller's role also wakes on the idle poll; when it wakes, it hands the role
+/// to another waiting loop, so that one of them always waits on the timer while the
+/// poller works its round.
+async fn wait(
+    policy: &DeliveryPolicy,
+    signal: &OutboxSignal,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Option<Wake> {
+    loop {
         let polls = signal.take_polling();
         let pause = async {
             if polls {
@@ -57,23 +88,19 @@ pub(crate) async fn run_rounds<Round>(
         };
         let woken = tokio::select! {
             biased;
-            () = &mut shutdown => {
-                if polls {
-                    signal.give_polling();
-                }
-                break;
-            }
-            () = pause => false,
-            () = signal.woken() => true,
+            () = shutdown.as_mut() => None,
+            () = pause => Some(Some(Wake::Now)),
+            () = signal.woken() => Some(Some(if signal.take_backlog() { Wake::Now } else { Wake::Queued })),
+            () = signal.poller_wanted(), if !polls => Some(None),
         };
         if polls {
             signal.give_polling();
         }
-        if woken && !signal.batch_waiting() {
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(policy.gather) => {}
-            }
+        match woken {
+            None => return None,
+            Some(Some(wake)) => return Some(wake),
+            // The poller left to work: try for its role.
+            Some(None) => {}
         }
     }
 }
@@ -90,25 +117,53 @@ mod tests {
         DeliveryPolicy { batch_size: 4, ..DeliveryPolicy::default() }
     }
 
-    /// Starts `loops` loops whose rounds each count in `rounds[loop]` and claim what
-    /// `claims` says for the round number (counted across loops); returns the stop
-    /// sender.
+    /// What each loop did: rounds run, and full batches claimed.
+    struct Loops {
+        rounds: Vec<AtomicUsize>,
+        full: Vec<AtomicUsize>,
+    }
+
+    impl Loops {
+        fn rounds(&self) -> Vec<usize> {
+            self.rounds.iter().map(|count| count.load(Ordering::SeqCst)).collect()
+        }
+
+        fn total(&self) -> usize {
+            self.rounds().iter().sum()
+        }
+
+        fn full(&self) -> Vec<usize> {
+            self.full.iter().map(|count| count.load(Ordering::SeqCst)).collect()
+        }
+    }
+
+    /// Starts `loops` loops over `signal`. Round `n` (counted across loops) claims and
+    /// takes what `plan(n)` says. Returns what they did and the stop sender.
     fn start(
         loops: usize,
         signal: &Arc<OutboxSignal>,
-        rounds: &Arc<Vec<AtomicUsize>>,
-        claims: fn(usize) -> usize,
-    ) -> tokio::sync::watch::Sender<bool> {
+        plan: fn(usize) -> (usize, Duration),
+    ) -> (Arc<Loops>, tokio::sync::watch::Sender<bool>) {
+        let done = Arc::new(Loops {
+            rounds: (0..loops).map(|_| AtomicUsize::new(0)).collect(),
+            full: (0..loops).map(|_| AtomicUsize::new(0)).collect(),
+        });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let total = Arc::new(AtomicUsize::new(0));
         for index in 0..loops {
-            let (signal, rounds, total, mut stopped) =
-                (signal.clone(), rounds.clone(), total.clone(), stopped.clone());
+            let (signal, done, total, mut stopped) =
+                (signal.clone(), done.clone(), total.clone(), stopped.clone());
             tokio::spawn(async move {
                 let round = || {
-                    rounds[index].fetch_add(1, Ordering::SeqCst);
-                    let number = total.fetch_add(1, Ordering::SeqCst);
-                    async move { Ok((claims(number), 0)) }
+                    let (claimed, takes) = plan(total.fetch_add(1, Ordering::SeqCst));
+                    done.rounds[index].fetch_add(1, Ordering::SeqCst);
+                    if claimed == policy().batch_size {
+                        done.full[index].fetch_add(1, Ordering::SeqCst);
+                    }
+                    async move {
+                        tokio::time::sleep(takes).await;
+                        Ok((claimed, 0))
+                    }
                 };
                 let shutdown = async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
@@ -116,62 +171,61 @@ mod tests {
                 run_rounds(round, &policy(), &signal, shutdown, "test").await;
             });
         }
-        stop
-    }
-
-    fn counts(rounds: &[AtomicUsize]) -> Vec<usize> {
-        rounds.iter().map(|count| count.load(Ordering::SeqCst)).collect()
+        (done, stop)
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_idle_process_polls_once_a_poll_whatever_its_number_of_loops() {
         let signal = Arc::new(OutboxSignal::new(4));
-        let rounds = Arc::new((0..8).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
-        let stop = start(8, &signal, &rounds, |_| 0);
+        let (done, stop) = start(8, &signal, |_| (0, Duration::ZERO));
         tokio::time::sleep(Duration::from_millis(10_500)).await;
-        let total: usize = counts(&rounds).iter().sum();
         // One round per loop at start, then one a second.
-        assert_eq!(total, 8 + 10, "{:?}", counts(&rounds));
+        assert_eq!(done.total(), 8 + 10, "{:?}", done.rounds());
         signal.queued(1);
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(counts(&rounds).iter().sum::<usize>(), 8 + 10 + 1, "a queued message still wakes a loop");
+        assert_eq!(done.total(), 8 + 10 + 1, "a queued message still wakes a loop");
         stop.send(true).unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_loop_that_only_finds_full_batches_still_stops() {
-        let signal = Arc::new(OutboxSignal::new(4));
-        let rounds = Arc::new(vec![AtomicUsize::new(0)]);
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let running = {
-            let (signal, rounds, mut stopped) = (signal.clone(), rounds.clone(), stopped.clone());
-            tokio::spawn(async move {
-                let round = || {
-                    rounds[0].fetch_add(1, Ordering::SeqCst);
-                    async { Ok((4, 0)) }
-                };
-                let shutdown = async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                };
-                run_rounds(round, &policy(), &signal, shutdown, "test").await;
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        stop.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), running).await.expect("stopped").unwrap();
-        assert!(counts(&rounds)[0] > 1, "it went on from batch to batch");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_full_batch_found_by_a_poll_wakes_more_loops() {
+    async fn another_loop_polls_while_the_poller_works_a_slow_round() {
         let signal = Arc::new(OutboxSignal::new(4));
-        let rounds = Arc::new((0..4).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
-        // The four start rounds find nothing; the poll after them finds a backlog of
-        // eight full batches.
-        let stop = start(4, &signal, &rounds, |number| if (4..12).contains(&number) { 4 } else { 0 });
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
-        let busy = counts(&rounds).iter().filter(|count| **count > 1).count();
-        assert!(busy >= 3, "the backlog was shared: {:?}", counts(&rounds));
+        // The first poll's round (the fourth round) takes 10 s.
+        let (done, stop) =
+            start(3, &signal, |number| (0, Duration::from_secs(if number == 3 { 10 } else { 0 })));
+        tokio::time::sleep(Duration::from_millis(6_500)).await;
+        // 3 at start, the slow one at 1 s, then one a second from another loop.
+        assert_eq!(done.total(), 3 + 6, "{:?}", done.rounds());
         stop.send(true).unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_backlog_found_by_a_poll_is_claimed_by_several_loops() {
+        let signal = Arc::new(OutboxSignal::new(4));
+        // The four start rounds find nothing; from the first poll on, twelve full
+        // batches wait, each taking 10 ms to send.
+        let (done, stop) = start(4, &signal, |number| {
+            if (4..16).contains(&number) { (4, Duration::from_millis(10)) } else { (0, Duration::ZERO) }
+        });
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let helped = done.full().iter().filter(|full| **full > 0).count();
+        assert!(helped >= 3, "full batches per loop: {:?}", done.full());
+        assert_eq!(done.full().iter().sum::<usize>(), 12);
+        stop.send(true).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_loop_that_only_finds_full_batches_still_stops() {
+        let signal = Arc::new(OutboxSignal::new(4));
+        let (done, stop) = start(1, &signal, |_| (4, Duration::ZERO));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        stop.send(true).unwrap();
+        let stopped = async {
+            while Arc::strong_count(&done) > 1 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), stopped).await.expect("the loop stopped");
+        assert!(done.rounds()[0] > 1, "it went on from batch to batch");
     }
 }

@@ -20,6 +20,10 @@ pub struct OutboxSignal {
     batch_size: usize,
     /// Whether a waiting loop already polls on a timer (see [`Self::take_polling`]).
     polling: AtomicBool,
+    /// Wakes a waiting loop to take the poller's role when the poller leaves it.
+    poller_left: Notify,
+    /// Whether a loop asked for help with a backlog (see [`Self::help`]).
+    backlog: AtomicBool,
 }
 
 impl OutboxSignal {
@@ -30,6 +34,8 @@ impl OutboxSignal {
             unclaimed: AtomicUsize::new(0),
             batch_size: batch_size.max(1),
             polling: AtomicBool::new(false),
+            poller_left: Notify::new(),
+            backlog: AtomicBool::new(false),
         }
     }
 
@@ -59,9 +65,17 @@ impl OutboxSignal {
         self.notify.notified().await;
     }
 
-    /// A loop that claimed a full batch asks for one more loop to help with the rest.
+    /// A loop that claimed a full batch asks for one more loop to help with the rest;
+    /// the loop woken claims at once ([`Self::take_backlog`]).
     pub(crate) fn help(&self) {
+        self.backlog.store(true, Ordering::Release);
         self.notify.notify_one();
+    }
+
+    /// Whether a loop asked for help since this was last asked (a woken loop then
+    /// claims without gathering).
+    pub(crate) fn take_backlog(&self) -> bool {
+        self.backlog.swap(false, Ordering::AcqRel)
     }
 
     /// Makes the calling loop the poller, the one waiting loop that also wakes on the
@@ -71,9 +85,16 @@ impl OutboxSignal {
         self.polling.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
-    /// The poller woke: another waiting loop may take the role.
+    /// The poller woke: another waiting loop is woken to take the role, so the timer
+    /// keeps running while the former poller works.
     pub(crate) fn give_polling(&self) {
         self.polling.store(false, Ordering::Release);
+        self.poller_left.notify_one();
+    }
+
+    /// Completes when the poller gives up its role (for a waiting loop that is not it).
+    pub(crate) async fn poller_wanted(&self) {
+        self.poller_left.notified().await;
     }
 }
 

@@ -16,7 +16,7 @@ pub use error::AccountError;
 use super::codes::OneTimeCodes;
 use super::sessions::Principal;
 use super::throttle::{Action, Throttle};
-use crate::crypto::{KeyedHasher, PasswordHasher, UndoToken};
+use crate::crypto::{HashRoom, KeyedHasher, PasswordHasher, UndoToken};
 use crate::domain::{
     AccountAction, AuditEntry, AuthEventKind, ClientContext, CodePurpose, Device, EmailAddress, MailKind,
     MailMessage, OtpCode, Password, PasswordStrength, RevokedBy, SecretLink, Session, User,
@@ -165,8 +165,7 @@ impl AccountService {
         self.deliver(user, &user.email, kind).await
     }
 
-    /// Checks what confirms `action`: the password when `password_only`, else the
-    /// password or a fresh code for `action`.
+    /// Checks what confirms `action`: the password or a fresh code for `action`.
     async fn confirm(
         &self,
         user: &User,
@@ -174,6 +173,22 @@ impl AccountService {
         proof: Proof,
         client: &ClientContext,
     ) -> Result<(), AccountError> {
+        self.confirm_then_hash(user, action, proof, client, false).await.map(drop)
+    }
+
+    /// As [`Self::confirm`]; with `hashes_after`, also answers room to hash in the
+    /// password queue. A code confirmation takes it before the code check uses the code
+    /// up (and after the rate limit), so a full queue refuses while the code is still
+    /// good; a password confirmation takes it after its own verification, which needs a
+    /// room of its own.
+    async fn confirm_then_hash(
+        &self,
+        user: &User,
+        action: AccountAction,
+        proof: Proof,
+        client: &ClientContext,
+        hashes_after: bool,
+    ) -> Result<Option<HashRoom>, AccountError> {
         self.throttle.check(Action::AccountConfirm, client, Some(&user.email)).await?;
         match proof {
             Proof::Password(password) => {
@@ -182,12 +197,14 @@ impl AccountService {
                 if !(matches && stored.is_some()) {
                     return Err(AccountError::InvalidCredentials);
                 }
+                Ok(if hashes_after { Some(self.passwords.reserve()?) } else { None })
             }
             Proof::Code(code) => {
+                let room = if hashes_after { Some(self.passwords.reserve()?) } else { None };
                 self.codes.check_code_for_account(action.purpose(), &user.email, &code, user.id).await?;
+                Ok(room)
             }
         }
-        Ok(())
     }
 
     /// Sets a new password, confirmed with the current one (or, for an account without
@@ -221,11 +238,7 @@ impl AccountService {
         }
         // Before the confirmation, so a refused password does not use up the code.
         let new_password = self.strong_password(new_password, &user.email).await?;
-        // A code confirmation uses the code up: room to hash is taken before it, so that
-        // a full queue refuses first. (A password confirmation needs a room of its own
-        // to verify, so it does not hold one meanwhile.)
-        let room = if matches!(proof, Proof::Code(_)) { Some(self.passwords.reserve()?) } else { None };
-        self.confirm(user, AccountAction::ChangePassword, proof, client).await?;
+        let room = self.confirm_then_hash(user, AccountAction::ChangePassword, proof, client, true).await?;
         let room = match room {
             Some(room) => room,
             None => self.passwords.reserve()?,
