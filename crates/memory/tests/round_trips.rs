@@ -3,19 +3,18 @@
 //! around the in-memory adapters, which the Redis adapters mirror call for call.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use otp_core::crypto::{Argon2Settings, CodeHash, KeyedHasher, Keyring, PasswordHasher, SigningKey};
+use otp_core::crypto::{Argon2Settings, CodeHash, PasswordHasher};
 use otp_core::ports::{
-    CodeKey, CodeStore, IssueOutcome, NewCode, RateDecision, RateLimit, RateLimiter, SystemClock,
-    VerifyOutcome,
+    CodeKey, CodeStore, IssueOutcome, NewCode, RateDecision, RateLimit, RateLimiter, VerifyOutcome,
 };
-use otp_core::{
-    AuthPolicy, ClientContext, EmailAddress, OAuthProviders, OtpCode, PortError, Secrets, Services,
-};
-use otp_memory::{MemoryCodeStore, MemoryRateLimiter, RecordingMailer, memory_stores};
+use otp_core::{ClientContext, EmailAddress, OtpCode, PortError};
+use otp_memory::{MemoryCodeStore, MemoryRateLimiter, memory_stores};
 use time::OffsetDateTime;
 
 /// Calls made so far.
@@ -84,24 +83,8 @@ async fn send_otp_takes_two_calls_and_verify_otp_three() {
     let mut stores = memory_stores();
     stores.rate_limiter = Arc::new(CountedLimiter(MemoryRateLimiter::new(), calls.clone()));
     stores.codes = Arc::new(CountedCodes(MemoryCodeStore::new(), calls.clone()));
-    let secrets = Secrets {
-        keyed_hasher: KeyedHasher::random(),
-        password_hasher: PasswordHasher::new(Argon2Settings::OWASP, 1).unwrap(),
-        keyring: Keyring::new(SigningKey::generate().unwrap(), vec![]),
-        service_credentials: otp_core::crypto::ServiceCredentials::none(),
-    };
-    let mailer = Arc::new(RecordingMailer::new());
-    let policy = AuthPolicy::default();
-    let services = Services::new(
-        stores,
-        mailer.clone(),
-        Arc::new(otp_core::events::EventHub::new()),
-        Arc::new(SystemClock),
-        &secrets,
-        &policy,
-        OAuthProviders::new([] as [&str; 0]),
-    )
-    .unwrap();
+    let (services, mailer) =
+        support::services(stores, PasswordHasher::new(Argon2Settings::OWASP, 1).unwrap());
     let email = EmailAddress::parse("ann@example.com").unwrap();
     let client = ClientContext::new(Some("192.0.2.7".parse().unwrap()), Some("tests"));
 
