@@ -89,8 +89,7 @@ impl Catalog {
     /// The language of the catalog that serves `tag`: the tag itself, else its language
     /// (`de` for `de-AT`), else `None`.
     pub(crate) fn serving(&self, tag: &str) -> Option<&str> {
-        let language = tag.split('-').next().unwrap_or(tag);
-        [tag, language]
+        [tag, base_of(tag)]
             .into_iter()
             .find_map(|candidate| self.languages.get_key_value(candidate))
             .map(|(key, _)| key.as_str())

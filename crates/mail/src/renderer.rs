@@ -163,7 +163,7 @@ impl MailRenderer {
     ) -> Result<(String, BTreeMap<String, String>), MailError> {
         let language = self.language_for(locale);
         let context = BTreeMap::from([("product", Value::from(self.config.product.as_str()))]);
-        let texts = self.texts(&language, "page.", &Value::from(context))?;
+        let texts = self.texts(&language, Selection::Under("page."), &Value::from(context))?;
         Ok((language, texts))
     }
 
@@ -196,12 +196,14 @@ impl MailRenderer {
         context.extend(notice_values(&message.kind));
         if let Some(minutes) = minutes {
             let key = if minutes == 1 { "lifetime_one" } else { "lifetime_other" };
-            let lifetime = self.texts(&language, key, &Value::from(context.clone()))?.remove("");
+            let lifetime =
+                self.texts(&language, Selection::One(key), &Value::from(context.clone()))?.remove("");
             context.insert("lifetime", Value::from(lifetime));
         }
         let values = Value::from(context.clone());
-        let shared = self.texts(&language, "", &values)?;
-        let own = self.texts(&language, &format!("{label}."), &values)?;
+        let shared = self.texts(&language, Selection::Shared, &values)?;
+        let prefix = format!("{label}.");
+        let own = self.texts(&language, Selection::Under(&prefix), &values)?;
         let subject = own.get("subject").cloned().ok_or_else(|| MailError::Template {
             file: "messages/en.txt".to_owned(),
             line: None,
@@ -216,21 +218,14 @@ impl MailRenderer {
         Ok(RenderedMail { subject, text, html, language })
     }
 
-    /// The messages of `language` under `prefix` (`""`: the shared ones, without a
-    /// dot; a full key: that one message, under `""`), rendered with `context`.
+    /// The messages of `language` that `selection` picks, by the name templates use,
+    /// rendered with `context`.
     fn texts(
         &self,
         language: &str,
-        prefix: &str,
+        selection: Selection<'_>,
         context: &Value,
     ) -> Result<BTreeMap<String, String>, MailError> {
-        let selection = if prefix.is_empty() {
-            Selection::Shared
-        } else if prefix.ends_with('.') {
-            Selection::Under(prefix)
-        } else {
-            Selection::One(prefix)
-        };
         self.catalog
             .select(language, selection)
             .into_iter()
