@@ -16,7 +16,7 @@ pub use error::AccountError;
 use super::codes::OneTimeCodes;
 use super::sessions::Principal;
 use super::throttle::{Action, Throttle};
-use crate::crypto::{HashRoom, KeyedHasher, PasswordHasher, UndoToken};
+use crate::crypto::{KeyedHasher, PasswordHasher, UndoToken};
 use crate::domain::{
     AccountAction, AuditEntry, AuthEventKind, ClientContext, CodePurpose, Device, EmailAddress, MailKind,
     MailMessage, OtpCode, Password, PasswordStrength, RevokedBy, SecretLink, Session, User,
@@ -173,22 +173,21 @@ impl AccountService {
         proof: Proof,
         client: &ClientContext,
     ) -> Result<(), AccountError> {
-        self.confirm_then_hash(user, action, proof, client, false).await.map(drop)
+        self.confirm_then(user, action, proof, client, || Ok(())).await
     }
 
-    /// As [`Self::confirm`]; with `hashes_after`, also answers room to hash in the
-    /// password queue. A code confirmation takes it before the code check uses the code
-    /// up (and after the rate limit), so a full queue refuses while the code is still
-    /// good; a password confirmation takes it after its own verification, which needs a
-    /// room of its own.
-    async fn confirm_then_hash(
+    /// As [`Self::confirm`], and answers what `ready` prepares for the step after: a code
+    /// confirmation calls it before the code check uses the code up (and after the rate
+    /// limit), so that a refusal there leaves the code good; a password confirmation
+    /// calls it after the password's verification.
+    async fn confirm_then<T>(
         &self,
         user: &User,
         action: AccountAction,
         proof: Proof,
         client: &ClientContext,
-        hashes_after: bool,
-    ) -> Result<Option<HashRoom>, AccountError> {
+        ready: impl FnOnce() -> Result<T, AccountError>,
+    ) -> Result<T, AccountError> {
         self.throttle.check(Action::AccountConfirm, client, Some(&user.email)).await?;
         match proof {
             Proof::Password(password) => {
@@ -197,12 +196,12 @@ impl AccountService {
                 if !(matches && stored.is_some()) {
                     return Err(AccountError::InvalidCredentials);
                 }
-                Ok(if hashes_after { Some(self.passwords.reserve()?) } else { None })
+                ready()
             }
             Proof::Code(code) => {
-                let room = if hashes_after { Some(self.passwords.reserve()?) } else { None };
+                let prepared = ready()?;
                 self.codes.check_code_for_account(action.purpose(), &user.email, &code, user.id).await?;
-                Ok(room)
+                Ok(prepared)
             }
         }
     }
@@ -238,11 +237,13 @@ impl AccountService {
         }
         // Before the confirmation, so a refused password does not use up the code.
         let new_password = self.strong_password(new_password, &user.email).await?;
-        let room = self.confirm_then_hash(user, AccountAction::ChangePassword, proof, client, true).await?;
-        let room = match room {
-            Some(room) => room,
-            None => self.passwords.reserve()?,
-        };
+        // Room to hash, taken where a full queue refuses before a code is used up (a
+        // password confirmation verifies first, in a room of its own).
+        let room = self
+            .confirm_then(user, AccountAction::ChangePassword, proof, client, || {
+                Ok(self.passwords.reserve()?)
+            })
+            .await?;
         let hash = room.hash(new_password).await?;
         let now = self.clock.now();
         if !self.users.set_password(user.id, Some(&hash), now).await? {
