@@ -11,9 +11,10 @@ use crate::error::PortError;
 /// claimed and deferred; a round in progress is finished before it stops. `what` names
 /// the outbox in the log.
 ///
-/// After a full batch with nothing deferred, the next round starts at once, and another
-/// loop is woken to help: a backlog found by a poll (retries come due, another
-/// instance's messages) is worked by more loops with every full batch. Otherwise a loop
+/// After a full batch with nothing deferred, the next round starts at once. When the
+/// batch was not queued in this process (a backlog found by a poll: retries come due,
+/// another instance's messages), another loop is woken to help, so such a backlog is
+/// worked by more loops with every full batch. Otherwise a loop
 /// waits for `signal` (then for the policy's gather window, unless a whole batch is
 /// already waiting). One waiting loop of the process, the poller, also wakes after the
 /// policy's idle poll, and hands the role to another waiting loop when it goes to work:
@@ -30,7 +31,7 @@ pub(crate) async fn run_rounds<Round>(
 {
     tokio::pin!(shutdown);
     loop {
-        signal.claiming();
+        let signalled = signal.claiming();
         let full = match round().await {
             Ok((claimed, 0)) => claimed == policy.batch_size,
             Ok(_) => false,
@@ -40,12 +41,20 @@ pub(crate) async fn run_rounds<Round>(
             }
         };
         if full {
-            signal.help();
-            // Straight on to the next batch, unless a stop was asked for meanwhile; the
-            // yield lets other tasks run even when a round never has to wait.
+            // A full batch of messages this process queued has woken loops already
+            // (one per batch); one it was not told of is a backlog to share.
+            if signalled < policy.batch_size {
+                signal.help();
+            }
+            // Straight on to the next batch, unless a stop was asked for meanwhile. A wake
+            // left for a waiting loop that is not there is this loop's to take: it claims
+            // what that wake was for itself, and another loop woken by it would claim
+            // again for nothing. The yield lets other tasks run even when a round never
+            // has to wait.
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
+                () = signal.woken() => continue,
                 () = tokio::task::yield_now() => continue,
             }
         }
@@ -68,6 +77,13 @@ enum Wake {
     Now,
 }
 
+/// What ended one wait of [`wait`].
+enum Waited {
+    Stop,
+    Round(Wake),
+    PollerLeft,
+}
+
 /// Waits until a round is due; `None` when `shutdown` completed first. The loop that
 /// takes the poller's role also wakes on the idle poll; when it wakes, it hands the role
 /// to another waiting loop, so that one of them always waits on the timer while the
@@ -88,19 +104,19 @@ async fn wait(
         };
         let woken = tokio::select! {
             biased;
-            () = shutdown.as_mut() => None,
-            () = pause => Some(Some(Wake::Now)),
-            () = signal.woken() => Some(Some(if signal.take_backlog() { Wake::Now } else { Wake::Queued })),
-            () = signal.poller_wanted(), if !polls => Some(None),
+            () = shutdown.as_mut() => Waited::Stop,
+            () = pause => Waited::Round(Wake::Now),
+            () = signal.woken() => Waited::Round(if signal.take_backlog() { Wake::Now } else { Wake::Queued }),
+            () = signal.poller_wanted(), if !polls => Waited::PollerLeft,
         };
         if polls {
             signal.give_polling();
         }
         match woken {
-            None => return None,
-            Some(Some(wake)) => return Some(wake),
+            Waited::Stop => return None,
+            Waited::Round(wake) => return Some(wake),
             // The poller left to work: try for its role.
-            Some(None) => {}
+            Waited::PollerLeft => {}
         }
     }
 }

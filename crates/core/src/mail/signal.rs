@@ -12,7 +12,8 @@ use tokio::sync::Notify;
 /// carried one or two messages, and the claims cost more than the sends.
 ///
 /// Counts only what this process queued; other processes' messages are found by the
-/// idle poll of one waiting loop, the poller. Shared by the queue side ([`Self::queued`]) and the loops.
+/// idle poll of one waiting loop, the poller. Shared by the queue side
+/// ([`Self::queued`]) and the loops.
 #[derive(Debug)]
 pub struct OutboxSignal {
     notify: Notify,
@@ -50,9 +51,10 @@ impl OutboxSignal {
     }
 
     /// Starts a claim: what was queued until now will be visible to it, so the count
-    /// starts again from zero and the next message queued wakes a loop.
-    pub(crate) fn claiming(&self) {
-        self.unclaimed.store(0, Ordering::Release);
+    /// starts again from zero and the next message queued wakes a loop. Answers how many
+    /// this process queued since the last claim started.
+    pub(crate) fn claiming(&self) -> usize {
+        self.unclaimed.swap(0, Ordering::AcqRel)
     }
 
     /// Whether a whole batch is already waiting (no reason to gather).
@@ -65,8 +67,10 @@ impl OutboxSignal {
         self.notify.notified().await;
     }
 
-    /// A loop that claimed a full batch asks for one more loop to help with the rest;
-    /// the loop woken claims at once ([`Self::take_backlog`]).
+    /// A loop that claimed a full batch it was not told of (a backlog found by a poll)
+    /// asks for one more loop to help with the rest; the loop woken claims at once
+    /// ([`Self::take_backlog`]). Batches queued in this process wake loops of their own
+    /// ([`Self::queued`]).
     pub(crate) fn help(&self) {
         self.backlog.store(true, Ordering::Release);
         self.notify.notify_one();
@@ -135,7 +139,7 @@ mod tests {
         assert!(wakes(&signal).await);
         signal.queued(1);
         assert!(!wakes(&signal).await);
-        signal.claiming();
+        let _ = signal.claiming();
         signal.queued(1);
         assert!(wakes(&signal).await, "the first message after a claim wakes a loop again");
     }
