@@ -1,6 +1,7 @@
 //! Group commit: concurrent writes of one kind wait in a queue, and each round writes
 //! every row waiting in one transaction (one commit, one statement per table) instead of
-//! a transaction each. Under load this divides the statements, round trips and commits
+//! a transaction each (a write of one statement needs no transaction around it: the
+//! statement alone is all or nothing). Under load this divides the statements, round trips and commits
 //! per write by the size of the rounds; alone, a write goes out at once in a round of
 //! one, so nothing waits for company.
 //!
@@ -34,6 +35,10 @@ pub(crate) trait GroupWrite: Send + Sync + 'static {
     type Row: Send + Sync + 'static;
     /// The action named in errors (`"creating a user …"`).
     const ACTION: &'static str;
+    /// Whether [`GroupWrite::write`] makes a single statement, all or nothing on its
+    /// own: its round then runs without `BEGIN` and `COMMIT`, one round trip instead
+    /// of three.
+    const ONE_STATEMENT: bool = false;
 
     /// Writes `rows` inside the round's transaction.
     fn write<'c>(
@@ -115,7 +120,7 @@ async fn dispatch<W: GroupWrite>(pool: PgPool, mut queue: mpsc::Receiver<Pending
     }
 }
 
-/// Writes a round in one transaction. When that fails because of what some row holds
+/// Writes a round in one transaction (or one statement). When that fails because of what some row holds
 /// (a conflict, a refused value), every row is written again alone, all at once, so
 /// each caller gets its own row's outcome. When the database is unavailable, every
 /// caller gets that at once: retrying row by row would only make the last caller wait
@@ -123,7 +128,7 @@ async fn dispatch<W: GroupWrite>(pool: PgPool, mut queue: mpsc::Receiver<Pending
 async fn write_round<W: GroupWrite>(pool: &PgPool, round: Vec<Pending<W::Row>>) {
     let (rows, answers): (Vec<W::Row>, Vec<_>) =
         round.into_iter().map(|pending| (pending.row, pending.done)).unzip();
-    let together = pool.transaction(W::ACTION, async |connection| W::write(connection, &rows).await).await;
+    let together = write_rows::<W>(pool, &rows).await;
     match together {
         Ok(()) => {
             for answer in answers {
@@ -150,6 +155,14 @@ async fn write_round<W: GroupWrite>(pool: &PgPool, round: Vec<Pending<W::Row>>) 
 }
 
 async fn write_alone<W: GroupWrite>(pool: &PgPool, row: &W::Row) -> Result<(), PortError> {
-    pool.transaction(W::ACTION, async |connection| W::write(connection, std::slice::from_ref(row)).await)
-        .await
+    write_rows::<W>(pool, std::slice::from_ref(row)).await
+}
+
+/// Writes `rows` all or nothing: in a transaction, unless their write is one statement.
+async fn write_rows<W: GroupWrite>(pool: &PgPool, rows: &[W::Row]) -> Result<(), PortError> {
+    if W::ONE_STATEMENT {
+        pool.run(W::ACTION, async |connection| W::write(connection, rows).await).await
+    } else {
+        pool.transaction(W::ACTION, async |connection| W::write(connection, rows).await).await
+    }
 }

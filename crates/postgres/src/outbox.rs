@@ -36,6 +36,7 @@ struct Enqueued;
 impl GroupWrite for Enqueued {
     type Row = NewRow;
     const ACTION: &'static str = "queueing mail";
+    const ONE_STATEMENT: bool = true;
 
     async fn write(connection: &mut AsyncPgConnection, rows: &[NewRow]) -> QueryResult<()> {
         // A single-row insert is prepared once per connection; a multi-row one at each
@@ -90,8 +91,9 @@ pub(crate) fn claim_query(
 
 /// PostgreSQL [`MailOutbox`]: messages survive restarts and are shared by every
 /// instance; a claim leases rows with `FOR UPDATE SKIP LOCKED`. Messages queued at the
-/// same time are inserted together (group commit: one transaction and one multi-row
-/// insert per round of those waiting); `enqueue` returns once its message is committed.
+/// same time are inserted together (group commit: one multi-row insert per round of
+/// those waiting, committed on its own without `BEGIN`/`COMMIT` round trips); `enqueue`
+/// returns once its message is committed.
 #[derive(Debug, Clone)]
 pub struct PgOutbox {
     pool: PgPool,
