@@ -3,6 +3,7 @@
 //! bcrypt hashes are verified too.
 
 use std::fmt;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -282,7 +283,7 @@ impl PasswordHasher {
             self.queue.in_flight.fetch_sub(1, Ordering::Release);
             return Err(busy());
         }
-        Ok(HashRoom { queue: Arc::clone(&self.queue), taken: true })
+        Ok(HashRoom { queue: Arc::clone(&self.queue), counted: InFlight(Arc::clone(&self.queue.in_flight)) })
     }
 
     /// Hashes `password` with a fresh random salt into a PHC string.
@@ -358,8 +359,8 @@ impl PasswordHasher {
 #[must_use = "room not used is given back at once"]
 pub struct HashRoom {
     queue: Arc<Queue>,
-    /// Whether the room is still this value's to give back (not yet handed to a job).
-    taken: bool,
+    /// The room's place in the in-flight count, handed to the job that uses it.
+    counted: InFlight,
 }
 
 impl HashRoom {
@@ -379,21 +380,24 @@ impl HashRoom {
 
     /// Queues `work` in this room and waits for its answer.
     async fn run<T: Send + 'static>(
-        mut self,
+        self,
         work: impl FnOnce(&mut Engine) -> T + Send + 'static,
     ) -> Result<T, HashingError> {
+        let Self { queue, counted } = self;
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let in_flight = Arc::clone(&self.queue.in_flight);
         let job: Job = Box::new(move |engine| {
             let result = work(engine);
-            in_flight.fetch_sub(1, Ordering::Release);
+            // Given back before the answer, so the caller finds the room free again.
+            // A panicking `work` gives it back too, while unwinding.
+            drop(counted);
             // The caller may have gone (a closed connection): nothing to tell then.
             let _ = answer.send(result);
         });
         // Admission is by count (the room), so that `check_room` and this agree: the
         // channel holds as many jobs as may be in flight, and is never the one to refuse.
-        match self.queue.jobs.try_send(job) {
-            Ok(()) => self.taken = false,
+        // A job refused anyway is dropped here, and gives its room back with it.
+        match queue.jobs.try_send(job) {
+            Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(busy()),
             Err(TrySendError::Disconnected(_)) => {
                 return Err(HashingError::Failed("the Argon2 workers are gone".into()));
@@ -405,15 +409,17 @@ impl HashRoom {
 
 impl fmt::Debug for HashRoom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HashRoom").field("taken", &self.taken).finish_non_exhaustive()
+        f.debug_struct("HashRoom").finish_non_exhaustive()
     }
 }
 
-impl Drop for HashRoom {
+/// A place in the in-flight count, given back when dropped: with a room never used,
+/// or by its job when done or when it panics.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.taken {
-            self.queue.in_flight.fetch_sub(1, Ordering::Release);
-        }
+        self.0.fetch_sub(1, Ordering::Release);
     }
 }
 
@@ -424,7 +430,8 @@ fn busy() -> HashingError {
 }
 
 /// A worker's loop: one engine (and its memory) for its whole life, one job at a time,
-/// until every sender is gone.
+/// until every sender is gone. A job that panics (a bug) fails its own caller only:
+/// the worker goes on with the next job, so the hasher keeps its capacity.
 fn work(received: &Mutex<Receiver<Job>>, params: &Params) {
     let mut engine = Engine::new(params);
     loop {
@@ -435,7 +442,11 @@ fn work(received: &Mutex<Receiver<Job>>, params: &Params) {
                 Err(_) => return,
             }
         };
-        job(&mut engine);
+        // The engine holds no state between jobs but its memory, which every hash
+        // overwrites before reading, so it is sound to reuse after a panic.
+        if std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut engine))).is_err() {
+            tracing::error!("a password hashing job panicked; its caller gets an error");
+        }
     }
 }
 
@@ -646,6 +657,16 @@ mod tests {
         let stored = hasher.reserve().unwrap().hash(password("correct horse")).await.unwrap();
         assert!(hasher.check_room().is_ok(), "a room used is given back when the hash is done");
         assert!(hasher.verify(password("correct horse"), Some(&stored)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_its_caller_only() {
+        let hasher = PasswordHasher::with_queue(Argon2Settings::OWASP, 1, 0).unwrap();
+        let panicked = hasher.run(|_| -> () { panic!("a bug in a hashing job") }).await;
+        assert!(matches!(panicked, Err(HashingError::Failed(_))), "{panicked:?}");
+        assert!(hasher.check_room().is_ok(), "the panicked job's room is given back");
+        let stored = hasher.hash(password("correct horse")).await;
+        assert!(stored.is_ok(), "the only worker goes on after the panic: {stored:?}");
     }
 
     #[tokio::test]
