@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::corrupt;
-use crate::group_commit::{GroupCommit, GroupWrite};
 use crate::pool::PgPool;
+use crate::rounds::{RoundWork, Rounds};
 use crate::schema::mail_outbox;
 
 #[derive(Insertable)]
@@ -33,19 +33,20 @@ struct NewRow {
 /// Queued messages, written by group commit.
 struct Enqueued;
 
-impl GroupWrite for Enqueued {
-    type Row = NewRow;
+impl RoundWork for Enqueued {
+    type Call = NewRow;
+    type Answer = ();
     const ACTION: &'static str = "queueing mail";
     const ONE_STATEMENT: bool = true;
 
-    async fn write(connection: &mut AsyncPgConnection, rows: &[NewRow]) -> QueryResult<()> {
+    async fn serve(connection: &mut AsyncPgConnection, rows: &[NewRow]) -> QueryResult<Vec<()>> {
         // A single-row insert is prepared once per connection; a multi-row one at each
         // call (its text depends on the count).
         match rows {
             [one] => diesel::insert_into(mail_outbox::table).values(one).execute(connection).await?,
             _ => diesel::insert_into(mail_outbox::table).values(rows).execute(connection).await?,
         };
-        Ok(())
+        Ok(vec![(); rows.len()])
     }
 }
 
@@ -97,14 +98,14 @@ pub(crate) fn claim_query(
 #[derive(Debug, Clone)]
 pub struct PgOutbox {
     pool: PgPool,
-    enqueued: Arc<GroupCommit<Enqueued>>,
+    enqueued: Arc<Rounds<Enqueued>>,
 }
 
 impl PgOutbox {
     /// An outbox on `pool`. Made inside a Tokio runtime, its group-commit task runs
     /// there; otherwise on the runtime of the first `enqueue`.
     pub fn new(pool: PgPool) -> Self {
-        Self { enqueued: Arc::new(GroupCommit::new(pool.clone())), pool }
+        Self { enqueued: Arc::new(Rounds::new(pool.clone())), pool }
     }
 }
 
@@ -112,7 +113,7 @@ impl PgOutbox {
 impl MailOutbox for PgOutbox {
     async fn enqueue(&self, message: &NewOutboxMessage) -> Result<(), PortError> {
         self.enqueued
-            .write(NewRow {
+            .call(NewRow {
                 id: message.id.as_uuid(),
                 sealed: message.sealed.clone(),
                 queued_at: message.queued_at,

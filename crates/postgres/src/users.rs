@@ -1,11 +1,12 @@
 //! Accounts in the `users` table.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bytea, Nullable, Text};
+use diesel::sql_types::{Array, Bytea, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use otp_core::crypto::TokenHash;
 use otp_core::domain::{Device, Locale, PasswordHash, RegistrationBinding, Role, Session, User};
@@ -16,14 +17,14 @@ use uuid::Uuid;
 
 use crate::devices::DeviceRow;
 use crate::error::corrupt;
-use crate::group_commit::{GroupCommit, GroupWrite};
 use crate::pool::PgPool;
+use crate::rounds::{RoundWork, Rounds};
 use crate::schema::functions::{coalesce, lower};
 use crate::schema::{devices, sessions, users};
 use crate::sessions::SessionRow;
 
 /// One row of `users`.
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 struct UserRow {
     id: Uuid,
@@ -110,20 +111,26 @@ impl UserRow {
 /// [`crate::PgDeviceRepository`] on the same database.
 ///
 /// Concurrent first sign-ins are written together (group commit, see
-/// `group_commit.rs`): each round of those waiting is one transaction of three
+/// `rounds.rs`): each round of those waiting is one transaction of three
 /// multi-row inserts; when a round fails, each of its sign-ins is written alone, so a
-/// taken address fails only its own.
+/// taken address fails only its own. Concurrent look-ups by address are served the
+/// same way, one statement per round.
 #[derive(Debug, Clone)]
 pub struct PgUserRepository {
     pool: PgPool,
-    first_sign_ins: Arc<GroupCommit<FirstSignIns>>,
+    first_sign_ins: Arc<Rounds<FirstSignIns>>,
+    by_email: Arc<Rounds<ByEmail>>,
 }
 
 impl PgUserRepository {
     /// A repository on `pool`. Made inside a Tokio runtime, its group-commit task runs
     /// there; otherwise on the runtime of the first sign-in.
     pub fn new(pool: PgPool) -> Self {
-        Self { first_sign_ins: Arc::new(GroupCommit::new(pool.clone())), pool }
+        Self {
+            first_sign_ins: Arc::new(Rounds::new(pool.clone())),
+            by_email: Arc::new(Rounds::new(pool.clone())),
+            pool,
+        }
     }
 }
 
@@ -137,20 +144,21 @@ struct FirstSignIn {
 /// First sign-ins, written by group commit.
 struct FirstSignIns;
 
-impl GroupWrite for FirstSignIns {
-    type Row = FirstSignIn;
+impl RoundWork for FirstSignIns {
+    type Call = FirstSignIn;
+    type Answer = ();
     const ACTION: &'static str = "creating a user with its first session and device";
 
     // The accounts first: a taken address fails there (the unique index, which also
     // waits out a concurrent insert of the same address) and the rollback drops all.
-    async fn write(connection: &mut AsyncPgConnection, rows: &[FirstSignIn]) -> QueryResult<()> {
+    async fn serve(connection: &mut AsyncPgConnection, rows: &[FirstSignIn]) -> QueryResult<Vec<()>> {
         if let [one] = rows {
             // A single-row insert is prepared once per connection; a multi-row one
             // at each call (its text depends on the count).
             diesel::insert_into(users::table).values(&one.user).execute(connection).await?;
             diesel::insert_into(sessions::table).values(&one.session).execute(connection).await?;
             diesel::insert_into(devices::table).values(&one.device).execute(connection).await?;
-            return Ok(());
+            return Ok(vec![()]);
         }
         let users: Vec<&UserRow> = rows.iter().map(|row| &row.user).collect();
         let sessions: Vec<&SessionRow> = rows.iter().map(|row| &row.session).collect();
@@ -158,7 +166,63 @@ impl GroupWrite for FirstSignIns {
         diesel::insert_into(users::table).values(users).execute(connection).await?;
         diesel::insert_into(sessions::table).values(sessions).execute(connection).await?;
         diesel::insert_into(devices::table).values(devices).execute(connection).await?;
-        Ok(())
+        Ok(vec![(); rows.len()])
+    }
+}
+
+/// Look-ups by address, served in rounds: the addresses looked up at the same time
+/// are found with one statement.
+struct ByEmail;
+
+/// An account found, with the address it was looked up by.
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Text)]
+    wanted: String,
+    #[diesel(embed)]
+    user: UserRow,
+}
+
+/// Every account whose address is one of `$1`, case-insensitively (the unique index on
+/// `lower(email)` finds each), with the address it was looked up by.
+///
+/// Deliberately not [`Prepared`](crate::prepared::Prepared): a plan kept from when the
+/// table was nearly empty (a new deployment's first minutes) joins by scanning every
+/// row, and kept doing so while the table grew. Planned afresh, a round pays its
+/// planning once for all of its look-ups; a round of one is the single-row look-up,
+/// kept prepared by diesel, whose plan is the index whatever the table's size.
+const FIND_BY_EMAILS: &str = "\
+    SELECT looked_up.wanted, users.id, users.email, users.password_hash, users.email_verified_at, \
+        users.last_code_verified_at, users.disabled, users.created_at, users.updated_at, users.role, \
+        users.registration_token_hash, users.registration_client, users.registration_expires_at, \
+        users.locale \
+    FROM unnest($1::text[]) AS looked_up(wanted) \
+    JOIN users ON lower(users.email) = lower(looked_up.wanted)";
+
+impl RoundWork for ByEmail {
+    type Call = String;
+    type Answer = Option<UserRow>;
+    const ACTION: &'static str = "finding a user by email";
+    const ONE_STATEMENT: bool = true;
+
+    async fn serve(
+        connection: &mut AsyncPgConnection,
+        wanted: &[String],
+    ) -> QueryResult<Vec<Option<UserRow>>> {
+        if let [address] = wanted {
+            let found = users::table
+                .filter(lower(users::email).eq(lower(address)))
+                .select(UserRow::as_select())
+                .first(connection)
+                .await
+                .optional()?;
+            return Ok(vec![found]);
+        }
+        let found: Vec<Found> =
+            diesel::sql_query(FIND_BY_EMAILS).bind::<Array<Text>, _>(wanted).load(connection).await?;
+        let by_address: HashMap<String, UserRow> =
+            found.into_iter().map(|found| (found.wanted, found.user)).collect();
+        Ok(wanted.iter().map(|address| by_address.get(address).cloned()).collect())
     }
 }
 
@@ -186,7 +250,7 @@ impl UserRepository for PgUserRepository {
             session: SessionRow::from(session),
             device: DeviceRow::from(device),
         };
-        self.first_sign_ins.write(row).await
+        self.first_sign_ins.call(row).await
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, PortError> {
@@ -206,19 +270,8 @@ impl UserRepository for PgUserRepository {
     }
 
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, PortError> {
-        const ACTION: &str = "finding a user by email";
-        let row = self
-            .pool
-            .run(ACTION, async |connection| {
-                users::table
-                    .filter(lower(users::email).eq(lower(email.as_str())))
-                    .select(UserRow::as_select())
-                    .first(connection)
-                    .await
-                    .optional()
-            })
-            .await?;
-        row.map(|row| row.into_user(ACTION)).transpose()
+        let row = self.by_email.call(email.as_str().to_owned()).await?;
+        row.map(|row| row.into_user(ByEmail::ACTION)).transpose()
     }
 
     async fn set_password(

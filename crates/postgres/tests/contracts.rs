@@ -561,6 +561,56 @@ mod adapter {
         PgProbe::new(pool).check().await.unwrap();
     }
 
+    /// Look-ups by address made at the same time share statements. With the table
+    /// locked, forty look-ups wait in at most two statements (the rounds in flight; one
+    /// per pooled connection before, eight here); once it is unlocked, each caller gets
+    /// its own answer: its account whatever the case it was asked in, or none.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_look_ups_by_address_share_statements() {
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            statements: i64,
+        }
+        let db = TestDatabase::migrated().await;
+        let pool = db.pool().await;
+        let users: Arc<dyn UserRepository> = Arc::new(PgUserRepository::new(pool.clone()));
+        let mut asked = Vec::new();
+        for index in 0..40 {
+            let user = User::new_verified(unique_email(), instant());
+            if index % 2 == 0 {
+                users.create(&user).await.unwrap();
+                let shouted = EmailAddress::parse(&user.email.as_str().to_uppercase()).unwrap();
+                asked.push((shouted, Some(user)));
+            } else {
+                asked.push((user.email, None));
+            }
+        }
+        let mut admin = AsyncPgConnection::establish(db.url()).await.unwrap();
+        admin.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").await.unwrap();
+        let calls: Vec<_> = asked
+            .into_iter()
+            .map(|(address, expected)| {
+                let users = Arc::clone(&users);
+                tokio::spawn(async move { (users.find_by_email(&address).await.unwrap(), expected) })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let waiting: Waiting = diesel::sql_query(
+            "SELECT count(*) AS statements FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+        )
+        .get_result(&mut admin)
+        .await
+        .unwrap();
+        admin.batch_execute("COMMIT").await.unwrap();
+        assert!((1..=2).contains(&waiting.statements), "{} statements waited", waiting.statements);
+        for call in calls {
+            let (found, expected) = call.await.unwrap();
+            assert_eq!(found, expected);
+        }
+    }
+
     /// Runs 50 `write`s at once, each to succeed; then checks that `table` holds their 50
     /// rows and that fewer transactions than rows inserted them (distinct `xmin`): group
     /// commit wrote some together.

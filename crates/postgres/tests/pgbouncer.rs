@@ -129,7 +129,9 @@ mod through_pgbouncer {
         let servers = number(&pools, "sv_active") + number(&pools, "sv_idle") + number(&pools, "sv_used");
         assert!(servers <= SERVER_CONNECTIONS as u64, "{servers} server connections: {pools:?}");
         let stats = console_row(&behind, "STATS", &database).await;
-        assert!(number(&stats, "total_xact_count") >= 500, "the calls went elsewhere: {stats:?}");
+        // Four calls of each task are a transaction of their own; the look-ups by
+        // address made at the same time share one.
+        assert!(number(&stats, "total_xact_count") >= 400, "the calls went elsewhere: {stats:?}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
