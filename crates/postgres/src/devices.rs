@@ -123,19 +123,26 @@ impl DeviceRepository for PgDeviceRepository {
         // the INSERT, so it ranks the others only, those whose code check still counts
         // last to go. A concurrent call that picked the same row waits for its lock,
         // then finds it revoked and skips it.
+        // The rows to end are locked first, in the order of their ids: calls that pick
+        // overlapping rows then wait for each other in one order instead of
+        // deadlocking (each locking in its scan's order, a flood of sign-ins of one
+        // account met `deadlock detected`).
         const CREATE_WITHIN_LIMIT: &str = "WITH remembered AS (
                 INSERT INTO devices
                     (id, user_id, token_hash, client, created_at, last_used_at, code_verified_at, revoked_at, ip,
                      user_agent)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             )
-            UPDATE devices SET revoked_at = $5
-            WHERE id IN (
+            , past AS (
                 SELECT id FROM devices
                 WHERE user_id = $2 AND revoked_at IS NULL
                 ORDER BY (code_verified_at >= $11) IS TRUE DESC, last_used_at DESC, created_at DESC, id DESC
                 OFFSET $KEPT
-            ) AND revoked_at IS NULL
+            ), locked AS (
+                SELECT id FROM devices WHERE id IN (SELECT id FROM past) ORDER BY id FOR UPDATE
+            )
+            UPDATE devices SET revoked_at = $5
+            WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL
             RETURNING id";
         let row = DeviceRow::from(device);
         let forgotten = self

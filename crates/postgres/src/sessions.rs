@@ -124,19 +124,26 @@ impl SessionRepository for PgSessionRepository {
         // One statement, so one commit: the sub-select reads the snapshot from before
         // the INSERT, so it counts the others only. A concurrent call that picked the
         // same row waits for its lock, then finds it revoked and skips it.
+        // The rows to end are locked first, in the order of their ids: calls that pick
+        // overlapping rows then wait for each other in one order instead of
+        // deadlocking (each locking in its scan's order, a flood of sign-ins of one
+        // account met `deadlock detected`).
         const CREATE_WITHIN_LIMIT: &str = "WITH opened AS (
                 INSERT INTO sessions
                     (id, user_id, refresh_hash, created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
                      auth_methods)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             )
-            UPDATE sessions SET revoked_at = $4
-            WHERE id IN (
+            , past AS (
                 SELECT id FROM sessions
                 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $4
                 ORDER BY last_used_at DESC, created_at DESC, id DESC
                 OFFSET $KEPT
-            ) AND revoked_at IS NULL AND expires_at > $4
+            ), locked AS (
+                SELECT id FROM sessions WHERE id IN (SELECT id FROM past) ORDER BY id FOR UPDATE
+            )
+            UPDATE sessions SET revoked_at = $4
+            WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL AND expires_at > $4
             RETURNING id";
         let row = SessionRow::from(session);
         let ended = self

@@ -561,6 +561,43 @@ mod adapter {
         PgProbe::new(pool).check().await.unwrap();
     }
 
+    /// Sign-ins of one account at once, each pushing older sessions and devices past
+    /// the limits, all succeed: each statement locks the rows it ends in one order (by
+    /// id), so concurrent ones wait for each other instead of deadlocking (a log-in
+    /// flood on one account met `deadlock detected`, a 500).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_sign_ins_of_one_account_past_the_limits_all_succeed() {
+        use otp_core::domain::DeviceId;
+        use otp_core::ports::DeviceRepository;
+        use otp_postgres::PgDeviceRepository;
+
+        let db = TestDatabase::migrated().await;
+        let pool = db.pool().await;
+        let sessions = Arc::new(PgSessionRepository::new(pool.clone()));
+        let devices = Arc::new(PgDeviceRepository::new(pool.clone()));
+        let (user, _, device) = otp_core::testing::users::first_sign_in(unique_email());
+        PgUserRepository::new(pool.clone()).create(&user).await.unwrap();
+        for round in 0..10_u64 {
+            let calls: Vec<_> = (0..64_u64)
+                .map(|index| {
+                    let (sessions, devices) = (Arc::clone(&sessions), Arc::clone(&devices));
+                    let mut remembered = device.clone();
+                    remembered.id = DeviceId::generate();
+                    remembered.token_hash =
+                        KeyedHasher::new(&[2; 32]).unwrap().token_hash(&format!("device {round} {index}"));
+                    let opened = session(user.id, None);
+                    tokio::spawn(async move {
+                        sessions.create_within_limit(&opened, 100).await?;
+                        devices.create_within_limit(&remembered, 50, instant()).await
+                    })
+                })
+                .collect();
+            for call in calls {
+                call.await.unwrap().unwrap();
+            }
+        }
+    }
+
     /// Look-ups by address made at the same time share statements. With the table
     /// locked, forty look-ups wait in at most two statements (the rounds in flight; one
     /// per pooled connection before, eight here); once it is unlocked, each caller gets
