@@ -139,7 +139,7 @@ impl DeviceRepository for PgDeviceRepository {
                 ORDER BY (code_verified_at >= $11) IS TRUE DESC, last_used_at DESC, created_at DESC, id DESC
                 OFFSET $KEPT
             ), locked AS (
-                SELECT id FROM devices WHERE id IN (SELECT id FROM past) ORDER BY id FOR UPDATE
+                SELECT id FROM devices WHERE id IN (SELECT id FROM past) ORDER BY id FOR NO KEY UPDATE
             )
             UPDATE devices SET revoked_at = $5
             WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL

@@ -93,8 +93,8 @@ pub(crate) fn claim_query(
 /// PostgreSQL [`MailOutbox`]: messages survive restarts and are shared by every
 /// instance; a claim leases rows with `FOR UPDATE SKIP LOCKED`. Messages queued at the
 /// same time are inserted together (group commit: one multi-row insert per round of
-/// those waiting, committed on its own without `BEGIN`/`COMMIT` round trips); `enqueue`
-/// returns once its message is committed.
+/// those waiting, committed on its own without `BEGIN`/`COMMIT` round trips unless the
+/// statement cache is off); `enqueue` returns once its message is committed.
 #[derive(Debug, Clone)]
 pub struct PgOutbox {
     pool: PgPool,

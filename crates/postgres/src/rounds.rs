@@ -41,6 +41,11 @@ pub(crate) trait RoundWork: Send + Sync + 'static {
     /// own: its round then runs without `BEGIN` and `COMMIT`, one round trip instead
     /// of three.
     const ONE_STATEMENT: bool = false;
+    /// Whether a failed round may have failed because of one call's content, so that
+    /// serving each call alone gives the others their answers. `false` when a round
+    /// can only fail as a whole (a look-up: what it finds is checked by each caller),
+    /// so a failure (a statement time-out, say) is not repeated once per call.
+    const ALONE_AFTER_FAILURE: bool = true;
 
     /// Serves `calls` (inside the round's transaction unless [`Self::ONE_STATEMENT`]):
     /// one answer per call, in their order.
@@ -125,10 +130,11 @@ async fn dispatch<W: RoundWork>(pool: PgPool, mut queue: mpsc::Receiver<Pending<
 }
 
 /// Serves a round at once. When that fails because of what some call holds (a
-/// conflict, a refused value, a row that does not read back), every call is served
-/// again alone, all at once, so each caller gets its own outcome. When the database is
-/// unavailable, every caller gets that at once: retrying call by call would only make
-/// the last caller wait one time-out per call.
+/// conflict, a refused value), every call is served again alone, all at once, so each
+/// caller gets its own outcome ([`RoundWork::ALONE_AFTER_FAILURE`]). When the database
+/// is unavailable, or the round can only fail as a whole, every caller gets the failure
+/// at once: retrying call by call would only make the last caller wait one time-out per
+/// call.
 async fn serve_round<W: RoundWork>(pool: &PgPool, round: Vec<Pending<W>>) {
     let (calls, answers): (Vec<W::Call>, Vec<_>) =
         round.into_iter().map(|pending| (pending.call, pending.done)).unzip();
@@ -138,7 +144,9 @@ async fn serve_round<W: RoundWork>(pool: &PgPool, round: Vec<Pending<W>>) {
                 let _ = answer.send(Ok(outcome));
             }
         }
-        Err(error) if calls.len() == 1 || matches!(error, PortError::Unavailable(_)) => {
+        Err(error)
+            if calls.len() == 1 || !W::ALONE_AFTER_FAILURE || matches!(error, PortError::Unavailable(_)) =>
+        {
             let reason = error.to_string();
             let mut answers = answers.into_iter();
             if let Some(first) = answers.next() {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{self, Array, Bytea, Inet, Nullable, Text, Timestamptz};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ipnet::IpNet;
 use otp_core::crypto::TokenHash;
 use otp_core::domain::{AuthMethod, Session};
@@ -21,6 +21,28 @@ use crate::pool::PgPool;
 use crate::prepared::Prepared;
 use crate::purge::purge_batch;
 use crate::schema::sessions;
+
+/// Ends every active session of an account at `now`: the sessions are locked in the
+/// order of their ids first, as `create_within_limit` locks what it ends, so a reset
+/// or a "sign out everywhere" and a flood of sign-ins of the account wait for each
+/// other instead of deadlocking. How many it ended.
+pub(crate) async fn end_all_of_user(
+    connection: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> QueryResult<usize> {
+    const END_ALL_OF_USER: &str = "WITH locked AS (
+            SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+            ORDER BY id FOR NO KEY UPDATE
+        )
+        UPDATE sessions SET revoked_at = $2
+        WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL AND expires_at > $2";
+    Prepared(
+        diesel::sql_query(END_ALL_OF_USER).bind::<sql_types::Uuid, _>(user_id).bind::<Timestamptz, _>(now),
+    )
+    .execute(connection)
+    .await
+}
 
 /// One row of `sessions`.
 #[derive(Queryable, Selectable, Insertable)]
@@ -140,7 +162,7 @@ impl SessionRepository for PgSessionRepository {
                 ORDER BY last_used_at DESC, created_at DESC, id DESC
                 OFFSET $KEPT
             ), locked AS (
-                SELECT id FROM sessions WHERE id IN (SELECT id FROM past) ORDER BY id FOR UPDATE
+                SELECT id FROM sessions WHERE id IN (SELECT id FROM past) ORDER BY id FOR NO KEY UPDATE
             )
             UPDATE sessions SET revoked_at = $4
             WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL AND expires_at > $4
@@ -277,18 +299,7 @@ impl SessionRepository for PgSessionRepository {
         const ACTION: &str = "revoking every session of a user";
         let revoked = self
             .pool
-            .run(ACTION, async |connection| {
-                diesel::update(sessions::table)
-                    .filter(
-                        sessions::user_id
-                            .eq(user_id.as_uuid())
-                            .and(sessions::revoked_at.is_null())
-                            .and(sessions::expires_at.gt(now)),
-                    )
-                    .set(sessions::revoked_at.eq(now))
-                    .execute(connection)
-                    .await
-            })
+            .run(ACTION, async |connection| end_all_of_user(connection, user_id.as_uuid(), now).await)
             .await?;
         Ok(u64::try_from(revoked).unwrap_or(u64::MAX))
     }

@@ -21,7 +21,7 @@ use crate::pool::PgPool;
 use crate::rounds::{RoundWork, Rounds};
 use crate::schema::functions::{coalesce, lower};
 use crate::schema::{devices, sessions, users};
-use crate::sessions::SessionRow;
+use crate::sessions::{SessionRow, end_all_of_user};
 
 /// One row of `users`.
 #[derive(Clone, Queryable, QueryableByName, Selectable, Insertable)]
@@ -204,6 +204,7 @@ impl RoundWork for ByEmail {
     type Answer = Option<UserRow>;
     const ACTION: &'static str = "finding a user by email";
     const ONE_STATEMENT: bool = true;
+    const ALONE_AFTER_FAILURE: bool = false;
 
     async fn serve(
         connection: &mut AsyncPgConnection,
@@ -419,16 +420,7 @@ impl UserRepository for PgUserRepository {
                 if updated == 0 {
                     return Ok(None);
                 }
-                let ended = diesel::update(sessions::table)
-                    .filter(
-                        sessions::user_id
-                            .eq(id.as_uuid())
-                            .and(sessions::revoked_at.is_null())
-                            .and(sessions::expires_at.gt(now)),
-                    )
-                    .set(sessions::revoked_at.eq(now))
-                    .execute(connection)
-                    .await?;
+                let ended = end_all_of_user(connection, id.as_uuid(), now).await?;
                 Ok(Some(u64::try_from(ended).unwrap_or(u64::MAX)))
             })
             .await

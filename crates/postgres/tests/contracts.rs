@@ -562,12 +562,13 @@ mod adapter {
     }
 
     /// Sign-ins of one account at once, each pushing older sessions and devices past
-    /// the limits, all succeed: each statement locks the rows it ends in one order (by
-    /// id), so concurrent ones wait for each other instead of deadlocking (a log-in
-    /// flood on one account met `deadlock detected`, a 500).
+    /// the limits, and among them a password reset and a "sign out everywhere", all
+    /// succeed: every statement that ends several rows locks them in one order (by id),
+    /// so concurrent ones wait for each other instead of deadlocking (a log-in flood on
+    /// one account met `deadlock detected`, a 500).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_sign_ins_of_one_account_past_the_limits_all_succeed() {
-        use otp_core::domain::DeviceId;
+        use otp_core::domain::{DeviceId, PasswordHash};
         use otp_core::ports::DeviceRepository;
         use otp_postgres::PgDeviceRepository;
 
@@ -575,8 +576,10 @@ mod adapter {
         let pool = db.pool().await;
         let sessions = Arc::new(PgSessionRepository::new(pool.clone()));
         let devices = Arc::new(PgDeviceRepository::new(pool.clone()));
+        let users = Arc::new(PgUserRepository::new(pool.clone()));
         let (user, _, device) = otp_core::testing::users::first_sign_in(unique_email());
-        PgUserRepository::new(pool.clone()).create(&user).await.unwrap();
+        users.create(&user).await.unwrap();
+        let user_id = user.id;
         for round in 0..10_u64 {
             let calls: Vec<_> = (0..64_u64)
                 .map(|index| {
@@ -585,23 +588,41 @@ mod adapter {
                     remembered.id = DeviceId::generate();
                     remembered.token_hash =
                         KeyedHasher::new(&[2; 32]).unwrap().token_hash(&format!("device {round} {index}"));
-                    let opened = session(user.id, None);
+                    // Newer sessions later, as in life: an index scan by creation time then
+                    // meets them in another order than their ids.
+                    let mut opened = session(user.id, None);
+                    opened.created_at += Duration::from_millis(round * 64 + index);
+                    opened.last_used_at = opened.created_at;
                     tokio::spawn(async move {
                         sessions.create_within_limit(&opened, 100).await?;
-                        devices.create_within_limit(&remembered, 50, instant()).await
+                        devices.create_within_limit(&remembered, 50, instant()).await.map(drop)
                     })
                 })
                 .collect();
-            for call in calls {
+            // Among them, the owner resets the password and signs out everywhere.
+            let reset = tokio::spawn({
+                let users = Arc::clone(&users);
+                async move {
+                    let hash =
+                        PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned());
+                    users.reset_password(user_id, &hash, instant()).await.map(drop)
+                }
+            });
+            let everywhere = tokio::spawn({
+                let sessions = Arc::clone(&sessions);
+                async move { sessions.revoke_all_for_user(user_id, instant()).await.map(drop) }
+            });
+            for call in calls.into_iter().chain([reset, everywhere]) {
                 call.await.unwrap().unwrap();
             }
         }
     }
 
     /// Look-ups by address made at the same time share statements. With the table
-    /// locked, forty look-ups wait in at most two statements (the rounds in flight; one
+    /// locked, fifty look-ups wait in at most two statements (the rounds in flight; one
     /// per pooled connection before, eight here); once it is unlocked, each caller gets
-    /// its own answer: its account whatever the case it was asked in, or none.
+    /// its own answer: its account whatever the case it is stored in, also when two ask
+    /// for the same address, or none.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_look_ups_by_address_share_statements() {
         #[derive(diesel::QueryableByName)]
@@ -612,18 +633,27 @@ mod adapter {
         let db = TestDatabase::migrated().await;
         let pool = db.pool().await;
         let users: Arc<dyn UserRepository> = Arc::new(PgUserRepository::new(pool.clone()));
+        let mut admin = AsyncPgConnection::establish(db.url()).await.unwrap();
         let mut asked = Vec::new();
         for index in 0..40 {
             let user = User::new_verified(unique_email(), instant());
             if index % 2 == 0 {
                 users.create(&user).await.unwrap();
-                let shouted = EmailAddress::parse(&user.email.as_str().to_uppercase()).unwrap();
-                asked.push((shouted, Some(user)));
+                // Stored in another case than it is asked in (as an import may store it).
+                diesel::sql_query("UPDATE users SET email = upper(email) WHERE id = $1")
+                    .bind::<diesel::sql_types::Uuid, _>(user.id.as_uuid())
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                if index % 4 == 0 {
+                    // Asked twice in the same round.
+                    asked.push((user.email.clone(), Some(user.clone())));
+                }
+                asked.push((user.email.clone(), Some(user)));
             } else {
                 asked.push((user.email, None));
             }
         }
-        let mut admin = AsyncPgConnection::establish(db.url()).await.unwrap();
         admin.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").await.unwrap();
         let calls: Vec<_> = asked
             .into_iter()
