@@ -30,17 +30,16 @@ pub(crate) async fn run_rounds<Round>(
     Round: Future<Output = Result<(usize, usize), PortError>>,
 {
     tokio::pin!(shutdown);
+    // What woke this loop for the coming round: nothing at start and straight after a
+    // full batch.
+    let mut woken = None;
     loop {
         let signalled = signal.claiming();
-        let full = match round().await {
-            Ok((claimed, 0)) => claimed == policy.batch_size,
-            Ok(_) => false,
-            Err(error) => {
-                tracing::warn!(%error, outbox = what, "outbox unavailable; delivery paused");
-                false
-            }
-        };
-        if full {
+        // Woken for messages this process queued, but a claim started since then (another
+        // loop's, going on after a full batch) could see every one of them: a round now
+        // would claim nothing. What that claim left over, its loop goes on to claim.
+        let late = woken == Some(Wake::Queued) && signalled == 0;
+        if !late && full_round(&mut round, policy, what).await {
             // A full batch of messages this process queued has woken loops already
             // (one per batch); one it was not told of is a backlog to share.
             if signalled < policy.batch_size {
@@ -51,6 +50,7 @@ pub(crate) async fn run_rounds<Round>(
             // what that wake was for itself, and another loop woken by it would claim
             // again for nothing. The yield lets other tasks run even when a round never
             // has to wait.
+            woken = None;
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
@@ -58,12 +58,28 @@ pub(crate) async fn run_rounds<Round>(
                 () = tokio::task::yield_now() => continue,
             }
         }
-        let Some(woken) = wait(policy, signal, &mut shutdown).await else { break };
-        if woken == Wake::Queued && !signal.batch_waiting() {
+        let Some(wake) = wait(policy, signal, &mut shutdown).await else { break };
+        if wake == Wake::Queued && !signal.batch_waiting() {
             tokio::select! {
                 () = &mut shutdown => break,
                 () = tokio::time::sleep(policy.gather) => {}
             }
+        }
+        woken = Some(wake);
+    }
+}
+
+/// Runs one round; whether it claimed a full batch and deferred nothing.
+async fn full_round<Round>(round: &mut impl FnMut() -> Round, policy: &DeliveryPolicy, what: &str) -> bool
+where
+    Round: Future<Output = Result<(usize, usize), PortError>>,
+{
+    match round().await {
+        Ok((claimed, 0)) => claimed == policy.batch_size,
+        Ok(_) => false,
+        Err(error) => {
+            tracing::warn!(%error, outbox = what, "outbox unavailable; delivery paused");
+            false
         }
     }
 }
@@ -188,6 +204,24 @@ mod tests {
             });
         }
         (done, stop)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_loop_woken_for_messages_a_later_claim_saw_does_not_claim_again() {
+        let signal = Arc::new(OutboxSignal::new(4));
+        let (done, stop) = start(1, &signal, |_| (1, Duration::ZERO));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(done.total(), 1, "the round at start");
+        signal.queued(1);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        // While the woken loop gathers, another loop's claim starts: it sees the message.
+        assert_eq!(signal.claiming(), 1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(done.total(), 1, "no round for a message a later claim saw");
+        signal.queued(1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(done.total(), 2, "a round for a message no claim has seen");
+        stop.send(true).unwrap();
     }
 
     #[tokio::test(start_paused = true)]
