@@ -116,6 +116,34 @@ async fn each_attempt_is_signed_with_the_event_id_and_its_own_timestamp() {
     assert!(rig.signer.verify(&request.signature, &request.id, request.timestamp, request.body.as_bytes()));
 }
 
+/// One account's events go one at a time, in order; each next one leaves as soon as
+/// the one before is done, not at the next idle poll (a second later each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_accounts_events_follow_each_other_without_waiting_for_the_idle_poll() {
+    let rig = Arc::new(rig(10));
+    let user = UserId::generate();
+    let mut published = Vec::new();
+    for _ in 0..3 {
+        published.push(rig.publish(user, signed_in()).await.id.to_string());
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let rig = Arc::clone(&rig);
+        async move {
+            rig.worker
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent: Vec<String> = rig.sent_to(UP).into_iter().map(|request| request.id).collect();
+    stop.send(()).unwrap();
+    running.await.unwrap();
+    assert_eq!(sent, published, "all three, in order, within half a second");
+}
+
 #[tokio::test]
 async fn a_down_endpoint_holds_back_only_its_own_deliveries_and_gets_them_in_order_later() {
     let rig = rig(100);

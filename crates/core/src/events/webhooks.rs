@@ -81,6 +81,12 @@ impl WebhookWorker {
                 }
             }
         }
+        if round.delivered + round.dropped > 0 {
+            // The next event of each account and endpoint served waited behind the one
+            // just done (one at a time, in order) and may go now: a loop is woken for it
+            // rather than leaving it to the next idle poll, a second later.
+            self.signal.queued(1);
+        }
         Ok(round)
     }
 

@@ -37,7 +37,9 @@ pub(crate) async fn run_rounds<Round>(
         let signalled = signal.claiming();
         // Woken for messages this process queued, but a claim started since then (another
         // loop's, going on after a full batch) could see every one of them: a round now
-        // would claim nothing. What that claim left over, its loop goes on to claim.
+        // would claim nothing. What that claim left over, its loop goes on to claim when
+        // its batch was full and clean; after a failure (transport or outbox down) the
+        // rest waits for the idle poll, as delivery pauses then anyway.
         let late = woken == Some(Wake::Queued) && signalled == 0;
         if !late && full_round(&mut round, policy, what).await {
             // A full batch of messages this process queued has woken loops already
