@@ -35,6 +35,10 @@ bench seconds="10":
 bench-sign-in seconds="8":
     scripts/bench-sign-in.sh {{seconds}}
 
+# PostgreSQL statements per 1,000 mails during a send-otp burst, by kind (log_statement).
+count-statements seconds="3":
+    scripts/count-statements.sh {{seconds}}
+
 # Soak on PostgreSQL + Redis (default 10 minutes): RSS over time, answers by status.
 soak seconds="600":
     scripts/soak.sh {{seconds}}
