@@ -279,11 +279,13 @@ impl PasswordHasher {
     /// # Errors
     /// [`HashingError::Busy`] when the queue is full.
     pub fn reserve(&self) -> Result<HashRoom, HashingError> {
-        if self.queue.in_flight.fetch_add(1, Ordering::AcqRel) >= self.queue.in_flight_limit() {
-            self.queue.in_flight.fetch_sub(1, Ordering::Release);
+        let before = self.queue.in_flight.fetch_add(1, Ordering::AcqRel);
+        // Counted from here; given back when dropped, also right below when refused.
+        let counted = InFlight(Arc::clone(&self.queue.in_flight));
+        if before >= self.queue.in_flight_limit() {
             return Err(busy());
         }
-        Ok(HashRoom { queue: Arc::clone(&self.queue), counted: InFlight(Arc::clone(&self.queue.in_flight)) })
+        Ok(HashRoom { queue: Arc::clone(&self.queue), counted })
     }
 
     /// Hashes `password` with a fresh random salt into a PHC string.
