@@ -52,8 +52,8 @@ impl MailOutbox for MemoryOutbox {
                 sealed: message.sealed.clone(),
                 expires_at: message.expires_at,
                 queued_at: message.queued_at,
-                available_at: message.queued_at,
-                attempts: 0,
+                available_at: message.leased_until.unwrap_or(message.queued_at),
+                attempts: u32::from(message.leased_until.is_some()),
             },
         );
         Ok(())

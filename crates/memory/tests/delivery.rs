@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use otp_core::crypto::{KeyedHasher, MailSealer};
 use otp_core::domain::{MailKind, MailMessage, OutboxId};
 use otp_core::mail::{
-    DeliveryMeter, DeliveryPolicy, DeliveryRound, DeliveryWorker, OutboxSignal, QueueingMailer,
+    DeliveryMeter, DeliveryPolicy, DeliveryRound, DeliveryWorker, MailHandoff, OutboxSignal, QueueingMailer,
 };
 use otp_core::ports::{ClaimedMessage, MailOutbox, Mailer, NewOutboxMessage};
 use otp_core::{EmailAddress, OtpCode, PortError};
@@ -20,6 +20,7 @@ struct Rig {
     outbox: Arc<dyn MailOutbox>,
     transport: Arc<RecordingMailer>,
     clock: Arc<ManualClock>,
+    sealer: MailSealer,
     queue: QueueingMailer,
     worker: DeliveryWorker,
 }
@@ -56,8 +57,9 @@ fn rig_on(
         signal.clone(),
         meter.clone(),
     );
-    let worker = DeliveryWorker::new(outbox.clone(), transport, sealer, clock.clone(), policy, signal, meter);
-    Rig { outbox, transport: recording, clock, queue, worker }
+    let worker =
+        DeliveryWorker::new(outbox.clone(), transport, sealer.clone(), clock.clone(), policy, signal, meter);
+    Rig { outbox, transport: recording, clock, sealer, queue, worker }
 }
 
 fn rig() -> Rig {
@@ -77,6 +79,40 @@ fn code_mail(to: &str) -> MailMessage {
 }
 
 impl Rig {
+    /// The same rig, its queue handing messages straight to its worker.
+    fn handing_over(self) -> Self {
+        let handoff = Arc::new(MailHandoff::new(256));
+        Self {
+            queue: self.queue.with_handoff(handoff.clone()),
+            worker: self.worker.with_handoff(handoff),
+            ..self
+        }
+    }
+
+    /// Another process on the same outbox: a queue and worker of their own, no hand-off.
+    fn other_process(&self, policy: DeliveryPolicy) -> (QueueingMailer, DeliveryWorker) {
+        let signal = Arc::new(OutboxSignal::new(policy.batch_size));
+        let meter = Arc::new(DeliveryMeter::new(4));
+        let queue = QueueingMailer::new(
+            self.outbox.clone(),
+            self.sealer.clone(),
+            self.clock.clone(),
+            &policy,
+            signal.clone(),
+            meter.clone(),
+        );
+        let worker = DeliveryWorker::new(
+            self.outbox.clone(),
+            self.transport.clone(),
+            self.sealer.clone(),
+            self.clock.clone(),
+            policy,
+            signal,
+            meter,
+        );
+        (queue, worker)
+    }
+
     async fn round(&self) -> DeliveryRound {
         self.worker.deliver_due().await.unwrap()
     }
@@ -322,6 +358,14 @@ async fn a_burst_queued_one_message_at_a_time_is_claimed_in_batches() {
     let policy =
         DeliveryPolicy { idle_poll: Duration::from_secs(60), gather: Duration::from_millis(200), ..policy() };
     let rig = Arc::new(rig_on(outbox.clone(), transport.clone(), transport.clone(), policy));
+    let claims = claims_for_a_burst(&rig, &outbox, &transport).await;
+    // Four full batches, plus a claim or two that found the rest or nothing.
+    assert!(claims <= 8, "64 messages took {claims} claims");
+}
+
+/// Starts four loops on `rig`, queues 64 messages one at a time once their first rounds
+/// are done, and answers how many claims `outbox` saw until all were sent and gone.
+async fn claims_for_a_burst(rig: &Arc<Rig>, outbox: &ObservedOutbox, transport: &RecordingMailer) -> usize {
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     let loops: Vec<_> = (0..4)
         .map(|_| {
@@ -337,7 +381,7 @@ async fn a_burst_queued_one_message_at_a_time_is_claimed_in_batches() {
         tokio::task::yield_now().await;
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while transport.messages().len() < 64 {
+    while transport.messages().len() < 64 || rig.depth().await > 0 {
         assert!(std::time::Instant::now() < deadline, "the loops did not send the burst");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -346,8 +390,7 @@ async fn a_burst_queued_one_message_at_a_time_is_claimed_in_batches() {
     for one in loops {
         tokio::time::timeout(Duration::from_secs(5), one).await.unwrap().unwrap();
     }
-    // Four full batches, plus a claim or two that found the rest or nothing.
-    assert!(claims <= 8, "64 messages took {claims} claims");
+    claims
 }
 
 #[tokio::test]
@@ -438,4 +481,90 @@ async fn a_message_finished_before_its_enqueue_returns_is_not_counted_against_it
     assert_eq!(meter.queued_by("client"), 0, "every message was finished");
     assert_eq!(meter.backlog(), 0);
     assert_eq!(queue.admit("client", Duration::from_secs(600)), Ok(()));
+}
+
+/// With a hand-off, a burst queued while four loops run goes out without a single claim
+/// back from the outbox: each message is stored leased to this process and handed to
+/// the loops in memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handed_over_mail_goes_out_without_claims() {
+    let outbox = Arc::new(ObservedOutbox::default());
+    let transport = Arc::new(RecordingMailer::new());
+    let policy = DeliveryPolicy { idle_poll: Duration::from_secs(60), ..policy() };
+    let rig = Arc::new(rig_on(outbox.clone(), transport.clone(), transport.clone(), policy).handing_over());
+    let claims = claims_for_a_burst(&rig, &outbox, &transport).await;
+    assert_eq!(claims, 0, "64 handed-over messages took {claims} claims");
+    let mut sent: Vec<_> = transport.messages().into_iter().map(|message| message.to.to_string()).collect();
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), 64, "each message once");
+}
+
+/// Rounds that find handed-over mail still claim once an idle poll, so another
+/// instance's messages (and retries) are not held up by a steady local load.
+#[tokio::test]
+async fn a_steady_local_load_still_lets_a_claim_through_once_an_idle_poll() {
+    let policy = DeliveryPolicy { idle_poll: Duration::from_millis(500), ..policy() };
+    let rig = rig_with(Arc::new(RecordingMailer::new()), Arc::new(RecordingMailer::new()), policy.clone());
+    let transport = rig.transport.clone();
+    let rig = Rig {
+        worker: DeliveryWorker::new(
+            rig.outbox.clone(),
+            transport.clone(),
+            rig.sealer.clone(),
+            rig.clock.clone(),
+            policy.clone(),
+            Arc::new(OutboxSignal::new(policy.batch_size)),
+            Arc::new(DeliveryMeter::new(4)),
+        ),
+        ..rig
+    }
+    .handing_over();
+    assert_eq!(rig.round().await.claimed, 0, "the first round claims and finds nothing");
+    let (elsewhere, _) = rig.other_process(policy);
+    elsewhere.send(&code_mail("other@example.com")).await.unwrap();
+    rig.queue.send(&code_mail("local1@example.com")).await.unwrap();
+    let round = rig.round().await;
+    assert_eq!(round.delivered, 1, "within the idle poll, only the handed-over message");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    rig.queue.send(&code_mail("local2@example.com")).await.unwrap();
+    assert_eq!(rig.round().await.delivered, 2, "the claim came first, then the hand-off");
+    let sent: Vec<_> = transport.messages().into_iter().map(|message| message.to.to_string()).collect();
+    assert_eq!(sent, ["local1@example.com", "other@example.com", "local2@example.com"]);
+    assert_eq!(rig.depth().await, 0);
+}
+
+/// A handed-over message no loop got to while half its lease was left is not sent
+/// from the hand-off (the outbox could already be about to give it to another
+/// instance): it goes out once, claimed, when the lease ends.
+#[tokio::test]
+async fn handed_over_mail_whose_lease_is_half_gone_goes_out_once_after_the_lease() {
+    let rig = rig().handing_over();
+    rig.queue.send(&code_mail("ann@example.com")).await.unwrap();
+    let lease = DeliveryPolicy::default().lease;
+    rig.clock.advance(lease / 2 + Duration::from_secs(1));
+    assert_eq!(rig.round().await.claimed, 0, "passed over, and still leased in the outbox");
+    assert!(rig.transport.messages().is_empty());
+    rig.clock.advance(lease / 2);
+    let round = rig.round().await;
+    assert_eq!((round.claimed, round.delivered), (1, 1));
+    assert_eq!(rig.transport.messages(), vec![code_mail("ann@example.com")]);
+    rig.clock.advance(lease * 2);
+    assert_eq!(rig.round().await.claimed, 0, "sent once");
+}
+
+/// Mail handed over by a process that stops before sending it is not lost: another
+/// process claims it from the outbox when its lease ends, with the attempt counted.
+#[tokio::test]
+async fn handed_over_mail_of_a_process_that_stopped_goes_out_from_another() {
+    let rig = rig().handing_over();
+    rig.queue.send(&code_mail("ann@example.com")).await.unwrap();
+    let (_, other) = rig.other_process(policy());
+    assert_eq!(other.deliver_due().await.unwrap().claimed, 0, "leased to the first process");
+    rig.clock.advance(DeliveryPolicy::default().lease);
+    drop(rig.worker);
+    let round = other.deliver_due().await.unwrap();
+    assert_eq!((round.claimed, round.delivered), (1, 1));
+    assert_eq!(rig.transport.messages(), vec![code_mail("ann@example.com")]);
+    assert_eq!(rig.outbox.depth().await.unwrap(), 0);
 }

@@ -28,6 +28,7 @@ struct NewRow {
     queued_at: OffsetDateTime,
     available_at: OffsetDateTime,
     expires_at: OffsetDateTime,
+    attempts: i32,
 }
 
 /// Queued messages, written by group commit.
@@ -117,8 +118,9 @@ impl MailOutbox for PgOutbox {
                 id: message.id.as_uuid(),
                 sealed: message.sealed.clone(),
                 queued_at: message.queued_at,
-                available_at: message.queued_at,
+                available_at: message.leased_until.unwrap_or(message.queued_at),
                 expires_at: message.expires_at,
+                attempts: i32::from(message.leased_until.is_some()),
             })
             .await
     }

@@ -744,6 +744,7 @@ mod adapter {
                 sealed: format!("v4.local.sealed-{id}"),
                 expires_at: instant() + Duration::from_secs(600),
                 queued_at: instant(),
+                leased_until: None,
             };
             async move { outbox.enqueue(&message).await }
         })

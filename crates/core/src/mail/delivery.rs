@@ -1,17 +1,19 @@
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{DeliveryMeter, DeliveryPolicy, OutboxSignal, run_rounds};
+use super::{DeliveryMeter, DeliveryPolicy, HandedMessage, MailHandoff, OutboxSignal, run_rounds};
 use crate::crypto::MailSealer;
-use crate::domain::OutboxId;
+use crate::domain::{MailMessage, OutboxId};
 use crate::error::PortError;
 use crate::ports::{ClaimedMessage, Clock, MailOutbox, Mailer};
 
 /// What one delivery round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryRound {
-    /// Messages claimed this round.
+    /// Messages taken this round: claimed from the outbox, or handed over by this
+    /// process's queue ([`MailHandoff`]).
     pub claimed: usize,
     /// Messages the transport accepted.
     pub delivered: usize,
@@ -37,6 +39,60 @@ pub struct DeliveryWorker {
     meter: Arc<DeliveryMeter>,
     /// When the outbox depth was last read into the meter.
     depth_read: std::sync::Mutex<Option<std::time::Instant>>,
+    /// This process's own messages, when its queue hands them over.
+    handoff: Option<Arc<MailHandoff>>,
+    /// When a round last claimed from the outbox.
+    last_claim: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Whether the last claim took a full batch (more may be due).
+    more_due: AtomicBool,
+}
+
+/// When a round that was handed nothing claims from the outbox.
+#[derive(Debug, Clone, Copy)]
+enum Claim {
+    /// Always ([`DeliveryWorker::deliver_due`]: a caller asks for what is due).
+    WhenNothingHanded,
+    /// Only when something is known to wait there (the loops of [`DeliveryWorker::run`]).
+    WhenNeeded,
+}
+
+/// A message a round tries once.
+struct Taken {
+    id: OutboxId,
+    expires_at: time::OffsetDateTime,
+    /// Attempts so far, counting this one.
+    attempts: u32,
+    content: Content,
+}
+
+enum Content {
+    /// Claimed back from the outbox: opened just before it is sent.
+    Sealed(String),
+    /// Handed over by this process's queue.
+    Open(MailMessage),
+}
+
+impl From<ClaimedMessage> for Taken {
+    fn from(claimed: ClaimedMessage) -> Self {
+        Self {
+            id: claimed.id,
+            expires_at: claimed.expires_at,
+            attempts: claimed.attempts,
+            content: Content::Sealed(claimed.sealed),
+        }
+    }
+}
+
+impl From<HandedMessage> for Taken {
+    fn from(handed: HandedMessage) -> Self {
+        // Stored with one attempt counted, as a claim counts it.
+        Self {
+            id: handed.id,
+            expires_at: handed.expires_at,
+            attempts: 1,
+            content: Content::Open(handed.message),
+        }
+    }
 }
 
 /// How often the outbox depth is read into the meter (it counts other instances' mail).
@@ -74,7 +130,21 @@ impl DeliveryWorker {
             signal,
             meter,
             depth_read: std::sync::Mutex::new(None),
+            handoff: None,
+            last_claim: std::sync::Mutex::new(None),
+            more_due: AtomicBool::new(false),
         }
+    }
+
+    /// Sends the messages the process's [`super::QueueingMailer`] hands over through
+    /// `handoff` (the same one, [`super::QueueingMailer::with_handoff`]) without
+    /// claiming them back. Rounds then claim from the outbox only when nothing was
+    /// handed over, or when no round claimed for an [`DeliveryPolicy::idle_poll`], so
+    /// retries and other instances' messages still go out under a steady local load.
+    #[must_use]
+    pub fn with_handoff(mut self, handoff: Arc<MailHandoff>) -> Self {
+        self.handoff = Some(handoff);
+        self
     }
 
     /// What the workers measure.
@@ -82,38 +152,89 @@ impl DeliveryWorker {
         &self.meter
     }
 
-    /// Claims one batch of due messages and tries each once. The messages it is done
-    /// with (delivered or given up on) leave the outbox together at the end of the
-    /// round, in one step ([`MailOutbox::complete_all`]): a round of 16 costs the store
-    /// two writes, not seventeen. A process that dies within a round may so send up to
-    /// a batch again when the leases end, where one at a time it would resend one.
+    /// Takes one batch of messages and tries each once: those handed over by this
+    /// process's queue ([`Self::with_handoff`]), and due ones claimed from the outbox
+    /// when nothing was handed over (or no claim was made for an idle poll). The
+    /// messages it is done with (delivered or given up on) leave the outbox together at
+    /// the end of the round, in one step ([`MailOutbox::complete_all`]): a round of 16
+    /// costs the store two writes, not seventeen (one, when handed over). A process that
+    /// dies within a round may so send up to a batch again when the leases end, where
+    /// one at a time it would resend one.
     ///
     /// # Errors
     /// [`PortError`] when the outbox itself fails; the claimed messages then come back
     /// when their lease ends.
     pub async fn deliver_due(&self) -> Result<DeliveryRound, PortError> {
+        self.deliver(Claim::WhenNothingHanded).await
+    }
+
+    async fn deliver(&self, rule: Claim) -> Result<DeliveryRound, PortError> {
         let now = self.clock.now();
-        let claimed = self.outbox.claim(now, self.policy.batch_size, self.policy.lease).await?;
-        let mut round = DeliveryRound { claimed: claimed.len(), ..DeliveryRound::default() };
-        let mut done = Vec::with_capacity(claimed.len());
-        let tried = self.try_each(claimed, &mut round, &mut done).await;
+        let polled = self.poll_due();
+        let mut taken = if polled { self.claim(now).await? } else { Vec::new() };
+        if let Some(handoff) = &self.handoff {
+            let room = self.policy.batch_size.saturating_sub(taken.len());
+            taken.extend(handoff.take(room, now, self.policy.lease / 2).into_iter().map(Taken::from));
+        }
+        if taken.is_empty() && !polled && self.claim_needed(rule) {
+            taken = self.claim(now).await?;
+        }
+        let mut round = DeliveryRound { claimed: taken.len(), ..DeliveryRound::default() };
+        let mut done = Vec::with_capacity(taken.len());
+        let tried = self.try_each(taken, &mut round, &mut done).await;
         // What was sent leaves the outbox even when a later message's step failed.
         let completed = self.complete_all(&done).await;
         tried.and(completed)?;
         Ok(round)
     }
 
-    /// Tries each claimed message once, counting in `round`; the ids of those it is done
-    /// with go into `done`.
+    /// Whether a round claims before it takes handed-over messages: with a hand-off,
+    /// when no round claimed for an idle poll (without one, every round claims).
+    fn poll_due(&self) -> bool {
+        if self.handoff.is_none() {
+            return false;
+        }
+        let Ok(last) = self.last_claim.lock() else { return true };
+        last.is_none_or(|at| at.elapsed() >= self.policy.idle_poll)
+    }
+
+    /// Whether a round that was handed nothing claims.
+    fn claim_needed(&self, rule: Claim) -> bool {
+        let Some(handoff) = &self.handoff else { return true };
+        match rule {
+            Claim::WhenNothingHanded => true,
+            // A loop woken for this process's messages that finds them gone (another loop
+            // took them) has nothing to claim, unless some went to the outbox for want
+            // of room here, or the last claim left more due (a backlog to share).
+            Claim::WhenNeeded => self.more_due.load(Ordering::Acquire) || handoff.take_spilled(),
+        }
+    }
+
+    /// Claims up to a batch of due messages from the outbox.
+    async fn claim(&self, now: time::OffsetDateTime) -> Result<Vec<Taken>, PortError> {
+        if let Ok(mut last) = self.last_claim.lock() {
+            *last = Some(std::time::Instant::now());
+        }
+        if let Some(handoff) = &self.handoff {
+            // This claim sees whatever spilled until now.
+            handoff.take_spilled();
+        }
+        let claimed = self.outbox.claim(now, self.policy.batch_size, self.policy.lease).await?;
+        self.more_due.store(claimed.len() == self.policy.batch_size, Ordering::Release);
+        Ok(claimed.into_iter().map(Taken::from).collect())
+    }
+
+    /// Tries each message once, counting in `round`; the ids of those it is done with go
+    /// into `done`.
     async fn try_each(
         &self,
-        claimed: Vec<ClaimedMessage>,
+        taken: Vec<Taken>,
         round: &mut DeliveryRound,
         done: &mut Vec<OutboxId>,
     ) -> Result<(), PortError> {
-        let mut pending = claimed.into_iter();
+        let mut pending = taken.into_iter();
         while let Some(message) = pending.next() {
-            match self.try_one(&message, done).await? {
+            match self.try_one(message, done).await? {
                 Verdict::Delivered => round.delivered += 1,
                 Verdict::Dropped => round.dropped += 1,
                 Verdict::TransportDown { retried } => {
@@ -137,52 +258,55 @@ impl DeliveryWorker {
         Ok(())
     }
 
-    async fn try_one(
-        &self,
-        claimed: &ClaimedMessage,
-        done: &mut Vec<OutboxId>,
-    ) -> Result<Verdict, PortError> {
+    async fn try_one(&self, taken: Taken, done: &mut Vec<OutboxId>) -> Result<Verdict, PortError> {
         let now = self.clock.now();
-        if claimed.expires_at <= now {
-            tracing::warn!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail expired before delivery; dropped");
+        if taken.expires_at <= now {
+            tracing::warn!(outbox_id = %taken.id, attempts = taken.attempts, "mail expired before delivery; dropped");
             dropped("expired");
-            done.push(claimed.id);
+            done.push(taken.id);
             return Ok(Verdict::Dropped);
         }
-        let message = match self.sealer.open(claimed.id, &claimed.sealed) {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::error!(outbox_id = %claimed.id, %error, "queued mail cannot be opened (was SECRET_KEY changed?); dropped");
-                dropped("unreadable");
-                done.push(claimed.id);
-                return Ok(Verdict::Dropped);
-            }
+        let opened;
+        let message = match &taken.content {
+            Content::Open(message) => message,
+            Content::Sealed(sealed) => match self.sealer.open(taken.id, sealed) {
+                Ok(message) => {
+                    opened = message;
+                    &opened
+                }
+                Err(error) => {
+                    tracing::error!(outbox_id = %taken.id, %error, "queued mail cannot be opened (was SECRET_KEY changed?); dropped");
+                    dropped("unreadable");
+                    done.push(taken.id);
+                    return Ok(Verdict::Dropped);
+                }
+            },
         };
         let kind = message.kind.label();
         let flow = message.kind.flow();
         let started = std::time::Instant::now();
-        let sent = self.transport.send(&message).await;
+        let sent = self.transport.send(message).await;
         self.meter.sent(started.elapsed());
         match sent {
             Ok(()) => {
-                done.push(claimed.id);
-                tracing::info!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, "mail delivered");
+                done.push(taken.id);
+                tracing::info!(outbox_id = %taken.id, kind, attempts = taken.attempts, "mail delivered");
                 metrics::counter!("otp_mail_delivered_total", "flow" => flow).increment(1);
                 Ok(Verdict::Delivered)
             }
             Err(PortError::Unavailable(error)) => {
-                let retried = self.defer(claimed, done).await?;
+                let retried = self.defer(&taken, done).await?;
                 if retried {
-                    tracing::warn!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail server unavailable; will retry");
+                    tracing::warn!(outbox_id = %taken.id, kind, attempts = taken.attempts, %error, "mail server unavailable; will retry");
                 }
                 metrics::counter!("otp_mail_send_failures_total", "flow" => flow).increment(1);
                 Ok(Verdict::TransportDown { retried })
             }
             Err(error) => {
-                tracing::error!(outbox_id = %claimed.id, kind, attempts = claimed.attempts, %error, "mail refused by the mail server; dropped");
+                tracing::error!(outbox_id = %taken.id, kind, attempts = taken.attempts, %error, "mail refused by the mail server; dropped");
                 metrics::counter!("otp_mail_send_failures_total", "flow" => flow).increment(1);
                 dropped("refused");
-                done.push(claimed.id);
+                done.push(taken.id);
                 Ok(Verdict::Dropped)
             }
         }
@@ -190,7 +314,7 @@ impl DeliveryWorker {
 
     /// Schedules the next try, or gives the message up (into `done`) when its attempts
     /// or its lifetime run out first. Returns whether it will be tried again.
-    async fn defer(&self, claimed: &ClaimedMessage, done: &mut Vec<OutboxId>) -> Result<bool, PortError> {
+    async fn defer(&self, claimed: &Taken, done: &mut Vec<OutboxId>) -> Result<bool, PortError> {
         let next = self.clock.now() + self.policy.backoff(claimed.attempts);
         if claimed.attempts >= self.policy.max_attempts || next >= claimed.expires_at {
             tracing::error!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail undeliverable: retry budget spent; dropped");
@@ -242,7 +366,7 @@ impl DeliveryWorker {
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         let round = || async move {
             self.refresh_depth().await;
-            let round = self.deliver_due().await?;
+            let round = self.deliver(Claim::WhenNeeded).await?;
             Ok((round.claimed, round.deferred))
         };
         run_rounds(round, &self.policy, &self.signal, shutdown, "mail").await;

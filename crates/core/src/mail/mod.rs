@@ -7,6 +7,7 @@
 //! ...). A [`DeliveryMeter`] shared by both tells how long a new message would wait.
 
 mod delivery;
+mod handoff;
 mod meter;
 mod policy;
 mod queueing_mailer;
@@ -14,6 +15,8 @@ mod rounds;
 mod signal;
 
 pub use delivery::{DeliveryRound, DeliveryWorker};
+pub(crate) use handoff::HandedMessage;
+pub use handoff::MailHandoff;
 pub use meter::DeliveryMeter;
 pub use policy::DeliveryPolicy;
 pub use queueing_mailer::QueueingMailer;

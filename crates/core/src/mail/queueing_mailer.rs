@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{DeliveryMeter, DeliveryPolicy, OutboxSignal};
+use super::{DeliveryMeter, DeliveryPolicy, HandedMessage, MailHandoff, OutboxSignal};
 use crate::crypto::MailSealer;
 use crate::domain::MailMessage;
 use crate::domain::OutboxId;
@@ -23,9 +23,11 @@ pub struct QueueingMailer {
     sealer: MailSealer,
     clock: Arc<dyn Clock>,
     notice_lifetime: Duration,
+    lease: Duration,
     signal: Arc<OutboxSignal>,
     meter: Arc<DeliveryMeter>,
     sender_cap: usize,
+    handoff: Option<Arc<MailHandoff>>,
 }
 
 impl QueueingMailer {
@@ -39,7 +41,26 @@ impl QueueingMailer {
         signal: Arc<OutboxSignal>,
         meter: Arc<DeliveryMeter>,
     ) -> Self {
-        Self { outbox, sealer, clock, notice_lifetime: policy.notice_lifetime, signal, meter, sender_cap: 0 }
+        Self {
+            outbox,
+            sealer,
+            clock,
+            notice_lifetime: policy.notice_lifetime,
+            lease: policy.lease,
+            signal,
+            meter,
+            sender_cap: 0,
+            handoff: None,
+        }
+    }
+
+    /// Hands each message, once stored (leased to this process for the policy's lease),
+    /// to the delivery loops through `handoff` while it has room; the
+    /// [`super::DeliveryWorker`] must share it ([`super::DeliveryWorker::with_handoff`]).
+    #[must_use]
+    pub fn with_handoff(mut self, handoff: Arc<MailHandoff>) -> Self {
+        self.handoff = Some(handoff);
+        self
     }
 
     /// At most `cap` messages queued per sender (0: no cap).
@@ -54,7 +75,10 @@ impl QueueingMailer {
         let sealed = self.sealer.seal(id, message).map_err(PortError::failed)?;
         let now = self.clock.now();
         let lifetime = message.kind.expires_in().unwrap_or(self.notice_lifetime);
-        let entry = NewOutboxMessage { id, sealed, expires_at: now + lifetime, queued_at: now };
+        let handoff = self.handoff.as_ref().filter(|handoff| handoff.has_room());
+        let leased_until = handoff.map(|_| now + self.lease);
+        let expires_at = now + lifetime;
+        let entry = NewOutboxMessage { id, sealed, expires_at, queued_at: now, leased_until };
         // Counted before it is stored: a delivery loop may send it and report it
         // finished before `enqueue` returns, and a count made after that would never
         // be taken back (the sender would keep it until the message's lifetime ends).
@@ -65,6 +89,16 @@ impl QueueingMailer {
         if let Err(error) = self.outbox.enqueue(&entry).await {
             self.meter.finished(id);
             return Err(error);
+        }
+        match (handoff, leased_until) {
+            (Some(handoff), Some(leased_until)) => {
+                handoff.push(HandedMessage { id, message: message.clone(), expires_at, leased_until });
+            }
+            _ => {
+                if let Some(full) = &self.handoff {
+                    full.spilled();
+                }
+            }
         }
         metrics::counter!("otp_mail_queued_total", "flow" => message.kind.flow()).increment(1);
         tracing::debug!(outbox_id = %id, kind = message.kind.label(), "mail queued");

@@ -14,8 +14,14 @@ pub struct NewOutboxMessage {
     /// After this instant the message is worthless (its code has expired) and is
     /// dropped rather than sent.
     pub expires_at: OffsetDateTime,
-    /// When the message was queued; it is due at once.
+    /// When the message was queued; it is due at once, unless `leased_until` is set.
     pub queued_at: OffsetDateTime,
+    /// Set when the queueing process delivers the message itself (handed straight to its
+    /// delivery loops instead of claimed back): the message is stored as if claimed at
+    /// once, one attempt counted, and claims pass over it until this instant. When that
+    /// process dies first, the message is due then, as any claimed message whose
+    /// claimer died.
+    pub leased_until: Option<OffsetDateTime>,
 }
 
 /// A message taken from the outbox for one delivery attempt.
@@ -36,7 +42,8 @@ pub struct ClaimedMessage {
 ///
 /// Contract:
 /// - [`enqueue`](Self::enqueue) returning `Ok` means the message is stored and will be
-///   claimable until it is completed or dropped.
+///   claimable until it is completed or dropped: at once, or, for a message with
+///   [`NewOutboxMessage::leased_until`], from then on with one attempt already counted.
 /// - [`claim`](Self::claim) returns due messages (oldest first, at most `limit`), counts an
 ///   attempt on each and hides them from other claims for `lease`. A message whose lease
 ///   runs out (its claimer died) becomes due again. Concurrent claims never return the

@@ -257,6 +257,7 @@ macro_rules! mail_outbox_contract {
                 completing_several_removes_exactly_those,
                 a_deferred_message_comes_back_when_due_with_its_attempts_counted,
                 an_expired_lease_makes_the_message_due_again,
+                a_message_queued_leased_is_hidden_until_its_lease_ends_with_one_attempt_counted,
                 a_released_message_is_due_at_once_without_spending_an_attempt,
                 depth_counts_queued_and_leased_messages,
                 concurrent_claims_never_share_a_message,

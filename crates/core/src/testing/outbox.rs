@@ -21,6 +21,7 @@ fn message(now: OffsetDateTime) -> NewOutboxMessage {
         sealed: format!("v4.local.sealed-{id}"),
         expires_at: now + Duration::from_secs(600),
         queued_at: now,
+        leased_until: None,
     }
 }
 
@@ -113,6 +114,18 @@ pub async fn an_expired_lease_makes_the_message_due_again(outbox: Outbox) {
     assert_eq!(claim_ids(&outbox, now, &[queued.id]).await, vec![queued.id]);
     assert!(claim_ids(&outbox, now + LEASE - Duration::from_secs(1), &[queued.id]).await.is_empty());
     assert_eq!(claim_ids(&outbox, now + LEASE, &[queued.id]).await, vec![queued.id]);
+}
+
+pub async fn a_message_queued_leased_is_hidden_until_its_lease_ends_with_one_attempt_counted(outbox: Outbox) {
+    let now = instant();
+    let queued = NewOutboxMessage { leased_until: Some(now + LEASE), ..message(now) };
+    outbox.enqueue(&queued).await.unwrap();
+    assert!(claim_ids(&outbox, now, &[queued.id]).await.is_empty(), "leased by its queueing process");
+    assert!(claim_ids(&outbox, now + LEASE - Duration::from_secs(1), &[queued.id]).await.is_empty());
+    let due = outbox.claim(now + LEASE, 1000, LEASE).await.unwrap();
+    let mine = due.iter().find(|message| message.id == queued.id).expect("due when its lease ends");
+    assert_eq!(mine.attempts, 2, "the queueing process's attempt counts");
+    assert_eq!(mine.sealed, queued.sealed);
 }
 
 pub async fn a_released_message_is_due_at_once_without_spending_an_attempt(outbox: Outbox) {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use otp_core::crypto::{KeyedHasher, MailSealer};
 use otp_core::domain::Locale;
-use otp_core::mail::{DeliveryMeter, DeliveryPolicy, DeliveryWorker, OutboxSignal, QueueingMailer};
+use otp_core::mail::{
+    DeliveryMeter, DeliveryPolicy, DeliveryWorker, MailHandoff, OutboxSignal, QueueingMailer,
+};
 use otp_core::ports::{Clock, MailComposer, MailOutbox, Mailer, Probe};
 use otp_mail::{Composer, ComposerConfig, DkimSigner, MailRenderer, RendererConfig};
 use otp_memory::FolderMailer;
@@ -72,7 +74,11 @@ pub fn build_mail(
         meter.clone(),
     )
     .with_sender_cap(settings.mail_queue_per_client);
-    let worker = DeliveryWorker::new(outbox, transport, sealer, clock, policy, signal, meter);
+    // Four rounds' worth per loop: past that, messages wait in the outbox instead.
+    let handoff = Arc::new(MailHandoff::new(4 * policy.batch_size * meter.workers()));
+    let mailer = mailer.with_handoff(handoff.clone());
+    let worker =
+        DeliveryWorker::new(outbox, transport, sealer, clock, policy, signal, meter).with_handoff(handoff);
     Ok(MailComponents { mailer: Arc::new(mailer), worker: Arc::new(worker), probe })
 }
 
