@@ -11,7 +11,7 @@ use otp_core::domain::{MailKind, MailMessage, OutboxId};
 use otp_core::mail::{
     DeliveryMeter, DeliveryPolicy, DeliveryRound, DeliveryWorker, MailHandoff, OutboxSignal, QueueingMailer,
 };
-use otp_core::ports::{ClaimedMessage, MailOutbox, Mailer, NewOutboxMessage};
+use otp_core::ports::{ClaimedMessage, Clock, MailOutbox, Mailer, NewOutboxMessage};
 use otp_core::{EmailAddress, OtpCode, PortError};
 use otp_memory::{ManualClock, MemoryOutbox, RecordingMailer};
 use time::OffsetDateTime;
@@ -81,7 +81,12 @@ fn code_mail(to: &str) -> MailMessage {
 impl Rig {
     /// The same rig, its queue handing messages straight to its worker.
     fn handing_over(self) -> Self {
-        let handoff = Arc::new(MailHandoff::new(256));
+        self.handing_over_up_to(256)
+    }
+
+    /// The same rig with a hand-off of `capacity` messages.
+    fn handing_over_up_to(self, capacity: usize) -> Self {
+        let handoff = Arc::new(MailHandoff::new(capacity));
         Self {
             queue: self.queue.with_handoff(handoff.clone()),
             worker: self.worker.with_handoff(handoff),
@@ -567,4 +572,87 @@ async fn handed_over_mail_of_a_process_that_stopped_goes_out_from_another() {
     assert_eq!((round.claimed, round.delivered), (1, 1));
     assert_eq!(rig.transport.messages(), vec![code_mail("ann@example.com")]);
     assert_eq!(rig.outbox.depth().await.unwrap(), 0);
+}
+
+/// Messages stored due for want of room in the hand-off are claimed by the next round
+/// even though it also finds handed-over messages: they do not wait for the idle poll.
+#[tokio::test]
+async fn mail_that_spilled_past_a_full_hand_off_goes_out_with_the_next_round() {
+    let policy = DeliveryPolicy { idle_poll: Duration::from_secs(60), ..policy() };
+    let recording = Arc::new(RecordingMailer::new());
+    let rig = rig_with(recording.clone(), recording, policy).handing_over_up_to(1);
+    assert_eq!(rig.round().await.claimed, 0, "the first round claims and finds nothing");
+    for index in 0..3 {
+        rig.queue.send(&code_mail(&format!("user{index}@example.com"))).await.unwrap();
+    }
+    let round = rig.round().await;
+    assert_eq!((round.claimed, round.delivered), (3, 3), "two claimed, one handed over");
+    assert_eq!(rig.depth().await, 0);
+}
+
+/// A transport that takes `each` of the manual clock's time per message.
+#[derive(Debug)]
+struct ClockedTransport {
+    clock: Arc<ManualClock>,
+    each: Duration,
+    recording: Arc<RecordingMailer>,
+}
+
+#[async_trait]
+impl Mailer for ClockedTransport {
+    async fn send(&self, message: &MailMessage) -> Result<(), PortError> {
+        self.clock.advance(self.each);
+        self.recording.send(message).await
+    }
+}
+
+/// When sends are so slow that a round would reach a message with less than half its
+/// lease left, that message is left to the outbox and claimed once its lease ends:
+/// another instance could claim it then, so sending it late could send it twice.
+#[tokio::test]
+async fn a_round_leaves_a_message_whose_lease_ran_half_out_to_the_outbox() {
+    let recording = Arc::new(RecordingMailer::new());
+    let rig = rig_with(recording.clone(), recording.clone(), policy());
+    let lease = DeliveryPolicy::default().lease;
+    let each = lease / 2 + Duration::from_secs(1);
+    let slow = ClockedTransport { clock: rig.clock.clone(), each, recording: recording.clone() };
+    let rig = Rig {
+        worker: DeliveryWorker::new(
+            rig.outbox.clone(),
+            Arc::new(slow),
+            rig.sealer.clone(),
+            rig.clock.clone(),
+            policy(),
+            Arc::new(OutboxSignal::new(16)),
+            Arc::new(DeliveryMeter::new(4)),
+        ),
+        ..rig
+    }
+    .handing_over();
+    for to in ["ann@example.com", "bob@example.com"] {
+        rig.queue.send(&code_mail(to)).await.unwrap();
+    }
+    let round = rig.round().await;
+    assert_eq!((round.claimed, round.delivered), (2, 1), "the second is left to the outbox");
+    assert_eq!(rig.round().await.claimed, 0, "still leased");
+    rig.clock.advance(lease / 2);
+    let round = rig.round().await;
+    assert_eq!((round.claimed, round.delivered), (1, 1));
+    let sent: Vec<_> = recording.messages().into_iter().map(|message| message.to.to_string()).collect();
+    assert_eq!(sent, ["ann@example.com", "bob@example.com"], "each once");
+}
+
+/// At shutdown, what is still in the hand-off is released: due at once for another
+/// instance, its attempt uncounted, instead of waiting for its lease to end.
+#[tokio::test]
+async fn mail_left_in_the_hand_off_is_released_to_the_outbox() {
+    let rig = rig().handing_over();
+    for to in ["ann@example.com", "bob@example.com"] {
+        rig.queue.send(&code_mail(to)).await.unwrap();
+    }
+    assert_eq!(rig.worker.release_handed().await.unwrap(), 2);
+    assert_eq!(rig.worker.release_handed().await.unwrap(), 0, "nothing handed over is left");
+    let claimed = rig.outbox.claim(rig.clock.now(), 16, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(claimed.len(), 2, "due at once");
+    assert!(claimed.iter().all(|message| message.attempts == 1), "the hand-off's attempt uncounted");
 }

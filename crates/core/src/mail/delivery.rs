@@ -47,12 +47,13 @@ pub struct DeliveryWorker {
     more_due: AtomicBool,
 }
 
-/// When a round that was handed nothing claims from the outbox.
+/// Whether a round that was handed nothing claims from the outbox.
 #[derive(Debug, Clone, Copy)]
 enum Claim {
-    /// Always ([`DeliveryWorker::deliver_due`]: a caller asks for what is due).
+    /// Yes ([`DeliveryWorker::deliver_due`]: a caller asks for what is due).
     WhenNothingHanded,
-    /// Only when something is known to wait there (the loops of [`DeliveryWorker::run`]).
+    /// Only without a hand-off; with one, what the outbox is known to hold was claimed
+    /// first ([`DeliveryWorker::claim_first`]; the loops of [`DeliveryWorker::run`]).
     WhenNeeded,
 }
 
@@ -60,6 +61,8 @@ enum Claim {
 struct Taken {
     id: OutboxId,
     expires_at: time::OffsetDateTime,
+    /// When the lease this process holds on it ends.
+    leased_until: time::OffsetDateTime,
     /// Attempts so far, counting this one.
     attempts: u32,
     content: Content,
@@ -72,11 +75,12 @@ enum Content {
     Open(MailMessage),
 }
 
-impl From<ClaimedMessage> for Taken {
-    fn from(claimed: ClaimedMessage) -> Self {
+impl Taken {
+    fn claimed(claimed: ClaimedMessage, leased_until: time::OffsetDateTime) -> Self {
         Self {
             id: claimed.id,
             expires_at: claimed.expires_at,
+            leased_until,
             attempts: claimed.attempts,
             content: Content::Sealed(claimed.sealed),
         }
@@ -85,10 +89,11 @@ impl From<ClaimedMessage> for Taken {
 
 impl From<HandedMessage> for Taken {
     fn from(handed: HandedMessage) -> Self {
-        // Stored with one attempt counted, as a claim counts it.
         Self {
             id: handed.id,
             expires_at: handed.expires_at,
+            leased_until: handed.leased_until,
+            // Stored with one attempt counted, as a claim counts it.
             attempts: 1,
             content: Content::Open(handed.message),
         }
@@ -138,9 +143,11 @@ impl DeliveryWorker {
 
     /// Sends the messages the process's [`super::QueueingMailer`] hands over through
     /// `handoff` (the same one, [`super::QueueingMailer::with_handoff`]) without
-    /// claiming them back. Rounds then claim from the outbox only when nothing was
-    /// handed over, or when no round claimed for an [`DeliveryPolicy::idle_poll`], so
-    /// retries and other instances' messages still go out under a steady local load.
+    /// claiming them back. The loops' rounds then claim from the outbox only when it is
+    /// known to hold more (see [`Self::deliver_due`]), and at least once every half
+    /// [`DeliveryPolicy::idle_poll`], so retries and other instances' messages still go
+    /// out under a steady local load. Call [`Self::release_handed`] once the loops
+    /// have stopped.
     #[must_use]
     pub fn with_handoff(mut self, handoff: Arc<MailHandoff>) -> Self {
         self.handoff = Some(handoff);
@@ -154,12 +161,19 @@ impl DeliveryWorker {
 
     /// Takes one batch of messages and tries each once: those handed over by this
     /// process's queue ([`Self::with_handoff`]), and due ones claimed from the outbox
-    /// when nothing was handed over (or no claim was made for an idle poll). The
-    /// messages it is done with (delivered or given up on) leave the outbox together at
-    /// the end of the round, in one step ([`MailOutbox::complete_all`]): a round of 16
-    /// costs the store two writes, not seventeen (one, when handed over). A process that
-    /// dies within a round may so send up to a batch again when the leases end, where
-    /// one at a time it would resend one.
+    /// when nothing was handed over. With a hand-off, the claim comes first instead when
+    /// the outbox is known to hold more: the last claim was full, or messages were
+    /// stored due for want of room in the hand-off, or no round claimed for half an
+    /// idle poll (retries, other instances' messages). The messages it is done with
+    /// (delivered or given up on) leave the outbox together at the end of the round, in
+    /// one step ([`MailOutbox::complete_all`]): a round of 16 costs the store two
+    /// writes, not seventeen (one, when handed over). A process that dies within a
+    /// round may so send up to a batch again when the leases end, where one at a time
+    /// it would resend one.
+    ///
+    /// A message is sent only while at least half the lease on it is left (a send
+    /// takes less): one the round gets to later is left to the outbox, which makes it
+    /// due when the lease ends, rather than risk another instance sending it too.
     ///
     /// # Errors
     /// [`PortError`] when the outbox itself fails; the claimed messages then come back
@@ -169,15 +183,19 @@ impl DeliveryWorker {
     }
 
     async fn deliver(&self, rule: Claim) -> Result<DeliveryRound, PortError> {
-        let now = self.clock.now();
-        let polled = self.poll_due();
-        let mut taken = if polled { self.claim(now).await? } else { Vec::new() };
+        let claim_first = self.claim_first();
+        let mut taken = if claim_first { self.claim().await? } else { Vec::new() };
         if let Some(handoff) = &self.handoff {
             let room = self.policy.batch_size.saturating_sub(taken.len());
+            let now = self.clock.now();
             taken.extend(handoff.take(room, now, self.policy.lease / 2).into_iter().map(Taken::from));
         }
-        if taken.is_empty() && !polled && self.claim_needed(rule) {
-            taken = self.claim(now).await?;
+        // A loop woken for this process's messages that finds them gone (another loop
+        // took them) has nothing to claim: what the outbox is known to hold was claimed
+        // first. A caller of `deliver_due` asks for whatever is due.
+        let claim_now = self.handoff.is_none() || matches!(rule, Claim::WhenNothingHanded);
+        if taken.is_empty() && !claim_first && claim_now {
+            taken = self.claim().await?;
         }
         let mut round = DeliveryRound { claimed: taken.len(), ..DeliveryRound::default() };
         let mut done = Vec::with_capacity(taken.len());
@@ -188,40 +206,57 @@ impl DeliveryWorker {
         Ok(round)
     }
 
-    /// Whether a round claims before it takes handed-over messages: with a hand-off,
-    /// when no round claimed for an idle poll (without one, every round claims).
-    fn poll_due(&self) -> bool {
-        if self.handoff.is_none() {
-            return false;
-        }
-        let Ok(last) = self.last_claim.lock() else { return true };
-        last.is_none_or(|at| at.elapsed() >= self.policy.idle_poll)
-    }
-
-    /// Whether a round that was handed nothing claims.
-    fn claim_needed(&self, rule: Claim) -> bool {
-        let Some(handoff) = &self.handoff else { return true };
-        match rule {
-            Claim::WhenNothingHanded => true,
-            // A loop woken for this process's messages that finds them gone (another loop
-            // took them) has nothing to claim, unless some went to the outbox for want
-            // of room here, or the last claim left more due (a backlog to share).
-            Claim::WhenNeeded => self.more_due.load(Ordering::Acquire) || handoff.take_spilled(),
-        }
+    /// Whether a round claims before it takes handed-over messages (with a hand-off
+    /// only: without one, every round claims): when the last claim was full, when
+    /// messages spilled into the outbox since the last claim, or when no round claimed
+    /// for half an idle poll (so the poller's round, woken an idle poll after the last
+    /// one, claims even when another claim came a little later).
+    fn claim_first(&self) -> bool {
+        let Some(handoff) = &self.handoff else { return false };
+        let poll_due = match self.last_claim.lock() {
+            Ok(last) => last.is_none_or(|at| at.elapsed() >= self.policy.idle_poll / 2),
+            Err(_) => true,
+        };
+        poll_due || self.more_due.load(Ordering::Acquire) || handoff.take_spilled()
     }
 
     /// Claims up to a batch of due messages from the outbox.
-    async fn claim(&self, now: time::OffsetDateTime) -> Result<Vec<Taken>, PortError> {
+    async fn claim(&self) -> Result<Vec<Taken>, PortError> {
         if let Ok(mut last) = self.last_claim.lock() {
             *last = Some(std::time::Instant::now());
         }
-        if let Some(handoff) = &self.handoff {
-            // This claim sees whatever spilled until now.
-            handoff.take_spilled();
-        }
-        let claimed = self.outbox.claim(now, self.policy.batch_size, self.policy.lease).await?;
+        // This claim sees whatever spilled until now.
+        let spilled = self.handoff.as_ref().is_some_and(|handoff| handoff.take_spilled());
+        let now = self.clock.now();
+        let claimed = match self.outbox.claim(now, self.policy.batch_size, self.policy.lease).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                if let (true, Some(handoff)) = (spilled, &self.handoff) {
+                    handoff.spilled();
+                }
+                return Err(error);
+            }
+        };
         self.more_due.store(claimed.len() == self.policy.batch_size, Ordering::Release);
-        Ok(claimed.into_iter().map(Taken::from).collect())
+        let leased_until = now + self.policy.lease;
+        Ok(claimed.into_iter().map(|message| Taken::claimed(message, leased_until)).collect())
+    }
+
+    /// Makes every message still in the hand-off due at once in the outbox, its
+    /// attempt uncounted ([`MailOutbox::release`]), for another instance (or this one,
+    /// restarted) to send without waiting for its lease to end; for when the loops have
+    /// stopped. Answers how many it released.
+    ///
+    /// # Errors
+    /// [`PortError`] when the outbox fails (the rest then waits for its lease).
+    pub async fn release_handed(&self) -> Result<usize, PortError> {
+        let Some(handoff) = &self.handoff else { return Ok(0) };
+        let now = self.clock.now();
+        let left = handoff.take(usize::MAX, now, Duration::ZERO);
+        for message in &left {
+            self.outbox.release(message.id, now).await?;
+        }
+        Ok(left.len())
     }
 
     /// Tries each message once, counting in `round`; the ids of those it is done with go
@@ -234,6 +269,10 @@ impl DeliveryWorker {
     ) -> Result<(), PortError> {
         let mut pending = taken.into_iter();
         while let Some(message) = pending.next() {
+            if message.leased_until - self.clock.now() < self.policy.lease / 2 {
+                tracing::warn!(outbox_id = %message.id, "mail not sent before half its lease ran out; left to the outbox");
+                continue;
+            }
             match self.try_one(message, done).await? {
                 Verdict::Delivered => round.delivered += 1,
                 Verdict::Dropped => round.dropped += 1,

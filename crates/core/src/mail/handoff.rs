@@ -26,12 +26,14 @@ pub(crate) struct HandedMessage {
 /// of claiming it back and opening its sealed copy: a round of queued mail costs the
 /// outbox one write less (measured on PostgreSQL: about 135 claims per 1,000 mails
 /// before). Nothing is lost when the process dies with messages still here: the outbox
-/// makes them due when their lease ends. A message whose lease is half gone before a
-/// loop gets to it is left to that, so it is never sent twice.
+/// makes them due when their lease ends (a process that stops releases them first:
+/// [`super::DeliveryWorker::release_handed`]). A message whose lease is half gone before
+/// a loop gets to it is left to the outbox, so no other instance can claim it while it
+/// is being sent.
 ///
 /// Bounded: the queue takes new messages only while it holds fewer than its capacity;
-/// beyond, they are stored due at once and claimed as usual (the next round that finds
-/// the hand-off empty claims them).
+/// beyond, they are stored due at once, and the next round claims them before it takes
+/// from here.
 #[derive(Debug)]
 pub struct MailHandoff {
     queue: Mutex<VecDeque<HandedMessage>>,

@@ -35,9 +35,9 @@ pub(crate) async fn run_rounds<Round>(
     let mut woken = None;
     loop {
         let signalled = signal.claiming();
-        // Woken for messages this process queued, but a claim started since then (another
-        // loop's, going on after a full batch) could see every one of them: a round now
-        // would claim nothing. What that claim left over, its loop goes on to claim when
+        // Woken for messages this process queued, but a round started since then (another
+        // loop's, going on after a full batch) could take every one of them, by its
+        // claim or from the mail hand-off: a round now would find nothing. What that claim left over, its loop goes on to claim when
         // its batch was full and clean; after a failure (transport or outbox down) the
         // rest waits for the idle poll, as delivery pauses then anyway.
         let late = woken == Some(Wake::Queued) && signalled == 0;

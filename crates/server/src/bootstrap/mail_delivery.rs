@@ -21,6 +21,9 @@ where
     (stop, tokio::spawn(run(stopped)))
 }
 
+/// How long releasing the hand-off may add to a shutdown (one statement a message).
+const RELEASE_BOUND: Duration = Duration::from_secs(2);
+
 /// The delivery loops running beside the server.
 pub(super) struct MailDelivery {
     worker: Arc<DeliveryWorker>,
@@ -51,8 +54,8 @@ impl MailDelivery {
 
     /// Stops the loop after its current round, then delivers what is due until the
     /// outbox is empty, the mail server is unavailable, or the bound passes. Messages
-    /// left in a durable outbox go out from the next instance; an in-memory outbox
-    /// loses them, and says how many.
+    /// left in a durable outbox go out from the next instance (those still handed over
+    /// are released to it first); an in-memory outbox loses them, and says how many.
     pub(super) async fn stop(self) {
         let _ = self.stop.send(true);
         let deadline = tokio::time::Instant::now() + self.bound;
@@ -78,6 +81,22 @@ impl MailDelivery {
             }
         })
         .await;
+        // What the loops were handed but did not get to (the mail server is down, or
+        // time ran out) is made due at once for the next instance, rather than left
+        // leased to this one for the rest of its lease.
+        let release = tokio::time::timeout(RELEASE_BOUND, self.worker.release_handed()).await;
+        match release {
+            Ok(Ok(0)) => {}
+            Ok(Ok(released)) => {
+                tracing::warn!(released, "handed-over mail released to the outbox at shutdown")
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "handed-over mail not released; it is due when its lease ends")
+            }
+            Err(_) => tracing::warn!(
+                "handed-over mail not all released in time; the rest is due when its lease ends"
+            ),
+        }
         match drained {
             Ok(Some(0)) => tracing::info!("mail outbox flushed"),
             Ok(Some(left)) => tracing::warn!(left, "mail left in the outbox at shutdown"),
