@@ -126,16 +126,21 @@ impl DeviceRepository for PgDeviceRepository {
         // The rows to end are locked first, in the order of their ids: calls that pick
         // overlapping rows then wait for each other in one order instead of
         // deadlocking (each locking in its scan's order, a flood of sign-ins of one
-        // account met `deadlock detected`).
+        // account met `deadlock detected`). Before them, the account's row, as its
+        // deletion locks it before its cascade locks these rows: otherwise the new row's
+        // foreign key check, at the end, waits for a deletion that waits for the rows
+        // locked here.
         const CREATE_WITHIN_LIMIT: &str = "WITH remembered AS (
                 INSERT INTO devices
                     (id, user_id, token_hash, client, created_at, last_used_at, code_verified_at, revoked_at, ip,
                      user_agent)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             )
-            , past AS (
+            , owner AS (
+                SELECT id FROM users WHERE id = $2 FOR KEY SHARE
+            ), past AS (
                 SELECT id FROM devices
-                WHERE user_id = $2 AND revoked_at IS NULL
+                WHERE user_id = (SELECT id FROM owner) AND revoked_at IS NULL
                 ORDER BY (code_verified_at >= $11) IS TRUE DESC, last_used_at DESC, created_at DESC, id DESC
                 OFFSET $KEPT
             ), locked AS (

@@ -149,16 +149,21 @@ impl SessionRepository for PgSessionRepository {
         // The rows to end are locked first, in the order of their ids: calls that pick
         // overlapping rows then wait for each other in one order instead of
         // deadlocking (each locking in its scan's order, a flood of sign-ins of one
-        // account met `deadlock detected`).
+        // account met `deadlock detected`). Before them, the account's row, as its
+        // deletion locks it before its cascade locks these rows: otherwise the new row's
+        // foreign key check, at the end, waits for a deletion that waits for the rows
+        // locked here.
         const CREATE_WITHIN_LIMIT: &str = "WITH opened AS (
                 INSERT INTO sessions
                     (id, user_id, refresh_hash, created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
                      auth_methods)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             )
-            , past AS (
+            , owner AS (
+                SELECT id FROM users WHERE id = $2 FOR KEY SHARE
+            ), past AS (
                 SELECT id FROM sessions
-                WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $4
+                WHERE user_id = (SELECT id FROM owner) AND revoked_at IS NULL AND expires_at > $4
                 ORDER BY last_used_at DESC, created_at DESC, id DESC
                 OFFSET $KEPT
             ), locked AS (

@@ -561,6 +561,52 @@ mod adapter {
         PgProbe::new(pool).check().await.unwrap();
     }
 
+    /// The stores a sign-in writes to, on a test database of their own.
+    struct SignInStores {
+        _db: TestDatabase,
+        sessions: Arc<PgSessionRepository>,
+        devices: Arc<otp_postgres::PgDeviceRepository>,
+        users: Arc<PgUserRepository>,
+    }
+
+    impl SignInStores {
+        async fn new() -> Self {
+            let db = TestDatabase::migrated().await;
+            let pool = db.pool().await;
+            Self {
+                sessions: Arc::new(PgSessionRepository::new(pool.clone())),
+                devices: Arc::new(otp_postgres::PgDeviceRepository::new(pool.clone())),
+                users: Arc::new(PgUserRepository::new(pool)),
+                _db: db,
+            }
+        }
+
+        /// A sign-in of `device`'s account: a session created `later` after the
+        /// others (newer sessions later, as in life: an index scan by creation time
+        /// then meets them in another order than their ids) and a new device (`tag`
+        /// makes its token), each within its limit of `limits`.
+        fn sign_in(
+            &self,
+            device: &otp_core::domain::Device,
+            tag: &str,
+            later: Duration,
+            limits: (usize, usize),
+        ) -> impl Future<Output = Result<(), otp_core::PortError>> + Send + use<> {
+            use otp_core::ports::DeviceRepository;
+            let (sessions, devices) = (Arc::clone(&self.sessions), Arc::clone(&self.devices));
+            let mut remembered = device.clone();
+            remembered.id = otp_core::domain::DeviceId::generate();
+            remembered.token_hash = KeyedHasher::new(&[2; 32]).unwrap().token_hash(tag);
+            let mut opened = session(device.user_id, None);
+            opened.created_at += later;
+            opened.last_used_at = opened.created_at;
+            async move {
+                sessions.create_within_limit(&opened, limits.0).await?;
+                devices.create_within_limit(&remembered, limits.1, instant()).await.map(drop)
+            }
+        }
+    }
+
     /// Sign-ins of one account at once, each pushing older sessions and devices past
     /// the limits, and among them a password reset and a "sign out everywhere", all
     /// succeed: every statement that ends several rows locks them in one order (by id),
@@ -568,35 +614,23 @@ mod adapter {
     /// one account met `deadlock detected`, a 500).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_sign_ins_of_one_account_past_the_limits_all_succeed() {
-        use otp_core::domain::{DeviceId, PasswordHash};
-        use otp_core::ports::DeviceRepository;
-        use otp_postgres::PgDeviceRepository;
+        use otp_core::domain::PasswordHash;
 
-        let db = TestDatabase::migrated().await;
-        let pool = db.pool().await;
-        let sessions = Arc::new(PgSessionRepository::new(pool.clone()));
-        let devices = Arc::new(PgDeviceRepository::new(pool.clone()));
-        let users = Arc::new(PgUserRepository::new(pool.clone()));
+        let stores = SignInStores::new().await;
+        let (sessions, users) = (Arc::clone(&stores.sessions), Arc::clone(&stores.users));
         let (user, _, device) = otp_core::testing::users::first_sign_in(unique_email());
         users.create(&user).await.unwrap();
         let user_id = user.id;
         for round in 0..10_u64 {
             let calls: Vec<_> = (0..64_u64)
                 .map(|index| {
-                    let (sessions, devices) = (Arc::clone(&sessions), Arc::clone(&devices));
-                    let mut remembered = device.clone();
-                    remembered.id = DeviceId::generate();
-                    remembered.token_hash =
-                        KeyedHasher::new(&[2; 32]).unwrap().token_hash(&format!("device {round} {index}"));
-                    // Newer sessions later, as in life: an index scan by creation time then
-                    // meets them in another order than their ids.
-                    let mut opened = session(user.id, None);
-                    opened.created_at += Duration::from_millis(round * 64 + index);
-                    opened.last_used_at = opened.created_at;
-                    tokio::spawn(async move {
-                        sessions.create_within_limit(&opened, 100).await?;
-                        devices.create_within_limit(&remembered, 50, instant()).await.map(drop)
-                    })
+                    let later = Duration::from_millis(round * 64 + index);
+                    tokio::spawn(stores.sign_in(
+                        &device,
+                        &format!("device {round} {index}"),
+                        later,
+                        (100, 50),
+                    ))
                 })
                 .collect();
             // Among them, the owner resets the password and signs out everywhere.
@@ -616,6 +650,43 @@ mod adapter {
                 call.await.unwrap().unwrap();
             }
         }
+    }
+
+    /// An account deleted while a flood of its sign-ins runs: each sign-in either
+    /// succeeds or fails because the account is gone, never with a deadlock. A sign-in
+    /// ends older sessions (locking them) and its new row's foreign key then waits for
+    /// the account row; the delete holds that row and its cascade waits for the same
+    /// sessions. Sign-ins now take the account row first, as the delete does.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deleting_an_account_during_a_flood_of_its_sign_ins_never_deadlocks() {
+        let stores = SignInStores::new().await;
+        let mut failures = Vec::new();
+        for round in 0..12_u64 {
+            let (user, _, device) = otp_core::testing::users::first_sign_in(unique_email());
+            stores.users.create(&user).await.unwrap();
+            let sign_in = |index: u64| {
+                stores.sign_in(&device, &format!("{round} {index}"), Duration::from_millis(index), (2, 2))
+            };
+            // Enough sessions and devices that every sign-in ends some.
+            for index in 0..8 {
+                sign_in(index).await.unwrap();
+            }
+            let mut calls: Vec<_> = (8..40).map(|index| tokio::spawn(sign_in(index))).collect();
+            let delete = {
+                let users = Arc::clone(&stores.users);
+                tokio::spawn(async move { users.delete(user.id).await.map(drop) })
+            };
+            calls.insert(16, delete);
+            for call in calls {
+                if let Err(error) = call.await.unwrap() {
+                    failures.push(error.to_string());
+                }
+            }
+        }
+        // The only failures: sign-ins that came after the deletion.
+        let other: Vec<_> =
+            failures.iter().filter(|error| !error.contains("violates foreign key constraint")).collect();
+        assert!(other.is_empty(), "{} other failures: {other:?}", other.len());
     }
 
     /// Look-ups by address made at the same time share statements. With the table
