@@ -281,8 +281,9 @@ impl DeviceRepository for PgDeviceRepository {
     }
 
     async fn purge_forgotten(&self, before: OffsetDateTime, limit: usize) -> Result<u64, PortError> {
-        const PURGE: &str =
-            "DELETE FROM devices WHERE id IN (SELECT id FROM devices WHERE revoked_at < $1 LIMIT $2)";
+        // Rows another statement holds are left to the next batch: the purge never waits.
+        const PURGE: &str = "DELETE FROM devices WHERE id IN \
+            (SELECT id FROM devices WHERE revoked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
         purge_batch(&self.pool, "purging forgotten devices", PURGE, before, limit).await
     }
 }

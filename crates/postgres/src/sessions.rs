@@ -22,17 +22,21 @@ use crate::prepared::Prepared;
 use crate::purge::purge_batch;
 use crate::schema::sessions;
 
-/// Ends every active session of an account at `now`: the sessions are locked in the
-/// order of their ids first, as `create_within_limit` locks what it ends, so a reset
-/// or a "sign out everywhere" and a flood of sign-ins of the account wait for each
-/// other instead of deadlocking. How many it ended.
+/// Ends every active session of an account at `now`: the account's row is locked
+/// first (as deleting it locks it before its cascade), then the sessions in the order
+/// of their ids, as `create_within_limit` does, so a reset or a "sign out everywhere",
+/// a flood of sign-ins of the account and its deletion wait for each other instead of
+/// deadlocking. How many it ended.
 pub(crate) async fn end_all_of_user(
     connection: &mut AsyncPgConnection,
     user_id: Uuid,
     now: OffsetDateTime,
 ) -> QueryResult<usize> {
-    const END_ALL_OF_USER: &str = "WITH locked AS (
-            SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+    const END_ALL_OF_USER: &str = "WITH owner AS (
+            SELECT id FROM users WHERE id = $1 FOR KEY SHARE
+        ), locked AS (
+            SELECT id FROM sessions
+            WHERE user_id = (SELECT id FROM owner) AND revoked_at IS NULL AND expires_at > $2
             ORDER BY id FOR NO KEY UPDATE
         )
         UPDATE sessions SET revoked_at = $2
@@ -331,8 +335,10 @@ impl SessionRepository for PgSessionRepository {
     }
 
     async fn purge_ended(&self, before: OffsetDateTime, limit: usize) -> Result<u64, PortError> {
+        // Rows another statement holds (an account's deletion, its cascade locking
+        // in its own order) are left to the next batch: the purge never waits.
         const PURGE: &str = "DELETE FROM sessions WHERE id IN \
-            (SELECT id FROM sessions WHERE revoked_at < $1 OR expires_at < $1 LIMIT $2)";
+            (SELECT id FROM sessions WHERE revoked_at < $1 OR expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
         purge_batch(&self.pool, "purging ended sessions", PURGE, before, limit).await
     }
 }

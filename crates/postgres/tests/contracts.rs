@@ -656,7 +656,8 @@ mod adapter {
     /// succeeds or fails because the account is gone, never with a deadlock. A sign-in
     /// ends older sessions (locking them) and its new row's foreign key then waits for
     /// the account row; the delete holds that row and its cascade waits for the same
-    /// sessions. Sign-ins now take the account row first, as the delete does.
+    /// sessions. Sign-ins and "sign out everywhere" (two of them among the sign-ins) now
+    /// take the account row first, as the delete does.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deleting_an_account_during_a_flood_of_its_sign_ins_never_deadlocks() {
         let stores = SignInStores::new().await;
@@ -674,14 +675,28 @@ mod adapter {
             let mut calls: Vec<_> = (8..40).map(|index| tokio::spawn(sign_in(index))).collect();
             let delete = {
                 let users = Arc::clone(&stores.users);
-                tokio::spawn(async move { users.delete(user.id).await.map(drop) })
+                tokio::spawn(async move {
+                    assert!(users.delete(user.id).await?, "the deletion removed the account");
+                    Ok(())
+                })
             };
             calls.insert(16, delete);
+            // Around it, the owner signs out everywhere.
+            for at in [12, 20] {
+                let sessions = Arc::clone(&stores.sessions);
+                calls.insert(
+                    at,
+                    tokio::spawn(
+                        async move { sessions.revoke_all_for_user(user.id, instant()).await.map(drop) },
+                    ),
+                );
+            }
             for call in calls {
                 if let Err(error) = call.await.unwrap() {
                     failures.push(error.to_string());
                 }
             }
+            assert_eq!(stores.users.find_by_id(user.id).await.unwrap(), None);
         }
         // The only failures: sign-ins that came after the deletion.
         let other: Vec<_> =
