@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -425,6 +426,8 @@ async fn the_queue_refuses_codes_that_would_arrive_late_and_senders_over_their_c
 struct ObservedOutbox {
     outbox: MemoryOutbox,
     claims: std::sync::atomic::AtomicUsize,
+    /// How many of the next claims fail (the store is down).
+    failing_claims: std::sync::atomic::AtomicUsize,
     delivered_at_once: Option<Arc<DeliveryMeter>>,
 }
 
@@ -446,6 +449,10 @@ impl MailOutbox for ObservedOutbox {
         lease: Duration,
     ) -> Result<Vec<ClaimedMessage>, PortError> {
         self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let failing = &self.failing_claims;
+        if failing.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1)).is_ok() {
+            return Err(PortError::unavailable("the outbox is down"));
+        }
         self.outbox.claim(now, limit, lease).await
     }
 
@@ -655,4 +662,23 @@ async fn mail_left_in_the_hand_off_is_released_to_the_outbox() {
     let claimed = rig.outbox.claim(rig.clock.now(), 16, Duration::from_secs(60)).await.unwrap();
     assert_eq!(claimed.len(), 2, "due at once");
     assert!(claimed.iter().all(|message| message.attempts == 1), "the hand-off's attempt uncounted");
+}
+
+/// A claim that fails does not lose the news that messages spilled past a full
+/// hand-off: the next round claims them, not only what was handed over.
+#[tokio::test]
+async fn spilled_mail_is_claimed_after_a_failed_claim() {
+    let outbox = Arc::new(ObservedOutbox::default());
+    let transport = Arc::new(RecordingMailer::new());
+    let policy = DeliveryPolicy { idle_poll: Duration::from_secs(60), ..policy() };
+    let rig = rig_on(outbox.clone(), transport.clone(), transport, policy).handing_over_up_to(1);
+    assert_eq!(rig.round().await.claimed, 0, "the first round claims and finds nothing");
+    for index in 0..3 {
+        rig.queue.send(&code_mail(&format!("user{index}@example.com"))).await.unwrap();
+    }
+    outbox.failing_claims.store(1, Ordering::Relaxed);
+    assert!(rig.worker.deliver_due().await.is_err(), "the claim for the spilled mail failed");
+    let round = rig.round().await;
+    assert_eq!((round.claimed, round.delivered), (3, 3), "two claimed, one handed over");
+    assert_eq!(rig.depth().await, 0);
 }

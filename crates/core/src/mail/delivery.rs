@@ -217,7 +217,8 @@ impl DeliveryWorker {
             Ok(last) => last.is_none_or(|at| at.elapsed() >= self.policy.idle_poll / 2),
             Err(_) => true,
         };
-        poll_due || self.more_due.load(Ordering::Acquire) || handoff.take_spilled()
+        // Only looked at here: the claim takes the flag, and gives it back if it fails.
+        poll_due || self.more_due.load(Ordering::Acquire) || handoff.has_spilled()
     }
 
     /// Claims up to a batch of due messages from the outbox.
@@ -226,12 +227,12 @@ impl DeliveryWorker {
             *last = Some(std::time::Instant::now());
         }
         // This claim sees whatever spilled until now.
-        let spilled = self.handoff.as_ref().is_some_and(|handoff| handoff.take_spilled());
+        let spilled = self.handoff.as_ref().filter(|handoff| handoff.take_spilled());
         let now = self.clock.now();
         let claimed = match self.outbox.claim(now, self.policy.batch_size, self.policy.lease).await {
             Ok(claimed) => claimed,
             Err(error) => {
-                if let (true, Some(handoff)) = (spilled, &self.handoff) {
+                if let Some(handoff) = spilled {
                     handoff.spilled();
                 }
                 return Err(error);

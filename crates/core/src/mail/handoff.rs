@@ -71,6 +71,11 @@ impl MailHandoff {
         self.spilled.store(true, Ordering::Release);
     }
 
+    /// Whether a message spilled into the outbox since the last claim started.
+    pub(crate) fn has_spilled(&self) -> bool {
+        self.spilled.load(Ordering::Acquire)
+    }
+
     /// A claim starts: whether a message spilled into the outbox since the last one.
     pub(crate) fn take_spilled(&self) -> bool {
         self.spilled.swap(false, Ordering::AcqRel)

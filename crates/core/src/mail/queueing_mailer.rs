@@ -75,8 +75,9 @@ impl QueueingMailer {
         let sealed = self.sealer.seal(id, message).map_err(PortError::failed)?;
         let now = self.clock.now();
         let lifetime = message.kind.expires_in().unwrap_or(self.notice_lifetime);
-        let handoff = self.handoff.as_ref().filter(|handoff| handoff.has_room());
-        let leased_until = handoff.map(|_| now + self.lease);
+        // Handed over (stored leased to this process) while the hand-off has room.
+        let leased_until =
+            self.handoff.as_ref().filter(|handoff| handoff.has_room()).map(|_| now + self.lease);
         let expires_at = now + lifetime;
         let entry = NewOutboxMessage { id, sealed, expires_at, queued_at: now, leased_until };
         // Counted before it is stored: a delivery loop may send it and report it
@@ -90,14 +91,12 @@ impl QueueingMailer {
             self.meter.finished(id);
             return Err(error);
         }
-        match (handoff, leased_until) {
-            (Some(handoff), Some(leased_until)) => {
-                handoff.push(HandedMessage { id, message: message.clone(), expires_at, leased_until });
-            }
-            _ => {
-                if let Some(full) = &self.handoff {
-                    full.spilled();
+        if let Some(handoff) = &self.handoff {
+            match leased_until {
+                Some(leased_until) => {
+                    handoff.push(HandedMessage { id, message: message.clone(), expires_at, leased_until });
                 }
+                None => handoff.spilled(),
             }
         }
         metrics::counter!("otp_mail_queued_total", "flow" => message.kind.flow()).increment(1);

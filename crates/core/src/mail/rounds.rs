@@ -37,9 +37,10 @@ pub(crate) async fn run_rounds<Round>(
         let signalled = signal.claiming();
         // Woken for messages this process queued, but a round started since then (another
         // loop's, going on after a full batch) could take every one of them, by its
-        // claim or from the mail hand-off: a round now would find nothing. What that claim left over, its loop goes on to claim when
-        // its batch was full and clean; after a failure (transport or outbox down) the
-        // rest waits for the idle poll, as delivery pauses then anyway.
+        // claim or from the mail hand-off: a round now would find nothing. What that
+        // round left over, its loop goes on to take when its batch was full and clean;
+        // after a failure (transport or outbox down) the rest waits for the idle poll,
+        // as delivery pauses then anyway.
         let late = woken == Some(Wake::Queued) && signalled == 0;
         if !late && full_round(&mut round, policy, what).await {
             // A full batch of messages this process queued has woken loops already
