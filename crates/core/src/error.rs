@@ -34,6 +34,12 @@ pub enum PortError {
     /// linked to an account.
     #[error("provider identity already linked")]
     IdentityTaken,
+    /// The account a new row was to belong to (a session, a device, a linked identity)
+    /// no longer exists: it was deleted while the sign-in ran. Adapters whose store
+    /// keeps rows tied to their account report it; the others store the row, which no
+    /// request can use once its account is gone.
+    #[error("the account no longer exists")]
+    AccountGone,
     /// The backing service could not be reached or timed out; the caller may retry later.
     #[error("backend unavailable: {0}")]
     Unavailable(#[source] BoxError),
@@ -77,9 +83,10 @@ impl From<PortError> for Failure {
     fn from(error: PortError) -> Self {
         match error {
             PortError::Unavailable(_) => Self::Unavailable(error),
-            PortError::EmailTaken | PortError::IdentityTaken | PortError::Failed(_) => {
-                Self::Internal(Box::new(error))
-            }
+            PortError::EmailTaken
+            | PortError::IdentityTaken
+            | PortError::AccountGone
+            | PortError::Failed(_) => Self::Internal(Box::new(error)),
         }
     }
 }

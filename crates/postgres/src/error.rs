@@ -10,6 +10,10 @@ use diesel_async::pooled_connection::deadpool::PoolError;
 const USERS_EMAIL_KEY: &str = "users_email_lower_key";
 /// The primary key of `identities`: (provider, subject).
 const IDENTITIES_KEY: &str = "identities_pkey";
+/// The references from an account's sessions, devices and linked identities to its
+/// row in `users`.
+const ACCOUNT_REFERENCES: [&str; 3] =
+    ["sessions_user_id_fkey", "devices_user_id_fkey", "identities_user_id_fkey"];
 
 /// Why setting up the database (pool, database creation, migrations) failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +84,8 @@ pub(crate) fn from_pool(action: &'static str, error: PoolError) -> PortError {
 }
 
 /// A statement failure: the two unique keys the ports name become their errors, a
-/// lost connection becomes `Unavailable`, anything else `Failed`.
+/// row whose account was deleted meanwhile `AccountGone`, a lost connection
+/// `Unavailable`, anything else `Failed`.
 pub(crate) fn from_query(action: &'static str, error: DieselError) -> PortError {
     match &error {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
@@ -89,6 +94,11 @@ pub(crate) fn from_query(action: &'static str, error: DieselError) -> PortError 
                 Some(IDENTITIES_KEY) => PortError::IdentityTaken,
                 _ => PortError::failed(Failure::new(action, error)),
             }
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
+            if info.constraint_name().is_some_and(|name| ACCOUNT_REFERENCES.contains(&name)) =>
+        {
+            PortError::AccountGone
         }
         DieselError::DatabaseError(
             DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,

@@ -55,7 +55,9 @@ pub trait DeviceRepository: Send + Sync + std::fmt::Debug {
     /// each leave one device more than the limit: the next call forgets it.
     ///
     /// # Errors
-    /// [`PortError::Unavailable`] when storage cannot be reached.
+    /// [`PortError::AccountGone`] when its account was deleted (where the store ties
+    /// devices to accounts); [`PortError::Unavailable`] when storage cannot be
+    /// reached.
     async fn create_within_limit(
         &self,
         device: &Device,

@@ -36,10 +36,10 @@ pub trait IdentityRepository: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// MUST return [`PortError::IdentityTaken`] when (`provider`, `subject`) is already
     /// linked (to any account, this one included), including when another `link` of that
-    /// identity wins a race; nothing is changed then. [`PortError::Unavailable`] when
-    /// storage cannot be reached; [`PortError::Failed`] when storage refuses the link for
-    /// another reason (an adapter that checks that `user_id` names an existing account
-    /// reports an unknown account this way).
+    /// identity wins a race; nothing is changed then. [`PortError::AccountGone`] when
+    /// `user_id` names no account (an adapter that checks it: an account deleted while
+    /// the sign-in ran); [`PortError::Unavailable`] when storage cannot be reached;
+    /// [`PortError::Failed`] when storage refuses the link for another reason.
     async fn link(&self, identity: &LinkedIdentity) -> Result<(), PortError>;
 
     /// The link of this provider identity, if any.

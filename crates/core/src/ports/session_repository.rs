@@ -30,7 +30,9 @@ pub trait SessionRepository: Send + Sync + std::fmt::Debug {
     /// Stores a new session.
     ///
     /// # Errors
-    /// [`PortError::Unavailable`] when storage cannot be reached.
+    /// [`PortError::AccountGone`] when its account was deleted (where the store ties
+    /// sessions to accounts); [`PortError::Unavailable`] when storage cannot be
+    /// reached.
     async fn create(&self, session: &Session) -> Result<(), PortError>;
 
     /// Stores a new session, then ends (at its `created_at`) the other sessions of its
@@ -42,7 +44,9 @@ pub trait SessionRepository: Send + Sync + std::fmt::Debug {
     /// ends it.
     ///
     /// # Errors
-    /// [`PortError::Unavailable`] when storage cannot be reached.
+    /// [`PortError::AccountGone`] when its account was deleted (where the store ties
+    /// sessions to accounts); [`PortError::Unavailable`] when storage cannot be
+    /// reached.
     async fn create_within_limit(&self, session: &Session, limit: usize)
     -> Result<Vec<SessionId>, PortError>;
 

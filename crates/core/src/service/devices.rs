@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::StartError;
 use super::throttle::client_network;
 use crate::crypto::{DeviceToken, KeyedHasher};
 use crate::domain::{ClientContext, Device, MailKind, MailMessage, User};
@@ -116,7 +117,8 @@ impl RememberedDevices {
     /// second read.
     ///
     /// # Errors
-    /// A store failure.
+    /// [`StartError::AccountGone`] when the account was deleted meanwhile; a store
+    /// failure.
     pub async fn remember(
         &self,
         user: &User,
@@ -125,7 +127,7 @@ impl RememberedDevices {
         now: OffsetDateTime,
         code_checked: bool,
         standing: Option<ClientStanding>,
-    ) -> Result<String, Failure> {
+    ) -> Result<String, StartError> {
         if let (Some(device), Some(presented)) = (recognised, client.device_token.as_ref())
             && self.devices.record_sign_in(device.id, now, code_checked).await?
         {

@@ -78,7 +78,10 @@ macro_rules! service_error_conversions {
         impl From<crate::service::StartError> for $error {
             fn from(error: crate::service::StartError) -> Self {
                 match error {
-                    crate::service::StartError::AccountDisabled => Self::AccountDisabled,
+                    // Deleted while signing in: as unusable as a disabled account.
+                    crate::service::StartError::AccountDisabled | crate::service::StartError::AccountGone => {
+                        Self::AccountDisabled
+                    }
                     crate::service::StartError::Failure(failure) => Self::Failure(failure),
                 }
             }

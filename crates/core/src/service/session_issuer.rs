@@ -14,6 +14,7 @@ use crate::domain::{
     AuthEventKind, AuthMethod, ClientContext, EmailAddress, RevokedBy, Session, SessionId, User,
 };
 use crate::error::Failure;
+use crate::error::PortError;
 use crate::policy::{AuthPolicy, SessionLifetime};
 use crate::ports::SessionRepository;
 
@@ -51,6 +52,9 @@ pub enum StartError {
     /// The account is disabled.
     #[error("account is disabled")]
     AccountDisabled,
+    /// The account was deleted while the sign-in ran ([`PortError::AccountGone`]).
+    #[error("the account no longer exists")]
+    AccountGone,
     /// Storing the session or signing its token failed.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -68,6 +72,15 @@ pub struct SessionIssuer {
     events: Events,
     revocations: Revocations,
     limit: usize,
+}
+
+impl From<PortError> for StartError {
+    fn from(error: PortError) -> Self {
+        match error {
+            PortError::AccountGone => Self::AccountGone,
+            other => Self::Failure(other.into()),
+        }
+    }
 }
 
 impl SessionIssuer {
@@ -105,8 +118,9 @@ impl SessionIssuer {
     /// the revocations and published as `session.revoked`.
     ///
     /// # Errors
-    /// [`StartError::AccountDisabled`] for a disabled account; a storage or signing
-    /// failure.
+    /// [`StartError::AccountDisabled`] for a disabled account;
+    /// [`StartError::AccountGone`] when the account was deleted meanwhile; a storage
+    /// or signing failure.
     pub async fn start(
         &self,
         user: User,
@@ -115,8 +129,7 @@ impl SessionIssuer {
         now: OffsetDateTime,
     ) -> Result<SignedIn, StartError> {
         let prepared = self.prepare(&user, auth_methods, client, now)?;
-        let ended =
-            self.sessions.create_within_limit(&prepared.session, self.limit).await.map_err(Failure::from)?;
+        let ended = self.sessions.create_within_limit(&prepared.session, self.limit).await?;
         for session_id in ended {
             self.revocations.session_ended(session_id).await;
             let kind = AuthEventKind::SessionRevoked { session_id: Some(session_id), by: RevokedBy::Limit };

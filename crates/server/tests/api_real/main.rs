@@ -46,6 +46,7 @@ mod tokens;
 #[path = "../api/webhooks.rs"]
 mod webhooks;
 
+mod deletion_race;
 mod multi_instance;
 mod outage;
 mod revocation_push;

@@ -51,7 +51,8 @@ pub enum OAuthSignInError {
          code sent to the address first, then sign in with the provider again to link it"
     )]
     AccountExists,
-    /// The account has been disabled by an administrator.
+    /// The account has been disabled by an administrator, or was deleted while the
+    /// sign-in ran.
     #[error("account is disabled")]
     AccountDisabled,
     /// Too many provider sign-ins from this client.

@@ -309,6 +309,8 @@ impl OAuthSignIn {
                 .linked_account(identity)
                 .await?
                 .ok_or_else(|| Failure::internal("identity vanished after a conflict").into()),
+            // The account was deleted since it was read: as unusable as a disabled one.
+            Err(PortError::AccountGone) => Err(OAuthSignInError::AccountDisabled),
             Err(other) => Err(other.into()),
         }
     }

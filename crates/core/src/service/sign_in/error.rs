@@ -13,7 +13,8 @@ pub enum SignInError {
     /// pending password of a registration not yet verified.
     #[error("email or password is incorrect")]
     InvalidCredentials,
-    /// The account has been disabled by an administrator.
+    /// The account has been disabled by an administrator, or was deleted while the
+    /// sign-in ran.
     #[error("account is disabled")]
     AccountDisabled,
     /// The new password is too easy to guess; the detail says why and what helps.

@@ -67,7 +67,7 @@ problem_codes! {
     /// `POST /auth/introspect` was called without a Bearer service credential, or with
     /// one that is not in `INTROSPECTION_TOKENS` (with `WWW-Authenticate: Bearer`).
     ServiceCredentialInvalid = ("service_credential_invalid", UNAUTHORIZED, "Service credential is invalid");
-    /// The account is disabled.
+    /// The account is disabled (or was deleted while this sign-in ran).
     AccountDisabled = ("account_disabled", FORBIDDEN, "Account disabled");
     /// The caller is not an administrator.
     Forbidden = ("forbidden", FORBIDDEN, "Forbidden");
