@@ -119,6 +119,20 @@ impl Rig {
         (queue, worker)
     }
 
+    /// The same rig, its worker (one of its own) sending through `transport`.
+    fn sending_through(self, transport: Arc<dyn Mailer>) -> Self {
+        let worker = DeliveryWorker::new(
+            self.outbox.clone(),
+            transport,
+            self.sealer.clone(),
+            self.clock.clone(),
+            policy(),
+            Arc::new(OutboxSignal::new(16)),
+            Arc::new(DeliveryMeter::new(4)),
+        );
+        Self { worker, ..self }
+    }
+
     async fn round(&self) -> DeliveryRound {
         self.worker.deliver_due().await.unwrap()
     }
@@ -623,19 +637,7 @@ async fn a_round_leaves_a_message_whose_lease_ran_half_out_to_the_outbox() {
     let lease = DeliveryPolicy::default().lease;
     let each = lease / 2 + Duration::from_secs(1);
     let slow = ClockedTransport { clock: rig.clock.clone(), each, recording: recording.clone() };
-    let rig = Rig {
-        worker: DeliveryWorker::new(
-            rig.outbox.clone(),
-            Arc::new(slow),
-            rig.sealer.clone(),
-            rig.clock.clone(),
-            policy(),
-            Arc::new(OutboxSignal::new(16)),
-            Arc::new(DeliveryMeter::new(4)),
-        ),
-        ..rig
-    }
-    .handing_over();
+    let rig = rig.sending_through(Arc::new(slow)).handing_over();
     for to in ["ann@example.com", "bob@example.com"] {
         rig.queue.send(&code_mail(to)).await.unwrap();
     }
@@ -681,4 +683,113 @@ async fn spilled_mail_is_claimed_after_a_failed_claim() {
     let round = rig.round().await;
     assert_eq!((round.claimed, round.delivered), (3, 3), "two claimed, one handed over");
     assert_eq!(rig.depth().await, 0);
+}
+
+/// A transport that takes up to `limit` messages per call, records each call's size,
+/// refuses for good the addresses in `refused`, and is unavailable for those in
+/// `unreachable`; with `clock`, each call takes `each` of its time.
+#[derive(Debug, Default)]
+struct BatchingTransport {
+    limit: usize,
+    calls: std::sync::Mutex<Vec<usize>>,
+    refused: Vec<&'static str>,
+    unreachable: Vec<&'static str>,
+    clock: Option<(Arc<ManualClock>, Duration)>,
+    recording: RecordingMailer,
+}
+
+#[async_trait]
+impl Mailer for BatchingTransport {
+    async fn send(&self, _message: &MailMessage) -> Result<(), PortError> {
+        panic!("a batching transport is sent to through send_all")
+    }
+
+    async fn send_all(&self, messages: &[&MailMessage]) -> Vec<Result<(), PortError>> {
+        assert!(messages.len() <= self.limit, "{} messages past the limit of {}", messages.len(), self.limit);
+        self.calls.lock().unwrap().push(messages.len());
+        if let Some((clock, each)) = &self.clock {
+            clock.advance(*each);
+        }
+        let mut results = Vec::new();
+        for message in messages {
+            let to = message.to.to_string();
+            results.push(if self.refused.contains(&to.as_str()) {
+                Err(PortError::failed("550 mailbox unavailable"))
+            } else if self.unreachable.contains(&to.as_str()) {
+                Err(PortError::unavailable("connection refused"))
+            } else {
+                self.recording.send(message).await
+            });
+        }
+        results
+    }
+
+    fn batch_limit(&self) -> usize {
+        self.limit
+    }
+}
+
+fn numbered(count: usize) -> Vec<String> {
+    (0..count).map(|index| format!("user{index}@example.com")).collect()
+}
+
+/// One round over twelve queued code mails, sent through `transport`.
+async fn round_of_twelve(transport: BatchingTransport) -> (Arc<BatchingTransport>, Rig, DeliveryRound) {
+    let transport = Arc::new(transport);
+    let rig = rig_with(transport.clone(), Arc::new(RecordingMailer::new()), policy());
+    for to in numbered(12) {
+        rig.queue.send(&code_mail(&to)).await.unwrap();
+    }
+    let round = rig.round().await;
+    (transport, rig, round)
+}
+
+/// A transport that takes batches gets a round's messages in as few calls as its
+/// limit allows, and each message is settled by its own result: one refused for good
+/// is dropped, the others delivered.
+#[tokio::test]
+async fn a_batching_transport_gets_a_round_in_few_calls_and_each_message_settles_alone() {
+    let refused = vec!["user3@example.com"];
+    let (transport, rig, round) =
+        round_of_twelve(BatchingTransport { limit: 8, refused, ..BatchingTransport::default() }).await;
+    assert_eq!(round, DeliveryRound { claimed: 12, delivered: 11, dropped: 1, ..DeliveryRound::default() });
+    assert_eq!(*transport.calls.lock().unwrap(), [8, 4]);
+    assert_eq!(transport.recording.messages().len(), 11);
+    assert_eq!(rig.depth().await, 0);
+}
+
+/// When the transport is unavailable for a message of a batch, the batch's others are
+/// settled by their own results, and the rest of the round waits without being tried.
+#[tokio::test]
+async fn a_batch_that_meets_an_unavailable_transport_defers_the_rest_of_the_round() {
+    let unreachable = vec!["user5@example.com"];
+    let (transport, rig, round) =
+        round_of_twelve(BatchingTransport { limit: 4, unreachable, ..BatchingTransport::default() }).await;
+    assert_eq!(round, DeliveryRound { claimed: 12, delivered: 7, deferred: 5, ..DeliveryRound::default() });
+    assert_eq!(*transport.calls.lock().unwrap(), [4, 4], "the third batch waits");
+    assert_eq!(rig.depth().await, 5);
+}
+
+/// A batching transport's calls are each checked against the lease: a batch the
+/// round reaches with less than half the lease left is left to the outbox.
+#[tokio::test]
+async fn each_batch_is_checked_against_the_lease() {
+    let lease = DeliveryPolicy::default().lease;
+    let rig = rig();
+    let transport = Arc::new(BatchingTransport {
+        limit: 2,
+        clock: Some((rig.clock.clone(), lease / 2 + Duration::from_secs(1))),
+        ..BatchingTransport::default()
+    });
+    let rig = rig.sending_through(transport.clone());
+    for to in numbered(4) {
+        rig.queue.send(&code_mail(&to)).await.unwrap();
+    }
+    let round = rig.round().await;
+    assert_eq!((round.claimed, round.delivered), (4, 2), "the second batch is left to the outbox");
+    assert_eq!(*transport.calls.lock().unwrap(), [2]);
+    rig.clock.advance(lease / 2);
+    let round = rig.round().await;
+    assert_eq!((round.claimed, round.delivered), (2, 2));
+    assert_eq!(transport.recording.messages().len(), 4, "each once");
 }

@@ -3,11 +3,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{DeliveryMeter, DeliveryPolicy, HandedMessage, MailHandoff, OutboxSignal, run_rounds};
+use super::{DeliveryMeter, DeliveryPolicy, MailHandoff, OutboxSignal, run_rounds};
 use crate::crypto::MailSealer;
-use crate::domain::{MailMessage, OutboxId};
+use crate::domain::OutboxId;
 use crate::error::PortError;
-use crate::ports::{ClaimedMessage, Clock, MailOutbox, Mailer};
+use crate::ports::{Clock, MailOutbox, Mailer};
+
+mod sending;
+
+use sending::Taken;
 
 /// What one delivery round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -57,61 +61,8 @@ enum Claim {
     WhenNeeded,
 }
 
-/// A message a round tries once.
-struct Taken {
-    id: OutboxId,
-    expires_at: time::OffsetDateTime,
-    /// When the lease this process holds on it ends.
-    leased_until: time::OffsetDateTime,
-    /// Attempts so far, counting this one.
-    attempts: u32,
-    content: Content,
-}
-
-enum Content {
-    /// Claimed back from the outbox: opened just before it is sent.
-    Sealed(String),
-    /// Handed over by this process's queue.
-    Open(MailMessage),
-}
-
-impl Taken {
-    fn claimed(claimed: ClaimedMessage, leased_until: time::OffsetDateTime) -> Self {
-        Self {
-            id: claimed.id,
-            expires_at: claimed.expires_at,
-            leased_until,
-            attempts: claimed.attempts,
-            content: Content::Sealed(claimed.sealed),
-        }
-    }
-}
-
-impl From<HandedMessage> for Taken {
-    fn from(handed: HandedMessage) -> Self {
-        Self {
-            id: handed.id,
-            expires_at: handed.expires_at,
-            leased_until: handed.leased_until,
-            // Stored with one attempt counted, as a claim counts it.
-            attempts: 1,
-            content: Content::Open(handed.message),
-        }
-    }
-}
-
 /// How often the outbox depth is read into the meter (it counts other instances' mail).
 const DEPTH_REFRESH: Duration = Duration::from_secs(1);
-
-enum Verdict {
-    Delivered,
-    Dropped,
-    /// The transport is unavailable: the rest of the round waits too. `retried` tells
-    /// whether this message will be tried again.
-    TransportDown {
-        retried: bool,
-    },
-}
 
 impl DeliveryWorker {
     /// A worker sending from `outbox` through `transport`; `signal` and `meter` are shared
@@ -258,112 +209,6 @@ impl DeliveryWorker {
             self.outbox.release(message.id, now).await?;
         }
         Ok(left.len())
-    }
-
-    /// Tries each message once, counting in `round`; the ids of those it is done with go
-    /// into `done`.
-    async fn try_each(
-        &self,
-        taken: Vec<Taken>,
-        round: &mut DeliveryRound,
-        done: &mut Vec<OutboxId>,
-    ) -> Result<(), PortError> {
-        let mut pending = taken.into_iter();
-        while let Some(message) = pending.next() {
-            if message.leased_until - self.clock.now() < self.policy.lease / 2 {
-                tracing::warn!(outbox_id = %message.id, "mail not sent before half its lease ran out; left to the outbox");
-                continue;
-            }
-            match self.try_one(message, done).await? {
-                Verdict::Delivered => round.delivered += 1,
-                Verdict::Dropped => round.dropped += 1,
-                Verdict::TransportDown { retried } => {
-                    if retried {
-                        round.deferred += 1;
-                    } else {
-                        round.dropped += 1;
-                    }
-                    // The transport is down: the rest of the batch waits too, without
-                    // each message paying a connection time-out.
-                    for rest in pending.by_ref() {
-                        if self.defer(&rest, done).await? {
-                            round.deferred += 1;
-                        } else {
-                            round.dropped += 1;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn try_one(&self, taken: Taken, done: &mut Vec<OutboxId>) -> Result<Verdict, PortError> {
-        let now = self.clock.now();
-        if taken.expires_at <= now {
-            tracing::warn!(outbox_id = %taken.id, attempts = taken.attempts, "mail expired before delivery; dropped");
-            dropped("expired");
-            done.push(taken.id);
-            return Ok(Verdict::Dropped);
-        }
-        let opened;
-        let message = match &taken.content {
-            Content::Open(message) => message,
-            Content::Sealed(sealed) => match self.sealer.open(taken.id, sealed) {
-                Ok(message) => {
-                    opened = message;
-                    &opened
-                }
-                Err(error) => {
-                    tracing::error!(outbox_id = %taken.id, %error, "queued mail cannot be opened (was SECRET_KEY changed?); dropped");
-                    dropped("unreadable");
-                    done.push(taken.id);
-                    return Ok(Verdict::Dropped);
-                }
-            },
-        };
-        let kind = message.kind.label();
-        let flow = message.kind.flow();
-        let started = std::time::Instant::now();
-        let sent = self.transport.send(message).await;
-        self.meter.sent(started.elapsed());
-        match sent {
-            Ok(()) => {
-                done.push(taken.id);
-                tracing::info!(outbox_id = %taken.id, kind, attempts = taken.attempts, "mail delivered");
-                metrics::counter!("otp_mail_delivered_total", "flow" => flow).increment(1);
-                Ok(Verdict::Delivered)
-            }
-            Err(PortError::Unavailable(error)) => {
-                let retried = self.defer(&taken, done).await?;
-                if retried {
-                    tracing::warn!(outbox_id = %taken.id, kind, attempts = taken.attempts, %error, "mail server unavailable; will retry");
-                }
-                metrics::counter!("otp_mail_send_failures_total", "flow" => flow).increment(1);
-                Ok(Verdict::TransportDown { retried })
-            }
-            Err(error) => {
-                tracing::error!(outbox_id = %taken.id, kind, attempts = taken.attempts, %error, "mail refused by the mail server; dropped");
-                metrics::counter!("otp_mail_send_failures_total", "flow" => flow).increment(1);
-                dropped("refused");
-                done.push(taken.id);
-                Ok(Verdict::Dropped)
-            }
-        }
-    }
-
-    /// Schedules the next try, or gives the message up (into `done`) when its attempts
-    /// or its lifetime run out first. Returns whether it will be tried again.
-    async fn defer(&self, claimed: &Taken, done: &mut Vec<OutboxId>) -> Result<bool, PortError> {
-        let next = self.clock.now() + self.policy.backoff(claimed.attempts);
-        if claimed.attempts >= self.policy.max_attempts || next >= claimed.expires_at {
-            tracing::error!(outbox_id = %claimed.id, attempts = claimed.attempts, "mail undeliverable: retry budget spent; dropped");
-            dropped("retries_exhausted");
-            done.push(claimed.id);
-            return Ok(false);
-        }
-        self.outbox.retry_at(claimed.id, next).await?;
-        Ok(true)
     }
 
     /// Removes messages from the outbox and from the meter's backlog.

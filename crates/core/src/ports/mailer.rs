@@ -31,6 +31,27 @@ pub trait Mailer: Send + Sync + std::fmt::Debug {
         self.send(message).await
     }
 
+    /// Accepts several messages for delivery: one result per message, in their order,
+    /// each meaning what [`send`](Self::send)'s would. The default sends them one after
+    /// the other; a transport that can do better (one trip to a blocking thread for a
+    /// folder) overrides it, and says so with [`batch_limit`](Self::batch_limit).
+    async fn send_all(&self, messages: &[&MailMessage]) -> Vec<Result<(), PortError>> {
+        let mut results = Vec::with_capacity(messages.len());
+        for message in messages {
+            results.push(self.send(message).await);
+        }
+        results
+    }
+
+    /// How many messages the delivery worker hands to one [`send_all`](Self::send_all)
+    /// call at most. The default, 1, suits a transport whose sends may each take long
+    /// (SMTP): the worker checks each message's lease before its own send. A transport
+    /// that overrides `send_all` answers more, and SHOULD finish such a call well
+    /// within a lease (a minute).
+    fn batch_limit(&self) -> usize {
+        1
+    }
+
     /// Whether a code worth `lifetime` may be queued for `sender` now. A queue answers
     /// `Err(wait)` when the code would reach its owner too late, or when `sender` has
     /// too many messages queued already; `wait` says when to try again. The answer MUST
