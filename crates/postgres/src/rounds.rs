@@ -147,13 +147,13 @@ async fn serve_round<W: RoundWork>(pool: &PgPool, round: Vec<Pending<W>>) {
         Err(error)
             if calls.len() == 1 || !W::ALONE_AFTER_FAILURE || matches!(error, PortError::Unavailable(_)) =>
         {
-            let reason = error.to_string();
             let mut answers = answers.into_iter();
-            if let Some(first) = answers.next() {
-                let _ = first.send(Err(error));
-            }
+            let first = answers.next();
             for answer in answers {
-                let _ = answer.send(Err(PortError::Unavailable(reason.clone().into())));
+                let _ = answer.send(Err(same_failure(&error)));
+            }
+            if let Some(first) = first {
+                let _ = first.send(Err(error));
             }
         }
         Err(_) => {
@@ -162,6 +162,20 @@ async fn serve_round<W: RoundWork>(pool: &PgPool, round: Vec<Pending<W>>) {
                 let _ = answer.send(outcome);
             }
         }
+    }
+}
+
+/// A failure of the same kind as `error`, with its message, for another caller of the
+/// failed round: every caller then answers alike (a 500 for one and a 503 for the
+/// others before).
+fn same_failure(error: &PortError) -> PortError {
+    let reason = error.to_string();
+    match error {
+        PortError::EmailTaken => PortError::EmailTaken,
+        PortError::IdentityTaken => PortError::IdentityTaken,
+        PortError::AccountGone => PortError::AccountGone,
+        PortError::Unavailable(_) => PortError::unavailable(reason),
+        PortError::Failed(_) => PortError::failed(reason),
     }
 }
 

@@ -782,6 +782,37 @@ mod adapter {
         }
     }
 
+    /// A look-up round that fails (here: every statement cut off by a 300 ms
+    /// `statement_timeout` while the table is locked) answers each of its callers
+    /// with the same kind of failure, not the first one `Failed` and the others
+    /// `Unavailable` (a 500 for one request, a 503 for the others).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_callers_of_a_failed_look_up_round_fail_alike() {
+        let db = TestDatabase::migrated().await;
+        let config = otp_postgres::PgConfig {
+            max_connections: 8,
+            wait_timeout: Duration::from_secs(20),
+            ..otp_postgres::PgConfig::new(format!("{}?options=-c%20statement_timeout%3D300", db.url()))
+        };
+        let users: Arc<dyn UserRepository> =
+            Arc::new(PgUserRepository::new(otp_postgres::connect(&config).await.unwrap()));
+        let mut admin = AsyncPgConnection::establish(db.url()).await.unwrap();
+        admin.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").await.unwrap();
+        let calls: Vec<_> = (0..20)
+            .map(|_| {
+                let users = Arc::clone(&users);
+                tokio::spawn(async move { users.find_by_email(&unique_email()).await })
+            })
+            .collect();
+        let mut kinds = std::collections::BTreeSet::new();
+        for call in calls {
+            let error = call.await.unwrap().unwrap_err();
+            kinds.insert(if matches!(error, PortError::Unavailable(_)) { "unavailable" } else { "failed" });
+        }
+        admin.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(kinds.len(), 1, "the callers failed differently: {kinds:?}");
+    }
+
     /// Runs 50 `write`s at once, each to succeed; then checks that `table` holds their 50
     /// rows and that fewer transactions than rows inserted them (distinct `xmin`): group
     /// commit wrote some together.
