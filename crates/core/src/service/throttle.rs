@@ -162,7 +162,57 @@ impl Throttle {
         email: Option<&EmailAddress>,
         device: Option<DeviceId>,
     ) -> Result<(), ThrottleError> {
-        let mut budgets = Vec::with_capacity(2);
+        let budgets = self.budgets_for(action, client, email, device);
+        let (hits, decisions) = self.hit_each(&budgets).await?;
+        for ((key, _), decision) in hits.iter().zip(decisions) {
+            limited(key, decision)?;
+        }
+        Ok(())
+    }
+
+    /// A code check for `email`: as [`Throttle::check_for`] with
+    /// [`Action::VerifyCode`], and, from a client without one of the account's
+    /// remembered devices (`device` is `None`), one check against the address's daily
+    /// cap (`max_code_failures_per_day`), in one limiter call (one round trip where the
+    /// limiter can). Every check counts against the cap, a right one too, so no more
+    /// than the cap of wrong guesses can ever be made in a day; it is only counted when
+    /// the request's budgets were not spent. Returns `None` when the check may go
+    /// ahead, or how long until it may when the address is locked for such clients.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Limited`] when a request budget is spent; a limiter failure.
+    pub async fn check_code_guess(
+        &self,
+        client: &ClientContext,
+        email: &EmailAddress,
+        device: Option<DeviceId>,
+    ) -> Result<Option<Duration>, ThrottleError> {
+        let mut budgets = self.budgets_for(Action::VerifyCode, client, Some(email), device);
+        let requests = budgets.len();
+        if device.is_none() {
+            budgets.push(self.guess_budget(email));
+        }
+        let (hits, decisions) = self.hit_each(&budgets).await?;
+        for (index, ((key, _), decision)) in hits.iter().zip(decisions).enumerate() {
+            if index < requests {
+                limited(key, decision)?;
+            } else if let RateDecision::Limited { retry_after } = decision {
+                return Ok(Some(guesses_locked(retry_after)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The budgets one `action` spends: the client network's, and the address's or,
+    /// from one of its remembered devices, that device's.
+    fn budgets_for(
+        &self,
+        action: Action,
+        client: &ClientContext,
+        email: Option<&EmailAddress>,
+        device: Option<DeviceId>,
+    ) -> Vec<(String, RateLimit)> {
+        let mut budgets = Vec::with_capacity(3);
         if let Some(ip) = client.ip {
             let key = format!("ip:{}:{}", action.as_str(), self.hasher.client_digest(&client_network(ip)));
             budgets.push((key, self.per_client));
@@ -178,14 +228,20 @@ impl Throttle {
             )),
             (_, None) => {}
         }
-        // One call for both budgets: one round trip where the limiter can.
+        budgets
+    }
+
+    /// Counts `budgets` in one call (one round trip where the limiter can); answers
+    /// them as (key, limit) pairs with a decision for each counted, in order, up to and
+    /// including the first that is spent.
+    async fn hit_each<'b>(
+        &self,
+        budgets: &'b [(String, RateLimit)],
+    ) -> Result<(Vec<(&'b str, RateLimit)>, Vec<RateDecision>), Failure> {
         let hits: Vec<(&str, RateLimit)> =
             budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
-        let decisions = self.limiter.hit_each(&hits, self.clock.now()).await.map_err(Failure::from)?;
-        for ((key, _), decision) in hits.iter().zip(decisions) {
-            limited(key, decision)?;
-        }
-        Ok(())
+        let decisions = self.limiter.hit_each(&hits, self.clock.now()).await?;
+        Ok((hits, decisions))
     }
 
     /// Counts one `action` against the budget of the service credential `credential`.
@@ -201,25 +257,11 @@ impl Throttle {
         self.spend(&key, self.per_credential, self.clock.now()).await
     }
 
-    /// Counts one code check for `email`, from a client without one of the account's
-    /// remembered devices, against the address's daily cap
-    /// (`max_code_failures_per_day`) before it is made. Every check counts, a right one
-    /// too, so no more than the cap of wrong guesses can ever be made in a day.
-    /// Returns `None` when the check may go ahead, or how long until it may when the
-    /// address is locked (nothing is counted then).
-    ///
-    /// # Errors
-    /// A limiter failure.
-    pub async fn spend_guess(&self, email: &EmailAddress) -> Result<Option<Duration>, Failure> {
+    /// The address's daily budget of code checks from clients without a remembered
+    /// device.
+    fn guess_budget(&self, email: &EmailAddress) -> (String, RateLimit) {
         let key = format!("email:code_guesses:{}", self.hasher.email_digest(email));
-        let limit = RateLimit { max: self.guesses_per_day, window: DAY };
-        match self.limiter.hit(&key, limit, self.clock.now()).await? {
-            RateDecision::Allowed => Ok(None),
-            RateDecision::Limited { retry_after } => {
-                metrics::counter!("otp_code_guesses_locked_total").increment(1);
-                Ok(Some(retry_after.max(Duration::from_secs(1))))
-            }
-        }
+        (key, RateLimit { max: self.guesses_per_day, window: DAY })
     }
 
     /// Whether this is the first lock of `email` in a day: the owner is told once.
@@ -243,6 +285,12 @@ impl Throttle {
 }
 
 /// `decision` on `key` as a result: a limit reached is logged, counted and refused.
+/// Counts a refusal by the daily guess cap; how long until a check may be made.
+fn guesses_locked(retry_after: Duration) -> Duration {
+    metrics::counter!("otp_code_guesses_locked_total").increment(1);
+    retry_after.max(Duration::from_secs(1))
+}
+
 fn limited(key: &str, decision: RateDecision) -> Result<(), ThrottleError> {
     match decision {
         RateDecision::Allowed => Ok(()),

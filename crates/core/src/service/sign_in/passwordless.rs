@@ -1,5 +1,7 @@
 //! Passwordless sign-in: send a code, resend it, verify it.
 
+use std::time::Duration;
+
 use super::{SignInError, SignInService, registration_code, sign_in_code};
 use crate::domain::{
     AuthEventKind, AuthMethod, ClientContext, CodePurpose, DeviceId, EmailAddress, MailKind, MailMessage,
@@ -85,9 +87,10 @@ impl SignInService {
     ) -> Result<SignedIn, SignInError> {
         let (user, device) = self.account_and_device(email, client).await?;
         let device_id = device.as_ref().map(|device| device.id);
-        self.throttle.check_for(Action::VerifyCode, client, Some(email), device_id).await?;
-        if device_id.is_none() {
-            self.spend_guess(email, user.as_ref(), client).await?;
+        // The request's budgets and, from a client without a remembered device, the
+        // address's daily guesses: one limiter call.
+        if let Some(retry_after) = self.throttle.check_code_guess(client, email, device_id).await? {
+            return Err(self.guesses_locked(email, user.as_ref(), client, retry_after).await);
         }
         self.check_sign_in_code(email, code, device_id).await?;
         let now = self.clock.now();
@@ -107,28 +110,32 @@ impl SignInService {
         Ok(signed_in)
     }
 
-    /// Counts a code check from a client without a remembered device against the
-    /// address's daily cap; past it, refuses the check and tells the owner once.
-    async fn spend_guess(
+    /// The refusal of a code check from a client without a remembered device once the
+    /// address's daily cap is spent; the owner is told once a day.
+    async fn guesses_locked(
         &self,
         email: &EmailAddress,
         user: Option<&User>,
         client: &ClientContext,
-    ) -> Result<(), SignInError> {
-        let Some(retry_after) = self.throttle.spend_guess(email).await? else {
-            return Ok(());
-        };
-        if self.throttle.first_lock_today(email).await? {
-            tracing::warn!(
-                user_id = user.map(|user| user.id.to_string()),
-                "code sign-in locked for new devices"
-            );
-            if user.is_some() {
-                let notice = MailMessage::new(email.clone(), MailKind::CodeSignInLocked);
-                self.deliver(notice, user, client).await?;
+        retry_after: Duration,
+    ) -> SignInError {
+        let tell_owner = async {
+            if self.throttle.first_lock_today(email).await? {
+                tracing::warn!(
+                    user_id = user.map(|user| user.id.to_string()),
+                    "code sign-in locked for new devices"
+                );
+                if user.is_some() {
+                    let notice = MailMessage::new(email.clone(), MailKind::CodeSignInLocked);
+                    self.deliver(notice, user, client).await?;
+                }
             }
+            Ok::<(), SignInError>(())
+        };
+        if let Err(error) = tell_owner.await {
+            return error;
         }
-        Err(SignInError::CodeSignInLocked { retry_after })
+        SignInError::CodeSignInLocked { retry_after }
     }
 
     /// Checks a sign-in code: on a remembered device, its own code first, then the
