@@ -442,6 +442,8 @@ struct ObservedOutbox {
     claims: std::sync::atomic::AtomicUsize,
     /// How many of the next claims fail (the store is down).
     failing_claims: std::sync::atomic::AtomicUsize,
+    /// Whether scheduling a retry fails (the store is down).
+    failing_retries: std::sync::atomic::AtomicBool,
     delivered_at_once: Option<Arc<DeliveryMeter>>,
 }
 
@@ -475,6 +477,9 @@ impl MailOutbox for ObservedOutbox {
     }
 
     async fn retry_at(&self, id: OutboxId, at: OffsetDateTime) -> Result<(), PortError> {
+        if self.failing_retries.load(Ordering::Relaxed) {
+            return Err(PortError::unavailable("the outbox is down"));
+        }
         self.outbox.retry_at(id, at).await
     }
 
@@ -792,4 +797,25 @@ async fn each_batch_is_checked_against_the_lease() {
     let round = rig.round().await;
     assert_eq!((round.claimed, round.delivered), (2, 2));
     assert_eq!(transport.recording.messages().len(), 4, "each once");
+}
+
+/// When a batch's retry cannot be scheduled (the outbox is down for that write), the
+/// messages of the batch the transport accepted still leave the outbox, so they are
+/// not sent again when their lease ends; the round reports the outbox's failure.
+#[tokio::test]
+async fn a_retry_that_cannot_be_scheduled_still_lets_the_rest_of_its_batch_complete() {
+    let outbox = Arc::new(ObservedOutbox::default());
+    let transport = Arc::new(BatchingTransport {
+        limit: 4,
+        unreachable: vec!["user1@example.com"],
+        ..BatchingTransport::default()
+    });
+    let rig = rig_on(outbox.clone(), transport.clone(), Arc::new(RecordingMailer::new()), policy());
+    for to in numbered(4) {
+        rig.queue.send(&code_mail(&to)).await.unwrap();
+    }
+    outbox.failing_retries.store(true, Ordering::Relaxed);
+    assert!(rig.worker.deliver_due().await.is_err(), "the retry could not be scheduled");
+    assert_eq!(transport.recording.messages().len(), 3);
+    assert_eq!(rig.depth().await, 1, "the three sent left the outbox; the fourth stays leased");
 }

@@ -54,7 +54,7 @@ impl IdentityRow {
 /// (provider, subject) compared byte for byte (`COLLATE "C"`).
 ///
 /// Each identity belongs to a row of `users` (a foreign key, deleted with it):
-/// linking to an unknown account fails with `PortError::Failed`. A link that
+/// linking to an unknown account fails with `PortError::AccountGone`. A link that
 /// collides with the key, even in a race, fails with `PortError::IdentityTaken`.
 #[derive(Debug, Clone)]
 pub struct PgIdentityRepository {

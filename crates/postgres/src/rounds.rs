@@ -169,13 +169,12 @@ async fn serve_round<W: RoundWork>(pool: &PgPool, round: Vec<Pending<W>>) {
 /// failed round: every caller then answers alike (a 500 for one and a 503 for the
 /// others before).
 fn same_failure(error: &PortError) -> PortError {
-    let reason = error.to_string();
     match error {
         PortError::EmailTaken => PortError::EmailTaken,
         PortError::IdentityTaken => PortError::IdentityTaken,
         PortError::AccountGone => PortError::AccountGone,
-        PortError::Unavailable(_) => PortError::unavailable(reason),
-        PortError::Failed(_) => PortError::failed(reason),
+        PortError::Unavailable(cause) => PortError::unavailable(cause.to_string()),
+        PortError::Failed(cause) => PortError::failed(cause.to_string()),
     }
 }
 

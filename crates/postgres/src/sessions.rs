@@ -110,7 +110,8 @@ impl SessionRow {
 /// PostgreSQL [`SessionRepository`] on the `sessions` table.
 ///
 /// Each session belongs to a row of `users` (a foreign key, deleted with it):
-/// creating a session for an unknown account fails with `PortError::Failed`.
+/// creating a session for an unknown account (one deleted meanwhile) fails with
+/// `PortError::AccountGone`.
 /// `rotate_refresh` is one conditional `UPDATE`, so of concurrent rotations with one
 /// hash exactly one matches; the others find it among the retired hashes
 /// (`retired_refresh_hashes`, the last [`RETIRED_REFRESH_HASHES`]) and revoke the session.

@@ -122,9 +122,10 @@ impl DeliveryWorker {
     /// round may so send up to a batch again when the leases end, where one at a time
     /// it would resend one.
     ///
-    /// A message is sent only while at least half the lease on it is left (a send
-    /// takes less): one the round gets to later is left to the outbox, which makes it
-    /// due when the lease ends, rather than risk another instance sending it too.
+    /// A message is sent only while at least half the lease on it is left (a
+    /// transport call takes less): one the round gets to later is left to the outbox,
+    /// which makes it due when the lease ends, rather than risk another instance
+    /// sending it too.
     ///
     /// # Errors
     /// [`PortError`] when the outbox itself fails; the claimed messages then come back

@@ -47,7 +47,7 @@ pub trait Mailer: Send + Sync + std::fmt::Debug {
     /// call at most. The default, 1, suits a transport whose sends may each take long
     /// (SMTP): the worker checks each message's lease before its own send. A transport
     /// that overrides `send_all` answers more, and SHOULD finish such a call well
-    /// within a lease (a minute).
+    /// within half a lease (a minute): the worker checks the lease before each call.
     fn batch_limit(&self) -> usize {
         1
     }

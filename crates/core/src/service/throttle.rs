@@ -284,13 +284,13 @@ impl Throttle {
     }
 }
 
-/// `decision` on `key` as a result: a limit reached is logged, counted and refused.
 /// Counts a refusal by the daily guess cap; how long until a check may be made.
 fn guesses_locked(retry_after: Duration) -> Duration {
     metrics::counter!("otp_code_guesses_locked_total").increment(1);
     retry_after.max(Duration::from_secs(1))
 }
 
+/// `decision` on `key` as a result: a limit reached is logged, counted and refused.
 fn limited(key: &str, decision: RateDecision) -> Result<(), ThrottleError> {
     match decision {
         RateDecision::Allowed => Ok(()),

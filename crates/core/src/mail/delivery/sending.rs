@@ -131,8 +131,10 @@ impl DeliveryWorker {
         Some(Ready { retry, message })
     }
 
-    /// Sends `batch` in one transport call and settles each message by its result.
-    /// Answers whether the transport was unavailable for any of them.
+    /// Sends `batch` in one transport call and settles each message by its own result.
+    /// Answers whether the transport was unavailable for any of them. A retry that
+    /// cannot be scheduled does not stop the others from being settled (what was sent
+    /// still leaves the outbox); its error is answered once all are.
     async fn send_batch(
         &self,
         batch: Vec<Ready>,
@@ -147,6 +149,7 @@ impl DeliveryWorker {
         // A transport that answers fewer results than messages left the rest unsent.
         let results = results.into_iter().map(Some).chain(std::iter::repeat_with(|| None)).take(batch.len());
         let mut down = false;
+        let mut failure = None;
         for (Ready { retry, message }, sent) in batch.into_iter().zip(results) {
             let sent = sent.unwrap_or_else(|| Err(PortError::unavailable("the transport gave no answer")));
             let (kind, flow) = (message.kind.label(), message.kind.flow());
@@ -159,11 +162,16 @@ impl DeliveryWorker {
                 }
                 Err(PortError::Unavailable(error)) => {
                     down = true;
-                    if self.defer(&retry, done).await? {
-                        tracing::warn!(outbox_id = %retry.id, kind, attempts = retry.attempts, %error, "mail server unavailable; will retry");
-                        round.deferred += 1;
-                    } else {
-                        round.dropped += 1;
+                    match self.defer(&retry, done).await {
+                        Ok(true) => {
+                            tracing::warn!(outbox_id = %retry.id, kind, attempts = retry.attempts, %error, "mail server unavailable; will retry");
+                            round.deferred += 1;
+                        }
+                        Ok(false) => round.dropped += 1,
+                        // Left leased: it is due again when the lease ends.
+                        Err(outbox) => {
+                            failure.get_or_insert(outbox);
+                        }
                     }
                     metrics::counter!("otp_mail_send_failures_total", "flow" => flow).increment(1);
                 }
@@ -176,7 +184,10 @@ impl DeliveryWorker {
                 }
             }
         }
-        Ok(down)
+        match failure {
+            Some(outbox) => Err(outbox),
+            None => Ok(down),
+        }
     }
 
     /// Schedules the next try, or gives the message up (into `done`) when its attempts
