@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{BigInt, Interval, Timestamptz};
+use diesel::sql_types::{self, Array, BigInt, Integer, Interval, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use otp_core::PortError;
 use otp_core::domain::OutboxId;
@@ -17,11 +17,11 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 use crate::pool::PgPool;
+use crate::prepared::Prepared;
 use crate::rounds::{RoundWork, Rounds};
 use crate::schema::mail_outbox;
 
-#[derive(Insertable)]
-#[diesel(table_name = mail_outbox, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
+/// A queued message's row.
 struct NewRow {
     id: Uuid,
     sealed: String,
@@ -41,12 +41,24 @@ impl RoundWork for Enqueued {
     const ONE_STATEMENT: bool = true;
 
     async fn serve(connection: &mut AsyncPgConnection, rows: &[NewRow]) -> QueryResult<Vec<()>> {
-        // A single-row insert is prepared once per connection; a multi-row one at each
-        // call (its text depends on the count).
-        match rows {
-            [one] => diesel::insert_into(mail_outbox::table).values(one).execute(connection).await?,
-            _ => diesel::insert_into(mail_outbox::table).values(rows).execute(connection).await?,
-        };
+        // Every round, whatever its size, is this one text, kept prepared: a multi-row
+        // `VALUES` was planned afresh at each round (its text depends on the count).
+        // An insert's plan does not depend on how full the outbox is.
+        const INSERT: &str = "INSERT INTO mail_outbox (id, sealed, queued_at, available_at, expires_at, attempts) \
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], \
+            $5::timestamptz[], $6::int4[])";
+        let column = |value: fn(&NewRow) -> OffsetDateTime| rows.iter().map(value).collect::<Vec<_>>();
+        Prepared(
+            diesel::sql_query(INSERT)
+                .bind::<Array<sql_types::Uuid>, _>(rows.iter().map(|row| row.id).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(rows.iter().map(|row| row.sealed.as_str()).collect::<Vec<_>>())
+                .bind::<Array<Timestamptz>, _>(column(|row| row.queued_at))
+                .bind::<Array<Timestamptz>, _>(column(|row| row.available_at))
+                .bind::<Array<Timestamptz>, _>(column(|row| row.expires_at))
+                .bind::<Array<Integer>, _>(rows.iter().map(|row| row.attempts).collect::<Vec<_>>()),
+        )
+        .execute(connection)
+        .await?;
         Ok(vec![(); rows.len()])
     }
 }

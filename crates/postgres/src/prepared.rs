@@ -11,7 +11,8 @@
 //! (an ANALYZE invalidates the plans that read it). Fine for tables that grow slowly
 //! against their size (sessions, devices), with every number that shapes the plan (the
 //! limit's `OFFSET`) written into the text; not for a queue that swings from empty to
-//! tens of thousands of rows between two analyzes (the outboxes stay unprepared).
+//! tens of thousands of rows between two analyzes (the outboxes' claims stay
+//! unprepared; the mail outbox's insert, whose plan reads no table, is kept).
 
 use diesel::QueryResult;
 use diesel::pg::Pg;
