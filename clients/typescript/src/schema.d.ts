@@ -1844,7 +1844,7 @@ export interface components {
          *     | `invalid_credentials` | 401 | Unknown address, wrong password, or an account without a password: the same answer for each. |
          *     | `token_invalid` | 401 | The access or refresh token is missing, malformed, expired or revoked (with `WWW-Authenticate: Bearer error="invalid_token"`). |
          *     | `service_credential_invalid` | 401 | `POST /auth/introspect` was called without a Bearer service credential, or with one that is not in `INTROSPECTION_TOKENS` (with `WWW-Authenticate: Bearer`). |
-         *     | `account_disabled` | 403 | The account is disabled. |
+         *     | `account_disabled` | 403 | The account is disabled (or was deleted while this sign-in ran). |
          *     | `forbidden` | 403 | The caller is not an administrator. |
          *     | `action_refused` | 409 | An admin action the rules refuse: on the caller's own account, on the `ADMIN_EMAIL` account, or the admin role for an unverified address. |
          *     | `not_found` | 404 | No such route or resource. |
@@ -3367,7 +3367,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `account_disabled`: The account is disabled. */
+            /** @description - `account_disabled`: The account is disabled (or was deleted while this sign-in ran). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3911,7 +3911,7 @@ export interface operations {
             };
             /**
              * @description - `oauth_email_not_verified`: The provider has no verified address for the person.
-             *     - `account_disabled`: The account is disabled.
+             *     - `account_disabled`: The account is disabled (or was deleted while this sign-in ran).
              */
             403: {
                 headers: {
@@ -4896,7 +4896,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `account_disabled`: The account is disabled. */
+            /** @description - `account_disabled`: The account is disabled (or was deleted while this sign-in ran). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5610,7 +5610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `account_disabled`: The account is disabled. */
+            /** @description - `account_disabled`: The account is disabled (or was deleted while this sign-in ran). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6154,7 +6154,7 @@ export interface operations {
             };
             /**
              * @description - `oauth_email_not_verified`: The provider has no verified address for the person.
-             *     - `account_disabled`: The account is disabled.
+             *     - `account_disabled`: The account is disabled (or was deleted while this sign-in ran).
              */
             403: {
                 headers: {
@@ -7139,7 +7139,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `account_disabled`: The account is disabled. */
+            /** @description - `account_disabled`: The account is disabled (or was deleted while this sign-in ran). */
             403: {
                 headers: {
                     [name: string]: unknown;
