@@ -147,11 +147,12 @@ impl DeliveryWorker {
         let count = u32::try_from(batch.len()).unwrap_or(u32::MAX).max(1);
         self.meter.sent(started.elapsed() / count);
         // A transport that answers fewer results than messages left the rest unsent.
-        let results = results.into_iter().map(Some).chain(std::iter::repeat_with(|| None)).take(batch.len());
+        let unanswered =
+            std::iter::repeat_with(|| Err(PortError::unavailable("the transport gave no answer")));
+        let results = results.into_iter().chain(unanswered);
         let mut down = false;
         let mut failure = None;
         for (Ready { retry, message }, sent) in batch.into_iter().zip(results) {
-            let sent = sent.unwrap_or_else(|| Err(PortError::unavailable("the transport gave no answer")));
             let (kind, flow) = (message.kind.label(), message.kind.flow());
             match sent {
                 Ok(()) => {

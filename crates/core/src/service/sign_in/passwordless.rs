@@ -1,7 +1,5 @@
 //! Passwordless sign-in: send a code, resend it, verify it.
 
-use std::time::Duration;
-
 use super::{SignInError, SignInService, registration_code, sign_in_code};
 use crate::domain::{
     AuthEventKind, AuthMethod, ClientContext, CodePurpose, DeviceId, EmailAddress, MailKind, MailMessage,
@@ -90,7 +88,8 @@ impl SignInService {
         // The request's budgets and, from a client without a remembered device, the
         // address's daily guesses: one limiter call.
         if let Some(retry_after) = self.throttle.check_code_guess(client, email, device_id).await? {
-            return Err(self.guesses_locked(email, user.as_ref(), client, retry_after).await);
+            self.tell_owner_of_lock(email, user.as_ref(), client).await?;
+            return Err(SignInError::CodeSignInLocked { retry_after });
         }
         self.check_sign_in_code(email, code, device_id).await?;
         let now = self.clock.now();
@@ -110,32 +109,25 @@ impl SignInService {
         Ok(signed_in)
     }
 
-    /// The refusal of a code check from a client without a remembered device once the
-    /// address's daily cap is spent; the owner is told once a day.
-    async fn guesses_locked(
+    /// Once a day, tells the owner that code sign-in is locked for clients without a
+    /// remembered device (the address's daily cap is spent).
+    async fn tell_owner_of_lock(
         &self,
         email: &EmailAddress,
         user: Option<&User>,
         client: &ClientContext,
-        retry_after: Duration,
-    ) -> SignInError {
-        let tell_owner = async {
-            if self.throttle.first_lock_today(email).await? {
-                tracing::warn!(
-                    user_id = user.map(|user| user.id.to_string()),
-                    "code sign-in locked for new devices"
-                );
-                if user.is_some() {
-                    let notice = MailMessage::new(email.clone(), MailKind::CodeSignInLocked);
-                    self.deliver(notice, user, client).await?;
-                }
+    ) -> Result<(), SignInError> {
+        if self.throttle.first_lock_today(email).await? {
+            tracing::warn!(
+                user_id = user.map(|user| user.id.to_string()),
+                "code sign-in locked for new devices"
+            );
+            if user.is_some() {
+                let notice = MailMessage::new(email.clone(), MailKind::CodeSignInLocked);
+                self.deliver(notice, user, client).await?;
             }
-            Ok::<(), SignInError>(())
-        };
-        if let Err(error) = tell_owner.await {
-            return error;
         }
-        SignInError::CodeSignInLocked { retry_after }
+        Ok(())
     }
 
     /// Checks a sign-in code: on a remembered device, its own code first, then the
