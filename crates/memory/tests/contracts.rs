@@ -66,6 +66,19 @@ mod rate_limits {
     otp_core::rate_limiter_contract!(async { Arc::new(MemoryRateLimiter::new()) as Arc<dyn RateLimiter> });
 }
 
+/// The in-memory stores are apart: the code store answers `None` and does nothing.
+mod codes_within_limits {
+    use otp_core::testing::codes_within::CodesBesideLimits;
+
+    use super::*;
+    otp_core::code_store_within_limits_contract!(async {
+        CodesBesideLimits {
+            codes: Arc::new(MemoryCodeStore::new()),
+            limiter: Arc::new(MemoryRateLimiter::new()),
+        }
+    });
+}
+
 mod oauth_states {
     use super::*;
     otp_core::oauth_state_store_contract!(async {

@@ -12,10 +12,12 @@ use uuid::Uuid;
 use crate::RedisPool;
 use crate::error::unexpected;
 use crate::millis::{duration_ms, unix_ms, wait};
-use crate::script::LuaScript;
+use crate::script::{LuaScript, ScriptCall};
 
 static HIT: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str!("lua/hit.lua")));
-static HIT_EACH: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str!("lua/hit_each.lua")));
+static HIT_EACH: LazyLock<LuaScript> = LazyLock::new(|| {
+    LuaScript::new(concat!(include_str!("lua/count_hits.lua"), include_str!("lua/hit_each.lua")))
+});
 
 /// [`RateLimiter`] on Redis: a sliding-window log, shared by every process that uses
 /// the same Redis and key prefix.
@@ -35,6 +37,34 @@ impl RedisRateLimiter {
     pub fn new(pool: RedisPool) -> Self {
         Self { pool }
     }
+
+    /// The pool this limiter counts in.
+    pub(crate) fn pool(&self) -> &RedisPool {
+        &self.pool
+    }
+}
+
+/// Adds `hits` to a call of a script built on `count_hits.lua`: a key per hit, and its
+/// limit at `now_ms` (three arguments: start of the window, window, hits allowed).
+pub(crate) fn add_hits(
+    script: &mut ScriptCall<'_>,
+    pool: &RedisPool,
+    hits: &[(&str, RateLimit)],
+    now_ms: i64,
+) {
+    for (key, limit) in hits {
+        let window_ms = duration_ms(limit.window).max(1);
+        script
+            .key(format!("{}rate:{key}", pool.key_prefix()))
+            .arg(now_ms.saturating_sub(window_ms))
+            .arg(window_ms)
+            .arg(limit.max);
+    }
+}
+
+/// A unique member for the hits of one call at `now_ms`.
+pub(crate) fn hit_member(now_ms: i64) -> String {
+    format!("{now_ms}:{}", Uuid::new_v4().simple())
 }
 
 #[async_trait]
@@ -43,7 +73,7 @@ impl RateLimiter for RedisRateLimiter {
         const CONTEXT: &str = "counting a rate-limit hit";
         let now_ms = unix_ms(now);
         let window_ms = duration_ms(limit.window).max(1);
-        let member = format!("{now_ms}:{}", Uuid::new_v4().simple());
+        let member = hit_member(now_ms);
         let mut script = HIT.call();
         script
             .key(format!("{}rate:{key}", self.pool.key_prefix()))
@@ -73,15 +103,8 @@ impl RateLimiter for RedisRateLimiter {
         }
         let now_ms = unix_ms(now);
         let mut script = HIT_EACH.call();
-        script.arg(now_ms).arg(format!("{now_ms}:{}", Uuid::new_v4().simple()));
-        for (key, limit) in hits {
-            let window_ms = duration_ms(limit.window).max(1);
-            script
-                .key(format!("{}rate:{key}", self.pool.key_prefix()))
-                .arg(now_ms.saturating_sub(window_ms))
-                .arg(window_ms)
-                .arg(limit.max);
-        }
+        script.arg(now_ms).arg(hit_member(now_ms));
+        add_hits(&mut script, &self.pool, hits, now_ms);
         let reply = self.pool.run_script(CONTEXT, &script).await?;
         let counted = |n: i64| usize::try_from(n).ok().filter(|n| *n <= hits.len());
         match reply.as_slice() {

@@ -43,6 +43,19 @@ mod rate_limits {
     });
 }
 
+/// On a cluster the limits' keys and the code's are in different slots: the code store
+/// answers `None` and the service counts with the limiter first.
+mod codes_within_limits {
+    use otp_core::testing::codes_within::CodesBesideLimits;
+
+    use super::*;
+    otp_core::code_store_within_limits_contract!(async {
+        let limiter = RedisRateLimiter::new(live_pool(&test_config()).await);
+        let codes = Arc::new(RedisCodeStore::sharing(&limiter));
+        CodesBesideLimits { codes, limiter: Arc::new(limiter) }
+    });
+}
+
 mod oauth_states {
     use super::*;
     otp_core::oauth_state_store_contract!(async {
@@ -90,6 +103,19 @@ mod on_the_cluster {
             by_master.insert(port, keys_on(port, &format!("{prefix}*")).await);
         }
         by_master
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_sharing_its_limiter_declines_to_count_limits_on_a_cluster() {
+        let limiter = RedisRateLimiter::new(live_pool(&test_config()).await);
+        let codes = RedisCodeStore::sharing(&limiter);
+        let (key, now) = (code_key(), instant());
+        let limit = RateLimit { max: 1, window: Duration::from_secs(60) };
+        let hits = [("cluster-sharing", limit)];
+        // The limit's key and the code's are in different slots: no one script.
+        assert_eq!(codes.issue_within(&hits, &key, &new_code(now), now).await.unwrap(), None);
+        assert_eq!(limiter.hit("cluster-sharing", limit, now).await.unwrap(), RateDecision::Allowed);
+        assert_eq!(codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::NotFound);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

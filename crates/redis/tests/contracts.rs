@@ -41,6 +41,31 @@ mod rate_limits {
     });
 }
 
+/// The code store beside its limiter: both counted and issued in one script.
+mod codes_within_limits {
+    use otp_core::testing::codes_within::CodesBesideLimits;
+
+    use super::*;
+    otp_core::code_store_within_limits_contract!(async {
+        let redis = TestRedis::new().await;
+        let limiter = RedisRateLimiter::new(redis.pool());
+        let codes = Arc::new(RedisCodeStore::sharing(&limiter));
+        (CodesBesideLimits { codes, limiter: Arc::new(limiter) }, redis)
+    });
+}
+
+/// A code store built without its limiter answers `None`, doing nothing.
+mod codes_apart_from_limits {
+    use otp_core::testing::codes_within::CodesBesideLimits;
+
+    use super::*;
+    otp_core::code_store_within_limits_contract!(async {
+        let redis = TestRedis::new().await;
+        let codes = Arc::new(RedisCodeStore::new(redis.pool()));
+        (CodesBesideLimits { codes, limiter: Arc::new(RedisRateLimiter::new(redis.pool())) }, redis)
+    });
+}
+
 mod oauth_states {
     use super::*;
     otp_core::oauth_state_store_contract!(async {
@@ -123,8 +148,8 @@ mod redis {
     use otp_core::crypto::{Argon2Settings, CodeHash, KeyedHasher, Keyring, PasswordHasher, SigningKey};
     use otp_core::domain::CodePurpose;
     use otp_core::ports::{
-        CodeKey, EXPIRED_STATE_RETENTION, IssueOutcome, NewCode, PendingAuthorization, RateDecision,
-        RateLimit, VerifyOutcome,
+        CodeKey, EXPIRED_STATE_RETENTION, IssueOutcome, IssueWithin, NewCode, PendingAuthorization,
+        RateDecision, RateLimit, VerifyOutcome,
     };
     use otp_core::service::{Revocations, SignInPorts, TokenCache};
     use otp_core::testing::instant;
@@ -693,6 +718,25 @@ mod redis {
         let _: () =
             client::cmd("SCRIPT").arg("FLUSH").query_async(&mut raw_connection().await).await.unwrap();
         assert_eq!(codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_sharing_its_limiter_counts_and_issues_at_once_and_one_built_apart_declines() {
+        let redis = TestRedis::new().await;
+        let limiter = RedisRateLimiter::new(redis.pool());
+        let (key, now) = (code_key(), instant());
+        let limit = RateLimit { max: 1, window: Duration::from_secs(60) };
+        let hits = [("sharing", limit)];
+        let code = new_code(hash("123456"), now);
+        let apart = RedisCodeStore::new(redis.pool());
+        assert_eq!(apart.issue_within(&hits, &key, &code, now).await.unwrap(), None);
+        let sharing = RedisCodeStore::sharing(&limiter);
+        let within = sharing.issue_within(&hits, &key, &code, now).await.unwrap();
+        assert_eq!(within, Some(IssueWithin::Counted(IssueOutcome::Issued)));
+        // The hit is the limiter's own: its one hit is spent.
+        assert!(matches!(limiter.hit("sharing", limit, now).await.unwrap(), RateDecision::Limited { .. }));
+        assert_eq!(sharing.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+        assert!(keys_with_ttls(redis.key_prefix()).await.iter().all(|(_, ttl)| *ttl > 0));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use crate::crypto::CodeHash;
 use crate::domain::CodePurpose;
 use crate::error::PortError;
+use crate::ports::{RateDecision, RateLimit};
 
 /// Where a code lives: its purpose and a keyed digest of the address (adapters never
 /// see the address in clear).
@@ -40,6 +41,18 @@ pub enum IssueOutcome {
         /// Time left until the cooldown ends.
         retry_after: Duration,
     },
+}
+
+/// What [`CodeStore::issue_within`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueWithin {
+    /// A budget was spent: no code was issued. The decisions made, in order, up to and
+    /// including the limited one, as [`RateLimiter::hit_each`](crate::ports::RateLimiter::hit_each)
+    /// returns them.
+    Limited(Vec<RateDecision>),
+    /// Every hit was counted, then the issue went as [`CodeStore::issue`] would have
+    /// gone.
+    Counted(IssueOutcome),
 }
 
 /// What [`CodeStore::verify`] found.
@@ -80,6 +93,29 @@ pub trait CodeStore: Send + Sync + std::fmt::Debug {
         code: &NewCode,
         now: OffsetDateTime,
     ) -> Result<IssueOutcome, PortError>;
+
+    /// Counts `hits` at `now` as the [`RateLimiter`](crate::ports::RateLimiter) that
+    /// shares this store's storage would in
+    /// [`hit_each`](crate::ports::RateLimiter::hit_each) and, only when every one was
+    /// allowed, issues `code` under `key` as [`CodeStore::issue`] would: one atomic step
+    /// (one round trip where the storage is remote), so the budgets a request spends
+    /// and the code it gets cannot come apart.
+    ///
+    /// Returns `None`, having done nothing, when this store cannot: the default, for a
+    /// store that does not keep the limiter's counts, or whose keys may live on
+    /// different nodes. The caller then counts with its limiter and issues apart.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn issue_within(
+        &self,
+        _hits: &[(&str, RateLimit)],
+        _key: &CodeKey,
+        _code: &NewCode,
+        _now: OffsetDateTime,
+    ) -> Result<Option<IssueWithin>, PortError> {
+        Ok(None)
+    }
 
     /// Checks `candidate` against the code under `key` at `now`, in this order:
     /// no code: [`VerifyOutcome::NotFound`]; past `expires_at`:

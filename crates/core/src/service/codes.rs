@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use crate::crypto::{CodeHash, KeyedHasher};
 use crate::domain::{CodePurpose, DeviceId, EmailAddress, OtpCode, UserId};
-use crate::error::Failure;
+use time::OffsetDateTime;
+
+use super::throttle::{Throttle, ThrottleError};
+use crate::error::{Failure, PortError};
 use crate::policy::AuthPolicy;
-use crate::ports::{Clock, CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome};
+use crate::ports::{Clock, CodeKey, CodeStore, IssueOutcome, IssueWithin, NewCode, RateLimit, VerifyOutcome};
 
 /// Why no code was issued.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +25,17 @@ pub enum IssueError {
     /// The code store could not be reached.
     #[error(transparent)]
     Failure(#[from] Failure),
+}
+
+impl IssueError {
+    fn from_port(error: PortError) -> Self {
+        Self::Failure(error.into())
+    }
+}
+
+/// The key suffix of a remembered device's own code.
+fn device_suffix(device: Option<DeviceId>) -> Option<String> {
+    device.map(|device| device.as_uuid().simple().to_string())
 }
 
 /// Why a presented code was not accepted.
@@ -185,8 +199,7 @@ impl OneTimeCodes {
         email: &EmailAddress,
         device: Option<DeviceId>,
     ) -> Result<OtpCode, IssueError> {
-        let subject = device.map(|device| device.as_uuid().simple().to_string());
-        self.issue_under(purpose, email, subject).await
+        self.issue_under(purpose, email, device_suffix(device)).await
     }
 
     /// As [`OneTimeCodes::issue`], under a key of its own for `user` (so a code for one
@@ -203,12 +216,66 @@ impl OneTimeCodes {
         self.issue_under(purpose, email, Some(user.as_uuid().simple().to_string())).await
     }
 
+    /// As [`OneTimeCodes::issue_for`], once `budgets` are spent: counted by the code
+    /// store in the same step as the issue where it can ([`CodeStore::issue_within`]:
+    /// one round trip on Redis), otherwise by `throttle` first. Either way the
+    /// budgets are counted before the cooldown is looked at, and a spent budget issues
+    /// nothing.
+    ///
+    /// # Errors
+    /// A spent budget as [`ThrottleError::Limited`], a cooldown as
+    /// [`IssueError::Cooldown`], a limiter or store failure.
+    pub(crate) async fn issue_for_within<E>(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        device: Option<DeviceId>,
+        budgets: &[(String, RateLimit)],
+        throttle: &Throttle,
+    ) -> Result<OtpCode, E>
+    where
+        E: From<ThrottleError> + From<IssueError>,
+    {
+        let (key, code, new, now) = self.prepare(purpose, email, device_suffix(device));
+        let hits: Vec<(&str, RateLimit)> =
+            budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
+        let within = self.store.issue_within(&hits, &key, &new, now).await.map_err(IssueError::from_port)?;
+        let outcome = match within {
+            Some(IssueWithin::Counted(outcome)) => outcome,
+            Some(IssueWithin::Limited(decisions)) => {
+                Throttle::judge(budgets, &decisions)?;
+                return Err(IssueError::from(Failure::internal(
+                    "a code store reported a limit it did not make",
+                ))
+                .into());
+            }
+            None => {
+                throttle.spend(budgets).await?;
+                self.store.issue(&key, &new, now).await.map_err(IssueError::from_port)?
+            }
+        };
+        Ok(self.issued(purpose, code, outcome)?)
+    }
+
     async fn issue_under(
         &self,
         purpose: CodePurpose,
         email: &EmailAddress,
         suffix: Option<String>,
     ) -> Result<OtpCode, IssueError> {
+        let (key, code, new, now) = self.prepare(purpose, email, suffix);
+        let outcome = self.store.issue(&key, &new, now).await.map_err(IssueError::from_port)?;
+        self.issued(purpose, code, outcome)
+    }
+
+    /// A new code for `email` under `purpose` (and the key `suffix`): its key, the code,
+    /// what the store keeps of it, and the instant it is issued at.
+    fn prepare(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        suffix: Option<String>,
+    ) -> (CodeKey, OtpCode, NewCode, OffsetDateTime) {
         let now = self.clock.now();
         let code = OtpCode::generate(self.length);
         let new = NewCode {
@@ -217,12 +284,17 @@ impl OneTimeCodes {
             max_attempts: self.max_attempts,
             cooldown: self.cooldown,
         };
-        match self
-            .store
-            .issue(&self.key_with(purpose, email, suffix), &new, now)
-            .await
-            .map_err(Failure::from)?
-        {
+        (self.key_with(purpose, email, suffix), code, new, now)
+    }
+
+    /// `code`, if the store issued it.
+    fn issued(
+        &self,
+        purpose: CodePurpose,
+        code: OtpCode,
+        outcome: IssueOutcome,
+    ) -> Result<OtpCode, IssueError> {
+        match outcome {
             IssueOutcome::Issued => {
                 metrics::counter!("otp_codes_issued_total", "purpose" => purpose.as_str()).increment(1);
                 Ok(code)
@@ -256,7 +328,7 @@ impl OneTimeCodes {
         device: Option<DeviceId>,
     ) -> Result<(), CheckError> {
         let candidate = self.hasher.code_hash(purpose, email, code);
-        let key = self.key_with(purpose, email, device.map(|device| device.as_uuid().simple().to_string()));
+        let key = self.key_with(purpose, email, device_suffix(device));
         self.verify(purpose, &key, &candidate).await
     }
 

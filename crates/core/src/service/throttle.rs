@@ -162,10 +162,29 @@ impl Throttle {
         email: Option<&EmailAddress>,
         device: Option<DeviceId>,
     ) -> Result<(), ThrottleError> {
-        let budgets = self.budgets_for(action, client, email, device);
-        let (hits, decisions) = self.hit_each(&budgets).await?;
-        for ((key, _), decision) in hits.iter().zip(decisions) {
-            limited(key, decision)?;
+        self.spend(&self.budgets_for(action, client, email, device)).await
+    }
+
+    /// Counts `budgets` (from [`Throttle::budgets_for`]) in one limiter call.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Limited`] when a budget is spent; a limiter failure.
+    pub(crate) async fn spend(&self, budgets: &[(String, RateLimit)]) -> Result<(), ThrottleError> {
+        let (_, decisions) = self.hit_each(budgets).await?;
+        Self::judge(budgets, &decisions)
+    }
+
+    /// The decisions made on `budgets`, in order, as a result: the first limited one is
+    /// logged, counted and refused.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Limited`] for a limited decision.
+    pub(crate) fn judge(
+        budgets: &[(String, RateLimit)],
+        decisions: &[RateDecision],
+    ) -> Result<(), ThrottleError> {
+        for ((key, _), decision) in budgets.iter().zip(decisions) {
+            limited(key, *decision)?;
         }
         Ok(())
     }
@@ -205,7 +224,7 @@ impl Throttle {
 
     /// The budgets one `action` spends: the client network's, and the address's or,
     /// from one of its remembered devices, that device's.
-    fn budgets_for(
+    pub(crate) fn budgets_for(
         &self,
         action: Action,
         client: &ClientContext,
@@ -254,7 +273,7 @@ impl Throttle {
         credential: &CredentialId,
     ) -> Result<(), ThrottleError> {
         let key = format!("service:{}:{credential}", action.as_str());
-        self.spend(&key, self.per_credential, self.clock.now()).await
+        self.spend_one(&key, self.per_credential, self.clock.now()).await
     }
 
     /// The address's daily budget of code checks from clients without a remembered
@@ -274,7 +293,7 @@ impl Throttle {
         Ok(decision == RateDecision::Allowed)
     }
 
-    async fn spend(
+    async fn spend_one(
         &self,
         key: &str,
         limit: RateLimit,

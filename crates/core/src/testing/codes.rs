@@ -14,17 +14,17 @@ type Store = Arc<dyn CodeStore>;
 const TTL: Duration = Duration::from_secs(300);
 const COOLDOWN: Duration = Duration::from_secs(60);
 
-fn key(purpose: CodePurpose) -> CodeKey {
+pub(super) fn key(purpose: CodePurpose) -> CodeKey {
     CodeKey { purpose, subject: KeyedHasher::new(&[5; 32]).unwrap().email_digest(&unique_email()) }
 }
 
-fn hash(digits: &str) -> CodeHash {
+pub(super) fn hash(digits: &str) -> CodeHash {
     let code = OtpCode::parse(digits, 6).unwrap();
     let email = crate::EmailAddress::parse("contract@example.com").unwrap();
     KeyedHasher::new(&[5; 32]).unwrap().code_hash(CodePurpose::SignIn, &email, &code)
 }
 
-fn new_code(code: CodeHash, now: time::OffsetDateTime) -> NewCode {
+pub(super) fn new_code(code: CodeHash, now: time::OffsetDateTime) -> NewCode {
     NewCode { hash: code, expires_at: now + TTL, max_attempts: 5, cooldown: COOLDOWN }
 }
 

@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod codes;
+pub mod codes_within;
 pub mod devices;
 mod fixture;
 pub mod identities;
@@ -220,6 +221,25 @@ macro_rules! code_store_contract {
                 keys_are_independent,
                 of_concurrent_right_guesses_exactly_one_is_accepted,
                 concurrent_wrong_guesses_are_capped_at_max_attempts,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`codes_within`] contract tests for the code store and rate limiter
+/// `$factory` builds (an `async` expression yielding a [`Fixture`] of
+/// [`codes_within::CodesBesideLimits`]).
+#[macro_export]
+macro_rules! code_store_within_limits_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::codes_within,
+            [
+                a_code_issued_within_budgets_counts_each_of_them,
+                a_spent_budget_issues_nothing_and_counts_only_the_budgets_before_it,
+                a_cooldown_is_answered_after_the_budgets_are_counted,
+                concurrent_issues_within_one_budget_issue_no_more_than_it_allows,
             ]
         );
     };

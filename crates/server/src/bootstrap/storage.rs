@@ -260,9 +260,11 @@ fn redis_stores(
         cluster = config.is_cluster(),
         "codes, rate limits, pending provider sign-ins and revocations (pub/sub) in Redis"
     );
+    // The code store counts the limiter's budgets with the code it issues: one round trip.
+    let rate_limiter = RedisRateLimiter::new(pool.clone());
     Ok(ShortLived {
-        codes: Arc::new(RedisCodeStore::new(pool.clone())),
-        rate_limiter: Arc::new(RedisRateLimiter::new(pool.clone())),
+        codes: Arc::new(RedisCodeStore::sharing(&rate_limiter)),
+        rate_limiter: Arc::new(rate_limiter),
         oauth_states: Arc::new(RedisOAuthStateStore::new(pool)),
         revocations: Arc::new(revocations),
     })

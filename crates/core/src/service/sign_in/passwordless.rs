@@ -37,8 +37,7 @@ impl SignInService {
         self.admit_mail(&sender)?;
         let (user, device) = self.account_and_device(email, client).await?;
         let device = device.map(|device| device.id);
-        self.throttle.check_for(Action::SendCode, client, Some(email), device).await?;
-        let code = self.codes.issue_for(CodePurpose::SignIn, email, device).await?;
+        let code = self.sign_in_code_within(Action::SendCode, email, client, device).await?;
         if let Some(user) = &user {
             self.settle_pending_password(user, client, self.clock.now()).await?;
         }
@@ -57,14 +56,27 @@ impl SignInService {
         self.admit_mail(&sender)?;
         let (user, device) = self.account_and_device(email, client).await?;
         let device = device.map(|device| device.id);
-        self.throttle.check_for(Action::ResendCode, client, Some(email), device).await?;
-        let code = self.codes.issue_for(CodePurpose::SignIn, email, device).await?;
+        let code = self.sign_in_code_within(Action::ResendCode, email, client, device).await?;
         let pending_registration = match &user {
             Some(user) => self.settle_pending_password(user, client, self.clock.now()).await?,
             None => false,
         };
         let kind = if pending_registration { registration_code } else { sign_in_code };
         self.deliver(self.code_mail(email, code, kind), user.as_ref(), client).await
+    }
+
+    /// A new sign-in code for `email` (the device's own when `device` is given), once
+    /// `action`'s budgets are spent: both in one step of the code store where it can
+    /// (one round trip on Redis).
+    async fn sign_in_code_within(
+        &self,
+        action: Action,
+        email: &EmailAddress,
+        client: &ClientContext,
+        device: Option<DeviceId>,
+    ) -> Result<OtpCode, SignInError> {
+        let budgets = self.throttle.budgets_for(action, client, Some(email), device);
+        self.codes.issue_for_within(CodePurpose::SignIn, email, device, &budgets, &self.throttle).await
     }
 
     /// Checks a sign-in code and opens a session: creates the account on a first
