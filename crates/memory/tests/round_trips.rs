@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use otp_core::crypto::{Argon2Settings, CodeHash, PasswordHasher};
 use otp_core::ports::{
-    CodeKey, CodeStore, IssueOutcome, IssueWithin, NewCode, RateDecision, RateLimit, RateLimiter,
-    VerifyOutcome,
+    CodeKey, CodeStore, IssueOutcome, NewCode, RateDecision, RateLimit, RateLimiter, VerifyOutcome, Within,
 };
 use otp_core::{ClientContext, EmailAddress, OtpCode, PortError};
 use otp_memory::{MemoryCodeStore, MemoryRateLimiter, memory_stores};
@@ -76,14 +75,14 @@ impl CodeStore for CountedCodes {
         key: &CodeKey,
         code: &NewCode,
         now: OffsetDateTime,
-    ) -> Result<Option<IssueWithin>, PortError> {
+    ) -> Result<Option<Within<IssueOutcome>>, PortError> {
         let Some(limiter) = &self.2 else { return Ok(None) };
         self.1.one();
         let decisions = limiter.hit_each(hits, now).await?;
         if decisions.iter().any(|decision| *decision != RateDecision::Allowed) {
-            return Ok(Some(IssueWithin::Limited(decisions)));
+            return Ok(Some(Within::Limited(decisions)));
         }
-        Ok(Some(IssueWithin::Counted(self.0.issue(key, code, now).await?)))
+        Ok(Some(Within::Counted(self.0.issue(key, code, now).await?)))
     }
 
     async fn verify(
@@ -94,6 +93,22 @@ impl CodeStore for CountedCodes {
     ) -> Result<VerifyOutcome, PortError> {
         self.1.one();
         self.0.verify(key, candidate, now).await
+    }
+
+    async fn verify_within(
+        &self,
+        hits: &[(&str, RateLimit)],
+        key: &CodeKey,
+        candidate: &CodeHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<Within<VerifyOutcome>>, PortError> {
+        let Some(limiter) = &self.2 else { return Ok(None) };
+        self.1.one();
+        let decisions = limiter.hit_each(hits, now).await?;
+        if decisions.iter().any(|decision| *decision != RateDecision::Allowed) {
+            return Ok(Some(Within::Limited(decisions)));
+        }
+        Ok(Some(Within::Counted(self.0.verify(key, candidate, now).await?)))
     }
 }
 
@@ -129,7 +144,7 @@ async fn send_otp_takes_two_calls_and_verify_otp_two() {
 }
 
 #[tokio::test]
-async fn a_code_store_sharing_the_limiter_sends_a_code_in_one_call() {
+async fn a_code_store_sharing_the_limiter_sends_and_checks_a_code_in_one_call_each() {
     let calls = Arc::new(Calls::default());
     let (services, mailer) = counted_services(&calls, true);
     let email = EmailAddress::parse("ann@example.com").unwrap();
@@ -143,5 +158,5 @@ async fn a_code_store_sharing_the_limiter_sends_a_code_in_one_call() {
 
     let code = OtpCode::parse(&mailer.last_code_for(&email).unwrap(), 6).unwrap();
     services.sign_in.verify_code(&email, &code, &client).await.unwrap();
-    assert_eq!(calls.take(), 2, "verify-otp");
+    assert_eq!(calls.take(), 1, "verify-otp: the budgets, the daily guesses and the check in one call");
 }

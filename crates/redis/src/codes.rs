@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use otp_core::PortError;
 use otp_core::crypto::CodeHash;
 use otp_core::ports::{
-    CodeKey, CodeStore, IssueOutcome, IssueWithin, NewCode, RateDecision, RateLimit, VerifyOutcome,
+    CodeKey, CodeStore, IssueOutcome, NewCode, RateDecision, RateLimit, VerifyOutcome, Within,
 };
 use time::OffsetDateTime;
 
@@ -32,7 +32,16 @@ static ISSUE_WITHIN: LazyLock<LuaScript> = LazyLock::new(|| {
         include_str!("lua/issue_within.lua")
     ))
 });
-static VERIFY: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str!("lua/verify.lua")));
+static VERIFY: LazyLock<LuaScript> = LazyLock::new(|| {
+    LuaScript::new(concat!(include_str!("lua/verify_code.lua"), include_str!("lua/verify.lua")))
+});
+static VERIFY_WITHIN: LazyLock<LuaScript> = LazyLock::new(|| {
+    LuaScript::new(concat!(
+        include_str!("lua/count_hits.lua"),
+        include_str!("lua/verify_code.lua"),
+        include_str!("lua/verify_within.lua")
+    ))
+});
 
 /// [`CodeStore`] on Redis, shared by every process that uses the same Redis and key
 /// prefix.
@@ -55,7 +64,8 @@ static VERIFY: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str
 ///
 /// Built with [`RedisCodeStore::sharing`], the store also counts the rate limits of the
 /// [`RedisRateLimiter`] it shares Redis with, in the same script as the code it issues
-/// ([`CodeStore::issue_within`]): one round trip instead of two, on one Redis. On a
+/// or checks ([`CodeStore::issue_within`], [`CodeStore::verify_within`]): one round trip
+/// instead of two, on one Redis. On a
 /// cluster the limits' keys and the code's are in different slots, so there it answers
 /// `None` and the caller counts with the limiter first.
 ///
@@ -66,7 +76,7 @@ static VERIFY: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(include_str
 #[derive(Debug, Clone)]
 pub struct RedisCodeStore {
     pool: RedisPool,
-    /// Whether `issue_within` may count rate limits: only when the service's limiter is
+    /// Whether `issue_within` and `verify_within` may count rate limits: only when the service's limiter is
     /// the [`RedisRateLimiter`] on this same pool.
     counts_limits: bool,
 }
@@ -78,7 +88,8 @@ impl RedisCodeStore {
     }
 
     /// A store on `limiter`'s pool that also counts `limiter`'s rate limits, in the same
-    /// script as a code it issues ([`CodeStore::issue_within`]). Use it only beside
+    /// script as a code it issues or checks ([`CodeStore::issue_within`],
+    /// [`CodeStore::verify_within`]). Use it only beside
     /// that limiter: the hits it counts are the limiter's.
     pub fn sharing(limiter: &RedisRateLimiter) -> Self {
         Self { pool: limiter.pool().clone(), counts_limits: true }
@@ -140,7 +151,7 @@ impl CodeStore for RedisCodeStore {
         key: &CodeKey,
         code: &NewCode,
         now: OffsetDateTime,
-    ) -> Result<Option<IssueWithin>, PortError> {
+    ) -> Result<Option<Within<IssueOutcome>>, PortError> {
         const CONTEXT: &str = "counting rate limits and issuing a code";
         if !self.counts_limits || self.pool.is_cluster() {
             return Ok(None);
@@ -155,14 +166,10 @@ impl CodeStore for RedisCodeStore {
         let reply = self.pool.run_script(CONTEXT, &script).await?;
         let counted = |n: i64| usize::try_from(n).ok().filter(|n| *n <= hits.len());
         let within = match reply.as_slice() {
-            [0, n, wait_ms] if counted(*n).is_some_and(|n| n < hits.len()) => {
-                let mut decisions = vec![RateDecision::Allowed; counted(*n).unwrap_or_default()];
-                decisions.push(RateDecision::Limited { retry_after: wait(*wait_ms) });
-                IssueWithin::Limited(decisions)
-            }
-            [1, n] if counted(*n) == Some(hits.len()) => IssueWithin::Counted(IssueOutcome::Issued),
+            [0, n, wait_ms] => Within::Limited(limited_after(CONTEXT, hits, *n, *wait_ms)?),
+            [1, n] if counted(*n) == Some(hits.len()) => Within::Counted(IssueOutcome::Issued),
             [2, n, wait_ms] if counted(*n) == Some(hits.len()) => {
-                IssueWithin::Counted(IssueOutcome::CoolingDown { retry_after: wait(*wait_ms) })
+                Within::Counted(IssueOutcome::CoolingDown { retry_after: wait(*wait_ms) })
             }
             other => return Err(unexpected(CONTEXT, format!("{other:?}"))),
         };
@@ -180,16 +187,66 @@ impl CodeStore for RedisCodeStore {
         let mut script = VERIFY.call();
         script.key(code_key).arg(unix_ms(now)).arg(candidate.to_hex());
         let reply = self.pool.run_acknowledged_script(CONTEXT, &script).await?;
-        match reply.as_slice() {
-            [0] => Ok(VerifyOutcome::NotFound),
-            [1] => Ok(VerifyOutcome::Expired),
-            [2] => Ok(VerifyOutcome::AttemptsExceeded),
-            [3] => Ok(VerifyOutcome::Accepted),
-            [4, left] => match u32::try_from(*left) {
-                Ok(attempts_remaining) => Ok(VerifyOutcome::Rejected { attempts_remaining }),
-                Err(_) => Err(unexpected(CONTEXT, format!("{reply:?}"))),
-            },
-            other => Err(unexpected(CONTEXT, format!("{other:?}"))),
+        verify_outcome(CONTEXT, &reply)
+    }
+
+    /// One script on one Redis; `None` on a cluster or when built without the limiter.
+    async fn verify_within(
+        &self,
+        hits: &[(&str, RateLimit)],
+        key: &CodeKey,
+        candidate: &CodeHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<Within<VerifyOutcome>>, PortError> {
+        const CONTEXT: &str = "counting rate limits and verifying a code";
+        if !self.counts_limits || self.pool.is_cluster() {
+            return Ok(None);
         }
+        let (code_key, _) = self.keys(key, CONTEXT)?;
+        let now_ms = unix_ms(now);
+        let mut script = VERIFY_WITHIN.call();
+        script.arg(now_ms).arg(hit_member(now_ms)).arg(candidate.to_hex());
+        add_hits(&mut script, &self.pool, hits, now_ms);
+        script.key(code_key);
+        let reply = self.pool.run_acknowledged_script(CONTEXT, &script).await?;
+        let within = match reply.as_slice() {
+            [0, n, wait_ms] => Within::Limited(limited_after(CONTEXT, hits, *n, *wait_ms)?),
+            [1, checked @ ..] => Within::Counted(verify_outcome(CONTEXT, checked)?),
+            other => return Err(unexpected(CONTEXT, format!("{other:?}"))),
+        };
+        Ok(Some(within))
+    }
+}
+
+/// The outcome a `verify_code.lua` reply (past its replica count) stands for.
+fn verify_outcome(context: &'static str, reply: &[i64]) -> Result<VerifyOutcome, PortError> {
+    match reply {
+        [0] => Ok(VerifyOutcome::NotFound),
+        [1] => Ok(VerifyOutcome::Expired),
+        [2] => Ok(VerifyOutcome::AttemptsExceeded),
+        [3] => Ok(VerifyOutcome::Accepted),
+        [4, left] => match u32::try_from(*left) {
+            Ok(attempts_remaining) => Ok(VerifyOutcome::Rejected { attempts_remaining }),
+            Err(_) => Err(unexpected(context, format!("{reply:?}"))),
+        },
+        other => Err(unexpected(context, format!("{other:?}"))),
+    }
+}
+
+/// The decisions of `hits` when the one after the first `counted` was limited, waiting
+/// `wait_ms`: as `count_hits.lua` replies.
+fn limited_after(
+    context: &'static str,
+    hits: &[(&str, RateLimit)],
+    counted: i64,
+    wait_ms: i64,
+) -> Result<Vec<RateDecision>, PortError> {
+    match usize::try_from(counted) {
+        Ok(counted) if counted < hits.len() => {
+            let mut decisions = vec![RateDecision::Allowed; counted];
+            decisions.push(RateDecision::Limited { retry_after: wait(wait_ms) });
+            Ok(decisions)
+        }
+        _ => Err(unexpected(context, format!("{counted} hits counted of {}", hits.len()))),
     }
 }

@@ -114,6 +114,7 @@ mod on_the_cluster {
         let hits = [("cluster-sharing", limit)];
         // The limit's key and the code's are in different slots: no one script.
         assert_eq!(codes.issue_within(&hits, &key, &new_code(now), now).await.unwrap(), None);
+        assert_eq!(codes.verify_within(&hits, &key, &hash("123456"), now).await.unwrap(), None);
         assert_eq!(limiter.hit("cluster-sharing", limit, now).await.unwrap(), RateDecision::Allowed);
         assert_eq!(codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::NotFound);
     }

@@ -148,8 +148,8 @@ mod redis {
     use otp_core::crypto::{Argon2Settings, CodeHash, KeyedHasher, Keyring, PasswordHasher, SigningKey};
     use otp_core::domain::CodePurpose;
     use otp_core::ports::{
-        CodeKey, EXPIRED_STATE_RETENTION, IssueOutcome, IssueWithin, NewCode, PendingAuthorization,
-        RateDecision, RateLimit, VerifyOutcome,
+        CodeKey, EXPIRED_STATE_RETENTION, IssueOutcome, NewCode, PendingAuthorization, RateDecision,
+        RateLimit, VerifyOutcome, Within,
     };
     use otp_core::service::{Revocations, SignInPorts, TokenCache};
     use otp_core::testing::instant;
@@ -721,7 +721,7 @@ mod redis {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_store_sharing_its_limiter_counts_and_issues_at_once_and_one_built_apart_declines() {
+    async fn a_store_sharing_its_limiter_counts_with_each_issue_and_check_and_one_built_apart_declines() {
         let redis = TestRedis::new().await;
         let limiter = RedisRateLimiter::new(redis.pool());
         let (key, now) = (code_key(), instant());
@@ -732,10 +732,13 @@ mod redis {
         assert_eq!(apart.issue_within(&hits, &key, &code, now).await.unwrap(), None);
         let sharing = RedisCodeStore::sharing(&limiter);
         let within = sharing.issue_within(&hits, &key, &code, now).await.unwrap();
-        assert_eq!(within, Some(IssueWithin::Counted(IssueOutcome::Issued)));
+        assert_eq!(within, Some(Within::Counted(IssueOutcome::Issued)));
         // The hit is the limiter's own: its one hit is spent.
         assert!(matches!(limiter.hit("sharing", limit, now).await.unwrap(), RateDecision::Limited { .. }));
-        assert_eq!(sharing.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+        assert_eq!(apart.verify_within(&[], &key, &hash("123456"), now).await.unwrap(), None);
+        let checked = sharing.verify_within(&[("checks", limit)], &key, &hash("123456"), now).await.unwrap();
+        assert_eq!(checked, Some(Within::Counted(VerifyOutcome::Accepted)));
+        assert!(matches!(limiter.hit("checks", limit, now).await.unwrap(), RateDecision::Limited { .. }));
         assert!(keys_with_ttls(redis.key_prefix()).await.iter().all(|(_, ttl)| *ttl > 0));
     }
 

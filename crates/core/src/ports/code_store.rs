@@ -43,16 +43,15 @@ pub enum IssueOutcome {
     },
 }
 
-/// What [`CodeStore::issue_within`] did.
+/// What [`CodeStore::issue_within`] or [`CodeStore::verify_within`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IssueWithin {
-    /// A budget was spent: no code was issued. The decisions made, in order, up to and
-    /// including the limited one, as [`RateLimiter::hit_each`](crate::ports::RateLimiter::hit_each)
-    /// returns them.
+pub enum Within<T> {
+    /// A budget was spent: the code was neither issued nor checked. The decisions made,
+    /// in order, up to and including the limited one, as
+    /// [`RateLimiter::hit_each`](crate::ports::RateLimiter::hit_each) returns them.
     Limited(Vec<RateDecision>),
-    /// Every hit was counted, then the issue went as [`CodeStore::issue`] would have
-    /// gone.
-    Counted(IssueOutcome),
+    /// Every hit was counted, then the operation went as it would have alone.
+    Counted(T),
 }
 
 /// What [`CodeStore::verify`] found.
@@ -113,7 +112,7 @@ pub trait CodeStore: Send + Sync + std::fmt::Debug {
         _key: &CodeKey,
         _code: &NewCode,
         _now: OffsetDateTime,
-    ) -> Result<Option<IssueWithin>, PortError> {
+    ) -> Result<Option<Within<IssueOutcome>>, PortError> {
         Ok(None)
     }
 
@@ -132,4 +131,22 @@ pub trait CodeStore: Send + Sync + std::fmt::Debug {
         candidate: &CodeHash,
         now: OffsetDateTime,
     ) -> Result<VerifyOutcome, PortError>;
+
+    /// As [`CodeStore::issue_within`], for a check: counts `hits` as the limiter that
+    /// shares this store's storage would and, only when every one was allowed, checks
+    /// `candidate` as [`CodeStore::verify`] would, in one atomic step. A spent budget
+    /// checks nothing and spends no try. `None`, having done nothing, when this store
+    /// cannot (the default).
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn verify_within(
+        &self,
+        _hits: &[(&str, RateLimit)],
+        _key: &CodeKey,
+        _candidate: &CodeHash,
+        _now: OffsetDateTime,
+    ) -> Result<Option<Within<VerifyOutcome>>, PortError> {
+        Ok(None)
+    }
 }

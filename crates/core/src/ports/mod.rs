@@ -23,7 +23,7 @@ mod webhook_outbox;
 
 pub use audit_log::AuditLog;
 pub use clock::{Clock, SystemClock};
-pub use code_store::{CodeKey, CodeStore, IssueOutcome, IssueWithin, NewCode, VerifyOutcome};
+pub use code_store::{CodeKey, CodeStore, IssueOutcome, NewCode, VerifyOutcome, Within};
 pub use device_repository::{ClientStanding, DeviceRepository};
 pub use events::EventPublisher;
 pub use identity_repository::{IdentityRepository, LinkedIdentity};

@@ -11,7 +11,9 @@ use time::OffsetDateTime;
 use super::throttle::{Throttle, ThrottleError};
 use crate::error::{Failure, PortError};
 use crate::policy::AuthPolicy;
-use crate::ports::{Clock, CodeKey, CodeStore, IssueOutcome, IssueWithin, NewCode, RateLimit, VerifyOutcome};
+use crate::ports::{
+    Clock, CodeKey, CodeStore, IssueOutcome, NewCode, RateDecision, RateLimit, VerifyOutcome, Within,
+};
 
 /// Why no code was issued.
 #[derive(Debug, thiserror::Error)]
@@ -241,8 +243,8 @@ impl OneTimeCodes {
             budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
         let within = self.store.issue_within(&hits, &key, &new, now).await.map_err(IssueError::from_port)?;
         let outcome = match within {
-            Some(IssueWithin::Counted(outcome)) => outcome,
-            Some(IssueWithin::Limited(decisions)) => {
+            Some(Within::Counted(outcome)) => outcome,
+            Some(Within::Limited(decisions)) => {
                 Throttle::judge(budgets, &decisions)?;
                 return Err(IssueError::from(Failure::internal(
                     "a code store reported a limit it did not make",
@@ -332,6 +334,41 @@ impl OneTimeCodes {
         self.verify(purpose, &key, &candidate).await
     }
 
+    /// As [`OneTimeCodes::check_code_for`], once `budgets` are counted: by the code
+    /// store in the same step as the check where it can ([`CodeStore::verify_within`]:
+    /// one round trip on Redis), otherwise by `throttle` first. A spent budget checks
+    /// nothing and spends no try: its decisions are answered for the caller to judge.
+    ///
+    /// # Errors
+    /// A limiter or store failure.
+    pub(crate) async fn check_code_within(
+        &self,
+        purpose: CodePurpose,
+        email: &EmailAddress,
+        code: &OtpCode,
+        device: Option<DeviceId>,
+        budgets: &[(String, RateLimit)],
+        throttle: &Throttle,
+    ) -> Result<Within<Result<(), CheckError>>, Failure> {
+        let candidate = self.hasher.code_hash(purpose, email, code);
+        let key = self.key_with(purpose, email, device_suffix(device));
+        let hits: Vec<(&str, RateLimit)> =
+            budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
+        let now = self.clock.now();
+        let outcome = match self.store.verify_within(&hits, &key, &candidate, now).await? {
+            Some(Within::Limited(decisions)) => return Ok(Within::Limited(decisions)),
+            Some(Within::Counted(outcome)) => outcome,
+            None => {
+                let decisions = throttle.count(budgets).await?;
+                if decisions.iter().any(|decision| *decision != RateDecision::Allowed) {
+                    return Ok(Within::Limited(decisions));
+                }
+                self.store.verify(&key, &candidate, now).await?
+            }
+        };
+        Ok(Within::Counted(checked(purpose, outcome)))
+    }
+
     async fn verify(
         &self,
         purpose: CodePurpose,
@@ -339,23 +376,28 @@ impl OneTimeCodes {
         candidate: &CodeHash,
     ) -> Result<(), CheckError> {
         let outcome = self.store.verify(key, candidate, self.clock.now()).await.map_err(Failure::from)?;
-        let label = match outcome {
-            VerifyOutcome::Accepted => "accepted",
-            VerifyOutcome::Rejected { .. } => "rejected",
-            VerifyOutcome::NotFound => "not_found",
-            VerifyOutcome::Expired => "expired",
-            VerifyOutcome::AttemptsExceeded => "locked_out",
-        };
-        metrics::counter!("otp_code_checks_total", "purpose" => purpose.as_str(), "outcome" => label)
-            .increment(1);
-        match outcome {
-            VerifyOutcome::Accepted => Ok(()),
-            VerifyOutcome::Rejected { attempts_remaining } => {
-                Err(CheckError::Invalid { attempts_remaining: Some(attempts_remaining) })
-            }
-            VerifyOutcome::NotFound => Err(CheckError::Invalid { attempts_remaining: None }),
-            VerifyOutcome::Expired => Err(CheckError::Expired),
-            VerifyOutcome::AttemptsExceeded => Err(CheckError::AttemptsExceeded),
+        checked(purpose, outcome)
+    }
+}
+
+/// A check's outcome as a result, counted by purpose and outcome.
+fn checked(purpose: CodePurpose, outcome: VerifyOutcome) -> Result<(), CheckError> {
+    let label = match outcome {
+        VerifyOutcome::Accepted => "accepted",
+        VerifyOutcome::Rejected { .. } => "rejected",
+        VerifyOutcome::NotFound => "not_found",
+        VerifyOutcome::Expired => "expired",
+        VerifyOutcome::AttemptsExceeded => "locked_out",
+    };
+    metrics::counter!("otp_code_checks_total", "purpose" => purpose.as_str(), "outcome" => label)
+        .increment(1);
+    match outcome {
+        VerifyOutcome::Accepted => Ok(()),
+        VerifyOutcome::Rejected { attempts_remaining } => {
+            Err(CheckError::Invalid { attempts_remaining: Some(attempts_remaining) })
         }
+        VerifyOutcome::NotFound => Err(CheckError::Invalid { attempts_remaining: None }),
+        VerifyOutcome::Expired => Err(CheckError::Expired),
+        VerifyOutcome::AttemptsExceeded => Err(CheckError::AttemptsExceeded),
     }
 }

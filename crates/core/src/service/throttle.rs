@@ -170,7 +170,7 @@ impl Throttle {
     /// # Errors
     /// [`ThrottleError::Limited`] when a budget is spent; a limiter failure.
     pub(crate) async fn spend(&self, budgets: &[(String, RateLimit)]) -> Result<(), ThrottleError> {
-        let (_, decisions) = self.hit_each(budgets).await?;
+        let decisions = self.count(budgets).await?;
         Self::judge(budgets, &decisions)
     }
 
@@ -206,20 +206,25 @@ impl Throttle {
         email: &EmailAddress,
         device: Option<DeviceId>,
     ) -> Result<Option<Duration>, ThrottleError> {
+        let guess = self.code_guess(client, email, device);
+        let decisions = self.count(&guess.budgets).await?;
+        guess.judge(&decisions)
+    }
+
+    /// The budgets a code check for `email` spends (see [`Throttle::check_code_guess`]),
+    /// for a limiter call made elsewhere.
+    pub(crate) fn code_guess(
+        &self,
+        client: &ClientContext,
+        email: &EmailAddress,
+        device: Option<DeviceId>,
+    ) -> CodeGuess {
         let mut budgets = self.budgets_for(Action::VerifyCode, client, Some(email), device);
         let requests = budgets.len();
         if device.is_none() {
             budgets.push(self.guess_budget(email));
         }
-        let (hits, decisions) = self.hit_each(&budgets).await?;
-        for (index, ((key, _), decision)) in hits.iter().zip(decisions).enumerate() {
-            if index < requests {
-                limited(key, decision)?;
-            } else if let RateDecision::Limited { retry_after } = decision {
-                return Ok(Some(guesses_locked(retry_after)));
-            }
-        }
-        Ok(None)
+        CodeGuess { budgets, requests }
     }
 
     /// The budgets one `action` spends: the client network's, and the address's or,
@@ -250,17 +255,15 @@ impl Throttle {
         budgets
     }
 
-    /// Counts `budgets` in one call (one round trip where the limiter can); answers
-    /// them as (key, limit) pairs with a decision for each counted, in order, up to and
-    /// including the first that is spent.
-    async fn hit_each<'b>(
-        &self,
-        budgets: &'b [(String, RateLimit)],
-    ) -> Result<(Vec<(&'b str, RateLimit)>, Vec<RateDecision>), Failure> {
+    /// Counts `budgets` in one call (one round trip where the limiter can); the
+    /// decisions, in order, up to and including the first that is spent.
+    ///
+    /// # Errors
+    /// A limiter failure.
+    pub(crate) async fn count(&self, budgets: &[(String, RateLimit)]) -> Result<Vec<RateDecision>, Failure> {
         let hits: Vec<(&str, RateLimit)> =
             budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
-        let decisions = self.limiter.hit_each(&hits, self.clock.now()).await?;
-        Ok((hits, decisions))
+        Ok(self.limiter.hit_each(&hits, self.clock.now()).await?)
     }
 
     /// Counts one `action` against the budget of the service credential `credential`.
@@ -300,6 +303,34 @@ impl Throttle {
         now: time::OffsetDateTime,
     ) -> Result<(), ThrottleError> {
         limited(key, self.limiter.hit(key, limit, now).await.map_err(Failure::from)?)
+    }
+}
+
+/// The budgets of one code check: the request's, then, from a client without a
+/// remembered device, the address's daily guess cap.
+#[derive(Debug)]
+pub(crate) struct CodeGuess {
+    /// Every budget, the request's first.
+    pub(crate) budgets: Vec<(String, RateLimit)>,
+    /// How many of them are the request's.
+    requests: usize,
+}
+
+impl CodeGuess {
+    /// The decisions made on these budgets: `None` when the check may go ahead, how long
+    /// until it may when the address is locked for clients without a remembered device.
+    ///
+    /// # Errors
+    /// [`ThrottleError::Limited`] when a request budget is spent.
+    pub(crate) fn judge(&self, decisions: &[RateDecision]) -> Result<Option<Duration>, ThrottleError> {
+        for (index, ((key, _), decision)) in self.budgets.iter().zip(decisions).enumerate() {
+            if index < self.requests {
+                limited(key, *decision)?;
+            } else if let RateDecision::Limited { retry_after } = decision {
+                return Ok(Some(guesses_locked(*retry_after)));
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Contract of [`CodeStore::issue_within`]: a code store with the rate limiter of the
-//! same storage. A store that cannot count the limiter's budgets answers `None` and must
+//! Contract of [`CodeStore::issue_within`] and [`CodeStore::verify_within`]: a code
+//! store with the rate limiter of the same storage. A store that cannot count the limiter's budgets answers `None` and must
 //! then have changed nothing, which each case checks instead.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use super::codes::{hash, key, new_code};
 use super::instant;
 use crate::domain::CodePurpose;
 use crate::ports::{
-    CodeKey, CodeStore, IssueOutcome, IssueWithin, RateDecision, RateLimit, RateLimiter, VerifyOutcome,
+    CodeKey, CodeStore, IssueOutcome, RateDecision, RateLimit, RateLimiter, VerifyOutcome, Within,
 };
 
 /// A code store and the rate limiter that shares its storage: what the
@@ -57,7 +57,7 @@ pub async fn a_code_issued_within_budgets_counts_each_of_them(store: CodesBeside
     else {
         return nothing_done(&store, &key, &hits).await;
     };
-    assert_eq!(within, IssueWithin::Counted(IssueOutcome::Issued));
+    assert_eq!(within, Within::Counted(IssueOutcome::Issued));
     assert_eq!(store.codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
     // One hit on each: the first has room for two more, the second none.
     assert!(matches!(store.limiter.hit(&second, ONE, now).await.unwrap(), RateDecision::Limited { .. }));
@@ -79,7 +79,7 @@ pub async fn a_spent_budget_issues_nothing_and_counts_only_the_budgets_before_it
         return nothing_done(&store, &key, &[hits[0], hits[2]]).await;
     };
     assert!(
-        matches!(within.clone(), IssueWithin::Limited(decisions)
+        matches!(within.clone(), Within::Limited(decisions)
             if matches!(decisions.as_slice(), [RateDecision::Allowed, RateDecision::Limited { retry_after }]
                 if !retry_after.is_zero())),
         "{within:?}"
@@ -105,7 +105,7 @@ pub async fn a_cooldown_is_answered_after_the_budgets_are_counted(store: CodesBe
         return;
     };
     assert!(
-        matches!(within, IssueWithin::Counted(IssueOutcome::CoolingDown { retry_after })
+        matches!(within, Within::Counted(IssueOutcome::CoolingDown { retry_after })
             if retry_after <= Duration::from_secs(50) && retry_after >= Duration::from_secs(49)),
         "{within:?}"
     );
@@ -134,8 +134,7 @@ pub async fn concurrent_issues_within_one_budget_issue_no_more_than_it_allows(st
     if outcomes.iter().all(Option::is_none) {
         return nothing_done(&store, &keys[0], &[(shared.as_str(), ROOMY)]).await;
     }
-    let issued =
-        outcomes.iter().filter(|outcome| **outcome == Some(IssueWithin::Counted(IssueOutcome::Issued)));
+    let issued = outcomes.iter().filter(|outcome| **outcome == Some(Within::Counted(IssueOutcome::Issued)));
     assert_eq!(issued.count(), 3, "{outcomes:?}");
     let mut found = 0;
     for key in &keys {
@@ -144,4 +143,55 @@ pub async fn concurrent_issues_within_one_budget_issue_no_more_than_it_allows(st
         }
     }
     assert_eq!(found, 3);
+}
+
+pub async fn a_code_checked_within_budgets_counts_each_of_them(store: CodesBesideLimits) {
+    let (first, second, key, now) = (budget(), budget(), key(CodePurpose::SignIn), instant());
+    let hits = [(first.as_str(), ROOMY), (second.as_str(), ONE)];
+    store.codes.issue(&key, &new_code(hash("123456"), now), now).await.unwrap();
+    let Some(within) = store.codes.verify_within(&hits, &key, &hash("123456"), now).await.unwrap() else {
+        // Nothing checked: the code still verifies, and no budget was counted.
+        assert_eq!(store.codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::Accepted);
+        return nothing_done(&store, &key, &hits).await;
+    };
+    assert_eq!(within, Within::Counted(VerifyOutcome::Accepted));
+    assert_eq!(store.codes.verify(&key, &hash("123456"), now).await.unwrap(), VerifyOutcome::NotFound);
+    assert!(matches!(store.limiter.hit(&second, ONE, now).await.unwrap(), RateDecision::Limited { .. }));
+    for _ in 0..2 {
+        assert_eq!(store.limiter.hit(&first, ROOMY, now).await.unwrap(), RateDecision::Allowed);
+    }
+    assert!(matches!(store.limiter.hit(&first, ROOMY, now).await.unwrap(), RateDecision::Limited { .. }));
+}
+
+pub async fn a_spent_budget_checks_nothing_and_spends_no_try(store: CodesBesideLimits) {
+    let (first, spent, key, now) = (budget(), budget(), key(CodePurpose::SignIn), instant());
+    let hits = [(first.as_str(), ROOMY), (spent.as_str(), ONE)];
+    store.codes.issue(&key, &new_code(hash("123456"), now), now).await.unwrap();
+    assert_eq!(store.limiter.hit(&spent, ONE, now).await.unwrap(), RateDecision::Allowed);
+    let within = store.codes.verify_within(&hits, &key, &hash("654321"), now).await.unwrap();
+    match within {
+        None => return nothing_done_to_budget(&store, &first, ROOMY).await,
+        Some(Within::Limited(decisions)) => assert!(
+            matches!(decisions.as_slice(), [RateDecision::Allowed, RateDecision::Limited { retry_after }]
+                if !retry_after.is_zero()),
+            "{decisions:?}"
+        ),
+        Some(other) => panic!("expected a limit, got {other:?}"),
+    }
+    // The wrong guess was not evaluated: the first wrong try is still to come.
+    assert_eq!(
+        store.codes.verify(&key, &hash("654321"), now).await.unwrap(),
+        VerifyOutcome::Rejected { attempts_remaining: 4 }
+    );
+    for _ in 0..2 {
+        assert_eq!(store.limiter.hit(&first, ROOMY, now).await.unwrap(), RateDecision::Allowed);
+    }
+    assert!(matches!(store.limiter.hit(&first, ROOMY, now).await.unwrap(), RateDecision::Limited { .. }));
+}
+
+/// Asserts that `budget` still has all its room.
+async fn nothing_done_to_budget(store: &CodesBesideLimits, budget: &str, limit: RateLimit) {
+    for _ in 0..limit.max {
+        assert_eq!(store.limiter.hit(budget, limit, instant()).await.unwrap(), RateDecision::Allowed);
+    }
 }

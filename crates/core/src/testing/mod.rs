@@ -240,6 +240,8 @@ macro_rules! code_store_within_limits_contract {
                 a_spent_budget_issues_nothing_and_counts_only_the_budgets_before_it,
                 a_cooldown_is_answered_after_the_budgets_are_counted,
                 concurrent_issues_within_one_budget_issue_no_more_than_it_allows,
+                a_code_checked_within_budgets_counts_each_of_them,
+                a_spent_budget_checks_nothing_and_spends_no_try,
             ]
         );
     };

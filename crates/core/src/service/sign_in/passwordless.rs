@@ -6,6 +6,7 @@ use crate::domain::{
     OtpCode, User,
 };
 use crate::error::{Failure, PortError};
+use crate::ports::Within;
 use crate::service::SignedIn;
 use crate::service::codes::CheckError;
 use crate::service::throttle::Action;
@@ -97,13 +98,7 @@ impl SignInService {
     ) -> Result<SignedIn, SignInError> {
         let (user, device) = self.account_and_device(email, client).await?;
         let device_id = device.as_ref().map(|device| device.id);
-        // The request's budgets and, from a client without a remembered device, the
-        // address's daily guesses: one limiter call.
-        if let Some(retry_after) = self.throttle.check_code_guess(client, email, device_id).await? {
-            self.tell_owner_of_lock(email, user.as_ref(), client).await?;
-            return Err(SignInError::CodeSignInLocked { retry_after });
-        }
-        self.check_sign_in_code(email, code, device_id).await?;
+        self.check_sign_in_code(email, code, user.as_ref(), device_id, client).await?;
         let now = self.clock.now();
         let user = match user {
             Some(user) => self.record_code_sign_in(user, client, now).await?,
@@ -142,21 +137,42 @@ impl SignInService {
         Ok(())
     }
 
-    /// Checks a sign-in code: on a remembered device, its own code first, then the
-    /// address's shared one when the device has none.
+    /// Checks a sign-in code once the request's budgets and, from a client without a
+    /// remembered device, the address's daily guesses are counted: on a remembered
+    /// device, its own code first, then the address's shared one when the device has
+    /// none. The budgets and the first check are one step of the code store where it
+    /// can (one round trip on Redis). When the daily guesses are spent, the owner is told
+    /// once a day and the check refused.
     async fn check_sign_in_code(
         &self,
         email: &EmailAddress,
         code: &OtpCode,
+        user: Option<&User>,
         device: Option<DeviceId>,
+        client: &ClientContext,
     ) -> Result<(), SignInError> {
-        if device.is_some() {
-            match self.codes.check_code_for(CodePurpose::SignIn, email, code, device).await {
-                Err(CheckError::Invalid { attempts_remaining: None }) => {}
-                other => return Ok(other?),
+        let guess = self.throttle.code_guess(client, email, device);
+        let within = self
+            .codes
+            .check_code_within(CodePurpose::SignIn, email, code, device, &guess.budgets, &self.throttle)
+            .await?;
+        let checked = match within {
+            Within::Counted(checked) => checked,
+            Within::Limited(decisions) => {
+                let Some(retry_after) = guess.judge(&decisions)? else {
+                    return Err(Failure::internal("a limit was reported without a limited decision").into());
+                };
+                self.tell_owner_of_lock(email, user, client).await?;
+                return Err(SignInError::CodeSignInLocked { retry_after });
             }
+        };
+        match checked {
+            // The device has no code of its own: the address's shared one.
+            Err(CheckError::Invalid { attempts_remaining: None }) if device.is_some() => {
+                Ok(self.codes.check_code(CodePurpose::SignIn, email, code).await?)
+            }
+            other => Ok(other?),
         }
-        Ok(self.codes.check_code(CodePurpose::SignIn, email, code).await?)
     }
 
     /// Records a code sign-in of an existing account (see
