@@ -208,6 +208,8 @@ impl CodeStore for RedisCodeStore {
         script.arg(now_ms).arg(hit_member(now_ms)).arg(candidate.to_hex());
         add_hits(&mut script, &self.pool, hits, now_ms);
         script.key(code_key);
+        // The acknowledgement waits on the node of the first key, a rate key here: on
+        // one Redis (the only place this runs) the node of the code too.
         let reply = self.pool.run_acknowledged_script(CONTEXT, &script).await?;
         let within = match reply.as_slice() {
             [0, n, wait_ms] => Within::Limited(limited_after(CONTEXT, hits, *n, *wait_ms)?),

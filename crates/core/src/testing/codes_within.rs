@@ -102,6 +102,7 @@ pub async fn a_cooldown_is_answered_after_the_budgets_are_counted(store: CodesBe
         store.codes.issue_within(&hits, &key, &new_code(hash("222222"), later), later).await.unwrap()
     else {
         assert_eq!(store.limiter.hit(&spent, ONE, later).await.unwrap(), RateDecision::Allowed);
+        assert_eq!(store.codes.verify(&key, &hash("111111"), later).await.unwrap(), VerifyOutcome::Accepted);
         return;
     };
     assert!(
@@ -170,7 +171,14 @@ pub async fn a_spent_budget_checks_nothing_and_spends_no_try(store: CodesBesideL
     assert_eq!(store.limiter.hit(&spent, ONE, now).await.unwrap(), RateDecision::Allowed);
     let within = store.codes.verify_within(&hits, &key, &hash("654321"), now).await.unwrap();
     match within {
-        None => return nothing_done_to_budget(&store, &first, ROOMY).await,
+        None => {
+            // Nothing checked: the wrong guess spent no try.
+            assert_eq!(
+                store.codes.verify(&key, &hash("654321"), now).await.unwrap(),
+                VerifyOutcome::Rejected { attempts_remaining: 4 }
+            );
+            return nothing_done_to_budget(&store, &first, ROOMY).await;
+        }
         Some(Within::Limited(decisions)) => assert!(
             matches!(decisions.as_slice(), [RateDecision::Allowed, RateDecision::Limited { retry_after }]
                 if !retry_after.is_zero()),

@@ -3,7 +3,7 @@
 -- so no request issues a code on budgets another request spent meanwhile. Every key must
 -- be in one cluster slot, so cluster mode does not use this script.
 --
--- KEYS[1..n]  sorted sets of hits           {prefix}rate:{key}
+-- KEYS[1..n]  sorted sets of hits           <prefix>rate:<key>
 -- KEYS[n + 1] code hash                     <prefix>code:<purpose>:{<subject>}
 -- KEYS[n + 2] cooldown                      <prefix>cooldown:<purpose>:{<subject>}
 -- ARGV[1]     now, Unix ms (the domain's clock, never Redis TIME)
