@@ -57,6 +57,25 @@ impl RateLimiter for CountedLimiter {
 #[derive(Debug)]
 struct CountedCodes(MemoryCodeStore, Arc<Calls>, Option<Arc<MemoryRateLimiter>>);
 
+impl CountedCodes {
+    /// What a store sharing the limiter does, in one call: `hits`, then `then` when
+    /// every one was allowed. `None` without the limiter.
+    async fn within<T>(
+        &self,
+        hits: &[(&str, RateLimit)],
+        now: OffsetDateTime,
+        then: impl Future<Output = Result<T, PortError>>,
+    ) -> Result<Option<Within<T>>, PortError> {
+        let Some(limiter) = &self.2 else { return Ok(None) };
+        self.1.one();
+        let decisions = limiter.hit_each(hits, now).await?;
+        if decisions.iter().any(|decision| *decision != RateDecision::Allowed) {
+            return Ok(Some(Within::Limited(decisions)));
+        }
+        Ok(Some(Within::Counted(then.await?)))
+    }
+}
+
 #[async_trait]
 impl CodeStore for CountedCodes {
     async fn issue(
@@ -76,13 +95,7 @@ impl CodeStore for CountedCodes {
         code: &NewCode,
         now: OffsetDateTime,
     ) -> Result<Option<Within<IssueOutcome>>, PortError> {
-        let Some(limiter) = &self.2 else { return Ok(None) };
-        self.1.one();
-        let decisions = limiter.hit_each(hits, now).await?;
-        if decisions.iter().any(|decision| *decision != RateDecision::Allowed) {
-            return Ok(Some(Within::Limited(decisions)));
-        }
-        Ok(Some(Within::Counted(self.0.issue(key, code, now).await?)))
+        self.within(hits, now, self.0.issue(key, code, now)).await
     }
 
     async fn verify(
@@ -102,13 +115,7 @@ impl CodeStore for CountedCodes {
         candidate: &CodeHash,
         now: OffsetDateTime,
     ) -> Result<Option<Within<VerifyOutcome>>, PortError> {
-        let Some(limiter) = &self.2 else { return Ok(None) };
-        self.1.one();
-        let decisions = limiter.hit_each(hits, now).await?;
-        if decisions.iter().any(|decision| *decision != RateDecision::Allowed) {
-            return Ok(Some(Within::Limited(decisions)));
-        }
-        Ok(Some(Within::Counted(self.0.verify(key, candidate, now).await?)))
+        self.within(hits, now, self.0.verify(key, candidate, now)).await
     }
 }
 

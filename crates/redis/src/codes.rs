@@ -7,14 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use otp_core::PortError;
 use otp_core::crypto::CodeHash;
-use otp_core::ports::{
-    CodeKey, CodeStore, IssueOutcome, NewCode, RateDecision, RateLimit, VerifyOutcome, Within,
-};
+use otp_core::ports::{CodeKey, CodeStore, IssueOutcome, NewCode, RateLimit, VerifyOutcome, Within};
 use time::OffsetDateTime;
 
 use crate::error::{invalid_subject, unexpected};
 use crate::millis::{duration_ms, ttl_ms, unix_ms, wait};
-use crate::rate_limiter::{add_hits, hit_member};
+use crate::rate_limiter::{add_hits, all_counted, hit_member, limited_after};
 use crate::script::{LuaScript, ScriptCall};
 use crate::{RedisPool, RedisRateLimiter};
 
@@ -64,10 +62,10 @@ static VERIFY_WITHIN: LazyLock<LuaScript> = LazyLock::new(|| {
 ///
 /// Built with [`RedisCodeStore::sharing`], the store also counts the rate limits of the
 /// [`RedisRateLimiter`] it shares Redis with, in the same script as the code it issues
-/// or checks ([`CodeStore::issue_within`], [`CodeStore::verify_within`]): one round trip
-/// instead of two, on one Redis. On a
-/// cluster the limits' keys and the code's are in different slots, so there it answers
-/// `None` and the caller counts with the limiter first.
+/// or checks ([`CodeStore::issue_within`], [`CodeStore::verify_within`]): one round
+/// trip instead of two, on one Redis. On a cluster the limits' keys and the code's are
+/// in different slots, so there it answers `None` and the caller counts with the
+/// limiter first.
 ///
 /// A verification that accepts a code or spends an attempt is answered only once a
 /// replica of the node holding the code has it, when that node has replicas (see "Redis
@@ -76,8 +74,8 @@ static VERIFY_WITHIN: LazyLock<LuaScript> = LazyLock::new(|| {
 #[derive(Debug, Clone)]
 pub struct RedisCodeStore {
     pool: RedisPool,
-    /// Whether `issue_within` and `verify_within` may count rate limits: only when the service's limiter is
-    /// the [`RedisRateLimiter`] on this same pool.
+    /// Whether `issue_within` and `verify_within` may count rate limits: only when the
+    /// service's limiter is the [`RedisRateLimiter`] on this same pool.
     counts_limits: bool,
 }
 
@@ -89,8 +87,8 @@ impl RedisCodeStore {
 
     /// A store on `limiter`'s pool that also counts `limiter`'s rate limits, in the same
     /// script as a code it issues or checks ([`CodeStore::issue_within`],
-    /// [`CodeStore::verify_within`]). Use it only beside
-    /// that limiter: the hits it counts are the limiter's.
+    /// [`CodeStore::verify_within`]). Use it only beside that limiter: the hits it
+    /// counts are the limiter's.
     pub fn sharing(limiter: &RedisRateLimiter) -> Self {
         Self { pool: limiter.pool().clone(), counts_limits: true }
     }
@@ -164,11 +162,10 @@ impl CodeStore for RedisCodeStore {
         add_hits(&mut script, &self.pool, hits, now_ms);
         script.key(code_key).key(cooldown_key);
         let reply = self.pool.run_script(CONTEXT, &script).await?;
-        let counted = |n: i64| usize::try_from(n).ok().filter(|n| *n <= hits.len());
         let within = match reply.as_slice() {
             [0, n, wait_ms] => Within::Limited(limited_after(CONTEXT, hits, *n, *wait_ms)?),
-            [1, n] if counted(*n) == Some(hits.len()) => Within::Counted(IssueOutcome::Issued),
-            [2, n, wait_ms] if counted(*n) == Some(hits.len()) => {
+            [1, n] if all_counted(hits, *n) => Within::Counted(IssueOutcome::Issued),
+            [2, n, wait_ms] if all_counted(hits, *n) => {
                 Within::Counted(IssueOutcome::CoolingDown { retry_after: wait(*wait_ms) })
             }
             other => return Err(unexpected(CONTEXT, format!("{other:?}"))),
@@ -232,23 +229,5 @@ fn verify_outcome(context: &'static str, reply: &[i64]) -> Result<VerifyOutcome,
             Err(_) => Err(unexpected(context, format!("{reply:?}"))),
         },
         other => Err(unexpected(context, format!("{other:?}"))),
-    }
-}
-
-/// The decisions of `hits` when the one after the first `counted` was limited, waiting
-/// `wait_ms`: as `count_hits.lua` replies.
-fn limited_after(
-    context: &'static str,
-    hits: &[(&str, RateLimit)],
-    counted: i64,
-    wait_ms: i64,
-) -> Result<Vec<RateDecision>, PortError> {
-    match usize::try_from(counted) {
-        Ok(counted) if counted < hits.len() => {
-            let mut decisions = vec![RateDecision::Allowed; counted];
-            decisions.push(RateDecision::Limited { retry_after: wait(wait_ms) });
-            Ok(decisions)
-        }
-        _ => Err(unexpected(context, format!("{counted} hits counted of {}", hits.len()))),
     }
 }

@@ -62,6 +62,31 @@ pub(crate) fn add_hits(
     }
 }
 
+/// Whether `counted`, as a script built on `count_hits.lua` replies it, is every one of
+/// `hits`.
+pub(crate) fn all_counted(hits: &[(&str, RateLimit)], counted: i64) -> bool {
+    usize::try_from(counted) == Ok(hits.len())
+}
+
+/// The decisions of `hits` when the one after the first `counted` was limited, waiting
+/// `wait_ms`: as a script built on `count_hits.lua` replies. A `counted` that leaves no
+/// hit to be the limited one is a reply this adapter does not understand.
+pub(crate) fn limited_after(
+    context: &'static str,
+    hits: &[(&str, RateLimit)],
+    counted: i64,
+    wait_ms: i64,
+) -> Result<Vec<RateDecision>, PortError> {
+    match usize::try_from(counted) {
+        Ok(counted) if counted < hits.len() => {
+            let mut decisions = vec![RateDecision::Allowed; counted];
+            decisions.push(RateDecision::Limited { retry_after: wait(wait_ms) });
+            Ok(decisions)
+        }
+        _ => Err(unexpected(context, format!("{counted} hits counted of {}", hits.len()))),
+    }
+}
+
 /// A unique member for the hits of one call at `now_ms`.
 pub(crate) fn hit_member(now_ms: i64) -> String {
     format!("{now_ms}:{}", Uuid::new_v4().simple())
@@ -106,14 +131,9 @@ impl RateLimiter for RedisRateLimiter {
         script.arg(now_ms).arg(hit_member(now_ms));
         add_hits(&mut script, &self.pool, hits, now_ms);
         let reply = self.pool.run_script(CONTEXT, &script).await?;
-        let counted = |n: i64| usize::try_from(n).ok().filter(|n| *n <= hits.len());
         match reply.as_slice() {
-            [n] if counted(*n) == Some(hits.len()) => Ok(vec![RateDecision::Allowed; hits.len()]),
-            [n, wait_ms] if counted(*n).is_some_and(|n| n < hits.len()) => {
-                let mut decisions = vec![RateDecision::Allowed; counted(*n).unwrap_or_default()];
-                decisions.push(RateDecision::Limited { retry_after: wait(*wait_ms) });
-                Ok(decisions)
-            }
+            [n] if all_counted(hits, *n) => Ok(vec![RateDecision::Allowed; hits.len()]),
+            [n, wait_ms] => limited_after(CONTEXT, hits, *n, *wait_ms),
             other => Err(unexpected(CONTEXT, format!("{other:?}"))),
         }
     }

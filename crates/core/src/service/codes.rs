@@ -8,7 +8,7 @@ use crate::crypto::{CodeHash, KeyedHasher};
 use crate::domain::{CodePurpose, DeviceId, EmailAddress, OtpCode, UserId};
 use time::OffsetDateTime;
 
-use super::throttle::{Throttle, ThrottleError};
+use super::throttle::{Throttle, ThrottleError, hits_of};
 use crate::error::{Failure, PortError};
 use crate::policy::AuthPolicy;
 use crate::ports::{
@@ -239,8 +239,7 @@ impl OneTimeCodes {
         E: From<ThrottleError> + From<IssueError>,
     {
         let (key, code, new, now) = self.prepare(purpose, email, device_suffix(device));
-        let hits: Vec<(&str, RateLimit)> =
-            budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
+        let hits = hits_of(budgets);
         let within = self.store.issue_within(&hits, &key, &new, now).await.map_err(IssueError::from_port)?;
         let outcome = match within {
             Some(Within::Counted(outcome)) => outcome,
@@ -352,8 +351,7 @@ impl OneTimeCodes {
     ) -> Result<Within<Result<(), CheckError>>, Failure> {
         let candidate = self.hasher.code_hash(purpose, email, code);
         let key = self.key_with(purpose, email, device_suffix(device));
-        let hits: Vec<(&str, RateLimit)> =
-            budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
+        let hits = hits_of(budgets);
         let now = self.clock.now();
         let outcome = match self.store.verify_within(&hits, &key, &candidate, now).await? {
             Some(Within::Limited(decisions)) => return Ok(Within::Limited(decisions)),

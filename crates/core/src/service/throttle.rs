@@ -261,9 +261,7 @@ impl Throttle {
     /// # Errors
     /// A limiter failure.
     pub(crate) async fn count(&self, budgets: &[(String, RateLimit)]) -> Result<Vec<RateDecision>, Failure> {
-        let hits: Vec<(&str, RateLimit)> =
-            budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect();
-        Ok(self.limiter.hit_each(&hits, self.clock.now()).await?)
+        Ok(self.limiter.hit_each(&hits_of(budgets), self.clock.now()).await?)
     }
 
     /// Counts one `action` against the budget of the service credential `credential`.
@@ -332,6 +330,11 @@ impl CodeGuess {
         }
         Ok(None)
     }
+}
+
+/// `budgets` as the (key, limit) pairs the limiter and the code store count.
+pub(crate) fn hits_of(budgets: &[(String, RateLimit)]) -> Vec<(&str, RateLimit)> {
+    budgets.iter().map(|(key, limit)| (key.as_str(), *limit)).collect()
 }
 
 /// Counts a refusal by the daily guess cap; how long until a check may be made.
