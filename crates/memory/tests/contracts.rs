@@ -40,6 +40,18 @@ mod sessions {
     });
 }
 
+mod sessions_on_devices {
+    use otp_core::testing::AccountStorage;
+
+    use super::*;
+    otp_core::session_on_device_contract!(async {
+        let sessions = Arc::new(MemorySessionRepository::new());
+        let devices = Arc::new(MemoryDeviceRepository::new());
+        let users = Arc::new(MemoryUserRepository::with_stores(sessions.clone(), devices.clone()));
+        AccountStorage { users, sessions, devices }
+    });
+}
+
 mod devices {
     use super::*;
     otp_core::device_repository_contract!(async {

@@ -25,16 +25,16 @@ use crate::schema::devices;
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = devices, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub(crate) struct DeviceRow {
-    id: Uuid,
-    user_id: Uuid,
-    token_hash: Vec<u8>,
-    client: String,
-    created_at: OffsetDateTime,
-    last_used_at: OffsetDateTime,
-    code_verified_at: Option<OffsetDateTime>,
-    revoked_at: Option<OffsetDateTime>,
-    ip: Option<IpNet>,
-    user_agent: Option<String>,
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) client: String,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) last_used_at: OffsetDateTime,
+    pub(crate) code_verified_at: Option<OffsetDateTime>,
+    pub(crate) revoked_at: Option<OffsetDateTime>,
+    pub(crate) ip: Option<IpNet>,
+    pub(crate) user_agent: Option<String>,
 }
 
 impl From<&Device> for DeviceRow {

@@ -17,6 +17,7 @@ mod purge;
 mod rounds;
 mod schema;
 mod sessions;
+mod sessions_on_devices;
 mod setup;
 mod users;
 mod webhooks;

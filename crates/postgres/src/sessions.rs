@@ -10,7 +10,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use ipnet::IpNet;
 use otp_core::crypto::TokenHash;
 use otp_core::domain::{AuthMethod, Session};
-use otp_core::ports::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
+use otp_core::ports::{
+    DeviceSignIn, OpenedOnDevice, RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository,
+};
 use otp_core::{PortError, SessionId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -48,20 +50,55 @@ pub(crate) async fn end_all_of_user(
     .await
 }
 
+/// A new session and the account's sessions it pushes past the limit, ended: the
+/// `WITH` part of a sign-in's statement, on its own (`create_within_limit`) or with the
+/// device's part after it ([`crate::sessions_on_devices`]). `$1`–`$10` are the new
+/// session's columns, `$KEPT` how many others the limit keeps (see
+/// [`keeping_others`]); `ended` returns the ids of the sessions it ended.
+///
+/// One statement, so one commit: the sub-select reads the snapshot from before the
+/// `INSERT`, so it counts the others only. A concurrent call that picked the same row
+/// waits for its lock, then finds it revoked and skips it. The rows to end are locked
+/// first, in the order of their ids: calls that pick overlapping rows then wait for
+/// each other in one order instead of deadlocking (each locking in its scan's order, a
+/// flood of sign-ins of one account met `deadlock detected`). Before them, the
+/// account's row, as its deletion locks it before its cascade locks these rows:
+/// otherwise the new row's foreign key check, at the end, waits for a deletion that
+/// waits for the rows locked here.
+pub(crate) const OPEN_WITHIN_LIMIT: &str = "WITH opened AS (
+        INSERT INTO sessions
+            (id, user_id, refresh_hash, created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
+             auth_methods)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ), owner AS (
+        SELECT id FROM users WHERE id = $2 FOR KEY SHARE
+    ), past AS (
+        SELECT id FROM sessions
+        WHERE user_id = (SELECT id FROM owner) AND revoked_at IS NULL AND expires_at > $4
+        ORDER BY last_used_at DESC, created_at DESC, id DESC
+        OFFSET $KEPT
+    ), locked AS (
+        SELECT id FROM sessions WHERE id IN (SELECT id FROM past) ORDER BY id FOR NO KEY UPDATE
+    ), ended AS (
+        UPDATE sessions SET revoked_at = $4
+        WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL AND expires_at > $4
+        RETURNING id
+    )";
+
 /// One row of `sessions`.
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub(crate) struct SessionRow {
-    id: Uuid,
-    user_id: Uuid,
-    refresh_hash: Vec<u8>,
-    created_at: OffsetDateTime,
-    last_used_at: OffsetDateTime,
-    expires_at: OffsetDateTime,
-    revoked_at: Option<OffsetDateTime>,
-    ip: Option<IpNet>,
-    user_agent: Option<String>,
-    auth_methods: Vec<String>,
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) refresh_hash: Vec<u8>,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) last_used_at: OffsetDateTime,
+    pub(crate) expires_at: OffsetDateTime,
+    pub(crate) revoked_at: Option<OffsetDateTime>,
+    pub(crate) ip: Option<IpNet>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) auth_methods: Vec<String>,
 }
 
 impl From<&Session> for SessionRow {
@@ -158,31 +195,12 @@ impl SessionRepository for PgSessionRepository {
         // deletion locks it before its cascade locks these rows: otherwise the new row's
         // foreign key check, at the end, waits for a deletion that waits for the rows
         // locked here.
-        const CREATE_WITHIN_LIMIT: &str = "WITH opened AS (
-                INSERT INTO sessions
-                    (id, user_id, refresh_hash, created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
-                     auth_methods)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-            )
-            , owner AS (
-                SELECT id FROM users WHERE id = $2 FOR KEY SHARE
-            ), past AS (
-                SELECT id FROM sessions
-                WHERE user_id = (SELECT id FROM owner) AND revoked_at IS NULL AND expires_at > $4
-                ORDER BY last_used_at DESC, created_at DESC, id DESC
-                OFFSET $KEPT
-            ), locked AS (
-                SELECT id FROM sessions WHERE id IN (SELECT id FROM past) ORDER BY id FOR NO KEY UPDATE
-            )
-            UPDATE sessions SET revoked_at = $4
-            WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL AND expires_at > $4
-            RETURNING id";
         let row = SessionRow::from(session);
         let ended = self
             .pool
             .run(ACTION, async |connection| {
                 Prepared(
-                    diesel::sql_query(keeping_others(CREATE_WITHIN_LIMIT, limit))
+                    diesel::sql_query(keeping_others(OPEN_WITHIN_LIMIT, limit) + " SELECT id FROM ended")
                         .bind::<sql_types::Uuid, _>(row.id)
                         .bind::<sql_types::Uuid, _>(row.user_id)
                         .bind::<Bytea, _>(&row.refresh_hash)
@@ -199,6 +217,15 @@ impl SessionRepository for PgSessionRepository {
             })
             .await?;
         Ok(ended.into_iter().map(|ended| SessionId::from_uuid(ended.id)).collect())
+    }
+
+    async fn create_on_device(
+        &self,
+        session: &Session,
+        limit: usize,
+        device: DeviceSignIn<'_>,
+    ) -> Result<Option<OpenedOnDevice>, PortError> {
+        crate::sessions_on_devices::create_on_device(&self.pool, session, limit, device).await.map(Some)
     }
 
     async fn find(&self, id: SessionId) -> Result<Option<Session>, PortError> {

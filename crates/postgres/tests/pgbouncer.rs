@@ -22,6 +22,10 @@ mod sessions {
     otp_core::session_repository_contract!(super::bouncer::sessions());
 }
 
+mod sessions_on_devices {
+    otp_core::session_on_device_contract!(super::bouncer::first_sign_ins());
+}
+
 mod devices {
     otp_core::device_repository_contract!(super::bouncer::devices());
 }

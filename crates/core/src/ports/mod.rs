@@ -17,6 +17,7 @@ mod oauth_state_store;
 mod probe;
 mod rate_limiter;
 mod revocation_channel;
+mod session_on_device;
 mod session_repository;
 mod user_repository;
 mod webhook_outbox;
@@ -37,6 +38,7 @@ pub use rate_limiter::{RateDecision, RateLimit, RateLimiter, hit_in_turn};
 pub use revocation_channel::{
     MalformedRevocation, Revocation, RevocationChannel, RevocationFeed, RevocationNotice,
 };
+pub use session_on_device::{DeviceRecorded, DeviceSignIn, OpenedOnDevice};
 pub use session_repository::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
 pub use user_repository::{UserListQuery, UserRepository};
 pub use webhook_outbox::{ClaimedWebhook, NewWebhook, WebhookOutbox, WebhookRequest, WebhookSender};

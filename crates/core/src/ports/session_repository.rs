@@ -4,6 +4,7 @@ use time::OffsetDateTime;
 use crate::crypto::TokenHash;
 use crate::domain::{Session, SessionId, UserId};
 use crate::error::PortError;
+use crate::ports::{DeviceSignIn, OpenedOnDevice};
 
 /// How many replaced refresh hashes a session repository remembers per session, at
 /// least: a token replaced more recently than that is recognised as reused.
@@ -49,6 +50,28 @@ pub trait SessionRepository: Send + Sync + std::fmt::Debug {
     /// reached.
     async fn create_within_limit(&self, session: &Session, limit: usize)
     -> Result<Vec<SessionId>, PortError>;
+
+    /// Does what [`SessionRepository::create_within_limit`] does with `session` and
+    /// `limit`, and records the sign-in's device (`device`, see [`DeviceSignIn`]) on the
+    /// device storage of the same deployment, as one change: all of it happens or none
+    /// does. One commit instead of two for every sign-in of an existing account.
+    ///
+    /// A store that cannot write both at once answers `Ok(None)` having changed
+    /// nothing (the default); the caller then calls the two repositories apart.
+    ///
+    /// # Errors
+    /// [`PortError::AccountGone`] when the account was deleted (where the store ties
+    /// sessions and devices to accounts), nothing stored; [`PortError::Unavailable`]
+    /// when storage cannot be reached.
+    async fn create_on_device(
+        &self,
+        session: &Session,
+        limit: usize,
+        device: DeviceSignIn<'_>,
+    ) -> Result<Option<OpenedOnDevice>, PortError> {
+        let _ = (session, limit, device);
+        Ok(None)
+    }
 
     /// The session with this identifier, active or not.
     ///

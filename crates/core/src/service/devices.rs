@@ -11,9 +11,9 @@ use time::OffsetDateTime;
 use super::StartError;
 use super::throttle::client_network;
 use crate::crypto::{DeviceToken, KeyedHasher};
-use crate::domain::{ClientContext, Device, MailKind, MailMessage, User};
+use crate::domain::{ClientContext, Device, DeviceId, MailKind, MailMessage, User};
 use crate::error::Failure;
-use crate::ports::{ClientStanding, DeviceRepository, Mailer};
+use crate::ports::{ClientStanding, DeviceRecorded, DeviceRepository, DeviceSignIn, Mailer};
 
 /// A keyed pseudonym of the client's network and user agent.
 pub fn client_fingerprint(hasher: &KeyedHasher, client: &ClientContext) -> String {
@@ -116,6 +116,9 @@ impl RememberedDevices {
     /// standing when the caller has just read it ([`CodeCheck::standing`]), saving a
     /// second read.
     ///
+    /// A sign-in that also opens a session records both in one change instead, where
+    /// the store can ([`super::SessionIssuer::start_on_device`]).
+    ///
     /// # Errors
     /// [`StartError::AccountGone`] when the account was deleted meanwhile; a store
     /// failure.
@@ -128,21 +131,124 @@ impl RememberedDevices {
         code_checked: bool,
         standing: Option<ClientStanding>,
     ) -> Result<String, StartError> {
-        if let (Some(device), Some(presented)) = (recognised, client.device_token.as_ref())
-            && self.devices.record_sign_in(device.id, now, code_checked).await?
-        {
-            return Ok(presented.expose().to_owned());
+        let plan = self.plan(user, client, recognised, now, code_checked, standing).await?;
+        let recorded = self.write(&plan, now, code_checked).await?;
+        self.finish(user, client, plan, recorded, now, code_checked).await
+    }
+
+    /// Decides how the sign-in's device is recorded: on the device the client
+    /// recognisably presented, else as a new device (reading the client's standing
+    /// unless given, to know whether the owner is told).
+    pub(crate) async fn plan(
+        &self,
+        user: &User,
+        client: &ClientContext,
+        recognised: Option<&Device>,
+        now: OffsetDateTime,
+        code_checked: bool,
+        standing: Option<ClientStanding>,
+    ) -> Result<DevicePlan, Failure> {
+        if let (Some(device), Some(presented)) = (recognised, client.device_token.as_ref()) {
+            return Ok(DevicePlan::Known { id: device.id, token: presented.expose().to_owned() });
         }
-        let NewDevice { device, token } = self.new_device(user, client, now, code_checked);
+        Ok(DevicePlan::New(self.plan_new(user, client, now, code_checked, standing).await?))
+    }
+
+    async fn plan_new(
+        &self,
+        user: &User,
+        client: &ClientContext,
+        now: OffsetDateTime,
+        code_checked: bool,
+        standing: Option<ClientStanding>,
+    ) -> Result<PlannedDevice, Failure> {
+        let new = self.new_device(user, client, now, code_checked);
         let standing = match standing {
             Some(standing) => standing,
             None => {
-                self.devices.client_standing(user.id, &device.client, self.checks_count_since(now)).await?
+                self.devices
+                    .client_standing(user.id, &new.device.client, self.checks_count_since(now))
+                    .await?
             }
         };
-        let new_place = standing.has_devices && !standing.known;
-        let forgotten =
-            self.devices.create_within_limit(&device, self.limit, self.checks_count_since(now)).await?;
+        Ok(PlannedDevice { new, new_place: standing.has_devices && !standing.known })
+    }
+
+    /// The change `plan` asks of the store.
+    pub(crate) fn sign_in<'a>(
+        &self,
+        plan: &'a DevicePlan,
+        now: OffsetDateTime,
+        code_checked: bool,
+    ) -> DeviceSignIn<'a> {
+        match plan {
+            DevicePlan::Known { id, .. } => DeviceSignIn::Known { id: *id, code_checked },
+            DevicePlan::New(planned) => DeviceSignIn::New {
+                device: &planned.new.device,
+                limit: self.limit,
+                checks_count_since: self.checks_count_since(now),
+            },
+        }
+    }
+
+    /// Writes `plan`'s change through the device store alone.
+    pub(crate) async fn write(
+        &self,
+        plan: &DevicePlan,
+        now: OffsetDateTime,
+        code_checked: bool,
+    ) -> Result<DeviceRecorded, StartError> {
+        Ok(match self.sign_in(plan, now, code_checked) {
+            DeviceSignIn::Known { id, code_checked } => {
+                DeviceRecorded::Known(self.devices.record_sign_in(id, now, code_checked).await?)
+            }
+            DeviceSignIn::New { device, limit, checks_count_since } => DeviceRecorded::New(
+                self.devices.create_within_limit(device, limit, checks_count_since).await?,
+            ),
+        })
+    }
+
+    /// The device token to answer with once `plan`'s change is `recorded`: logs the
+    /// devices a new one pushed out and tells the owner of a new place. A recognised
+    /// device forgotten meanwhile gives way to a new device, remembered on its own.
+    pub(crate) async fn finish(
+        &self,
+        user: &User,
+        client: &ClientContext,
+        plan: DevicePlan,
+        recorded: DeviceRecorded,
+        now: OffsetDateTime,
+        code_checked: bool,
+    ) -> Result<String, StartError> {
+        match (plan, recorded) {
+            (DevicePlan::Known { token, .. }, DeviceRecorded::Known(true)) => Ok(token),
+            (DevicePlan::New(planned), DeviceRecorded::New(forgotten)) => {
+                Ok(self.remembered(user, client, planned, forgotten).await)
+            }
+            (DevicePlan::Known { .. }, DeviceRecorded::Known(false)) => {
+                let planned = self.plan_new(user, client, now, code_checked, None).await?;
+                let forgotten = self
+                    .devices
+                    .create_within_limit(&planned.new.device, self.limit, self.checks_count_since(now))
+                    .await?;
+                Ok(self.remembered(user, client, planned, forgotten).await)
+            }
+            (_, recorded) => Err(StartError::Failure(Failure::internal(format!(
+                "the store answered {recorded:?} for another kind of device change"
+            )))),
+        }
+    }
+
+    /// Logs a new device and those it pushed out, tells the owner of a new place, and
+    /// hands out the new device's token.
+    async fn remembered(
+        &self,
+        user: &User,
+        client: &ClientContext,
+        planned: PlannedDevice,
+        forgotten: Vec<DeviceId>,
+    ) -> String {
+        let PlannedDevice { new: NewDevice { device, token }, new_place } = planned;
         tracing::info!(user_id = %user.id, device_id = %device.id, "device remembered");
         for forgotten in forgotten {
             tracing::info!(
@@ -156,7 +262,7 @@ impl RememberedDevices {
                 tracing::warn!(user_id = %user.id, error = %error, "new-sign-in notice not sent");
             }
         }
-        Ok(token.expose())
+        token.expose()
     }
 
     /// Whether a code check on `device` still counts at `now`.
@@ -196,6 +302,27 @@ impl RememberedDevices {
         };
         NewDevice { device, token }
     }
+}
+
+/// How a sign-in's device is to be recorded ([`RememberedDevices::plan`]).
+#[derive(Debug)]
+pub(crate) enum DevicePlan {
+    /// The device the client presented, and the token it presented.
+    Known {
+        /// The recognised device.
+        id: DeviceId,
+        /// Its token, answered again.
+        token: String,
+    },
+    /// A new device.
+    New(PlannedDevice),
+}
+
+/// A new device to store, and whether its owner is told of a sign-in from a new place.
+#[derive(Debug)]
+pub(crate) struct PlannedDevice {
+    new: NewDevice,
+    new_place: bool,
 }
 
 /// A device built and not yet stored, with the token the client gets once it is.

@@ -112,7 +112,7 @@ pub use events::Events;
 pub use oauth::{OAuthPorts, OAuthProviders, OAuthSignIn, OAuthSignInError, OAuthStart};
 pub use retention::{Purged, RecordRetention};
 pub use revocations::Revocations;
-pub use session_issuer::{PreparedSession, SessionIssuer, SignedIn, StartError};
+pub use session_issuer::{OnDevice, PreparedSession, SessionIssuer, SignedIn, StartError};
 pub use sessions::{
     Introspection, Principal, ServiceCaller, SessionError, SessionPorts, SessionService, TokenCache,
 };

@@ -8,15 +8,16 @@ use time::OffsetDateTime;
 
 use super::Revocations;
 use super::admin::roles::effective_role;
+use super::devices::RememberedDevices;
 use super::events::Events;
 use crate::crypto::{AccessTokens, KeyedHasher, RefreshToken, TokenSubject};
 use crate::domain::{
-    AuthEventKind, AuthMethod, ClientContext, EmailAddress, RevokedBy, Session, SessionId, User,
+    AuthEventKind, AuthMethod, ClientContext, Device, EmailAddress, RevokedBy, Session, SessionId, User,
 };
 use crate::error::Failure;
 use crate::error::PortError;
 use crate::policy::{AuthPolicy, SessionLifetime};
-use crate::ports::SessionRepository;
+use crate::ports::{ClientStanding, OpenedOnDevice, SessionRepository};
 
 /// A new session and the tokens that carry it.
 #[derive(Debug, Clone)]
@@ -44,6 +45,23 @@ pub struct PreparedSession {
     /// The session to store.
     pub session: Session,
     refresh: RefreshToken,
+}
+
+/// The device side of [`SessionIssuer::start_on_device`]: the client, the device it
+/// was recognised by, whether the sign-in passed a code check, and the client's
+/// standing when the caller has just read it ([`super::devices::CodeCheck::standing`]).
+#[derive(Debug, Clone, Copy)]
+pub struct OnDevice<'a> {
+    /// The remembered devices of the deployment.
+    pub devices: &'a RememberedDevices,
+    /// The client signing in.
+    pub client: &'a ClientContext,
+    /// The device the client was recognised by ([`RememberedDevices::recognise`]).
+    pub recognised: Option<&'a Device>,
+    /// Whether the sign-in passed a code check.
+    pub code_checked: bool,
+    /// The client's standing among the account's devices, if just read.
+    pub standing: Option<ClientStanding>,
 }
 
 /// Why no session was opened.
@@ -130,13 +148,54 @@ impl SessionIssuer {
     ) -> Result<SignedIn, StartError> {
         let prepared = self.prepare(&user, auth_methods, client, now)?;
         let ended = self.sessions.create_within_limit(&prepared.session, self.limit).await?;
+        self.ended(&user, ended).await;
+        self.sign(user, prepared, now).await
+    }
+
+    /// Opens a session as [`SessionIssuer::start`] does and records the sign-in's
+    /// device as [`RememberedDevices::remember`] does, in one change where the session
+    /// store can write both ([`SessionRepository::create_on_device`]), else one after
+    /// the other. The answer carries the device token.
+    ///
+    /// # Errors
+    /// As [`SessionIssuer::start`] and [`RememberedDevices::remember`].
+    pub async fn start_on_device(
+        &self,
+        user: User,
+        auth_methods: Vec<AuthMethod>,
+        on: OnDevice<'_>,
+        now: OffsetDateTime,
+    ) -> Result<SignedIn, StartError> {
+        let OnDevice { devices, client, recognised, code_checked, standing } = on;
+        let prepared = self.prepare(&user, auth_methods, client, now)?;
+        let plan = devices.plan(&user, client, recognised, now, code_checked, standing).await?;
+        let change = devices.sign_in(&plan, now, code_checked);
+        let recorded = match self.sessions.create_on_device(&prepared.session, self.limit, change).await? {
+            Some(OpenedOnDevice { ended, device }) => {
+                self.ended(&user, ended).await;
+                device
+            }
+            None => {
+                let ended = self.sessions.create_within_limit(&prepared.session, self.limit).await?;
+                self.ended(&user, ended).await;
+                devices.write(&plan, now, code_checked).await?
+            }
+        };
+        let token = devices.finish(&user, client, plan, recorded, now, code_checked).await?;
+        let mut signed_in = self.sign(user, prepared, now).await?;
+        signed_in.device_token = Some(token);
+        Ok(signed_in)
+    }
+
+    /// Pushes each session a new one ended to the revocations and publishes it
+    /// (`session.revoked`).
+    async fn ended(&self, user: &User, ended: Vec<SessionId>) {
         for session_id in ended {
             self.revocations.session_ended(session_id).await;
             let kind = AuthEventKind::SessionRevoked { session_id: Some(session_id), by: RevokedBy::Limit };
             self.events.emit(user.id, kind).await;
             tracing::info!(user_id = %user.id, "session ended: the account is at its session limit");
         }
-        self.sign(user, prepared, now).await
     }
 
     /// Builds a session for `user`, who signed in by `auth_methods`, at `now`, and its

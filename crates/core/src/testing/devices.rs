@@ -11,7 +11,7 @@ use crate::ports::{ClientStanding, DeviceRepository};
 
 type Devices = WithOwners<dyn DeviceRepository>;
 
-fn device(user_id: UserId, created_at: time::OffsetDateTime) -> Device {
+pub(super) fn device(user_id: UserId, created_at: time::OffsetDateTime) -> Device {
     let hasher = KeyedHasher::new(&[9; 32]).unwrap();
     Device {
         id: DeviceId::generate(),

@@ -29,6 +29,7 @@ pub mod outbox;
 pub mod rate_limits;
 pub mod revocations;
 pub mod sessions;
+pub mod sessions_on_devices;
 pub mod users;
 pub mod webhooks;
 
@@ -138,6 +139,26 @@ macro_rules! session_repository_contract {
                 a_password_reset_sets_the_hash_records_the_check_and_ends_every_session,
                 a_password_reset_verifies_an_unverified_address,
                 sessions_that_ended_before_the_cutoff_are_purged_in_batches,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`sessions_on_devices`] contract tests
+/// ([`SessionRepository::create_on_device`](crate::ports::SessionRepository::create_on_device)):
+/// `$factory` yields a [`Fixture`] of [`AccountStorage`], the session store under test
+/// with the account and device stores of the same storage.
+#[macro_export]
+macro_rules! session_on_device_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::sessions_on_devices,
+            [
+                a_sign_in_on_a_new_device_stores_both_within_their_limits,
+                a_sign_in_on_a_remembered_device_records_it_beside_the_session,
+                a_sign_in_of_a_deleted_account_stores_nothing,
+                concurrent_sign_ins_of_one_account_succeed_and_keep_the_limits,
             ]
         );
     };

@@ -18,7 +18,7 @@ fn hash(text: &str) -> TokenHash {
     KeyedHasher::new(&[9; 32]).unwrap().token_hash(text)
 }
 
-fn session(user_id: UserId, created_at: time::OffsetDateTime) -> Session {
+pub(super) fn session(user_id: UserId, created_at: time::OffsetDateTime) -> Session {
     Session {
         id: SessionId::generate(),
         user_id,

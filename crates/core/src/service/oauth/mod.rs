@@ -17,7 +17,7 @@ use secrets::{check_authorization_code, is_well_formed_state, random_token};
 use super::SignedIn;
 use super::devices::RememberedDevices;
 use super::events::Events;
-use super::session_issuer::SessionIssuer;
+use super::session_issuer::{OnDevice, SessionIssuer};
 use super::throttle::{Action, Throttle};
 use crate::crypto::KeyedHasher;
 use crate::domain::{AuthEventKind, AuthMethod, ClientContext, User};
@@ -267,10 +267,14 @@ impl OAuthSignIn {
         let method = AuthMethod::oauth(provider).map_err(|error| Failure::internal(error.to_string()))?;
         let now = self.clock.now();
         let device = self.devices.recognise(client, Some(&user)).await?;
-        let mut signed_in = self.issuer.start(user, vec![method], client, now).await?;
-        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, false, None).await?;
-        signed_in.device_token = Some(token);
-        Ok(signed_in)
+        let on = OnDevice {
+            devices: &self.devices,
+            client,
+            recognised: device.as_ref(),
+            code_checked: false,
+            standing: None,
+        };
+        Ok(self.issuer.start_on_device(user, vec![method], on, now).await?)
     }
 
     /// The account `identity` signs in to, linking or creating it as the rules say.

@@ -6,9 +6,9 @@ use super::{SignInError, SignInService, login_check_code};
 use crate::crypto::PasswordHasher;
 use crate::domain::{AuthMethod, ClientContext, CodePurpose, DeviceId, EmailAddress, Password, User};
 use crate::error::Failure;
-use crate::service::SignedIn;
 use crate::service::codes::IssueError;
 use crate::service::throttle::Action;
+use crate::service::{OnDevice, SignedIn};
 
 /// What a correct password leads to.
 #[derive(Debug, Clone)]
@@ -78,12 +78,14 @@ impl SignInService {
         if !check.passed {
             return self.ask_for_code(&user, device_id, client).await;
         }
-        let mut signed_in = self.issuer.start(user, vec![AuthMethod::Password], client, now).await?;
-        let token = self
-            .devices
-            .remember(&signed_in.user, client, device.as_ref(), now, false, check.standing)
-            .await?;
-        signed_in.device_token = Some(token);
+        let on = OnDevice {
+            devices: &self.devices,
+            client,
+            recognised: device.as_ref(),
+            code_checked: false,
+            standing: check.standing,
+        };
+        let signed_in = self.issuer.start_on_device(user, vec![AuthMethod::Password], on, now).await?;
         Ok(LoginOutcome::SignedIn(Box::new(signed_in)))
     }
 

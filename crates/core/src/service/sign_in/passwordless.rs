@@ -7,9 +7,9 @@ use crate::domain::{
 };
 use crate::error::{Failure, PortError};
 use crate::ports::Within;
-use crate::service::SignedIn;
 use crate::service::codes::CheckError;
 use crate::service::throttle::Action;
+use crate::service::{OnDevice, SignedIn};
 
 /// How a first passwordless sign-in of an address ended.
 #[expect(clippy::large_enum_variant, reason = "made once per sign-in and matched at once")]
@@ -110,10 +110,14 @@ impl SignInService {
                 }
             },
         };
-        let mut signed_in = self.issuer.start(user, vec![AuthMethod::Otp], client, now).await?;
-        let token = self.devices.remember(&signed_in.user, client, device.as_ref(), now, true, None).await?;
-        signed_in.device_token = Some(token);
-        Ok(signed_in)
+        let on = OnDevice {
+            devices: &self.devices,
+            client,
+            recognised: device.as_ref(),
+            code_checked: true,
+            standing: None,
+        };
+        Ok(self.issuer.start_on_device(user, vec![AuthMethod::Otp], on, now).await?)
     }
 
     /// Once a day, tells the owner that code sign-in is locked for clients without a
