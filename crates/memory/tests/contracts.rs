@@ -6,11 +6,19 @@ use otp_core::ports::{
     AuditLog, CodeStore, DeviceRepository, IdentityRepository, MailOutbox, OAuthStateStore, RateLimiter,
     SessionRepository, UserRepository,
 };
-use otp_core::testing::WithOwners;
+use otp_core::testing::{AccountStorage, WithOwners};
 use otp_memory::{
     MemoryAuditLog, MemoryCodeStore, MemoryDeviceRepository, MemoryIdentityRepository, MemoryOAuthStateStore,
     MemoryOutbox, MemoryRateLimiter, MemorySessionRepository, MemoryUserRepository,
 };
+
+/// Account, session and device stores that see each other, as the server wires them.
+fn account_storage() -> AccountStorage {
+    let sessions = Arc::new(MemorySessionRepository::new());
+    let devices = Arc::new(MemoryDeviceRepository::new());
+    let users = Arc::new(MemoryUserRepository::with_stores(sessions.clone(), devices.clone()));
+    AccountStorage { users, sessions, devices }
+}
 
 mod users {
     use super::*;
@@ -19,15 +27,8 @@ mod users {
     });
 
     mod first_sign_in {
-        use otp_core::testing::AccountStorage;
-
         use super::*;
-        otp_core::user_repository_first_sign_in_contract!(async {
-            let sessions = Arc::new(MemorySessionRepository::new());
-            let devices = Arc::new(MemoryDeviceRepository::new());
-            let users = Arc::new(MemoryUserRepository::with_stores(sessions.clone(), devices.clone()));
-            AccountStorage { users, sessions, devices }
-        });
+        otp_core::user_repository_first_sign_in_contract!(async { account_storage() });
     }
 }
 
@@ -41,15 +42,13 @@ mod sessions {
 }
 
 mod sessions_on_devices {
-    use otp_core::testing::AccountStorage;
-
     use super::*;
-    otp_core::session_on_device_contract!(async {
-        let sessions = Arc::new(MemorySessionRepository::new());
-        let devices = Arc::new(MemoryDeviceRepository::new());
-        let users = Arc::new(MemoryUserRepository::with_stores(sessions.clone(), devices.clone()));
-        AccountStorage { users, sessions, devices }
-    });
+    otp_core::session_on_device_contract!(async { account_storage() });
+}
+
+mod account_standing {
+    use super::*;
+    otp_core::user_repository_standing_contract!(async { account_storage() });
 }
 
 mod devices {

@@ -76,13 +76,19 @@ impl DeviceRow {
 
 /// The one row of the client-standing query.
 #[derive(QueryableByName)]
-struct StandingRow {
+pub(crate) struct StandingRow {
     #[diesel(sql_type = sql_types::Bool)]
     has_devices: bool,
     #[diesel(sql_type = sql_types::Bool)]
     known: bool,
     #[diesel(sql_type = sql_types::Bool)]
     code_checked: bool,
+}
+
+impl From<StandingRow> for ClientStanding {
+    fn from(row: StandingRow) -> Self {
+        Self { has_devices: row.has_devices, known: row.known, code_checked: row.code_checked }
+    }
 }
 
 /// PostgreSQL [`DeviceRepository`] on the `devices` table. Deleting an account deletes
@@ -241,7 +247,7 @@ impl DeviceRepository for PgDeviceRepository {
                 .await
             })
             .await?;
-        Ok(ClientStanding { has_devices: row.has_devices, known: row.known, code_checked: row.code_checked })
+        Ok(row.into())
     }
 
     async fn list_active(&self, user_id: UserId) -> Result<Vec<Device>, PortError> {

@@ -6,18 +6,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bytea, Nullable, Text};
+use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use otp_core::crypto::TokenHash;
 use otp_core::domain::{Device, Locale, PasswordHash, RegistrationBinding, Role, Session, User};
-use otp_core::ports::{UserListQuery, UserRepository};
+use otp_core::ports::{AccountStanding, ClientStanding, UserListQuery, UserRepository};
 use otp_core::{EmailAddress, PortError, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::devices::DeviceRow;
+use crate::devices::{DeviceRow, StandingRow};
 use crate::error::corrupt;
 use crate::pool::PgPool;
+use crate::prepared::Prepared;
 use crate::rounds::{RoundWork, Rounds};
 use crate::schema::functions::{coalesce, lower};
 use crate::schema::{devices, sessions, users};
@@ -199,6 +200,32 @@ const FIND_BY_EMAILS: &str = "\
     FROM unnest($1::text[]) AS looked_up(wanted) \
     JOIN users ON lower(users.email) = lower(looked_up.wanted)";
 
+/// The account whose address is `$1` (case-insensitively, through the unique index on
+/// `lower(email)`) and the standing among its active devices of the client whose
+/// fingerprint is `$2`, code checks counting from `$3`: the aggregates of
+/// `client_standing`, over `devices_active_by_user_idx`, in the same statement.
+const FIND_WITH_STANDING: &str = "\
+    SELECT users.id, users.email, users.password_hash, users.email_verified_at, \
+        users.last_code_verified_at, users.disabled, users.created_at, users.updated_at, users.role, \
+        users.registration_token_hash, users.registration_client, users.registration_expires_at, \
+        users.locale, standing.has_devices, standing.known, standing.code_checked \
+    FROM users CROSS JOIN LATERAL ( \
+        SELECT count(*) > 0 AS has_devices, \
+            coalesce(bool_or(devices.client = $2), false) AS known, \
+            coalesce(bool_or(devices.client = $2 AND devices.code_verified_at >= $3), false) AS code_checked \
+        FROM devices WHERE devices.user_id = users.id AND devices.revoked_at IS NULL \
+    ) AS standing \
+    WHERE lower(users.email) = lower($1)";
+
+/// An account found, with a client's standing among its devices.
+#[derive(QueryableByName)]
+struct FoundWithStanding {
+    #[diesel(embed)]
+    user: UserRow,
+    #[diesel(embed)]
+    standing: StandingRow,
+}
+
 impl RoundWork for ByEmail {
     type Call = String;
     type Answer = Option<UserRow>;
@@ -273,6 +300,34 @@ impl UserRepository for PgUserRepository {
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, PortError> {
         let row = self.by_email.call(email.as_str().to_owned()).await?;
         row.map(|row| row.into_user(ByEmail::ACTION)).transpose()
+    }
+
+    async fn find_by_email_with_standing(
+        &self,
+        email: &EmailAddress,
+        client: &str,
+        checks_count_since: OffsetDateTime,
+    ) -> Result<Option<AccountStanding>, PortError> {
+        const ACTION: &str = "finding a user by email with a client's standing";
+        let found = self
+            .pool
+            .run(ACTION, async |connection| {
+                Prepared(
+                    diesel::sql_query(FIND_WITH_STANDING)
+                        .bind::<Text, _>(email.as_str())
+                        .bind::<Text, _>(client)
+                        .bind::<Timestamptz, _>(checks_count_since),
+                )
+                .get_result::<FoundWithStanding>(connection)
+                .await
+                .optional()
+            })
+            .await?;
+        let Some(found) = found else {
+            return Ok(Some(AccountStanding { user: None, standing: ClientStanding::default() }));
+        };
+        let user = found.user.into_user(ACTION)?;
+        Ok(Some(AccountStanding { user: Some(user), standing: found.standing.into() }))
     }
 
     async fn set_password(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use otp_core::ports::{
     AuditLog, DeviceRepository, IdentityRepository, MailOutbox, SessionRepository, UserRepository,
 };
-use otp_core::testing::WithOwners;
+use otp_core::testing::{AccountStorage, WithOwners};
 use otp_postgres::{
     PgAuditLog, PgDeviceRepository, PgIdentityRepository, PgOutbox, PgPool, PgSessionRepository,
     PgUserRepository,
@@ -25,6 +25,17 @@ async fn test_database() -> (TestDatabase, PgPool) {
     (database, pool)
 }
 
+/// The account, session and device stores on a migrated database of the test's own.
+async fn account_storage() -> (AccountStorage, TestDatabase) {
+    let (database, pool) = test_database().await;
+    let storage = AccountStorage {
+        users: Arc::new(PgUserRepository::new(pool.clone())),
+        sessions: Arc::new(PgSessionRepository::new(pool.clone())),
+        devices: Arc::new(PgDeviceRepository::new(pool)),
+    };
+    (storage, database)
+}
+
 mod users {
     use super::*;
     otp_core::user_repository_contract!(async {
@@ -33,18 +44,8 @@ mod users {
     });
 
     mod first_sign_in {
-        use otp_core::testing::AccountStorage;
-
         use super::*;
-        otp_core::user_repository_first_sign_in_contract!(async {
-            let (database, pool) = test_database().await;
-            let storage = AccountStorage {
-                users: Arc::new(PgUserRepository::new(pool.clone())),
-                sessions: Arc::new(PgSessionRepository::new(pool.clone())),
-                devices: Arc::new(PgDeviceRepository::new(pool)),
-            };
-            (storage, database)
-        });
+        otp_core::user_repository_first_sign_in_contract!(account_storage());
     }
 }
 
@@ -58,18 +59,13 @@ mod sessions {
 }
 
 mod sessions_on_devices {
-    use otp_core::testing::AccountStorage;
-
     use super::*;
-    otp_core::session_on_device_contract!(async {
-        let (database, pool) = test_database().await;
-        let storage = AccountStorage {
-            users: Arc::new(PgUserRepository::new(pool.clone())),
-            sessions: Arc::new(PgSessionRepository::new(pool.clone())),
-            devices: Arc::new(PgDeviceRepository::new(pool)),
-        };
-        (storage, database)
-    });
+    otp_core::session_on_device_contract!(account_storage());
+}
+
+mod account_standing {
+    use super::*;
+    otp_core::user_repository_standing_contract!(account_storage());
 }
 
 mod devices {

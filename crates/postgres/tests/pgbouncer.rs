@@ -26,6 +26,10 @@ mod sessions_on_devices {
     otp_core::session_on_device_contract!(super::bouncer::first_sign_ins());
 }
 
+mod account_standing {
+    otp_core::user_repository_standing_contract!(super::bouncer::first_sign_ins());
+}
+
 mod devices {
     otp_core::device_repository_contract!(super::bouncer::devices());
 }

@@ -40,5 +40,5 @@ pub use revocation_channel::{
 };
 pub use session_on_device::{DeviceRecorded, DeviceSignIn, OpenedOnDevice};
 pub use session_repository::{RETIRED_REFRESH_HASHES, RotateOutcome, SessionRepository};
-pub use user_repository::{UserListQuery, UserRepository};
+pub use user_repository::{AccountStanding, UserListQuery, UserRepository};
 pub use webhook_outbox::{ClaimedWebhook, NewWebhook, WebhookOutbox, WebhookRequest, WebhookSender};

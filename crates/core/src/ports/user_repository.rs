@@ -6,6 +6,7 @@ use crate::domain::{
     Device, EmailAddress, Locale, PasswordHash, RegistrationBinding, Role, Session, User, UserId,
 };
 use crate::error::PortError;
+use crate::ports::ClientStanding;
 
 /// Which accounts [`UserRepository::list`] returns: a page of at most `limit`
 /// accounts, in descending order of id (UUIDv7, so the newest accounts first),
@@ -21,6 +22,17 @@ pub struct UserListQuery {
     pub before: Option<UserId>,
     /// The most accounts to return.
     pub limit: usize,
+}
+
+/// What [`UserRepository::find_by_email_with_standing`] read: the account, and a
+/// client's standing among its active devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountStanding {
+    /// The account with the address, if any.
+    pub user: Option<User>,
+    /// The client's standing among the account's active devices (the default, no
+    /// device at all, when there is no account).
+    pub standing: ClientStanding,
 }
 
 /// Durable storage of accounts.
@@ -78,6 +90,28 @@ pub trait UserRepository: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`PortError::Unavailable`] when storage cannot be reached.
     async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, PortError>;
+
+    /// The account with this address, as [`UserRepository::find_by_email`] finds it,
+    /// and the standing among its active devices of the client whose fingerprint is
+    /// `client`, as [`crate::ports::DeviceRepository::client_standing`] answers it on
+    /// the device storage of the same deployment (code checks counting from
+    /// `checks_count_since`), read together: one round trip for a log-in from a client
+    /// that keeps no device token, where there were two.
+    ///
+    /// A store that cannot read both at once answers `Ok(None)` (the default); the
+    /// caller then reads them apart.
+    ///
+    /// # Errors
+    /// [`PortError::Unavailable`] when storage cannot be reached.
+    async fn find_by_email_with_standing(
+        &self,
+        email: &EmailAddress,
+        client: &str,
+        checks_count_since: OffsetDateTime,
+    ) -> Result<Option<AccountStanding>, PortError> {
+        let _ = (email, client, checks_count_since);
+        Ok(None)
+    }
 
     /// Replaces the password hash (or removes it, with `None`), removes any
     /// registration binding, and sets `updated_at` to `now`. Returns `false` when no

@@ -11,9 +11,9 @@ use time::OffsetDateTime;
 use super::StartError;
 use super::throttle::client_network;
 use crate::crypto::{DeviceToken, KeyedHasher};
-use crate::domain::{ClientContext, Device, DeviceId, MailKind, MailMessage, User};
+use crate::domain::{ClientContext, Device, DeviceId, EmailAddress, MailKind, MailMessage, User};
 use crate::error::Failure;
-use crate::ports::{ClientStanding, DeviceRecorded, DeviceRepository, DeviceSignIn, Mailer};
+use crate::ports::{ClientStanding, DeviceRecorded, DeviceRepository, DeviceSignIn, Mailer, UserRepository};
 
 /// A keyed pseudonym of the client's network and user agent.
 pub fn client_fingerprint(hasher: &KeyedHasher, client: &ClientContext) -> String {
@@ -80,9 +80,36 @@ impl RememberedDevices {
         }))
     }
 
+    /// The account with address `email` in `users` and, for a client that sends no
+    /// device token, the client's standing among the account's devices at `now`, read
+    /// together where the store can ([`UserRepository::find_by_email_with_standing`]);
+    /// elsewhere the account alone, and no standing (read later, when needed).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn account_and_standing(
+        &self,
+        users: &dyn UserRepository,
+        email: &EmailAddress,
+        client: &ClientContext,
+        now: OffsetDateTime,
+    ) -> Result<(Option<User>, Option<ClientStanding>), Failure> {
+        if client.device_token.is_none() {
+            let fingerprint = client_fingerprint(&self.hasher, client);
+            let since = self.checks_count_since(now);
+            if let Some(found) = users.find_by_email_with_standing(email, &fingerprint, since).await? {
+                let standing = found.user.is_some().then_some(found.standing);
+                return Ok((found.user, standing));
+            }
+        }
+        Ok((users.find_by_email(email).await?, None))
+    }
+
     /// Whether the client passed a code check for `user` within the code-check
     /// lifetime: on its recognised device, or, for a client that sends no device token
-    /// at all, on a device remembered with the same network and user agent.
+    /// at all, on a device remembered with the same network and user agent. `read` is
+    /// that client's standing when the caller has read it already
+    /// ([`RememberedDevices::account_and_standing`]; as of the instant it was read).
     ///
     /// # Errors
     /// A store failure.
@@ -92,6 +119,7 @@ impl RememberedDevices {
         user: &User,
         recognised: Option<&Device>,
         now: OffsetDateTime,
+        read: Option<ClientStanding>,
     ) -> Result<CodeCheck, Failure> {
         if let Some(device) = recognised {
             return Ok(CodeCheck { passed: self.code_check_counts(device, now), standing: None });
@@ -99,9 +127,13 @@ impl RememberedDevices {
         if client.device_token.is_some() {
             return Ok(CodeCheck { passed: false, standing: None });
         }
-        let fingerprint = client_fingerprint(&self.hasher, client);
-        let standing =
-            self.devices.client_standing(user.id, &fingerprint, self.checks_count_since(now)).await?;
+        let standing = match read {
+            Some(standing) => standing,
+            None => {
+                let fingerprint = client_fingerprint(&self.hasher, client);
+                self.devices.client_standing(user.id, &fingerprint, self.checks_count_since(now)).await?
+            }
+        };
         Ok(CodeCheck { passed: standing.code_checked, standing: Some(standing) })
     }
 

@@ -18,6 +18,7 @@
 //! storage checks the owner (a foreign key) or not.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod account_standing;
 pub mod audit;
 pub mod codes;
 pub mod codes_within;
@@ -111,6 +112,24 @@ macro_rules! user_repository_first_sign_in_contract {
                 a_first_sign_in_of_a_taken_address_stores_none_of_the_three,
                 of_concurrent_first_sign_ins_of_one_address_exactly_one_is_stored,
                 of_concurrent_first_sign_ins_exactly_those_of_free_addresses_are_stored,
+            ]
+        );
+    };
+}
+
+/// Expands into the [`account_standing`] contract tests
+/// ([`UserRepository::find_by_email_with_standing`](crate::ports::UserRepository::find_by_email_with_standing)):
+/// `$factory` yields a [`Fixture`] of [`AccountStorage`], the account store under test
+/// with the device store of the same storage.
+#[macro_export]
+macro_rules! user_repository_standing_contract {
+    ($factory:expr) => {
+        $crate::__contract_tests!(
+            $factory,
+            $crate::testing::account_standing,
+            [
+                an_account_is_read_with_a_clients_standing_among_its_active_devices,
+                an_account_without_devices_and_an_unknown_address_have_no_standing,
             ]
         );
     };

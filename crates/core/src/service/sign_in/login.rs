@@ -55,7 +55,10 @@ impl SignInService {
         // A log-in that would find every hashing worker busy is refused before it
         // reads anything: under a burst, the refusals cost no look-up.
         self.passwords.check_room()?;
-        let (user, device) = self.account_and_device(email, client).await?;
+        // A client without a device token: its standing is read with the account.
+        let (user, standing) =
+            self.devices.account_and_standing(self.users.as_ref(), email, client, self.clock.now()).await?;
+        let device = self.devices.recognise(client, user.as_ref()).await?;
         let device_id = device.as_ref().map(|device| device.id);
         self.throttle.check_for(Action::Login, client, Some(email), device_id).await?;
         let stored = user.as_ref().and_then(|user| user.password_hash.as_ref());
@@ -74,7 +77,7 @@ impl SignInService {
             return Err(SignInError::AccountDisabled);
         }
         let now = self.clock.now();
-        let check = self.devices.code_checked_recently(client, &user, device.as_ref(), now).await?;
+        let check = self.devices.code_checked_recently(client, &user, device.as_ref(), now, standing).await?;
         if !check.passed {
             return self.ask_for_code(&user, device_id, client).await;
         }
