@@ -4,11 +4,13 @@
 //! The statements are the session's `create_within_limit` and the device's
 //! `create_within_limit` (or `record_sign_in`) joined in one data-modifying `WITH`: the
 //! account's row is locked first, then the sessions to end and then the devices to
-//! forget, each in the order of their ids. Nothing else locks an account's devices and
-//! then its sessions in one transaction, so the order cannot deadlock with another
-//! statement; sign-ins of one account wait for each other as with the two statements
-//! apart. The sub-selects read the snapshot from before the statement, so they count
-//! the account's other rows only.
+//! forget, each in the order of their ids. (PostgreSQL runs the parts of a `WITH` as
+//! the outer query pulls them, here `ended` before `forgotten`; its documentation
+//! calls that order unspecified, and none of it is relied on for correctness: nothing
+//! else locks an account's devices and then its sessions in one transaction, so
+//! neither order can deadlock with another statement.) Sign-ins of one account wait
+//! for each other as with the two statements apart. The sub-selects read the snapshot
+//! from before the statement, so they count the account's other rows only.
 
 use diesel::QueryableByName;
 use diesel::sql_types::{self, Array, Bool, Bytea, Inet, Nullable, Text, Timestamptz};
@@ -47,12 +49,12 @@ const NEW_DEVICE: &str = ", remembered AS (
     SELECT 'session' AS part, id FROM ended
     UNION ALL SELECT 'device', id FROM forgotten";
 
-/// A remembered device `$11`: its sign-in recorded at the session's `created_at`,
-/// its code check too when `$12` (`recorded`).
+/// A remembered device `$11` of the session's account: its sign-in recorded at the
+/// session's `created_at`, its code check too when `$12` (`recorded`).
 const KNOWN_DEVICE: &str = ", recorded AS (
         UPDATE devices
         SET last_used_at = $4, code_verified_at = CASE WHEN $12 THEN $4 ELSE code_verified_at END
-        WHERE id = $11 AND revoked_at IS NULL
+        WHERE id = $11 AND user_id = $2 AND revoked_at IS NULL
         RETURNING id
     )
     SELECT 'session' AS part, id FROM ended

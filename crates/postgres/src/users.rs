@@ -203,7 +203,10 @@ const FIND_BY_EMAILS: &str = "\
 /// The account whose address is `$1` (case-insensitively, through the unique index on
 /// `lower(email)`) and the standing among its active devices of the client whose
 /// fingerprint is `$2`, code checks counting from `$3`: the aggregates of
-/// `client_standing`, over `devices_active_by_user_idx`, in the same statement.
+/// `client_standing`, over `devices_active_by_user_idx`, in the same statement. Kept
+/// prepared: unlike the rounds' join below, its generic plan uses the two indexes even
+/// when made on empty tables (checked with `plan_cache_mode = force_generic_plan` on a
+/// new database). Not served in rounds: one log-in's read, the hash queue bounds them.
 const FIND_WITH_STANDING: &str = "\
     SELECT users.id, users.email, users.password_hash, users.email_verified_at, \
         users.last_code_verified_at, users.disabled, users.created_at, users.updated_at, users.role, \

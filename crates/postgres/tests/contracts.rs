@@ -746,6 +746,15 @@ mod adapter {
         assert!(matches!(error, otp_core::PortError::AccountGone), "{error:?}");
         let error = stores.devices.create_within_limit(&device, 4, instant()).await.unwrap_err();
         assert!(matches!(error, otp_core::PortError::AccountGone), "{error:?}");
+        // Both in one statement, with a new device or a remembered one.
+        let new =
+            otp_core::ports::DeviceSignIn::New { device: &device, limit: 4, checks_count_since: instant() };
+        let known = otp_core::ports::DeviceSignIn::Known { id: device.id, code_checked: true };
+        for change in [new, known] {
+            let error =
+                stores.sessions.create_on_device(&session(user.id, None), 4, change).await.unwrap_err();
+            assert!(matches!(error, otp_core::PortError::AccountGone), "{change:?}: {error:?}");
+        }
     }
 
     /// Look-ups by address made at the same time share statements. With the table

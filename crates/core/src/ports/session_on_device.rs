@@ -12,7 +12,8 @@ pub enum DeviceSignIn<'a> {
     /// A remembered device, recorded as
     /// [`DeviceRepository::record_sign_in`](super::DeviceRepository::record_sign_in)
     /// records it: `last_used_at`, and `code_verified_at` when `code_checked`, become
-    /// the session's `created_at`, if the device is active.
+    /// the session's `created_at`, if the device is active and the session's account's
+    /// (another account's device counts as unknown).
     Known {
         /// The remembered device.
         id: DeviceId,

@@ -37,8 +37,9 @@ pub struct CodeCheck {
     /// Whether the client passed a code check recently enough.
     pub passed: bool,
     /// The client's standing among the account's devices, when telling needed it (a
-    /// client without a device token): hand it to [`RememberedDevices::remember`],
-    /// which needs the same answer, instead of reading it twice.
+    /// client without a device token): hand it on ([`super::OnDevice::standing`], or
+    /// [`RememberedDevices::remember`]), which needs the same answer, instead of reading
+    /// it twice.
     pub standing: Option<ClientStanding>,
 }
 

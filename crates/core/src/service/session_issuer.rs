@@ -60,7 +60,8 @@ pub struct OnDevice<'a> {
     pub recognised: Option<&'a Device>,
     /// Whether the sign-in passed a code check.
     pub code_checked: bool,
-    /// The client's standing among the account's devices, if just read.
+    /// The client's standing among the account's devices, if the caller read it
+    /// already (see [`RememberedDevices::code_checked_recently`]).
     pub standing: Option<ClientStanding>,
 }
 
@@ -181,8 +182,8 @@ impl SessionIssuer {
                 devices.write(&plan, now, code_checked).await?
             }
         };
-        let token = devices.finish(&user, client, plan, recorded, now, code_checked).await?;
         let mut signed_in = self.sign(user, prepared, now).await?;
+        let token = devices.finish(&signed_in.user, client, plan, recorded, now, code_checked).await?;
         signed_in.device_token = Some(token);
         Ok(signed_in)
     }

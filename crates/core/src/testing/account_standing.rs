@@ -56,6 +56,20 @@ pub async fn an_account_is_read_with_a_clients_standing_among_its_active_devices
     assert_eq!(found.standing, ClientStanding { has_devices: true, known: true, code_checked: false });
     let found = read(&storage, &user.email, &forgotten.client).await.unwrap();
     assert_eq!(found.standing, ClientStanding { has_devices: true, known: false, code_checked: false });
+    // Another account's devices never count, whatever their fingerprint.
+    let other = User::new_verified(unique_email(), instant());
+    storage.users.create(&other).await.unwrap();
+    let theirs = Device { user_id: other.id, ..device("192.0.2.9", now) };
+    storage.devices.create(&theirs).await.unwrap();
+    let found = read(&storage, &user.email, &theirs.client).await.unwrap();
+    assert_eq!(found.standing, ClientStanding { has_devices: true, known: false, code_checked: false });
+    // A check exactly at the first instant that counts still counts.
+    let boundary = device("192.0.2.10", now - Duration::minutes(15));
+    storage.devices.create(&boundary).await.unwrap();
+    let since = now - Duration::minutes(15);
+    let found =
+        storage.users.find_by_email_with_standing(&user.email, &boundary.client, since).await.unwrap();
+    assert!(found.unwrap().standing.code_checked, "a check at the boundary counts");
     let shouted = EmailAddress::parse(&user.email.as_str().to_uppercase()).unwrap();
     let found = read(&storage, &shouted, &recent.client).await.unwrap();
     assert_eq!(found.user.map(|found| found.id), Some(user.id), "the address in any case");

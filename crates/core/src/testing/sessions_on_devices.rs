@@ -105,6 +105,14 @@ pub async fn a_sign_in_on_a_remembered_device_records_it_beside_the_session(stor
     let found = storage.devices.find(remembered.id).await.unwrap().unwrap();
     assert_eq!((found.last_used_at, found.code_verified_at), (at(2), Some(at(1))), "no new code check");
 
+    let other = new_account(&storage).await;
+    let theirs = session(other, at(2));
+    let change = DeviceSignIn::Known { id: remembered.id, code_checked: true };
+    let opened = storage.sessions.create_on_device(&theirs, 10, change).await.unwrap().unwrap();
+    assert_eq!(opened.device, DeviceRecorded::Known(false), "another account's device is unknown");
+    let found = storage.devices.find(remembered.id).await.unwrap().unwrap();
+    assert_eq!((found.last_used_at, found.code_verified_at), (at(2), Some(at(1))), "untouched");
+
     assert!(storage.devices.revoke(user, remembered.id, at(3)).await.unwrap());
     let third = session(user, at(4));
     let change = DeviceSignIn::Known { id: remembered.id, code_checked: true };
